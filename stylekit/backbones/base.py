@@ -1,0 +1,103 @@
+"""Feature extractors with named layers, truncated at the deepest layer asked for."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import StylekitError
+
+
+class Scale(nn.Module):
+    """Multiply the output of a module by a constant (used for rescaled average pooling)."""
+
+    def __init__(self, module: nn.Module, factor: float) -> None:
+        super().__init__()
+        self.module = module
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.module(x) * self.factor
+
+
+def make_pool(pooling: str) -> nn.Module:
+    """2x2 pooling. Average pooling is scaled by 2 so activations keep the magnitude they have under max
+    pooling (Gatys et al. replace max by average pooling; crowsonkb/style-transfer-pytorch rescales it)."""
+    if pooling == "max":
+        return nn.MaxPool2d(2, ceil_mode=True)
+    if pooling == "avg":
+        return Scale(nn.AvgPool2d(2, ceil_mode=True), 2.0)
+    raise StylekitError(f"unknown pooling {pooling!r}: use 'max' or 'avg'")
+
+
+class FeatureExtractor(nn.Module):
+    """A frozen CNN whose layers have names (``conv1_1``, ``relu4_2``, ``pool3`` ...).
+
+    Images go in as RGB floats in [0, 1], shape (B, 3, H, W); the network's own preprocessing (channel order,
+    value range, mean) is applied inside :meth:`forward`.
+    """
+
+    def __init__(self, name: str, layers: Sequence[tuple[str, nn.Module]],
+                 mean: Sequence[float], std: Sequence[float] = (1.0, 1.0, 1.0),
+                 value_range: float = 1.0, bgr: bool = False) -> None:
+        super().__init__()
+        self.name = name
+        self.layers = nn.ModuleDict(layers)
+        self.bgr = bgr
+        self.value_range = value_range
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    @property
+    def layer_names(self) -> list[str]:
+        """All layer names in forward order."""
+        return list(self.layers.keys())
+
+    def check_layers(self, layers: Iterable[str]) -> list[str]:
+        """Return ``layers`` as a list, or raise a user error naming the valid layer names."""
+        layers = list(layers)
+        unknown = [name for name in layers if name not in self.layers]
+        if unknown:
+            raise StylekitError(
+                f"unknown layer {', '.join(map(repr, unknown))} for backbone {self.name}; "
+                f"valid layers: {', '.join(self.layer_names)}")
+        return layers
+
+    def deepest(self, layers: Iterable[str]) -> str:
+        """The layer among ``layers`` that comes last in the forward pass."""
+        order = {name: i for i, name in enumerate(self.layers)}
+        return max(self.check_layers(layers), key=order.__getitem__)
+
+    def truncate(self, layers: Iterable[str]) -> FeatureExtractor:
+        """Drop every module after the deepest of ``layers`` (in place; frees their weights)."""
+        names = self.layer_names
+        keep = names.index(self.deepest(layers)) + 1
+        for name in names[keep:]:
+            del self.layers[name]
+        return self
+
+    def preprocess(self, image: torch.Tensor) -> torch.Tensor:
+        """RGB [0, 1] to the network's input convention."""
+        if image.dim() != 4 or image.shape[1] != 3:
+            raise ValueError(f"expected an image batch of shape (B, 3, H, W), got {tuple(image.shape)}")
+        if self.bgr:
+            image = image.flip(1)
+        return (image * self.value_range - self.mean) / self.std
+
+    def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
+        """Features at ``layers`` (a dict by name); the pass stops at the deepest one."""
+        wanted = set(self.check_layers(layers))
+        if not wanted:
+            return {}
+        x = self.preprocess(image)
+        out: dict[str, torch.Tensor] = {}
+        for name, module in self.layers.items():
+            x = module(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out

@@ -1,0 +1,50 @@
+"""Finding, downloading and checking weight files."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from ..errors import StylekitError
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub's cache directory ($TORCH_HOME/hub, default ~/.cache/torch/hub)."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return Path(torch_home) / "hub"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_hash(path: Path, sha256: str) -> None:
+    """Raise a user error if ``path``'s sha256 does not start with ``sha256`` (a full hash or a prefix)."""
+    actual = sha256_of(path)
+    if not actual.startswith(sha256.lower()):
+        raise StylekitError(f"{path} is corrupted or not the expected file (sha256 {actual[:16]}..., "
+                            f"expected {sha256[:16]}...): delete it and provide the file again")
+
+
+def download(url: str, dest: Path, sha256: str) -> Path:
+    """Download ``url`` to ``dest`` atomically, verifying its sha256 (prefix) before it lands."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            shutil.copyfileobj(response, out)
+        check_hash(tmp, sha256)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -1,0 +1,44 @@
+"""Device selection and memory queries (no module-level device state)."""
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .errors import StylekitError
+
+
+def resolve_device(name: str | torch.device | None) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when present) as a torch.device, checked."""
+    if isinstance(name, torch.device):
+        name = str(name)
+    if name in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise StylekitError(f"unknown device {name!r}: use cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise StylekitError("CUDA was asked for but this torch build or machine has no CUDA device: "
+                                "use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise StylekitError(f"no CUDA device {device.index}: this machine has {torch.cuda.device_count()}")
+    elif device.type != "cpu":
+        raise StylekitError(f"unsupported device {name!r}: use cpu, cuda or cuda:N")
+    return device
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes that a run may still use on ``device`` (MemAvailable on Linux for the CPU)."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")

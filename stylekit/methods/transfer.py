@@ -1,0 +1,297 @@
+"""Gatys et al. style transfer: content + Gram style + total variation, optimised coarse to fine."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from .. import color
+from ..backbones import FeatureExtractor, load_backbone
+from ..devices import available_memory, resolve_device
+from ..errors import OutOfMemoryEstimate, StylekitError
+from ..io import MAX_SIDE, ImageLike, LoadedImage, load_image, to_pil
+from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, gram_matrix
+from ..optim import OPTIMIZERS, Callback, EarlyStopping, Scale, optimize, resize
+from ..optim.loop import LBFGS_HISTORY
+
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+INITS = ("content", "noise", "style")
+
+
+@dataclass
+class TransferOptions:
+    """Every setting of a transfer run; the CLI's options map one to one onto these fields."""
+
+    size: int = 512  # long side of the output, pixels
+    steps: Sequence[int] | int = (100, 40, 20)  # per scale, coarse to fine; an int applies to every scale
+    min_size: int | None = 256  # long side of the coarsest scale; None or >= size means single scale
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 5.0
+    content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS
+    content_layer_weights: Sequence[float] | None = None  # default: equal, summing to 1
+    style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS
+    style_layer_weights: Sequence[float] | None = None  # default: equal, summing to 1
+    style_blend_weights: Sequence[float] | None = None  # one per style image; default: equal
+    style_scale: float = 1.0  # style image long side relative to the content's at each scale
+    optimizer: str = "lbfgs"
+    lr: float | None = None  # default depends on the optimizer
+    init: str = "content"  # content, noise, style, or a path to an image
+    pooling: str = "max"
+    backbone: str = "vgg19"
+    weights: str | None = None  # torchvision weight file for vgg16/vgg19
+    preserve_color: str = "none"  # none, luminance, histogram
+    early_stopping: bool = True
+    seed: int | None = None
+    device: str = "cpu"
+
+    def validate(self) -> None:
+        """Raise a user error for any setting that cannot work."""
+        for name in ("content_weight", "style_weight", "tv_weight", "style_scale"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise StylekitError(f"{name.replace('_', '-')} must be a finite number >= 0, got {value}")
+        if self.style_scale <= 0:
+            raise StylekitError("style-scale must be > 0")
+        for name in ("content_layer_weights", "style_layer_weights", "style_blend_weights"):
+            for value in getattr(self, name) or ():
+                if not math.isfinite(value) or value < 0:
+                    raise StylekitError(f"{name.replace('_', '-')} must be finite numbers >= 0, got {value}")
+        if not isinstance(self.size, int) or self.size < 16:
+            raise StylekitError(f"size must be a whole number of pixels >= 16, got {self.size}")
+        if self.size > MAX_SIDE:
+            raise StylekitError(f"size {self.size} is absurd (max {MAX_SIDE}): choose a smaller --size")
+        if self.min_size is not None and self.min_size < 16:
+            raise StylekitError(f"min-size must be >= 16, got {self.min_size}")
+        steps = [self.steps] if isinstance(self.steps, int) else list(self.steps)
+        if not steps or any(not isinstance(s, int) or s < 0 for s in steps):
+            raise StylekitError(f"steps must be whole numbers >= 0, got {self.steps}")
+        if self.optimizer not in OPTIMIZERS:
+            raise StylekitError(f"unknown optimizer {self.optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+        if self.lr is not None and (not math.isfinite(self.lr) or self.lr <= 0):
+            raise StylekitError(f"lr must be a finite number > 0, got {self.lr}")
+        if self.preserve_color not in color.PRESERVE_COLOR:
+            raise StylekitError(f"unknown colour preservation {self.preserve_color!r}: "
+                                f"choose one of {', '.join(color.PRESERVE_COLOR)}")
+        if self.init not in INITS and not Path(self.init).expanduser().is_file():
+            raise StylekitError(f"init must be one of {', '.join(INITS)} or an image file; "
+                                f"{self.init!r} is neither")
+        _check_pair("content_layers", self.content_layers, self.content_layer_weights)
+        _check_pair("style_layers", self.style_layers, self.style_layer_weights)
+        if not self.style_layers and not self.content_layers:
+            raise StylekitError("no content and no style layers: give at least one layer")
+
+
+def _check_pair(name: str, layers: Sequence[str], weights: Sequence[float] | None) -> None:
+    if weights is not None and len(weights) != len(layers):
+        raise StylekitError(f"{len(weights)} {name.replace('_', '-')[:-1]} weights for {len(layers)} layers: "
+                            "give one weight per layer")
+
+
+@dataclass
+class TransferResult:
+    """A finished (or interrupted) transfer."""
+
+    image: Image.Image
+    history: list[dict[str, float]] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(h, w) scaled so that max(h, w) == long_side, keeping the aspect ratio."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def schedule(content_hw: tuple[int, int], size: int, min_size: int | None,
+             steps: Sequence[int] | int) -> list[Scale]:
+    """Coarse-to-fine scales from ``min_size`` to ``size`` (long side), each about √2 larger than the last."""
+    if min_size is None or min_size >= size:
+        longs = [size]
+    else:
+        count = max(2, math.ceil(math.log(size / min_size, math.sqrt(2)) - 1e-9) + 1)
+        longs = [round(min_size * (size / min_size) ** (i / (count - 1))) for i in range(count)]
+    per_scale = [steps] * len(longs) if isinstance(steps, int) else list(steps)
+    if len(per_scale) < len(longs):  # short lists repeat their last entry at the fine scales
+        per_scale += [per_scale[-1]] * (len(longs) - len(per_scale))
+    elif len(per_scale) > len(longs):  # long lists keep the coarse counts and end at the finest
+        per_scale = per_scale[: len(longs) - 1] + [per_scale[-1]]
+    return [Scale(fit_long_side(*content_hw, s), n) for s, n in zip(longs, per_scale)]
+
+
+def _weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    return list(weights) if weights is not None else [1.0 / len(layers)] * len(layers)
+
+
+def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int],
+                        optimizer: str = "lbfgs") -> int:
+    """Estimate a transfer's peak memory at ``size`` (h, w): the activations autograd keeps for one
+    forward+backward to the deepest layer, their gradients, weights, and the optimizer's image copies."""
+    deepest = backbone.deepest(layers)
+    h, w = size
+    channels, kept, grad_peak = 3, 0, 0
+    for name, module in backbone.layers.items():
+        if isinstance(module, torch.nn.Conv2d):
+            channels = module.out_channels
+        elif name.startswith("pool"):
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+        numel = channels * h * w
+        kept += numel
+        grad_peak = max(grad_peak, numel)
+        if name == deepest:
+            break
+    weights = sum(p.numel() for p in backbone.parameters())
+    image = 3 * size[0] * size[1]
+    copies = 2 * LBFGS_HISTORY + 8 if optimizer == "lbfgs" else 8
+    floats = kept + 3 * grad_peak + weights + copies * image
+    return int(4 * floats * 1.1) + RUNTIME_OVERHEAD
+
+
+RUNTIME_OVERHEAD = 450 * 2**20  # Python, torch and the loaded images
+
+
+def check_memory(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int], optimizer: str,
+                 device: torch.device) -> None:
+    """Refuse a run whose estimated peak does not fit, naming the largest size that does."""
+    need, free = estimate_peak_bytes(backbone, layers, size, optimizer), available_memory(device)
+    if need <= free:
+        return
+    long_side, lo = max(size), 16
+    while long_side - lo > 8:
+        mid = (lo + long_side) // 2
+        if estimate_peak_bytes(backbone, layers, fit_long_side(*size, mid), optimizer) <= free:
+            lo = mid
+        else:
+            long_side = mid
+    raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} run needs about {need / 2**30:.1f} GiB but "
+                              f"{free / 2**30:.1f} GiB is free on {device}: use --size {lo} or less")
+
+
+class _Problem:
+    """Targets and objective of one transfer, rebuilt at each scale."""
+
+    def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
+                 opts: TransferOptions) -> None:
+        self.backbone, self.content, self.styles, self.opts = backbone, content, styles, opts
+        blend = _weights(styles, opts.style_blend_weights) if opts.style_blend_weights else [1.0] * len(styles)
+        total = sum(blend)
+        if total <= 0:
+            raise StylekitError("style blend weights sum to 0: give at least one positive weight")
+        self.blend = [b / total for b in blend]
+
+    @torch.no_grad()
+    def objective(self, size: tuple[int, int]) -> Objective:
+        opts, bb = self.opts, self.backbone
+        parts: list[Objective] = []
+        if opts.content_layers and opts.content_weight > 0:
+            feats = bb(resize(self.content, size), opts.content_layers)
+            for layer, w in zip(opts.content_layers, _weights(opts.content_layers, opts.content_layer_weights)):
+                parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
+        if opts.style_layers and opts.style_weight > 0:
+            style_long = max(16, round(max(size) * opts.style_scale))
+            grams: dict[str, torch.Tensor] = {}
+            for style, b in zip(self.styles, self.blend):
+                s_hw = fit_long_side(*style.shape[-2:], style_long)
+                feats = bb(resize(style, s_hw), opts.style_layers)
+                for layer in opts.style_layers:
+                    g = gram_matrix(feats[layer], "chw") * b
+                    grams[layer] = grams[layer] + g if layer in grams else g
+            for layer, w in zip(opts.style_layers, _weights(opts.style_layers, opts.style_layer_weights)):
+                parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
+        if opts.tv_weight > 0:
+            parts.append(TotalVariation() * opts.tv_weight)
+        if not parts:
+            raise StylekitError("every loss weight is 0: nothing to optimise")
+        return sum(parts[1:], parts[0])
+
+    def build_loss(self, size: tuple[int, int]):
+        objective = self.objective(size)
+        layers = sorted(objective.layers)
+
+        def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
+            return objective.terms(image, self.backbone(image, layers))
+
+        return loss_fn
+
+
+def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
+                   generator: torch.Generator) -> torch.Tensor:
+    hw = tuple(content.shape[-2:])
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        return torch.rand(content.shape, generator=generator, device="cpu").to(content)
+    if init == "style":
+        return resize(styles[0], hw)
+    return resize(load_image(init).rgb.to(content), hw)
+
+
+def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
+                 options: TransferOptions | None = None, callbacks: Sequence[Callback] = (),
+                 backbone: FeatureExtractor | None = None) -> TransferResult:
+    """Run a transfer and return the image with its loss history (see :func:`transfer`)."""
+    opts = options or TransferOptions()
+    opts.validate()
+    style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+    if not style_list:
+        raise StylekitError("give at least one style image")
+    if opts.style_blend_weights is not None and len(opts.style_blend_weights) != len(style_list):
+        raise StylekitError(f"{len(opts.style_blend_weights)} style blend weights for {len(style_list)} style "
+                            "images: give one weight per style image")
+    device = resolve_device(opts.device)
+    content_img: LoadedImage = load_image(content, "content")
+    style_imgs = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(style_list)]
+    if backbone is None:
+        backbone = load_backbone(opts.backbone, opts.pooling, opts.weights)
+    layers = backbone.check_layers([*opts.content_layers, *opts.style_layers])
+    backbone = backbone.truncate(layers).to(device)
+
+    final_hw = fit_long_side(*content_img.rgb.shape[-2:], opts.size)
+    check_memory(backbone, layers, final_hw, opts.optimizer, device)
+    plan = schedule(final_hw, opts.size, opts.min_size, opts.steps)
+
+    full_content = content_img.rgb.to(device)
+    content_t = resize(full_content, final_hw)
+    style_ts = [s.to(device) for s in style_imgs]
+    if opts.preserve_color == "luminance":
+        style_ts = [color.match_luminance(s, content_t) for s in style_ts]
+        content_t = color.match_luminance(content_t, content_t)
+    elif opts.preserve_color == "histogram":
+        style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
+
+    generator = torch.Generator().manual_seed(opts.seed if opts.seed is not None else torch.seed())
+    if opts.seed is not None:
+        torch.manual_seed(opts.seed)
+    init = _initial_image(opts.init, content_t, style_ts, generator)
+    problem = _Problem(backbone, content_t, style_ts, opts)
+    extra = [EarlyStopping()] if opts.early_stopping else []
+    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
+
+    out = resize(result.image, final_hw)
+    if opts.preserve_color == "luminance":
+        out = color.combine_luminance(out, resize(full_content, final_hw))
+    elif opts.preserve_color == "histogram":
+        out = color.match_color(out, resize(full_content, final_hw)).clamp(0, 1)
+    return TransferResult(to_pil(out, content_img.alpha), result.history, result.interrupted)
+
+
+def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
+             callbacks: Sequence[Callback] = (), return_history: bool = False,
+             **options: object) -> Image.Image | tuple[Image.Image, list[dict[str, float]]]:
+    """Stylise ``content`` with one or more ``styles`` (paths, PIL images or tensors in [0, 1]).
+
+    Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
+    ``preserve_color`` ...). Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
+    history is one dict per step with the total loss and every term.
+    """
+    names = {f.name for f in fields(TransferOptions)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise TypeError(f"unknown transfer option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+    result = run_transfer(content, styles, TransferOptions(**options), callbacks)  # type: ignore[arg-type]
+    return (result.image, result.history) if return_history else result.image

@@ -1,0 +1,70 @@
+"""Pure loss functions on features and images.
+
+Notation follows Gatys et al., "Image Style Transfer Using Convolutional Neural Networks" (CVPR 2016):
+a layer with N_l channels and M_l = H·W positions has features F (N_l × M_l).
+"""
+from __future__ import annotations
+
+import torch
+
+GRAM_NORMALIZATIONS = ("none", "hw", "chw")
+
+
+def gram_matrix(features: torch.Tensor, normalize: str = "hw") -> torch.Tensor:
+    """Gram matrix G = F·Fᵀ of (C, H, W) or (B, C, H, W) features; (C, C) or (B, C, C) out.
+
+    ``normalize``: ``"none"`` gives the plain F·Fᵀ of Gatys et al. (2016, eq. 3); ``"hw"`` divides by H·W
+    (a mean over positions, so Grams of different image sizes compare); ``"chw"`` divides by C·H·W.
+    """
+    if features.dim() not in (3, 4):
+        raise ValueError(f"gram_matrix expects (C,H,W) or (B,C,H,W) features, got {tuple(features.shape)}")
+    c, h, w = features.shape[-3:]
+    flat = features.reshape(*features.shape[:-2], h * w)
+    gram = flat @ flat.transpose(-1, -2)
+    if normalize == "none":
+        return gram
+    if normalize == "hw":
+        return gram / (h * w)
+    if normalize == "chw":
+        return gram / (c * h * w)
+    raise ValueError(f"unknown Gram normalisation {normalize!r}: use one of {GRAM_NORMALIZATIONS}")
+
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = False) -> torch.Tensor:
+    """Mean squared feature difference: Gatys et al. (2016, eq. 1) ½Σ(F−P)² divided by N_l·M_l/2.
+
+    With ``relative`` the result is further divided by the mean square of the target, mean(P²), so a value
+    of 1 means "as far from the target as a zero image" whatever the layer's scale.
+    """
+    loss = (features - target).pow(2).mean()
+    if relative:
+        loss = loss / target.pow(2).mean().clamp_min(1e-12)
+    return loss
+
+
+def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = False) -> torch.Tensor:
+    """Squared Gram difference averaged over the N_l² entries: Σ(G−A)²/N_l².
+
+    With Grams normalised by H·W (``gram_matrix(..., "hw")``) this is 4·E_l of Gatys et al. (2016, eq. 4),
+    E_l = Σ(G−A)²/(4N_l²M_l²) on plain Grams. With ``relative`` it is Σ(G−A)²/ΣA² instead, a scale-free
+    distance (0 = the target's statistics, 1 = as far as an all-zero Gram).
+    """
+    diff = (gram - target_gram).pow(2)
+    if relative:
+        return diff.sum() / target_gram.pow(2).sum().clamp_min(1e-12)
+    return diff.mean()
+
+
+def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8) -> torch.Tensor:
+    """Total variation of Mahendran & Vedaldi (2015, eq. 5), averaged over pixels and channels:
+    mean(((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)).
+
+    β = 2 is the sum-of-squares smoothness used by neural-style; β = 1 is isotropic TV. ``eps`` keeps the
+    gradient finite at flat regions when β < 2.
+    """
+    dx = image[..., :-1, 1:] - image[..., :-1, :-1]
+    dy = image[..., 1:, :-1] - image[..., :-1, :-1]
+    sq = dx.pow(2) + dy.pow(2)
+    if beta == 2.0:
+        return sq.mean()
+    return (sq + eps).pow(beta / 2).mean()

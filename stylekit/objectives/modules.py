@@ -1,0 +1,110 @@
+"""Objectives as a small algebra: leaves hold targets, ``+`` sums, scalar ``*`` weights, every term is reported.
+
+An objective maps an image and its backbone features to a scalar loss; :meth:`Objective.terms` gives each
+weighted term by name so progress callbacks can show them.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from . import functional as F
+
+Features = Mapping[str, torch.Tensor]
+
+
+class Objective:
+    """Base class: subclasses set ``name`` and ``layers`` and implement :meth:`terms`."""
+
+    name: str = "objective"
+    layers: frozenset[str] = frozenset()
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        """Each weighted term of the loss, by name."""
+        raise NotImplementedError
+
+    def __call__(self, image: torch.Tensor, features: Features) -> torch.Tensor:
+        return sum(self.terms(image, features).values())
+
+    def __add__(self, other: Objective) -> Objective:
+        return Sum([self, other])
+
+    def __mul__(self, weight: float) -> Objective:
+        return Weighted(self, float(weight))
+
+    __rmul__ = __mul__
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+
+class Sum(Objective):
+    """Sum of objectives; term names are made unique with a numeric suffix where they collide."""
+
+    def __init__(self, parts: list[Objective]) -> None:
+        flat: list[Objective] = []
+        for part in parts:
+            flat.extend(part.parts if isinstance(part, Sum) else [part])
+        self.parts = flat
+        self.name = " + ".join(p.name for p in flat)
+        self.layers = frozenset().union(*(p.layers for p in flat))
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for part in self.parts:
+            for key, value in part.terms(image, features).items():
+                name, n = key, 2
+                while name in out:
+                    name, n = f"{key}#{n}", n + 1
+                out[name] = value
+        return out
+
+
+class Weighted(Objective):
+    """An objective times a scalar."""
+
+    def __init__(self, inner: Objective, weight: float) -> None:
+        if isinstance(inner, Weighted):
+            inner, weight = inner.inner, inner.weight * weight
+        self.inner, self.weight = inner, weight
+        self.name, self.layers = inner.name, inner.layers
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {k: v * self.weight for k, v in self.inner.terms(image, features).items()}
+
+
+class ContentLoss(Objective):
+    """Feature reconstruction at one layer (see :func:`functional.content_loss`)."""
+
+    def __init__(self, layer: str, target: torch.Tensor, relative: bool = True) -> None:
+        self.layer, self.target, self.relative = layer, target.detach(), relative
+        self.name, self.layers = f"content:{layer}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: F.content_loss(features[self.layer], self.target, self.relative)}
+
+
+class GramLoss(Objective):
+    """Match the Gram matrix of one layer to a target Gram (see :func:`functional.gram_loss`)."""
+
+    def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = "chw",
+                 relative: bool = True) -> None:
+        self.layer, self.target, self.normalize = layer, target_gram.detach(), normalize
+        self.relative = relative
+        self.name, self.layers = f"style:{layer}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        gram = F.gram_matrix(features[self.layer], self.normalize)
+        return {self.name: F.gram_loss(gram, self.target, self.relative)}
+
+
+class TotalVariation(Objective):
+    """Total variation of the image itself (see :func:`functional.total_variation`)."""
+
+    def __init__(self, beta: float = 2.0) -> None:
+        self.beta = beta
+        self.name = "tv"
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: F.total_variation(image, self.beta)}

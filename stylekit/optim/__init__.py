@@ -1,0 +1,6 @@
+"""The shared optimisation engine."""
+from .callbacks import Callback, EarlyStopping, FunctionCallback, KeepBest, Progress, SaveEvery, StopScale
+from .loop import OPTIMIZERS, OptimResult, Scale, make_optimizer, optimize, resize
+
+__all__ = ["OPTIMIZERS", "Callback", "EarlyStopping", "FunctionCallback", "KeepBest", "OptimResult", "Progress",
+           "SaveEvery", "Scale", "StopScale", "make_optimizer", "optimize", "resize"]

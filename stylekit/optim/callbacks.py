@@ -1,0 +1,97 @@
+"""Progress reporting and control for the optimisation loop: the core never prints, it calls these."""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+
+class StopScale(Exception):
+    """Raised by a callback to end the current scale early (the loop moves on to the next scale)."""
+
+
+@dataclass
+class Progress:
+    """What the loop reports after every loss evaluation."""
+
+    step: int  # 1-based over the whole run
+    total_steps: int
+    scale: int  # 0-based index of the current scale
+    num_scales: int
+    size: tuple[int, int]  # (height, width) being optimised
+    loss: float
+    terms: dict[str, float]
+    elapsed: float  # seconds since the run started
+    image: torch.Tensor = field(repr=False)  # the image the loss was computed on; clone it to keep it
+
+
+class Callback:
+    """Base class; override what you need."""
+
+    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
+        """Called before each scale of a coarse-to-fine schedule."""
+
+    def on_step(self, progress: Progress) -> None:
+        """Called after every loss evaluation; may raise :class:`StopScale`."""
+
+
+class FunctionCallback(Callback):
+    """Wrap a plain ``fn(progress)``."""
+
+    def __init__(self, fn: Callable[[Progress], None]) -> None:
+        self.fn = fn
+
+    def on_step(self, progress: Progress) -> None:
+        self.fn(progress)
+
+
+class KeepBest(Callback):
+    """Keep the lowest-loss image of the current scale (losses of different scales do not compare)."""
+
+    def __init__(self) -> None:
+        self.loss = math.inf
+        self.image: torch.Tensor | None = None
+
+    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
+        self.loss = math.inf
+
+    def on_step(self, progress: Progress) -> None:
+        if progress.loss < self.loss:
+            self.loss = progress.loss
+            self.image = progress.image.detach().clone()
+
+
+class EarlyStopping(Callback):
+    """End a scale when the loss has improved by less than ``min_delta`` (relative) over ``patience`` steps."""
+
+    def __init__(self, patience: int = 20, min_delta: float = 1e-3) -> None:
+        self.patience, self.min_delta = patience, min_delta
+        self.window: list[float] = []
+
+    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
+        self.window = []
+
+    def on_step(self, progress: Progress) -> None:
+        self.window.append(progress.loss)
+        if len(self.window) > self.patience:
+            old = self.window.pop(0)
+            best_now = min(self.window)
+            if old - best_now < self.min_delta * abs(old):
+                raise StopScale
+
+
+class SaveEvery(Callback):
+    """Write the current image every ``every`` steps to ``pattern`` (``{step}`` is replaced)."""
+
+    def __init__(self, every: int, pattern: str | Path, save: Callable[[torch.Tensor, Path], None]) -> None:
+        self.every, self.pattern, self.save = every, str(pattern), save
+        self.written: list[Path] = []
+
+    def on_step(self, progress: Progress) -> None:
+        if progress.step % self.every == 0:
+            path = Path(self.pattern.format(step=progress.step))
+            self.save(progress.image.detach(), path)
+            self.written.append(path)

@@ -1,0 +1,114 @@
+"""The one optimisation loop: an image parameter, an optimizer, a coarse-to-fine schedule, callbacks."""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as nnf
+
+from ..errors import StylekitError
+from .callbacks import Callback, KeepBest, Progress, StopScale
+
+LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
+LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+OPTIMIZERS = ("lbfgs", "adam", "sgd")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One level of a coarse-to-fine schedule."""
+
+    size: tuple[int, int]  # (height, width)
+    steps: int
+
+
+@dataclass
+class OptimResult:
+    """The loop's outcome: the best image of the last scale reached, and what happened."""
+
+    image: torch.Tensor
+    loss: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize of a (B, C, H, W) image (antialiased when shrinking), clamped to [0, 1]."""
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    return nnf.interpolate(image, size=size, mode="bicubic", align_corners=False,
+                           antialias=shrinking).clamp(0, 1)
+
+
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> torch.optim.Optimizer:
+    """L-BFGS (one iteration per step), Adam or SGD with momentum."""
+    lr = DEFAULT_LR.get(name, 1.0) if lr is None else lr
+    if name == "lbfgs":
+        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=LBFGS_HISTORY)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    raise StylekitError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
+
+
+def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn], schedule: Sequence[Scale],
+             optimizer: str = "lbfgs", lr: float | None = None,
+             callbacks: Sequence[Callback] = ()) -> OptimResult:
+    """Minimise ``build_loss(size)(image)`` over the pixels of an image, scale by scale.
+
+    ``init`` (B, 3, H, W) in [0, 1] is resized to the first scale; each scale starts from the previous
+    scale's best image, upsampled. ``build_loss(size)`` returns a function of the image giving named loss
+    terms (targets are computed once per scale, there). Pixels are clamped to [0, 1] after every step.
+    A Ctrl-C (KeyboardInterrupt) ends the run and returns the best image so far with ``interrupted``.
+    """
+    keep = KeepBest()
+    callbacks = [keep, *callbacks]
+    total = sum(s.steps for s in schedule)
+    start, step, history = time.perf_counter(), 0, []
+    image, interrupted = init.detach(), False
+    for index, scale in enumerate(schedule):
+        x = resize(image, scale.size).detach().clone().requires_grad_(True)
+        for cb in callbacks:
+            cb.on_scale_start(index, scale.size, scale.steps)
+        try:
+            loss_fn = build_loss(scale.size)
+            opt = make_optimizer(optimizer, [x], lr)
+
+            def closure() -> torch.Tensor:
+                nonlocal step
+                opt.zero_grad(set_to_none=True)
+                terms = loss_fn(x)
+                loss = sum(terms.values())
+                if not torch.isfinite(loss):
+                    raise StylekitError("the loss became NaN or infinite: lower --lr or the loss weights")
+                loss.backward()
+                if not x.grad.is_contiguous():  # some conv kernels return channels-last gradients
+                    x.grad = x.grad.contiguous()
+                step += 1
+                values = {k: float(v.detach()) for k, v in terms.items()}
+                history.append({"step": step, "scale": index, "loss": float(loss.detach()), **values})
+                progress = Progress(step, total, index, len(schedule), scale.size, float(loss.detach()), values,
+                                    time.perf_counter() - start, x.detach())
+                for cb in callbacks:
+                    cb.on_step(progress)
+                return loss
+
+            for _ in range(scale.steps):
+                opt.step(closure)
+                with torch.no_grad():
+                    x.clamp_(0, 1)
+        except StopScale:
+            pass
+        except KeyboardInterrupt:
+            interrupted = True
+        image = keep.image if keep.image is not None else x.detach()
+        if interrupted:
+            break
+        step = sum(s.steps for s in schedule[: index + 1])
+    return OptimResult(image, keep.loss if math.isfinite(keep.loss) else math.nan, history, interrupted)

@@ -1,0 +1,120 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from stylekit.cli import main
+
+SMALL = ["--backbone", "scratch", "--size", "40", "--steps", "4", "--single-scale", "--seed", "1",
+         "--style-layers", "relu1_1,relu2_1,relu3_1", "--content-layers", "relu3_1", "-q"]
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_transfer_main_options(capsys, tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    hist = tmp_path / "h.json"
+    code, _, err = run(capsys, "transfer", content_path, style_path, style_path, "-o", out, *SMALL,
+                       "--style-blend-weights", "2,1", "--style-layer-weights", "1,2,3", "--optimizer", "adam",
+                       "--lr", "0.05", "--init", "noise", "--pooling", "avg", "--preserve-color", "histogram",
+                       "--style-scale", "0.8", "--tv-weight", "1", "--content-weight", "2", "--style-weight", "5",
+                       "--save-every", "2", "--history", hist, "--device", "cpu")
+    assert code == 0, err
+    assert Image.open(out).size == (40, 40)
+    assert sorted(p.name for p in tmp_path.glob("out_*.png")) == ["out_00002.png", "out_00004.png"]
+    history = json.loads(hist.read_text())
+    assert len(history) == 4 and "style:relu2_1" in history[0]
+
+
+def test_multiscale_and_luminance(capsys, tmp_path, content_path, style_path):
+    out = tmp_path / "o.jpg"
+    code, _, err = run(capsys, "transfer", content_path, style_path, "-o", out, *SMALL[:-1], "--size", "48",
+                       "--min-size", "24", "--steps", "3,2", "--preserve-color", "luminance", "--optimizer", "sgd")
+    assert code == 0, err
+    assert Image.open(out).size == (48, 48)
+    assert f"wrote {out}" in err
+
+
+def test_seed_reproducible_from_cli(capsys, tmp_path, content_path, style_path):
+    outs = []
+    for name in ("a.png", "b.png"):
+        assert run(capsys, "transfer", content_path, style_path, "-o", tmp_path / name, *SMALL, "--init", "noise")[0] == 0
+        outs.append((tmp_path / name).read_bytes())
+    assert outs[0] == outs[1]
+
+
+def test_layers_command(capsys):
+    code, out, _ = run(capsys, "layers", "--backbone", "scratch")
+    assert code == 0 and out.splitlines()[:2] == ["conv1_1", "relu1_1"]
+
+
+def _bad_inputs(tmp_path, content, style):
+    text = tmp_path / "text.jpg"
+    text.write_text("not an image")
+    cut = tmp_path / "cut.jpg"
+    Image.open(content).save(tmp_path / "full.jpg")
+    cut.write_bytes((tmp_path / "full.jpg").read_bytes()[:500])
+    out = tmp_path / "out.png"
+    return [
+        ([tmp_path / "missing.png", style, "-o", out], "no such file"),
+        ([tmp_path, style, "-o", out], "is a folder"),
+        ([text, style, "-o", out], "not an image"),
+        ([content, cut, "-o", out], "damaged or truncated"),
+        ([content, style, "-o", out, "--size", "0"], "must be >= 16"),
+        ([content, style, "-o", out, "--size", "100000"], "absurd"),
+        ([content, style, "-o", out, "--size", "60000"], "use --size"),
+        ([content, style, "-o", out, "--style-layers", "relu1_1,relu9_1"], "valid layers: conv1_1"),
+        ([content, style, "-o", out, "--style-weight", "-1"], "must be >= 0"),
+        ([content, style, "-o", out, "--content-weight", "nan"], "must be >= 0"),
+        ([content, style, "-o", out, "--style-layer-weights", "1,-2"], "finite and >= 0"),
+        ([content, style, "-o", out, "--device", "tpu"], "device"),
+        ([content, style, "-o", out, "--device", "cuda:7"], "CUDA"),
+        ([content, style, "-o", tmp_path / "nowhere" / "out.png"], "does not exist"),
+        ([content, style, "-o", tmp_path / "out.gifx"], "extension"),
+        ([content, style, "-o", out, "--init", "sparkles"], "init must be"),
+        ([content, style, "-o", out, "--backbone", "vgg16", "--weights", tmp_path / "nope.pth"], "does not exist"),
+    ]
+
+
+def test_every_bad_input_is_one_line_and_exit_2(capsys, tmp_path, content_path, style_path):
+    for args, message in _bad_inputs(tmp_path, content_path, style_path):
+        code, out, err = run(capsys, "transfer", "--backbone", "scratch", "-q", *args)
+        lines = err.strip().splitlines()
+        assert code == 2, (args, err)
+        assert len(lines) == 1 and message in lines[0] and lines[0].startswith("stylekit"), (args, err)
+        assert "Traceback" not in err
+        assert not (tmp_path / "out.png").exists()
+
+
+def test_bad_input_in_a_subprocess(tmp_path, style_path):
+    proc = subprocess.run([sys.executable, "-m", "stylekit", "transfer", str(tmp_path / "nope.jpg"), str(style_path),
+                           "-o", str(tmp_path / "o.png")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"stylekit: error: {tmp_path / 'nope.jpg'}: no such file"
+
+
+def test_ctrl_c_writes_best_image(tmp_path, content_path, style_path):
+    out = tmp_path / "out.png"
+    cmd = [sys.executable, "-m", "stylekit", "transfer", str(content_path), str(style_path), "-o", str(out),
+           "--backbone", "scratch", "--size", "48", "--single-scale", "--steps", "100000", "--no-early-stopping",
+           "--save-every", "1", "--intermediates", str(tmp_path)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob("out_*.png")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "best image so far" in err and "Traceback" not in err
+    assert Image.open(out).size == (48, 48)
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

@@ -1,0 +1,38 @@
+"""A handful of runs with the real VGG19 weights at small sizes."""
+import subprocess
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from stylekit import transfer
+from stylekit.backbones import load_backbone
+
+pytestmark = pytest.mark.vgg
+
+
+def test_vgg19_transfer_at_128(shared_images):
+    img, hist = transfer(shared_images / "tubingen.jpg", shared_images / "starry_night.jpg", size=128,
+                         steps=[20, 10], min_size=96, seed=0, return_history=True)
+    assert img.size == (128, 96)
+    first = [h for h in hist if h["scale"] == 0]
+    assert first[-1]["loss"] < 0.5 * first[0]["loss"]
+    assert first[-1]["style:relu3_1"] < 0.5 * first[0]["style:relu3_1"]
+
+
+def test_vgg19_features_are_sane(shared_images):
+    from stylekit.io import load_image
+    net = load_backbone("vgg19")
+    x = torch.nn.functional.interpolate(load_image(shared_images / "golden_gate.jpg").rgb, size=(64, 64))
+    f = net(x, ["relu1_1", "relu5_4", "pool5"])
+    assert f["pool5"].shape == (1, 512, 2, 2) and f["relu5_4"].shape == (1, 512, 4, 4)
+    assert (f["relu1_1"] >= 0).all() and f["relu1_1"].mean() > 0
+
+
+def test_demo_command_runs(tmp_path):
+    out = tmp_path / "demo.png"
+    proc = subprocess.run([sys.executable, "-m", "stylekit", "demo", "-o", str(out), "--size", "96",
+                           "--steps", "6", "--single-scale"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(out).size[1] == 96
