@@ -134,7 +134,7 @@ def test_download_checks_hash_and_caches(tmp_path, monkeypatch):
     with pytest.raises(StylekitError):
         load_backbone("vgg16")
     assert not cached.exists()
-    assert not list(cached.parent.glob("*.part"))
+    assert not list(cached.parent.glob("*.tmp*"))
 
 
 def test_unknown_backbone_and_pooling():

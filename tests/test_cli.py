@@ -5,7 +5,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from PIL import Image
 
 from stylekit.cli import main
@@ -47,7 +46,8 @@ def test_multiscale_and_luminance(capsys, tmp_path, content_path, style_path):
 def test_seed_reproducible_from_cli(capsys, tmp_path, content_path, style_path):
     outs = []
     for name in ("a.png", "b.png"):
-        assert run(capsys, "transfer", content_path, style_path, "-o", tmp_path / name, *SMALL, "--init", "noise")[0] == 0
+        code = run(capsys, "transfer", content_path, style_path, "-o", tmp_path / name, *SMALL, "--init", "noise")[0]
+        assert code == 0
         outs.append((tmp_path / name).read_bytes())
     assert outs[0] == outs[1]
 

@@ -1,4 +1,5 @@
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,13 +119,23 @@ def test_output_path_checks(tmp_path):
     assert check_output_path(tmp_path / "out.png") == tmp_path / "out.png"
 
 
+def test_saved_file_has_normal_permissions(tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        path = save_image(torch.rand(1, 3, 4, 4), tmp_path / "p.png")
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def test_save_is_atomic(tmp_path, monkeypatch):
     target = tmp_path / "out.png"
     save_image(torch.rand(1, 3, 8, 8), target)
     before = target.read_bytes()
 
     def boom(self, fp, *args, **kwargs):
-        fp.write(b"partial")
+        Path(fp).write_bytes(b"partial")
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(Image.Image, "save", boom)

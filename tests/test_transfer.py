@@ -8,7 +8,8 @@ from stylekit import TransferOptions, transfer
 from stylekit.backbones import load_scratch
 from stylekit.errors import OutOfMemoryEstimate, StylekitError
 from stylekit.io import load_image
-from stylekit.methods.transfer import check_memory, estimate_peak_bytes, run_transfer, schedule
+from stylekit.methods.common import schedule
+from stylekit.methods.transfer import check_memory, estimate_peak_bytes, run_transfer
 from stylekit.objectives import gram_matrix
 from stylekit.optim import Callback, EarlyStopping, FunctionCallback, SaveEvery, StopScale
 from stylekit.optim.loop import optimize, Scale

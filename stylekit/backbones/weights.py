@@ -4,11 +4,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from ..errors import StylekitError
+from ..io.images import write_atomic
 
 
 def torch_hub_dir() -> Path:
@@ -38,13 +38,10 @@ def check_hash(path: Path, sha256: str) -> None:
 def download(url: str, dest: Path, sha256: str) -> Path:
     """Download ``url`` to ``dest`` atomically, verifying its sha256 (prefix) before it lands."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+
+    def fetch(tmp: Path) -> None:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             shutil.copyfileobj(response, out)
         check_hash(tmp, sha256)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return dest
+
+    return write_atomic(dest, fetch)

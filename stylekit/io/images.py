@@ -6,6 +6,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Union
 
 import numpy as np
@@ -122,21 +123,37 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return out
 
 
+def _umask_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place, so a crash or
+    Ctrl-C never leaves a half-written ``path``. The file gets the permissions a plain write would."""
+    out = Path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp" + out.suffix, dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
 def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike,
                alpha: torch.Tensor | None = None) -> Path:
-    """Write atomically (temporary file in the same folder, then rename): a crash never leaves half a file.
-    JPEG and BMP cannot hold alpha; it is dropped there."""
+    """Write an image atomically (see :func:`write_atomic`). JPEG and BMP cannot hold alpha; it is dropped."""
     out = check_output_path(path)
     fmt = WRITABLE[out.suffix.lower()]
     pil = image if isinstance(image, Image.Image) else to_pil(image, alpha)
     if fmt in ("JPEG", "BMP") and pil.mode == "RGBA":
         pil = pil.convert("RGB")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pil.save(fh, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    return write_atomic(out, lambda tmp: pil.save(tmp, format=fmt, **options))

@@ -1,4 +1,6 @@
 """Methods built on the shared engine."""
-from .transfer import TransferOptions, TransferResult, transfer
+from .result import MethodResult
+from .texture import TextureOptions, texture
+from .transfer import TransferOptions, transfer
 
-__all__ = ["TransferOptions", "TransferResult", "transfer"]
+__all__ = ["MethodResult", "TextureOptions", "TransferOptions", "texture", "transfer"]

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 from PIL import Image
 
 from .. import color
-from ..backbones import FeatureExtractor, load_backbone
-from ..devices import available_memory, resolve_device
+from ..backbones import FeatureExtractor
+from ..devices import available_memory
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import MAX_SIDE, ImageLike, LoadedImage, load_image, to_pil
-from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, gram_matrix
-from ..optim import OPTIMIZERS, Callback, EarlyStopping, Scale, optimize, resize
-from ..optim.loop import LBFGS_HISTORY
+from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation
+from ..optim import OPTIMIZERS, Callback, EarlyStopping, optimize, resize
+from ..optim.loop import LBFGS_HISTORY, LossFn
+from .common import (blended_grams, fit_long_side, layer_weights, objective_loss, prepare_backbone, schedule,
+                     seeded_generator)
+from .result import MethodResult
 
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -93,66 +96,33 @@ def _check_pair(name: str, layers: Sequence[str], weights: Sequence[float] | Non
                             "give one weight per layer")
 
 
-@dataclass
-class TransferResult:
-    """A finished (or interrupted) transfer."""
-
-    image: Image.Image
-    history: list[dict[str, float]] = field(default_factory=list)
-    interrupted: bool = False
-
-
-def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
-    """(h, w) scaled so that max(h, w) == long_side, keeping the aspect ratio."""
-    scale = long_side / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-def schedule(content_hw: tuple[int, int], size: int, min_size: int | None,
-             steps: Sequence[int] | int) -> list[Scale]:
-    """Coarse-to-fine scales from ``min_size`` to ``size`` (long side), each about √2 larger than the last."""
-    if min_size is None or min_size >= size:
-        longs = [size]
-    else:
-        count = max(2, math.ceil(math.log(size / min_size, math.sqrt(2)) - 1e-9) + 1)
-        longs = [round(min_size * (size / min_size) ** (i / (count - 1))) for i in range(count)]
-    per_scale = [steps] * len(longs) if isinstance(steps, int) else list(steps)
-    if len(per_scale) < len(longs):  # short lists repeat their last entry at the fine scales
-        per_scale += [per_scale[-1]] * (len(longs) - len(per_scale))
-    elif len(per_scale) > len(longs):  # long lists keep the coarse counts and end at the finest
-        per_scale = per_scale[: len(longs) - 1] + [per_scale[-1]]
-    return [Scale(fit_long_side(*content_hw, s), n) for s, n in zip(longs, per_scale)]
-
-
-def _weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
-    return list(weights) if weights is not None else [1.0 / len(layers)] * len(layers)
-
-
 def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int],
-                        optimizer: str = "lbfgs") -> int:
-    """Estimate a transfer's peak memory at ``size`` (h, w): the activations autograd keeps for one
-    forward+backward to the deepest layer, their gradients, weights, and the optimizer's image copies."""
+                        optimizer: str = "lbfgs", steps: int | None = None) -> int:
+    """Estimate a transfer's peak memory (bytes) at ``size`` (h, w).
+
+    Model, fitted to measured peak RSS of VGG19 runs (benchmarks/memory.py): a fixed runtime, the weights,
+    1.22 × the activations one forward to the deepest layer produces (autograd keeps them; gradients and
+    temporaries add the 0.22), and the image copies the optimizer holds (L-BFGS: two per remembered step,
+    ``min(steps, history)``; ``steps`` None means a full history).
+    """
     deepest = backbone.deepest(layers)
     h, w = size
-    channels, kept, grad_peak = 3, 0, 0
+    channels, activations = 3, 0
     for name, module in backbone.layers.items():
         if isinstance(module, torch.nn.Conv2d):
             channels = module.out_channels
         elif name.startswith("pool"):
             h, w = math.ceil(h / 2), math.ceil(w / 2)
-        numel = channels * h * w
-        kept += numel
-        grad_peak = max(grad_peak, numel)
+        activations += channels * h * w
         if name == deepest:
             break
-    weights = sum(p.numel() for p in backbone.parameters())
-    image = 3 * size[0] * size[1]
-    copies = 2 * LBFGS_HISTORY + 8 if optimizer == "lbfgs" else 8
-    floats = kept + 3 * grad_peak + weights + copies * image
-    return int(4 * floats * 1.1) + RUNTIME_OVERHEAD
+    weights = sum(p.numel() for p in backbone.layers.parameters())
+    remembered = LBFGS_HISTORY if steps is None else min(steps, LBFGS_HISTORY)
+    copies = (2 * remembered if optimizer == "lbfgs" else 3) + 8
+    return int(RUNTIME_OVERHEAD + 4 * (weights + 1.22 * activations + copies * 3 * size[0] * size[1]))
 
 
-RUNTIME_OVERHEAD = 450 * 2**20  # Python, torch and the loaded images
+RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images
 
 
 def check_memory(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int], optimizer: str,
@@ -178,7 +148,7 @@ class _Problem:
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
                  opts: TransferOptions) -> None:
         self.backbone, self.content, self.styles, self.opts = backbone, content, styles, opts
-        blend = _weights(styles, opts.style_blend_weights) if opts.style_blend_weights else [1.0] * len(styles)
+        blend = list(opts.style_blend_weights or [1.0] * len(styles))
         total = sum(blend)
         if total <= 0:
             raise StylekitError("style blend weights sum to 0: give at least one positive weight")
@@ -186,22 +156,17 @@ class _Problem:
 
     @torch.no_grad()
     def objective(self, size: tuple[int, int]) -> Objective:
+        """Content, blended-Gram style and TV terms with targets at ``size``."""
         opts, bb = self.opts, self.backbone
         parts: list[Objective] = []
         if opts.content_layers and opts.content_weight > 0:
             feats = bb(resize(self.content, size), opts.content_layers)
-            for layer, w in zip(opts.content_layers, _weights(opts.content_layers, opts.content_layer_weights)):
+            for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
                 parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
         if opts.style_layers and opts.style_weight > 0:
             style_long = max(16, round(max(size) * opts.style_scale))
-            grams: dict[str, torch.Tensor] = {}
-            for style, b in zip(self.styles, self.blend):
-                s_hw = fit_long_side(*style.shape[-2:], style_long)
-                feats = bb(resize(style, s_hw), opts.style_layers)
-                for layer in opts.style_layers:
-                    g = gram_matrix(feats[layer], "chw") * b
-                    grams[layer] = grams[layer] + g if layer in grams else g
-            for layer, w in zip(opts.style_layers, _weights(opts.style_layers, opts.style_layer_weights)):
+            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long)
+            for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
                 parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
@@ -209,14 +174,9 @@ class _Problem:
             raise StylekitError("every loss weight is 0: nothing to optimise")
         return sum(parts[1:], parts[0])
 
-    def build_loss(self, size: tuple[int, int]):
-        objective = self.objective(size)
-        layers = sorted(objective.layers)
-
-        def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
-            return objective.terms(image, self.backbone(image, layers))
-
-        return loss_fn
+    def build_loss(self, size: tuple[int, int]) -> LossFn:
+        """The loss function at one scale (targets computed here, once)."""
+        return objective_loss(self.backbone, self.objective(size))
 
 
 def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
@@ -233,7 +193,7 @@ def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
 
 def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
                  options: TransferOptions | None = None, callbacks: Sequence[Callback] = (),
-                 backbone: FeatureExtractor | None = None) -> TransferResult:
+                 backbone: FeatureExtractor | None = None) -> MethodResult:
     """Run a transfer and return the image with its loss history (see :func:`transfer`)."""
     opts = options or TransferOptions()
     opts.validate()
@@ -243,13 +203,10 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     if opts.style_blend_weights is not None and len(opts.style_blend_weights) != len(style_list):
         raise StylekitError(f"{len(opts.style_blend_weights)} style blend weights for {len(style_list)} style "
                             "images: give one weight per style image")
-    device = resolve_device(opts.device)
     content_img: LoadedImage = load_image(content, "content")
     style_imgs = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(style_list)]
-    if backbone is None:
-        backbone = load_backbone(opts.backbone, opts.pooling, opts.weights)
-    layers = backbone.check_layers([*opts.content_layers, *opts.style_layers])
-    backbone = backbone.truncate(layers).to(device)
+    layers = [*opts.content_layers, *opts.style_layers]
+    backbone, device = prepare_backbone(opts.backbone, opts.pooling, opts.weights, layers, opts.device, backbone)
 
     final_hw = fit_long_side(*content_img.rgb.shape[-2:], opts.size)
     check_memory(backbone, layers, final_hw, opts.optimizer, device)
@@ -264,9 +221,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     elif opts.preserve_color == "histogram":
         style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
 
-    generator = torch.Generator().manual_seed(opts.seed if opts.seed is not None else torch.seed())
-    if opts.seed is not None:
-        torch.manual_seed(opts.seed)
+    generator = seeded_generator(opts.seed)
     init = _initial_image(opts.init, content_t, style_ts, generator)
     problem = _Problem(backbone, content_t, style_ts, opts)
     extra = [EarlyStopping()] if opts.early_stopping else []
@@ -277,7 +232,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
         out = color.combine_luminance(out, resize(full_content, final_hw))
     elif opts.preserve_color == "histogram":
         out = color.match_color(out, resize(full_content, final_hw)).clamp(0, 1)
-    return TransferResult(to_pil(out, content_img.alpha), result.history, result.interrupted)
+    return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted)
 
 
 def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,

@@ -68,3 +68,24 @@ def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8) -
     if beta == 2.0:
         return sq.mean()
     return (sq + eps).pow(beta / 2).mean()
+
+
+def alpha_norm(image: torch.Tensor, alpha: float = 6.0) -> torch.Tensor:
+    """Mahendran & Vedaldi's (2015, eq. 4) α-norm bound on pixels, mean(|2x − 1|^α) for x in [0, 1]: near 0
+    for mid-range pixels, 1 at the edges of the range, so a large α keeps the image in its natural range."""
+    return (image * 2 - 1).abs().pow(alpha).mean()
+
+
+def activation_l2(features: torch.Tensor, channels: list[int] | None = None) -> torch.Tensor:
+    """Half the mean squared activation of (B, C, H, W) features, optionally of some channels only: the
+    quantity DeepDream (Mordvintsev et al., 2015) ascends."""
+    if channels is not None:
+        features = features[:, channels]
+    return features.pow(2).mean() / 2
+
+
+def guided_activation(features: torch.Tensor, guide: torch.Tensor) -> torch.Tensor:
+    """DeepDream's guided objective: for every position of ``features`` (B, C, H, W), the largest dot product
+    with any position of ``guide`` (C, N), averaged; ascending it grows the patterns the guide contains."""
+    flat = features.flatten(2)  # B, C, M
+    return (flat.transpose(1, 2) @ guide).amax(dim=2).mean() / flat.shape[1]

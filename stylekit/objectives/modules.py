@@ -108,3 +108,38 @@ class TotalVariation(Objective):
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
         return {self.name: F.total_variation(image, self.beta)}
+
+
+class AlphaNorm(Objective):
+    """Pixel range regulariser (see :func:`functional.alpha_norm`)."""
+
+    def __init__(self, alpha: float = 6.0) -> None:
+        self.alpha = alpha
+        self.name = "alpha"
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: F.alpha_norm(image, self.alpha)}
+
+
+class ActivationLoss(Objective):
+    """Minus the mean squared activation of a layer (or of some of its channels): minimising it is DeepDream's
+    ascent (see :func:`functional.activation_l2`)."""
+
+    def __init__(self, layer: str, channels: list[int] | None = None) -> None:
+        self.layer, self.channels = layer, channels
+        self.name, self.layers = f"activation:{layer}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: -F.activation_l2(features[self.layer], self.channels)}
+
+
+class GuidedActivationLoss(Objective):
+    """Minus DeepDream's guided objective towards a guide image's features (see
+    :func:`functional.guided_activation`)."""
+
+    def __init__(self, layer: str, guide_features: torch.Tensor) -> None:
+        self.layer, self.guide = layer, guide_features.detach().flatten(1)
+        self.name, self.layers = f"guide:{layer}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: -F.guided_activation(features[self.layer], self.guide)}

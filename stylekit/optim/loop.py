@@ -14,8 +14,8 @@ from .callbacks import Callback, KeepBest, Progress, StopScale
 
 LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
-OPTIMIZERS = ("lbfgs", "adam", "sgd")
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05}
+OPTIMIZERS = ("lbfgs", "adam", "sgd", "normalized")
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05, "normalized": 0.01}
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,28 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
                            antialias=shrinking).clamp(0, 1)
 
 
+class NormalizedGradient(torch.optim.Optimizer):
+    """Gradient descent with the step scaled by the gradient's mean magnitude: each step moves pixels by about
+    ``lr`` whatever the loss's scale (DeepDream's update)."""
+
+    def __init__(self, params: list[torch.Tensor], lr: float = 0.01) -> None:
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], torch.Tensor] | None = None) -> torch.Tensor | None:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.add_(p.grad / p.grad.abs().mean().clamp_min(1e-12), alpha=-group["lr"])
+        return loss
+
+
 def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> torch.optim.Optimizer:
-    """L-BFGS (one iteration per step), Adam or SGD with momentum."""
+    """L-BFGS (one iteration per step), Adam, SGD with momentum, or normalized gradient steps."""
     lr = DEFAULT_LR.get(name, 1.0) if lr is None else lr
     if name == "lbfgs":
         return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=LBFGS_HISTORY)
@@ -54,6 +74,8 @@ def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> t
         return torch.optim.Adam(params, lr=lr)
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9)
+    if name == "normalized":
+        return NormalizedGradient(params, lr=lr)
     raise StylekitError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
 
 

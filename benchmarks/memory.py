@@ -1,0 +1,56 @@
+"""Pre-flight memory estimate against the measured peak RSS of real transfer runs, one process per size.
+
+    python benchmarks/memory.py --sizes 512,1024,2048 --steps 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+IMAGES = Path(os.environ.get("STYLEKIT_IMAGES_DIR", Path(__file__).resolve().parents[2] / "shared" / "images"))
+
+
+def child(size: int, steps: int, content: str, style: str) -> None:
+    from stylekit.backbones import load_backbone
+    from stylekit.io import load_image
+    from stylekit.methods.common import fit_long_side
+    from stylekit.methods.transfer import TransferOptions, estimate_peak_bytes, run_transfer
+
+    opts = TransferOptions(size=size, steps=steps, min_size=None, early_stopping=False, seed=0)
+    net = load_backbone("vgg19")
+    layers = [*opts.content_layers, *opts.style_layers]
+    hw = fit_long_side(*load_image(content).rgb.shape[-2:], size)
+    estimate = estimate_peak_bytes(net, layers, hw, opts.optimizer, steps)
+    run_transfer(content, style, opts, backbone=net)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"size": f"{hw[1]}x{hw[0]}", "estimate": estimate, "peak": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="512,1024,2048")
+    parser.add_argument("--steps", type=int, default=3, help="steps per run (L-BFGS history grows with them)")
+    parser.add_argument("--content", default=str(IMAGES / "tubingen.jpg"))
+    parser.add_argument("--style", default=str(IMAGES / "starry_night.jpg"))
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.steps, args.content, args.style)
+        return
+    print(f"{'size':>10} {'estimate GiB':>13} {'peak RSS GiB':>13} {'est/peak':>9}")
+    for size in args.sizes.split(","):
+        out = subprocess.run([sys.executable, __file__, "--child", size, "--steps", str(args.steps),
+                              "--content", args.content, "--style", args.style],
+                             capture_output=True, text=True, check=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        print(f"{row['size']:>10} {row['estimate'] / 2**30:>13.2f} {row['peak'] / 2**30:>13.2f} "
+              f"{row['estimate'] / row['peak']:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()

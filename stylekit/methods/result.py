@@ -1,0 +1,23 @@
+"""The result every optimisation method returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from ..io import to_pil
+from ..optim import OptimResult, resize
+
+
+@dataclass
+class MethodResult:
+    """An output image with its loss history; ``interrupted`` when Ctrl-C ended the run early."""
+
+    image: Image.Image
+    history: list[dict[str, float]] = field(default_factory=list)
+    interrupted: bool = False
+
+    @classmethod
+    def from_optim(cls, result: OptimResult, size: tuple[int, int]) -> MethodResult:
+        """The loop's best image, resized to the requested ``size`` (h, w) if the run stopped at a coarse scale."""
+        return cls(to_pil(resize(result.image, size)), result.history, result.interrupted)
