@@ -70,19 +70,67 @@ def _number(kind: type, low: float, strict: bool = False) -> Callable[[str], flo
     return parse
 
 
+def _size_pair(text: str) -> tuple[int, int]:
+    """``512`` or ``WxH`` to (height, width)."""
+    try:
+        parts = [int(v) for v in text.lower().split("x")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or WIDTHxHEIGHT, got {text!r}") from None
+    if len(parts) not in (1, 2) or min(parts) < 16 or max(parts) > 65536:
+        raise argparse.ArgumentTypeError(f"sides must be between 16 and 65536 pixels, got {text!r}")
+    return (parts[-1], parts[0])
+
+
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """Backbone, weights, pooling, device."""
+    g = p.add_argument_group("network")
+    g.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19",
+                   help="feature extractor (vgg19: original Caffe weights, bundled)")
+    g.add_argument("--weights", default=None,
+                   help="torchvision weight file for vgg16/vgg19 (vgg16-397923af.pth, vgg19-dcbb9e9d.pth)")
+    g.add_argument("--pooling", choices=("max", "avg"), default="max", help="pooling in the backbone")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+
+
+def add_output_options(p: argparse.ArgumentParser, what: str = "output image (.png, .jpg, .webp, .tif, .bmp)",
+                       required: bool = True) -> None:
+    """Output path, seed, intermediates, history, quiet."""
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", required=required, help=what)
+    g.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same output")
+    g.add_argument("--save-every", type=_number(int, 0), default=0,
+                   help="write the current image every N steps (0: never)")
+    g.add_argument("--intermediates", default=None,
+                   help="folder for --save-every images (default: next to the output)")
+    g.add_argument("--history", default=None, help="write the per-step loss history to this JSON file")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+
+
+def add_optimizer_options(g: argparse._ArgumentGroup, default: str = "lbfgs") -> None:
+    """Optimizer and learning rate."""
+    g.add_argument("--optimizer", choices=("lbfgs", "adam", "sgd"), default=default, help="optimizer")
+    g.add_argument("--lr", type=_number(float, 0, strict=True), default=None,
+                   help="learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)")
+
+
+def add_schedule_options(g: argparse._ArgumentGroup, steps: Sequence[int], min_size: int | None) -> None:
+    """Steps per scale, coarsest size, single scale, early stopping."""
+    g.add_argument("--steps", type=_ints, default=",".join(map(str, steps)),
+                   help="optimisation steps per scale, coarse to fine, comma-separated (one number: every scale)")
+    g.add_argument("--min-size", type=_number(int, 16), default=min_size,
+                   help="long side of the coarsest scale; scales grow by about sqrt(2) up to the output size")
+    g.add_argument("--single-scale", action="store_true", help="optimise at the output size only")
+    g.add_argument("--no-early-stopping", action="store_true",
+                   help="run every step even when the loss has stopped improving")
+
+
 def add_transfer_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by ``transfer`` and ``demo`` (defaults from :class:`TransferOptions`)."""
+    """Options of ``transfer`` and ``demo`` (defaults from :class:`TransferOptions`)."""
     from .methods.transfer import TransferOptions
     d = TransferOptions()
     g = p.add_argument_group("size and schedule")
     g.add_argument("--size", type=_number(int, 16), default=d.size, help="long side of the output in pixels")
-    g.add_argument("--steps", type=_ints, default=",".join(map(str, d.steps)),
-                   help="optimisation steps per scale, coarse to fine, comma-separated (one number: every scale)")
-    g.add_argument("--min-size", type=_number(int, 16), default=d.min_size,
-                   help="long side of the coarsest scale; scales grow by about sqrt(2) up to --size")
-    g.add_argument("--single-scale", action="store_true", help="optimise at --size only (no coarse-to-fine)")
-    g.add_argument("--no-early-stopping", action="store_true",
-                   help="run every step even when the loss has stopped improving")
+    add_schedule_options(g, d.steps, d.min_size)
     g = p.add_argument_group("losses")
     g.add_argument("--content-weight", type=_number(float, 0), default=d.content_weight, help="content loss weight")
     g.add_argument("--style-weight", type=_number(float, 0), default=d.style_weight, help="style loss weight")
@@ -103,48 +151,136 @@ def add_transfer_options(p: argparse.ArgumentParser) -> None:
                    help="keep the content's colours: luminance-only transfer, or match the output's colour "
                         "statistics to the content's")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--optimizer", choices=("lbfgs", "adam", "sgd"), default=d.optimizer, help="optimizer")
-    g.add_argument("--lr", type=_number(float, 0, strict=True), default=None,
-                   help="learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)")
+    add_optimizer_options(g)
     g.add_argument("--init", default=d.init, help="start image: content, noise, style, or an image file")
-    g.add_argument("--seed", type=int, default=None, help="random seed; the same seed gives the same output")
-    g = p.add_argument_group("network")
-    g.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default=d.backbone,
-                   help="feature extractor (vgg19: original Caffe weights, bundled)")
-    g.add_argument("--weights", default=None,
-                   help="torchvision weight file for vgg16/vgg19 (vgg16-397923af.pth, vgg19-dcbb9e9d.pth)")
-    g.add_argument("--pooling", choices=("max", "avg"), default=d.pooling, help="pooling in the backbone")
-    g.add_argument("--device", default=d.device, help="cpu, cuda, cuda:N or auto")
+    add_network_options(p)
+    add_output_options(p)
+
+
+def add_texture_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``texture``."""
+    from .methods.texture import TextureOptions
+    d = TextureOptions()
+    p.add_argument("source", metavar="STYLE", help="texture or painting to synthesise from")
+    g = p.add_argument_group("size and schedule")
+    g.add_argument("--size", type=_size_pair, default=f"{d.size[1]}x{d.size[0]}",
+                   help="output size, WIDTHxHEIGHT or N for a square; may exceed the source")
+    g.add_argument("--source-size", type=_number(int, 16), default=None,
+                   help="long side the source is analysed at (default: its own, at most 512)")
+    add_schedule_options(g, d.steps, d.min_size)
+    g = p.add_argument_group("losses")
+    g.add_argument("--style-layers", type=_names, default=",".join(d.style_layers), help="layers whose Gram "
+                   "matrices are matched, comma-separated")
+    g.add_argument("--style-layer-weights", type=_floats, default=None,
+                   help="one weight per style layer (default: equal, summing to 1)")
+    g.add_argument("--tv-weight", type=_number(float, 0), default=d.tv_weight, help="total-variation weight")
+    add_optimizer_options(p.add_argument_group("optimisation"))
+    add_network_options(p)
+    add_output_options(p)
+
+
+def add_invert_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``invert``."""
+    from .methods.invert import InvertOptions
+    d = InvertOptions()
+    p.add_argument("image", metavar="IMAGE", help="image whose features are inverted")
+    g = p.add_argument_group("inversion")
+    g.add_argument("--layer", default="relu4_2", help="layer to reconstruct from")
+    g.add_argument("--layers", type=_names, default=None,
+                   help="comma-separated layers: one reconstruction per layer, written side by side")
+    g.add_argument("--size", type=_number(int, 16), default=d.size, help="long side in pixels")
+    g.add_argument("--steps", type=_number(int, 1), default=d.steps, help="optimisation steps")
+    g.add_argument("--tv-weight", type=_number(float, 0), default=d.tv_weight, help="total-variation weight")
+    g.add_argument("--beta", type=_number(float, 0, strict=True), default=d.beta,
+                   help="total-variation exponent (2: smooth, 1: edge-preserving)")
+    g.add_argument("--alpha", type=_number(float, 0, strict=True), default=d.alpha,
+                   help="exponent of the alpha-norm bound on pixels")
+    g.add_argument("--alpha-weight", type=_number(float, 0), default=d.alpha_weight,
+                   help="weight of the alpha-norm bound")
+    add_optimizer_options(g)
+    add_network_options(p)
+    add_output_options(p)
+
+
+def add_dream_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``dream``."""
+    from .methods.dream import DreamOptions
+    d = DreamOptions()
+    p.add_argument("image", metavar="IMAGE", help="image to dream on")
+    g = p.add_argument_group("dream")
+    g.add_argument("--layer", default=d.layer, help="layer whose activations are amplified")
+    g.add_argument("--channels", type=_ints, default=None,
+                   help="comma-separated channel indices of the layer (default: all)")
+    g.add_argument("--guide", default=None, help="guide image: amplify the patterns it contains")
+    g.add_argument("--size", type=_number(int, 16), default=d.size, help="long side of the output")
+    g.add_argument("--octaves", type=_number(int, 1), default=d.octaves, help="number of octaves")
+    g.add_argument("--octave-scale", type=_number(float, 1), default=d.octave_scale,
+                   help="size ratio between octaves")
+    g.add_argument("--steps", type=_number(int, 1), default=d.steps, help="ascent steps per octave")
+    g.add_argument("--lr", type=_number(float, 0, strict=True), default=d.lr,
+                   help="normalised step size (pixels move about this much per step)")
+    g.add_argument("--jitter", type=_number(int, 0), default=d.jitter, help="random shift per step, pixels")
+    g = p.add_argument_group("zoom loop")
+    g.add_argument("--zoom-frames", type=_number(int, 0), default=0,
+                   help="write an N-frame zoom-in loop (-o must be .gif or .mp4)")
+    g.add_argument("--zoom", type=_number(float, 1), default=1.05, help="zoom factor per frame")
+    g.add_argument("--frame-steps", type=_number(int, 1), default=5, help="ascent steps per zoom frame")
+    g.add_argument("--fps", type=_number(int, 1), default=10, help="frames per second of the loop")
+    add_network_options(p)
+    add_output_options(p, "output image, or .gif/.mp4 with --zoom-frames")
+
+
+def add_features_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``features``."""
+    from .methods.features import COLOR_SCALES, ORDERS
+    p.add_argument("image", metavar="IMAGE", help="image to look at")
+    g = p.add_argument_group("feature maps")
+    g.add_argument("--layers", type=_names, default="relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+                   help="comma-separated layers")
+    g.add_argument("--channels", type=_number(int, 1), default=16, help="channels shown per layer")
+    g.add_argument("--order", choices=ORDERS, default="index",
+                   help="which channels: the first ones, or the highest by mean, max or std activation")
+    g.add_argument("--color-scale", choices=COLOR_SCALES, default="shared",
+                   help="one colour range per layer, or one per map")
+    g.add_argument("--per-layer", action="store_true",
+                   help="one figure per layer (OUTPUT_<layer>.png) instead of one sheet")
+    g.add_argument("--size", type=_number(int, 16), default=256, help="long side the image is resized to")
+    add_network_options(p)
     g = p.add_argument_group("output")
-    g.add_argument("-o", "--output", required=True, help="output image (.png, .jpg, .webp, .tif, .bmp)")
-    g.add_argument("--save-every", type=_number(int, 0), default=0,
-                   help="write the current image every N steps (0: never)")
-    g.add_argument("--intermediates", default=None,
-                   help="folder for --save-every images (default: next to the output)")
-    g.add_argument("--history", default=None, help="write the per-step loss history to this JSON file")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+    g.add_argument("-o", "--output", required=True, help="figure file (.png, .jpg, .pdf, .svg)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no messages")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``stylekit`` argument parser."""
-    fmt = HelpFormatter
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
     parser.add_argument("--version", action="version", version=f"stylekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    p = sub.add_parser("transfer", formatter_class=fmt, help="Gatys et al. style transfer",
-                       description="Repaint CONTENT in the style of one or more STYLE images.")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, formatter_class=HelpFormatter, help=summary, description=description)
+
+    p = command("transfer", "Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.")
     p.add_argument("content", metavar="CONTENT", help="content image")
     p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
     add_transfer_options(p)
-    p = sub.add_parser("demo", formatter_class=fmt, help="transfer on the built-in example images",
-                       description="Style transfer of a built-in photo (Grace Hopper, public domain, shipped "
-                                   "with matplotlib) with a built-in swirling painting.")
+    p = command("demo", "transfer on the built-in example images",
+                "Style transfer of a built-in photo (Grace Hopper, public domain, shipped with matplotlib) with a "
+                "built-in swirling painting.")
     add_transfer_options(p)
     p.set_defaults(output="stylized.png")
-    for action in p._actions:
-        if action.dest == "output":
-            action.required = False
-    p = sub.add_parser("layers", formatter_class=fmt, help="list a backbone's layer names")
+    next(a for a in p._actions if a.dest == "output").required = False
+    add_texture_options(command("texture", "texture synthesis from a style image",
+                                "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), "
+                                "starting from noise, at any size."))
+    add_invert_options(command("invert", "reconstruct an image from one layer's features",
+                               "Feature inversion (Mahendran & Vedaldi 2015): from noise, recover an image whose "
+                               "features at a layer match IMAGE's."))
+    add_dream_options(command("dream", "DeepDream", "Amplify what a layer sees in IMAGE (DeepDream), with octaves, "
+                              "jitter, an optional guide image and zoom loops."))
+    add_features_options(command("features", "grids of feature maps",
+                                 "Draw the activation maps of the chosen channels of each layer."))
+    p = command("layers", "list a backbone's layer names", "List the layer names of a backbone.")
     p.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19")
     p.add_argument("--weights", default=None, help="torchvision weight file for vgg16")
     return parser
@@ -176,19 +312,64 @@ class ProgressBar(Callback):
             self.bar.close()
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"stylekit: note: {message}", file=sys.stderr)
 
 
-def _run_transfer(args: argparse.Namespace, content: object, styles: Sequence[object]) -> int:
-    from .io import check_output_path, save_image
-    from .methods.transfer import TransferOptions, run_transfer
+def _callbacks(args: argparse.Namespace, output: Path, tag: str = "") -> tuple[ProgressBar, list[Callback]]:
+    """The progress bar and, with --save-every, an intermediates writer (checked before any work)."""
+    from .io import save_image
     from .optim import SaveEvery
 
+    bar = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
+    callbacks: list[Callback] = [bar]
+    if args.save_every:
+        folder = Path(args.intermediates).expanduser() if args.intermediates else output.parent
+        if not folder.is_dir():
+            raise StylekitError(f"folder {folder} for --intermediates does not exist: create it first")
+        suffix = output.suffix if output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") else ".png"
+        pattern = folder / f"{output.stem}{tag}_{{step:05d}}{suffix}"
+        callbacks.append(SaveEvery(args.save_every, str(pattern), lambda img, path: save_image(img, path)))
+    return bar, callbacks
+
+
+def _history_path(args: argparse.Namespace) -> Path | None:
+    path = Path(args.history).expanduser() if getattr(args, "history", None) else None
+    if path is not None and not path.parent.is_dir():
+        raise StylekitError(f"folder {path.parent} for --history does not exist")
+    return path
+
+
+def _finish(args: argparse.Namespace, output: Path, interrupted: bool, history: list | None = None) -> int:
+    history_path = _history_path(args)
+    if history_path is not None:
+        history_path.write_text(json.dumps(history or [], indent=1))
+    if interrupted:
+        print(f"stylekit: interrupted: wrote the best result so far to {output}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def _run_single(args: argparse.Namespace, run: Callable[[list[Callback]], object]) -> int:
+    """Run one optimisation method with progress and intermediates; write its image atomically."""
+    from .io import check_output_path, save_image
+
     output = check_output_path(args.output)
-    history_path = Path(args.history).expanduser() if args.history else None
-    if history_path is not None and not history_path.parent.is_dir():
-        raise StylekitError(f"folder {history_path.parent} for --history does not exist")
+    _history_path(args)
+    bar, callbacks = _callbacks(args, output)
+    try:
+        result = run(callbacks)
+    finally:
+        bar.close()
+    save_image(result.image, output)
+    return _finish(args, output, result.interrupted, result.history)
+
+
+def _transfer(args: argparse.Namespace, content: object, styles: Sequence[object]) -> int:
+    from .methods.transfer import TransferOptions, run_transfer
+
     options = TransferOptions(
         size=args.size, steps=args.steps if len(args.steps) > 1 else args.steps[0],
         min_size=None if args.single_scale else args.min_size,
@@ -200,27 +381,88 @@ def _run_transfer(args: argparse.Namespace, content: object, styles: Sequence[ob
         weights=args.weights, preserve_color=args.preserve_color, early_stopping=not args.no_early_stopping,
         seed=args.seed, device=args.device)
     options.validate()
-    callbacks: list[Callback] = []
-    bar = ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
-    callbacks.append(bar)
-    if args.save_every:
-        folder = Path(args.intermediates).expanduser() if args.intermediates else output.parent
-        if not folder.is_dir():
-            raise StylekitError(f"folder {folder} for --intermediates does not exist: create it first")
-        pattern = folder / f"{output.stem}_{{step:05d}}{output.suffix}"
-        callbacks.append(SaveEvery(args.save_every, str(pattern), lambda img, path: save_image(img, path)))
+    return _run_single(args, lambda callbacks: run_transfer(content, styles, options, callbacks))
+
+
+def _texture(args: argparse.Namespace) -> int:
+    from .methods.texture import TextureOptions, texture
+
+    options = TextureOptions(
+        size=args.size, source_size=args.source_size, steps=args.steps if len(args.steps) > 1 else args.steps[0],
+        min_size=None if args.single_scale else args.min_size, style_layers=args.style_layers,
+        style_layer_weights=args.style_layer_weights, tv_weight=args.tv_weight, optimizer=args.optimizer,
+        lr=args.lr, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
+        early_stopping=not args.no_early_stopping, seed=args.seed, device=args.device)
+    return _run_single(args, lambda callbacks: texture(args.source, options, callbacks))
+
+
+def _invert(args: argparse.Namespace) -> int:
+    from .io import check_output_path, load_image, save_image, to_pil
+    from .methods.invert import InvertOptions, invert, sweep_sheet
+
+    options = InvertOptions(size=args.size, steps=args.steps, tv_weight=args.tv_weight, beta=args.beta,
+                            alpha=args.alpha, alpha_weight=args.alpha_weight, optimizer=args.optimizer, lr=args.lr,
+                            pooling=args.pooling, backbone=args.backbone, weights=args.weights, seed=args.seed,
+                            device=args.device)
+    if not args.layers:
+        return _run_single(args, lambda callbacks: invert(args.image, args.layer, options, callbacks))
+    output = check_output_path(args.output)
+    _history_path(args)
+    source = load_image(args.image)  # fail early on a bad image, before any layer runs
+    results = []
+    for layer in args.layers:
+        bar, callbacks = _callbacks(args, output, f"_{layer}")
+        try:
+            results.append(invert(source.rgb, layer, options, callbacks))
+        finally:
+            bar.close()
+        if results[-1].interrupted:
+            break
+    save_image(sweep_sheet(to_pil(source.rgb), results), output)
+    history = [{"layer": r.layer, **h} for r in results for h in r.history]
+    return _finish(args, output, results[-1].interrupted, history)
+
+
+def _dream(args: argparse.Namespace) -> int:
+    from .io.animation import check_animation_path, save_animation
+    from .methods.dream import DreamOptions, dream, dream_zoom
+
+    options = DreamOptions(layer=args.layer, channels=args.channels, size=args.size, octaves=args.octaves,
+                           octave_scale=args.octave_scale, steps=args.steps, lr=args.lr, jitter=args.jitter,
+                           guide=args.guide, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
+                           seed=args.seed, device=args.device)
+    if not args.zoom_frames:
+        return _run_single(args, lambda callbacks: dream(args.image, options, callbacks))
+    output = check_animation_path(args.output)
+    _history_path(args)
+    bar, callbacks = _callbacks(args, output)
     try:
-        result = run_transfer(content, styles, options, callbacks)
+        frames = dream_zoom(args.image, args.zoom_frames, args.zoom, args.frame_steps, options, callbacks)
     finally:
         bar.close()
-    save_image(result.image, output)
-    if history_path is not None:
-        history_path.write_text(json.dumps(result.history, indent=1))
-    if result.interrupted:
-        print(f"stylekit: interrupted: wrote the best image so far to {output}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    save_animation([f.image for f in frames], output, args.fps)
+    history = [{"frame": i, **h} for i, f in enumerate(frames) for h in f.history]
+    return _finish(args, output, frames[-1].interrupted, history)
+
+
+def _features(args: argparse.Namespace) -> int:
+    from .methods.features import feature_figures, features, save_figure
+
+    output = Path(args.output).expanduser()
+    if output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".pdf", ".svg"):
+        raise StylekitError(f"cannot write a figure to {output.name}: use .png, .jpg, .pdf or .svg")
+    if not output.parent.is_dir():
+        raise StylekitError(f"folder {output.parent} does not exist: create it or choose another output path")
+    maps = features(args.image, args.layers, args.channels, args.order, args.size, args.backbone, args.pooling,
+                    args.weights, args.device)
+    figures = feature_figures(maps, args.color_scale, args.per_layer)
+    if args.per_layer:
+        paths = [save_figure(fig, output.with_name(f"{output.stem}_{layer}{output.suffix}"))
+                 for fig, layer in zip(figures, maps)]
+    else:
+        paths = [save_figure(figures[0], output)]
     if not args.quiet:
-        print(f"wrote {output}", file=sys.stderr)
+        print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
     return 0
 
 
@@ -243,8 +485,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             from .io.examples import example_content, example_style
-            return _run_transfer(args, example_content(), [example_style()])
-        return _run_transfer(args, args.content, args.styles)
+            return _transfer(args, example_content(), [example_style()])
+        if args.command == "transfer":
+            return _transfer(args, args.content, args.styles)
+        return {"texture": _texture, "invert": _invert, "dream": _dream, "features": _features}[args.command](args)
     except StylekitError as exc:
         print(f"stylekit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

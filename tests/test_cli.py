@@ -115,6 +115,6 @@ def test_ctrl_c_writes_best_image(tmp_path, content_path, style_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert "best image so far" in err and "Traceback" not in err
+    assert "best result so far" in err and "Traceback" not in err
     assert Image.open(out).size == (48, 48)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]

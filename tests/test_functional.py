@@ -16,10 +16,10 @@ def test_gram_matrix_hand_computed():
 
 
 def test_gram_matrix_batched_and_bad_input():
-    f = torch.randn(3, 4, 5, 6)
+    f = torch.randn(3, 4, 5, 6, generator=torch.Generator().manual_seed(0))
     g = gram_matrix(f, "none")
     assert g.shape == (3, 4, 4)
-    assert torch.allclose(g[1], gram_matrix(f[1], "none"), atol=1e-5)
+    assert torch.allclose(g[1], gram_matrix(f[1], "none"), rtol=1e-5, atol=1e-4)
     assert torch.allclose(g, g.transpose(1, 2))
     with pytest.raises(ValueError):
         gram_matrix(torch.randn(4, 5))
@@ -41,7 +41,8 @@ def test_gram_loss_hand_computed_and_gatys_relation():
     assert gram_loss(g, a).item() == pytest.approx((1 + 1 + 1 + 0) / 4)
     assert gram_loss(g, a, relative=True).item() == pytest.approx(3 / 4)
     # With H·W-normalised Grams the loss is 4·E_l of Gatys et al. (2016, eq. 4).
-    f, t = torch.randn(3, 4, 5), torch.randn(3, 4, 5)
+    gen = torch.Generator().manual_seed(1)
+    f, t = torch.randn(3, 4, 5, generator=gen), torch.randn(3, 4, 5, generator=gen)
     n, m = 3, 20
     e_l = ((gram_matrix(f, "none") - gram_matrix(t, "none")) ** 2).sum() / (4 * n**2 * m**2)
     assert gram_loss(gram_matrix(f, "hw"), gram_matrix(t, "hw")).item() == pytest.approx(4 * e_l.item(), rel=1e-5)

@@ -71,6 +71,17 @@ class FeatureExtractor(nn.Module):
         order = {name: i for i, name in enumerate(self.layers)}
         return max(self.check_layers(layers), key=order.__getitem__)
 
+    def channels(self, layer: str) -> int:
+        """Number of channels the named layer outputs."""
+        self.check_layers([layer])
+        count = 3
+        for name, module in self.layers.items():
+            if isinstance(module, nn.Conv2d):
+                count = module.out_channels
+            if name == layer:
+                break
+        return count
+
     def truncate(self, layers: Iterable[str]) -> FeatureExtractor:
         """Drop every module after the deepest of ``layers`` (in place; frees their weights)."""
         names = self.layer_names

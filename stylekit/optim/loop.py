@@ -80,13 +80,14 @@ def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> t
 
 
 def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn], schedule: Sequence[Scale],
-             optimizer: str = "lbfgs", lr: float | None = None,
-             callbacks: Sequence[Callback] = ()) -> OptimResult:
+             optimizer: str = "lbfgs", lr: float | None = None, callbacks: Sequence[Callback] = (),
+             carry: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor] = resize) -> OptimResult:
     """Minimise ``build_loss(size)(image)`` over the pixels of an image, scale by scale.
 
-    ``init`` (B, 3, H, W) in [0, 1] is resized to the first scale; each scale starts from the previous
-    scale's best image, upsampled. ``build_loss(size)`` returns a function of the image giving named loss
-    terms (targets are computed once per scale, there). Pixels are clamped to [0, 1] after every step.
+    Each scale starts from ``carry(image, size)``: ``init`` (B, 3, H, W) in [0, 1] for the first, then the
+    previous scale's best image (by default simply resized). ``build_loss(size)`` returns a function of the
+    image giving named loss terms (targets are computed once per scale, there). Pixels are clamped to [0, 1]
+    after every step.
     A Ctrl-C (KeyboardInterrupt) ends the run and returns the best image so far with ``interrupted``.
     """
     keep = KeepBest()
@@ -95,7 +96,7 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
     start, step, history = time.perf_counter(), 0, []
     image, interrupted = init.detach(), False
     for index, scale in enumerate(schedule):
-        x = resize(image, scale.size).detach().clone().requires_grad_(True)
+        x = carry(image, scale.size).detach().clone().requires_grad_(True)
         for cb in callbacks:
             cb.on_scale_start(index, scale.size, scale.steps)
         try:
