@@ -385,7 +385,7 @@ def _transfer(args: argparse.Namespace, content: object, styles: Sequence[object
 
 
 def _texture(args: argparse.Namespace) -> int:
-    from .methods.texture import TextureOptions, texture
+    from .methods.texture import TextureOptions, run_texture
 
     options = TextureOptions(
         size=args.size, source_size=args.source_size, steps=args.steps if len(args.steps) > 1 else args.steps[0],
@@ -393,19 +393,19 @@ def _texture(args: argparse.Namespace) -> int:
         style_layer_weights=args.style_layer_weights, tv_weight=args.tv_weight, optimizer=args.optimizer,
         lr=args.lr, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
         early_stopping=not args.no_early_stopping, seed=args.seed, device=args.device)
-    return _run_single(args, lambda callbacks: texture(args.source, options, callbacks))
+    return _run_single(args, lambda callbacks: run_texture(args.source, options, callbacks))
 
 
 def _invert(args: argparse.Namespace) -> int:
     from .io import check_output_path, load_image, save_image, to_pil
-    from .methods.invert import InvertOptions, invert, sweep_sheet
+    from .methods.invert import InvertOptions, run_invert, sweep_sheet
 
     options = InvertOptions(size=args.size, steps=args.steps, tv_weight=args.tv_weight, beta=args.beta,
                             alpha=args.alpha, alpha_weight=args.alpha_weight, optimizer=args.optimizer, lr=args.lr,
                             pooling=args.pooling, backbone=args.backbone, weights=args.weights, seed=args.seed,
                             device=args.device)
     if not args.layers:
-        return _run_single(args, lambda callbacks: invert(args.image, args.layer, options, callbacks))
+        return _run_single(args, lambda callbacks: run_invert(args.image, args.layer, options, callbacks))
     output = check_output_path(args.output)
     _history_path(args)
     source = load_image(args.image)  # fail early on a bad image, before any layer runs
@@ -413,7 +413,7 @@ def _invert(args: argparse.Namespace) -> int:
     for layer in args.layers:
         bar, callbacks = _callbacks(args, output, f"_{layer}")
         try:
-            results.append(invert(source.rgb, layer, options, callbacks))
+            results.append(run_invert(source.rgb, layer, options, callbacks))
         finally:
             bar.close()
         if results[-1].interrupted:
@@ -425,14 +425,14 @@ def _invert(args: argparse.Namespace) -> int:
 
 def _dream(args: argparse.Namespace) -> int:
     from .io.animation import check_animation_path, save_animation
-    from .methods.dream import DreamOptions, dream, dream_zoom
+    from .methods.dream import DreamOptions, dream_zoom, run_dream
 
     options = DreamOptions(layer=args.layer, channels=args.channels, size=args.size, octaves=args.octaves,
                            octave_scale=args.octave_scale, steps=args.steps, lr=args.lr, jitter=args.jitter,
                            guide=args.guide, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
                            seed=args.seed, device=args.device)
     if not args.zoom_frames:
-        return _run_single(args, lambda callbacks: dream(args.image, options, callbacks))
+        return _run_single(args, lambda callbacks: run_dream(args.image, options, callbacks))
     output = check_animation_path(args.output)
     _history_path(args)
     bar, callbacks = _callbacks(args, output)

@@ -9,10 +9,10 @@ from stylekit.backbones import load_scratch
 from stylekit.cli import main
 from stylekit.errors import StylekitError
 from stylekit.io import load_image
-from stylekit.methods.dream import DreamOptions, dream, dream_zoom
+from stylekit.methods.dream import DreamOptions, dream_zoom, run_dream
 from stylekit.methods.features import feature_figures, features
-from stylekit.methods.invert import InvertOptions, invert
-from stylekit.methods.texture import TextureOptions, texture
+from stylekit.methods.invert import InvertOptions, run_invert
+from stylekit.methods.texture import TextureOptions, run_texture
 from stylekit.objectives import activation_l2, gram_matrix, guided_activation
 from stylekit.optim import Callback
 
@@ -64,14 +64,14 @@ def test_features_cli(tmp_path, content_path, capsys):
 # --- inversion -----------------------------------------------------------------------------------------------
 
 def test_inversion_feature_distance_falls_a_lot(content_path):
-    result = invert(content_path, "relu2_1", InvertOptions(size=32, steps=80, backbone="scratch", seed=0))
+    result = run_invert(content_path, "relu2_1", InvertOptions(size=32, steps=80, backbone="scratch", seed=0))
     assert result.final_distance < result.initial_distance / 20
     assert result.image.size == (32, 32)
 
 
 def test_inversion_regularisers_change_result(content_path):
-    a = invert(content_path, "relu3_1", InvertOptions(size=32, steps=20, backbone="scratch", seed=0, tv_weight=0))
-    b = invert(content_path, "relu3_1", InvertOptions(size=32, steps=20, backbone="scratch", seed=0, tv_weight=5,
+    a = run_invert(content_path, "relu3_1", InvertOptions(size=32, steps=20, backbone="scratch", seed=0, tv_weight=0))
+    b = run_invert(content_path, "relu3_1", InvertOptions(size=32, steps=20, backbone="scratch", seed=0, tv_weight=5,
                                                        beta=1.0))
     rough = lambda img: np.abs(np.diff(np.asarray(img, float), axis=1)).mean()  # noqa: E731
     assert rough(b.image) < rough(a.image)
@@ -90,7 +90,7 @@ def test_invert_sweep_cli(tmp_path, content_path):
 
 def test_texture_matches_source_statistics_better_than_noise(style_path):
     net = load_scratch()
-    result = texture(style_path, TextureOptions(size=(48, 48), steps=40, min_size=None, backbone="scratch",
+    result = run_texture(style_path, TextureOptions(size=(48, 48), steps=40, min_size=None, backbone="scratch",
                                                 style_layers=LAYERS, seed=0, early_stopping=False))
     noise = torch.rand(1, 3, 48, 48, generator=torch.Generator().manual_seed(5))
     assert gram_distance(result.image, style_path, net) < 0.2 * gram_distance(noise, style_path, net)
@@ -98,8 +98,8 @@ def test_texture_matches_source_statistics_better_than_noise(style_path):
 
 def test_texture_any_size_and_seed(style_path):
     opts = dict(size=(40, 72), steps=[4, 3], min_size=32, backbone="scratch", style_layers=LAYERS, seed=1)
-    a = texture(style_path, TextureOptions(**opts))
-    b = texture(style_path, TextureOptions(**opts))
+    a = run_texture(style_path, TextureOptions(**opts))
+    b = run_texture(style_path, TextureOptions(**opts))
     assert a.image.size == (72, 40)  # wider than the 48 px source, not square
     assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
     assert {h["scale"] for h in a.history} == {0, 1, 2, 3}  # 32 -> 72 px in steps of about sqrt(2)
@@ -116,7 +116,7 @@ def test_texture_cli_and_interrupt(tmp_path, style_path):
             if p.step == 2:
                 raise KeyboardInterrupt
 
-    result = texture(style_path, TextureOptions(size=(32, 32), steps=50, backbone="scratch", style_layers=LAYERS),
+    result = run_texture(style_path, TextureOptions(size=(32, 32), steps=50, backbone="scratch", style_layers=LAYERS),
                      [Stop()])
     assert result.interrupted and result.image.size == (32, 32)
 
@@ -130,16 +130,16 @@ def _activation(image, layer="relu3_1", channels=None):
 
 def test_dream_raises_the_chosen_activation(content_path):
     opts = DreamOptions(layer="relu3_1", size=48, octaves=2, steps=8, backbone="scratch", seed=0)
-    result = dream(content_path, opts)
+    result = run_dream(content_path, opts)
     assert _activation(result.image) > 1.5 * _activation(content_path)
-    picked = dream(content_path, DreamOptions(**{**vars(opts), "channels": [3, 7]}))
+    picked = run_dream(content_path, DreamOptions(**{**vars(opts), "channels": [3, 7]}))
     gain_picked = _activation(picked.image, channels=[3, 7]) / _activation(content_path, channels=[3, 7])
     assert gain_picked > 1.5
 
 
 def test_dream_guide_and_seed(content_path, style_path):
     opts = DreamOptions(layer="relu2_1", size=40, octaves=1, steps=6, backbone="scratch", seed=2, guide=style_path)
-    a, b = dream(content_path, opts), dream(content_path, opts)
+    a, b = run_dream(content_path, opts), run_dream(content_path, opts)
     assert np.array_equal(np.asarray(a.image), np.asarray(b.image))
     net = load_scratch()
     guide = net(load_image(style_path).rgb, ["relu2_1"])["relu2_1"][0].flatten(1)
@@ -149,7 +149,7 @@ def test_dream_guide_and_seed(content_path, style_path):
 
 def test_dream_bad_channel(content_path):
     with pytest.raises(StylekitError, match=r"channel 99 is out of range for relu1_1, which has 16 channels"):
-        dream(content_path, DreamOptions(layer="relu1_1", channels=[99], backbone="scratch"))
+        run_dream(content_path, DreamOptions(layer="relu1_1", channels=[99], backbone="scratch"))
 
 
 def test_dream_zoom_gif_and_mp4(tmp_path, content_path, capsys):
@@ -173,3 +173,14 @@ def test_dream_cli_single_image(tmp_path, content_path):
     assert main(["dream", str(content_path), "--size", "40", "--octaves", "2", "--steps", "2", "--layer", "relu2_1",
                  "--channels", "0,1", "--backbone", "scratch", "--seed", "0", "-o", str(out), "-q"]) == 0
     assert Image.open(out).size == (40, 40)
+
+
+def test_keyword_python_api(content_path, style_path):
+    import stylekit
+    tex = stylekit.texture(style_path, size=(32, 40), steps=2, min_size=None, backbone="scratch", style_layers=LAYERS)
+    assert isinstance(tex, Image.Image) and tex.size == (40, 32)
+    img, hist = stylekit.invert(content_path, "relu2_1", size=32, steps=3, backbone="scratch", return_history=True)
+    assert img.size == (32, 32) and len(hist) == 3
+    assert stylekit.dream(content_path, size=32, octaves=1, steps=2, backbone="scratch").size == (32, 32)
+    with pytest.raises(TypeError, match="unknown option"):
+        stylekit.dream(content_path, octves=2)

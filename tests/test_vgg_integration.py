@@ -36,3 +36,17 @@ def test_demo_command_runs(tmp_path):
                            "--steps", "6", "--single-scale"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert Image.open(out).size[1] == 96
+
+
+def test_vgg19_exploration_tools_small(shared_images):
+    from stylekit.methods.dream import DreamOptions, run_dream
+    from stylekit.methods.invert import InvertOptions, run_invert
+    from stylekit.methods.texture import TextureOptions, run_texture
+
+    inv = run_invert(shared_images / "tubingen.jpg", "relu2_1", InvertOptions(size=64, steps=30, seed=0))
+    assert inv.final_distance < inv.initial_distance / 10
+    tex = run_texture(shared_images / "starry_night.jpg",
+                      TextureOptions(size=(64, 96), steps=10, min_size=None, seed=0))
+    assert tex.image.size == (96, 64) and tex.history[-1]["loss"] < tex.history[0]["loss"]
+    dr = run_dream(shared_images / "golden_gate.jpg", DreamOptions(size=64, octaves=2, steps=3, seed=0))
+    assert dr.history[-1]["loss"] < dr.history[0]["loss"]  # loss is minus the activation: it rose

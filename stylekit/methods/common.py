@@ -1,9 +1,10 @@
 """Pieces every method shares: backbone set-up, seeding, style targets, objective-to-loss glue."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from typing import Any, TypeVar
 
 import torch
 
@@ -12,6 +13,17 @@ from ..devices import resolve_device
 from ..objectives import Objective, gram_matrix
 from ..optim import Scale, resize
 from ..optim.loop import LossFn
+
+T = TypeVar("T")
+
+
+def make_options(cls: type[T], options: dict[str, Any]) -> T:
+    """Build an options dataclass from keyword arguments, naming any unknown ones."""
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
+    return cls(**options)
 
 
 def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -11,8 +12,8 @@ from ..errors import StylekitError
 from ..io import ImageLike, load_image
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..optim import Callback, Scale, optimize, resize
-from .common import fit_long_side, objective_loss, prepare_backbone, seeded_generator
-from .result import MethodResult
+from .common import fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
+from .result import MethodResult, Output
 
 
 @dataclass
@@ -57,7 +58,8 @@ def _jitter(amount: int, generator: torch.Generator) -> Callable[[torch.Tensor],
     return roll
 
 
-def dream(image: ImageLike, options: DreamOptions | None = None, callbacks: Sequence[Callback] = ()) -> MethodResult:
+def run_dream(image: ImageLike, options: DreamOptions | None = None,
+              callbacks: Sequence[Callback] = ()) -> MethodResult:
     """Dream on ``image``: octaves from small to ``size``, each a few normalised ascent steps."""
     opts = options or DreamOptions()
     net, device = prepare_backbone(opts.backbone, opts.pooling, opts.weights, [opts.layer], opts.device)
@@ -108,7 +110,7 @@ def dream_zoom(image: ImageLike, frames: int, zoom: float = 1.05, frame_steps: i
     opts = options or DreamOptions()
     if frames < 1 or zoom < 1:
         raise StylekitError("zoom-frames must be >= 1 and zoom >= 1")
-    out = [dream(image, opts, callbacks)]
+    out = [run_dream(image, opts, callbacks)]
     follow = DreamOptions(**{**vars(opts), "octaves": 1, "steps": frame_steps})
     if on_frame:
         on_frame(0, out[0])
@@ -118,7 +120,18 @@ def dream_zoom(image: ImageLike, frames: int, zoom: float = 1.05, frame_steps: i
         previous = load_image(out[-1].image).rgb
         if follow.seed is not None:
             follow.seed = opts.seed + i
-        out.append(dream(zoom_in(previous, zoom), follow, callbacks))
+        out.append(run_dream(zoom_in(previous, zoom), follow, callbacks))
         if on_frame:
             on_frame(i, out[-1])
     return out
+
+
+def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),
+          return_history: bool = False, **options: Any) -> Output:
+    """DeepDream on ``image``.
+
+    Keyword options are the fields of :class:`DreamOptions`; returns a PIL image, or ``(image, history)`` with
+    ``return_history=True``.
+    """
+    result = run_dream(image, make_options(DreamOptions, options), callbacks)
+    return (result.image, result.history) if return_history else result.image

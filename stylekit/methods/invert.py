@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from PIL import Image, ImageDraw
@@ -12,8 +13,8 @@ from ..errors import StylekitError
 from ..io import ImageLike, load_image
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
 from ..optim import Callback, Scale, optimize, resize
-from .common import fit_long_side, objective_loss, prepare_backbone, seeded_generator
-from .result import MethodResult
+from .common import fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
+from .result import MethodResult, Output
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Inversion(MethodResult):
     final_distance: float = float("nan")
 
 
-def invert(image: ImageLike, layer: str = "relu4_2", options: InvertOptions | None = None,
+def run_invert(image: ImageLike, layer: str = "relu4_2", options: InvertOptions | None = None,
            callbacks: Sequence[Callback] = ()) -> Inversion:
     """Reconstruct ``image`` from its features at ``layer``, starting from noise."""
     opts = options or InvertOptions()
@@ -88,3 +89,14 @@ def sweep_sheet(original: Image.Image, results: Sequence[Inversion]) -> Image.Im
         sheet.paste(tile, (i * w, label))
         draw.text((i * w + 4, 3), name, fill="black")
     return sheet
+
+
+def invert(image: ImageLike, layer: str = "relu4_2", *, callbacks: Sequence[Callback] = (),
+           return_history: bool = False, **options: Any) -> Output:
+    """Reconstruct ``image`` from its features at ``layer``.
+
+    Keyword options are the fields of :class:`InvertOptions`; returns a PIL image, or ``(image, history)`` with
+    ``return_history=True``.
+    """
+    result = run_invert(image, layer, make_options(InvertOptions, options), callbacks)
+    return (result.image, result.history) if return_history else result.image

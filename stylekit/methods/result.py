@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Union
 
 from PIL import Image
 
 from ..io import to_pil
 from ..optim import OptimResult, resize
+
+
+Output = Union[Image.Image, tuple[Image.Image, list[dict[str, float]]]]  # an image, or (image, loss history)
 
 
 @dataclass

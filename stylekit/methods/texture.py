@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -12,8 +13,9 @@ from ..io import ImageLike, load_image
 from ..objectives import GramLoss, Objective, TotalVariation
 from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
-from .common import blended_grams, layer_weights, objective_loss, prepare_backbone, schedule, seeded_generator
-from .result import MethodResult
+from .common import (blended_grams, layer_weights, make_options, objective_loss, prepare_backbone, schedule,
+                     seeded_generator)
+from .result import MethodResult, Output
 from .transfer import DEFAULT_STYLE_LAYERS
 
 
@@ -38,7 +40,7 @@ class TextureOptions:
     device: str = "cpu"
 
 
-def texture(source: ImageLike, options: TextureOptions | None = None,
+def run_texture(source: ImageLike, options: TextureOptions | None = None,
             callbacks: Sequence[Callback] = ()) -> MethodResult:
     """Synthesise a texture with the Gram statistics of ``source``, at ``options.size``."""
     opts = options or TextureOptions()
@@ -70,3 +72,14 @@ def texture(source: ImageLike, options: TextureOptions | None = None,
     extra = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, build, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
     return MethodResult.from_optim(result, opts.size)
+
+
+def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
+            return_history: bool = False, **options: Any) -> Output:
+    """Synthesise a texture with the Gram statistics of ``source``.
+
+    Keyword options are the fields of :class:`TextureOptions`; returns a PIL image, or ``(image, history)`` with
+    ``return_history=True``.
+    """
+    result = run_texture(source, make_options(TextureOptions, options), callbacks)
+    return (result.image, result.history) if return_history else result.image

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PIL import Image
 
 from .. import color
 from ..backbones import FeatureExtractor
@@ -17,9 +16,9 @@ from ..io import MAX_SIDE, ImageLike, LoadedImage, load_image, to_pil
 from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation
 from ..optim import OPTIMIZERS, Callback, EarlyStopping, optimize, resize
 from ..optim.loop import LBFGS_HISTORY, LossFn
-from .common import (blended_grams, fit_long_side, layer_weights, objective_loss, prepare_backbone, schedule,
-                     seeded_generator)
-from .result import MethodResult
+from .common import (blended_grams, fit_long_side, layer_weights, make_options, objective_loss, prepare_backbone,
+                     schedule, seeded_generator)
+from .result import MethodResult, Output
 
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -237,16 +236,12 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
 
 def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
              callbacks: Sequence[Callback] = (), return_history: bool = False,
-             **options: object) -> Image.Image | tuple[Image.Image, list[dict[str, float]]]:
+             **options: object) -> Output:
     """Stylise ``content`` with one or more ``styles`` (paths, PIL images or tensors in [0, 1]).
 
     Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
     ``preserve_color`` ...). Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
     history is one dict per step with the total loss and every term.
     """
-    names = {f.name for f in fields(TransferOptions)}
-    unknown = sorted(set(options) - names)
-    if unknown:
-        raise TypeError(f"unknown transfer option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-    result = run_transfer(content, styles, TransferOptions(**options), callbacks)  # type: ignore[arg-type]
+    result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image
