@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 from pathlib import Path
 
-IMAGES = Path(os.environ.get("STYLEKIT_IMAGES_DIR", Path(__file__).resolve().parents[2] / "shared" / "images"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import IMAGES  # noqa: E402
 
 
 def child(size: int, steps: int, content: str, style: str) -> None:

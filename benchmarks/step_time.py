@@ -8,17 +8,17 @@ transfer uses (to relu5_1); the ratio shows how much the losses, the optimizer a
 from __future__ import annotations
 
 import argparse
-import os
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-from stylekit.backbones import load_backbone
-from stylekit.methods.transfer import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, TransferOptions, run_transfer
-from stylekit.optim import Callback, Progress
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import IMAGES, bare_pass_seconds  # noqa: E402
 
-IMAGES = Path(os.environ.get("STYLEKIT_IMAGES_DIR", Path(__file__).resolve().parents[2] / "shared" / "images"))
+from stylekit.methods.transfer import TransferOptions, run_transfer  # noqa: E402
+from stylekit.optim import Callback, Progress  # noqa: E402
 
 
 class Timer(Callback):
@@ -27,19 +27,6 @@ class Timer(Callback):
 
     def on_step(self, progress: Progress) -> None:
         self.times.append(time.perf_counter())
-
-
-def bare_pass(size: tuple[int, int], repeats: int) -> float:
-    net = load_backbone("vgg19").truncate([*DEFAULT_CONTENT_LAYERS, *DEFAULT_STYLE_LAYERS])
-    layers = [*DEFAULT_CONTENT_LAYERS, *DEFAULT_STYLE_LAYERS]
-    x = torch.rand(1, 3, *size, requires_grad=True)
-    best = float("inf")
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        feats = net(x, layers)
-        sum(f.sum() for f in feats.values()).backward()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
@@ -57,7 +44,7 @@ def main() -> None:
         result = run_transfer(args.content, args.style, opts, [timer])
         w, h = result.image.size
         step = min(b - a for a, b in zip(timer.times, timer.times[1:]))
-        bare = bare_pass((h, w), args.steps)
+        bare = bare_pass_seconds((h, w), args.steps)
         print(f"{w:>4}x{h:<4} {bare:>12.3f} {step:>8.3f} {step / bare:>6.2f}")
 
 

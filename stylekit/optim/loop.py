@@ -115,9 +115,11 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
                     x.grad = x.grad.contiguous()
                 step += 1
                 values = {k: float(v.detach()) for k, v in terms.items()}
-                history.append({"step": step, "scale": index, "loss": float(loss.detach()), **values})
+                elapsed = time.perf_counter() - start
+                history.append({"step": step, "scale": index, "elapsed": elapsed, "loss": float(loss.detach()),
+                                **values})
                 progress = Progress(step, total, index, len(schedule), scale.size, float(loss.detach()), values,
-                                    time.perf_counter() - start, x.detach())
+                                    elapsed, x.detach())
                 for cb in callbacks:
                     cb.on_step(progress)
                 return loss
