@@ -30,7 +30,7 @@ class TransferOptions:
     """Every setting of a transfer run; the CLI's options map one to one onto these fields."""
 
     size: int = 512  # long side of the output, pixels
-    steps: Sequence[int] | int = (100, 40, 20)  # per scale, coarse to fine; an int applies to every scale
+    steps: Sequence[int] | int = (60, 20, 8)  # per scale, coarse to fine; an int applies to every scale
     min_size: int | None = 256  # long side of the coarsest scale; None or >= size means single scale
     content_weight: float = 1.0
     style_weight: float = 10.0
@@ -125,15 +125,16 @@ RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images
 
 
 def check_memory(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int], optimizer: str,
-                 device: torch.device) -> None:
-    """Refuse a run whose estimated peak does not fit, naming the largest size that does."""
-    need, free = estimate_peak_bytes(backbone, layers, size, optimizer), available_memory(device)
+                 device: torch.device, steps: int | None = None) -> None:
+    """Refuse a run whose estimated peak (at the final scale, ``steps`` long) does not fit, naming the
+    largest size that does."""
+    need, free = estimate_peak_bytes(backbone, layers, size, optimizer, steps), available_memory(device)
     if need <= free:
         return
     long_side, lo = max(size), 16
     while long_side - lo > 8:
         mid = (lo + long_side) // 2
-        if estimate_peak_bytes(backbone, layers, fit_long_side(*size, mid), optimizer) <= free:
+        if estimate_peak_bytes(backbone, layers, fit_long_side(*size, mid), optimizer, steps) <= free:
             lo = mid
         else:
             long_side = mid
@@ -208,8 +209,8 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     backbone, device = prepare_backbone(opts.backbone, opts.pooling, opts.weights, layers, opts.device, backbone)
 
     final_hw = fit_long_side(*content_img.rgb.shape[-2:], opts.size)
-    check_memory(backbone, layers, final_hw, opts.optimizer, device)
     plan = schedule(final_hw, opts.size, opts.min_size, opts.steps)
+    check_memory(backbone, layers, final_hw, opts.optimizer, device, plan[-1].steps)
 
     full_content = content_img.rgb.to(device)
     content_t = resize(full_content, final_hw)
