@@ -103,6 +103,18 @@ def test_bad_files(tmp_path):
         load_image(torch.zeros(3, 0, 5))
 
 
+def test_unreadable_file(tmp_path, monkeypatch):
+    path = tmp_path / "locked.png"
+    Image.fromarray(pattern(8)).save(path)
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Image, "open", denied)  # root ignores chmod, so simulate the OS refusing
+    with pytest.raises(StylekitError, match="permission denied"):
+        load_image(path)
+
+
 def test_python_inputs():
     arr = pattern(12)
     a = load_image(arr).rgb

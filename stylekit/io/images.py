@@ -54,6 +54,8 @@ def _open(path: Path) -> Image.Image:
         img.load()
     except UnidentifiedImageError:
         raise StylekitError(f"{path} is not an image PIL can read (use JPEG, PNG, WebP, TIFF or BMP)") from None
+    except PermissionError:
+        raise StylekitError(f"cannot read {path}: permission denied (check the file's permissions)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise StylekitError(f"{path} is damaged or truncated ({exc}): re-export or re-download it") from None
     if getattr(img, "n_frames", 1) > 1:

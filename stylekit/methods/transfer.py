@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -23,6 +24,7 @@ from .result import MethodResult, Output
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
 DEFAULT_STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 INITS = ("content", "noise", "style")
+RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images (fitted, see estimate_peak_bytes)
 
 
 @dataclass
@@ -119,9 +121,6 @@ def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size:
     remembered = LBFGS_HISTORY if steps is None else min(steps, LBFGS_HISTORY)
     copies = (2 * remembered if optimizer == "lbfgs" else 3) + 8
     return int(RUNTIME_OVERHEAD + 4 * (weights + 1.22 * activations + copies * 3 * size[0] * size[1]))
-
-
-RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images
 
 
 def check_memory(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int], optimizer: str,
@@ -237,7 +236,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
 
 def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
              callbacks: Sequence[Callback] = (), return_history: bool = False,
-             **options: object) -> Output:
+             **options: Any) -> Output:
     """Stylise ``content`` with one or more ``styles`` (paths, PIL images or tensors in [0, 1]).
 
     Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
