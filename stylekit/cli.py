@@ -153,6 +153,9 @@ def add_transfer_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("optimisation")
     add_optimizer_options(g)
     g.add_argument("--init", default=d.init, help="start image: content, noise, style, or an image file")
+    g.add_argument("--tile", type=_number(int, 0), default=None,
+                   help="compute each step in tiles of N px (same result, less memory); default: only when a "
+                        "scale would not fit in memory whole; 0: never")
     add_network_options(p)
     add_output_options(p)
 
@@ -379,7 +382,7 @@ def _transfer(args: argparse.Namespace, content: object, styles: Sequence[object
         style_blend_weights=args.style_blend_weights, style_scale=args.style_scale,
         optimizer=args.optimizer, lr=args.lr, init=args.init, pooling=args.pooling, backbone=args.backbone,
         weights=args.weights, preserve_color=args.preserve_color, early_stopping=not args.no_early_stopping,
-        seed=args.seed, device=args.device)
+        tile=args.tile, seed=args.seed, device=args.device)
     options.validate()
     return _run_single(args, lambda callbacks: run_transfer(content, styles, options, callbacks))
 

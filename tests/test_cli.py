@@ -37,7 +37,8 @@ def test_transfer_main_options(capsys, tmp_path, content_path, style_path):
 def test_multiscale_and_luminance(capsys, tmp_path, content_path, style_path):
     out = tmp_path / "o.jpg"
     code, _, err = run(capsys, "transfer", content_path, style_path, "-o", out, *SMALL[:-1], "--size", "48",
-                       "--min-size", "24", "--steps", "3,2", "--preserve-color", "luminance", "--optimizer", "sgd")
+                       "--min-size", "24", "--steps", "3,2", "--preserve-color", "luminance", "--optimizer", "sgd",
+                       "--tile", "64")
     assert code == 0, err
     assert Image.open(out).size == (48, 48)
     assert f"wrote {out}" in err
@@ -81,6 +82,7 @@ def _bad_inputs(tmp_path, content, style):
         ([content, style, "-o", tmp_path / "nowhere" / "out.png"], "does not exist"),
         ([content, style, "-o", tmp_path / "out.gifx"], "extension"),
         ([content, style, "-o", out, "--init", "sparkles"], "init must be"),
+        ([content, style, "-o", out, "--tile", "20"], "tile must be"),
         ([content, style, "-o", out, "--backbone", "vgg16", "--weights", tmp_path / "nope.pth"], "does not exist"),
     ]
 

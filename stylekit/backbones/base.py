@@ -94,6 +94,30 @@ class FeatureExtractor(nn.Module):
                 break
         return count
 
+    def receptive_field(self, layer: str) -> int:
+        """Side, in input pixels, of the window one position of the named layer sees."""
+        self.check_layers([layer])
+        field, jump = 1, 1
+        for name, module in self.layers.items():
+            if isinstance(module, nn.Conv2d):
+                field += (module.kernel_size[0] - 1) * jump
+            elif name.startswith("pool"):
+                field, jump = field + jump, jump * 2
+            if name == layer:
+                break
+        return field
+
+    def stride(self, layer: str) -> int:
+        """How many input pixels one position of the named layer spans (2 per pooling before it)."""
+        self.check_layers([layer])
+        stride = 1
+        for name in self.layers:
+            if name == layer:
+                return stride
+            if name.startswith("pool"):
+                stride *= 2
+        return stride
+
     def truncate(self, layers: Iterable[str]) -> FeatureExtractor:
         """Drop every module after the deepest of ``layers`` (in place; frees their weights)."""
         names = self.layer_names

@@ -11,6 +11,7 @@ import torch
 from ..backbones import FeatureExtractor, load_backbone
 from ..devices import resolve_device
 from ..objectives import Objective, gram_matrix
+from ..objectives.tiled import tiled_grams
 from ..optim import Scale, resize
 from ..optim.loop import LossFn
 
@@ -62,14 +63,19 @@ def objective_loss(backbone: FeatureExtractor, objective: Objective,
 
 @torch.no_grad()
 def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
-                  layers: Sequence[str], long_side: int) -> dict[str, torch.Tensor]:
+                  layers: Sequence[str], long_side: int, tile: int | None = None) -> dict[str, torch.Tensor]:
     """Per layer, the blend-weighted sum of the styles' Gram matrices (C·H·W-normalised), each style resized
-    to ``long_side`` (as neural-style blends several styles)."""
+    to ``long_side`` (as neural-style blends several styles); computed in tiles of ``tile`` px if given."""
     grams: dict[str, torch.Tensor] = {}
     for style, weight in zip(styles, blend):
-        feats = backbone(resize(style, fit_long_side(*style.shape[-2:], long_side)), layers)
+        image = resize(style, fit_long_side(*style.shape[-2:], long_side))
+        if tile:
+            per_layer = tiled_grams(backbone, image, layers, tile)
+        else:
+            feats = backbone(image, layers)
+            per_layer = {layer: gram_matrix(feats[layer], "chw") for layer in layers}
         for layer in layers:
-            g = gram_matrix(feats[layer], "chw") * weight
+            g = per_layer[layer] * weight
             grams[layer] = grams[layer] + g if layer in grams else g
     return grams
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,8 @@ from ..devices import available_memory
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import MAX_SIDE, ImageLike, LoadedImage, load_image, to_pil
 from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation
-from ..optim import OPTIMIZERS, Callback, EarlyStopping, optimize, resize
+from ..objectives.tiled import TileLayout, tiled_features, tiled_loss
+from ..optim import OPTIMIZERS, Callback, EarlyStopping, Scale, optimize, resize
 from ..optim.loop import LBFGS_HISTORY, LossFn
 from .common import (blended_grams, fit_long_side, layer_weights, make_options, objective_loss, prepare_backbone,
                      schedule, seeded_generator)
@@ -51,6 +53,7 @@ class TransferOptions:
     weights: str | None = None  # torchvision weight file for vgg16/vgg19
     preserve_color: str = "none"  # none, luminance, histogram
     early_stopping: bool = True
+    tile: int | None = None  # None: tile a scale only if it would not fit in memory; 0: never; N: N-px tiles
     seed: int | None = None
     device: str = "cpu"
 
@@ -70,6 +73,8 @@ class TransferOptions:
             raise StylekitError(f"size must be a whole number of pixels >= 16, got {self.size}")
         if self.size > MAX_SIDE:
             raise StylekitError(f"size {self.size} is absurd (max {MAX_SIDE}): choose a smaller --size")
+        if self.tile is not None and (self.tile < 0 or 0 < self.tile < 64):
+            raise StylekitError(f"tile must be 0 (never tile) or at least 64 pixels, got {self.tile}")
         if self.min_size is not None and self.min_size < 16:
             raise StylekitError(f"min-size must be >= 16, got {self.min_size}")
         steps = [self.steps] if isinstance(self.steps, int) else list(self.steps)
@@ -97,47 +102,85 @@ def _check_pair(name: str, layers: Sequence[str], weights: Sequence[float] | Non
                             "give one weight per layer")
 
 
-def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int],
-                        optimizer: str = "lbfgs", steps: int | None = None) -> int:
-    """Estimate a transfer's peak memory (bytes) at ``size`` (h, w).
-
-    Model, fitted to measured peak RSS of VGG19 runs (benchmarks/memory.py): a fixed runtime, the weights,
-    1.22 × the activations one forward to the deepest layer produces (autograd keeps them; gradients and
-    temporaries add the 0.22), and the image copies the optimizer holds (L-BFGS: two per remembered step,
-    ``min(steps, history)``; ``steps`` None means a full history).
-    """
-    deepest = backbone.deepest(layers)
+def _activations(backbone: FeatureExtractor, deepest: str, size: tuple[int, int]) -> int:
+    """Number of floats one forward pass to ``deepest`` produces at ``size`` (h, w)."""
     h, w = size
-    channels, activations = 3, 0
+    channels, total = 3, 0
     for name, module in backbone.layers.items():
         if isinstance(module, torch.nn.Conv2d):
             channels = module.out_channels
         elif name.startswith("pool"):
             h, w = math.ceil(h / 2), math.ceil(w / 2)
-        activations += channels * h * w
+        total += channels * h * w
         if name == deepest:
             break
+    return total
+
+
+def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int],
+                        optimizer: str = "lbfgs", steps: int | None = None, tile: int | None = None,
+                        content_layers: Sequence[str] = ()) -> int:
+    """Estimate a transfer's peak memory (bytes) at ``size`` (h, w), whole or in tiles of ``tile`` px.
+
+    Model, fitted to measured peak RSS of VGG19 runs (benchmarks/memory.py): a fixed runtime, the weights,
+    1.22 × the activations one forward to the deepest layer produces (autograd keeps them; gradients and
+    temporaries add the 0.22) for the whole image or one padded tile, and the image copies the optimizer
+    holds (L-BFGS: two per remembered step, ``min(steps, history)``; ``steps`` None means a full history).
+    Tiling adds a whole-image gradient and the ``content_layers``' whole feature maps (the targets).
+    """
+    deepest = backbone.deepest(layers)
     weights = sum(p.numel() for p in backbone.layers.parameters())
     remembered = LBFGS_HISTORY if steps is None else min(steps, LBFGS_HISTORY)
+    pixels = size[0] * size[1]
     copies = (2 * remembered if optimizer == "lbfgs" else 3) + 8
-    return int(RUNTIME_OVERHEAD + 4 * (weights + 1.22 * activations + copies * 3 * size[0] * size[1]))
+    if tile is None:
+        activations = _activations(backbone, deepest, size)
+    else:
+        layout = TileLayout.for_layers(backbone, layers, tile)
+        side = layout.tile + 2 * layout.halo
+        activations = _activations(backbone, deepest, (min(side, size[0]), min(side, size[1])))
+        copies += 2
+        activations += sum(backbone.channels(layer) * pixels // backbone.stride(layer) ** 2
+                           for layer in content_layers)
+    return int(RUNTIME_OVERHEAD + 4 * (weights + 1.22 * activations + copies * 3 * pixels))
 
 
-def check_memory(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int], optimizer: str,
-                 device: torch.device, steps: int | None = None) -> None:
-    """Refuse a run whose estimated peak (at the final scale, ``steps`` long) does not fit, naming the
-    largest size that does."""
-    need, free = estimate_peak_bytes(backbone, layers, size, optimizer, steps), available_memory(device)
-    if need <= free:
-        return
-    long_side, lo = max(size), 16
-    while long_side - lo > 8:
-        mid = (lo + long_side) // 2
-        if estimate_peak_bytes(backbone, layers, fit_long_side(*size, mid), optimizer, steps) <= free:
-            lo = mid
-        else:
-            long_side = mid
-    raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} run needs about {need / 2**30:.1f} GiB but "
+TILE_SIZES = (1024, 512)  # tried in this order when a scale does not fit whole
+
+
+def plan_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: Sequence[Scale],
+               device: torch.device) -> dict[tuple[int, int], int | None]:
+    """For every scale, None (whole image) or the tile size that makes it fit in the free memory.
+
+    ``opts.tile`` N forces N-px tiles, 0 forbids tiling. Raises :class:`OutOfMemoryEstimate` naming the
+    largest ``--size`` whose whole schedule fits when some scale cannot fit either way.
+    """
+    layers = [*opts.content_layers, *opts.style_layers]
+    free = available_memory(device)
+
+    def decide(size: tuple[int, int], steps: int) -> int | None | bool:
+        if opts.tile:
+            return opts.tile
+        if estimate_peak_bytes(backbone, layers, size, opts.optimizer, steps) <= free:
+            return None
+        for tile in TILE_SIZES if opts.tile is None else ():
+            if estimate_peak_bytes(backbone, layers, size, opts.optimizer, steps, tile,
+                                   opts.content_layers) <= free:
+                return tile
+        return False
+
+    tiles = {s.size: decide(s.size, s.steps) for s in plan}
+    if all(t is not False for t in tiles.values()):
+        return tiles
+    final = plan[-1].size
+    worst = max((s for s in plan if tiles[s.size] is False), key=lambda s: s.size)
+    need = estimate_peak_bytes(backbone, layers, worst.size, opts.optimizer, worst.steps)
+    hi, lo = max(final), 16
+    while hi - lo > 8:
+        mid = (lo + hi) // 2
+        trial = schedule(fit_long_side(*final, mid), mid, opts.min_size, opts.steps)
+        lo, hi = (mid, hi) if all(decide(s.size, s.steps) is not False for s in trial) else (lo, mid)
+    raise OutOfMemoryEstimate(f"a {worst.size[1]}x{worst.size[0]} step needs about {need / 2**30:.1f} GiB but "
                               f"{free / 2**30:.1f} GiB is free on {device}: use --size {lo} or less")
 
 
@@ -145,8 +188,8 @@ class _Problem:
     """Targets and objective of one transfer, rebuilt at each scale."""
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
-                 opts: TransferOptions) -> None:
-        self.backbone, self.content, self.styles, self.opts = backbone, content, styles, opts
+                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None]) -> None:
+        self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         total = sum(blend)
         if total <= 0:
@@ -156,15 +199,17 @@ class _Problem:
     @torch.no_grad()
     def objective(self, size: tuple[int, int]) -> Objective:
         """Content, blended-Gram style and TV terms with targets at ``size``."""
-        opts, bb = self.opts, self.backbone
+        opts, bb, tile = self.opts, self.backbone, self.tiles.get(size)
         parts: list[Objective] = []
         if opts.content_layers and opts.content_weight > 0:
-            feats = bb(resize(self.content, size), opts.content_layers)
+            content = resize(self.content, size)
+            feats = ({layer: tiled_features(bb, content, layer, tile) for layer in opts.content_layers} if tile
+                     else bb(content, opts.content_layers))
             for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
                 parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
         if opts.style_layers and opts.style_weight > 0:
             style_long = max(16, round(max(size) * opts.style_scale))
-            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long)
+            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long, tile)
             for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
                 parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
         if opts.tv_weight > 0:
@@ -174,8 +219,10 @@ class _Problem:
         return sum(parts[1:], parts[0])
 
     def build_loss(self, size: tuple[int, int]) -> LossFn:
-        """The loss function at one scale (targets computed here, once)."""
-        return objective_loss(self.backbone, self.objective(size))
+        """The loss function at one scale (targets computed here, once), tiled where memory requires."""
+        tile = self.tiles.get(size)
+        objective = self.objective(size)
+        return tiled_loss(self.backbone, objective, tile) if tile else objective_loss(self.backbone, objective)
 
 
 def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
@@ -209,7 +256,11 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
 
     final_hw = fit_long_side(*content_img.rgb.shape[-2:], opts.size)
     plan = schedule(final_hw, opts.size, opts.min_size, opts.steps)
-    check_memory(backbone, layers, final_hw, opts.optimizer, device, plan[-1].steps)
+    tiles = plan_tiles(backbone, opts, plan, device)  # before any work: a run that cannot fit fails at once
+    tiled = [f"{w}x{h}" for (h, w), tile in tiles.items() if tile]
+    if tiled and opts.tile is None:
+        warnings.warn(f"{' and '.join(tiled)} would not fit in memory whole: computing in "
+                      f"{max(t for t in tiles.values() if t)} px tiles (same result, slower)", stacklevel=2)
 
     full_content = content_img.rgb.to(device)
     content_t = resize(full_content, final_hw)
@@ -222,7 +273,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
 
     generator = seeded_generator(opts.seed)
     init = _initial_image(opts.init, content_t, style_ts, generator)
-    problem = _Problem(backbone, content_t, style_ts, opts)
+    problem = _Problem(backbone, content_t, style_ts, opts, tiles)
     extra = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
 

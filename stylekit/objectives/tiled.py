@@ -1,0 +1,194 @@
+"""Tiled evaluation of content + Gram + TV objectives, for images too large for one forward+backward.
+
+Gram matrices are sums over positions, so they add up tile by tile. Each tile is read with a halo of
+context and only its core's features count, so with a halo wider than the network's reach the tiled
+features equal the whole image's. A step takes two passes: (1) without gradients, accumulate every layer's
+Gram over the tiles and get dL/dG; (2) per tile, backpropagate the surrogate <dL/dG, F_core F_coreᵀ>/(C·N)
+plus the tile's share of the content loss into the image gradient. Peak memory is then set by the tile,
+not the image.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from ..backbones import FeatureExtractor
+from . import functional as F
+from .modules import ContentLoss, GramLoss, Objective, Sum, TotalVariation, Weighted
+
+LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+
+@dataclass(frozen=True)
+class Tile:
+    """A core region [y0:y1, x0:x1] of the image and the padded region [py0:py1, px0:px1] it is read with."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    py0: int
+    py1: int
+    px0: int
+    px1: int
+
+    def core(self, features: torch.Tensor, stride: int) -> torch.Tensor:
+        """The part of a padded tile's feature map (at ``stride``) that belongs to the core."""
+        top, left = (self.y0 - self.py0) // stride, (self.x0 - self.px0) // stride
+        bottom, right = -(-(self.y1 - self.py0) // stride), -(-(self.x1 - self.px0) // stride)
+        return features[..., top:bottom, left:right]
+
+    def region(self, features: torch.Tensor, stride: int) -> torch.Tensor:
+        """The core's part of a whole-image feature map (at ``stride``)."""
+        return features[..., self.y0 // stride:-(-self.y1 // stride), self.x0 // stride:-(-self.x1 // stride)]
+
+
+@dataclass(frozen=True)
+class TileLayout:
+    """Core size and halo for one backbone and set of layers: corners on multiples of the largest stride
+    (so pooling windows fall where they fall in the whole image) and a halo of half the receptive field
+    (so core features equal the whole image's)."""
+
+    tile: int
+    halo: int
+    align: int
+
+    @classmethod
+    def for_layers(cls, backbone: FeatureExtractor, layers: Sequence[str], tile: int) -> TileLayout:
+        align = max(backbone.stride(layer) for layer in layers)
+        halo = max(backbone.receptive_field(layer) for layer in layers) // 2 + 1
+        up = lambda v: -(-v // align) * align  # noqa: E731
+        return cls(max(align, tile // align * align), up(halo), align)
+
+
+def tiles(height: int, width: int, layout: TileLayout) -> list[Tile]:
+    """Cover an image with cores of ``layout.tile`` pixels, each read with ``layout.halo`` pixels around."""
+    tile, halo = layout.tile, layout.halo
+    out = []
+    for y0 in range(0, height, tile):
+        for x0 in range(0, width, tile):
+            y1, x1 = min(y0 + tile, height), min(x0 + tile, width)
+            out.append(Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo), max(0, x0 - halo),
+                            min(width, x1 + halo)))
+    return out
+
+
+def _patch(image: torch.Tensor, t: Tile) -> torch.Tensor:
+    return image[..., t.py0:t.py1, t.px0:t.px1]
+
+
+def _cores(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str],
+           layout: TileLayout) -> Iterator[tuple[Tile, dict[str, torch.Tensor]]]:
+    strides = {layer: backbone.stride(layer) for layer in layers}
+    for t in tiles(*image.shape[-2:], layout):
+        feats = backbone(_patch(image, t), layers)
+        yield t, {layer: t.core(f, strides[layer]) for layer, f in feats.items()}
+
+
+@torch.no_grad()
+def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], tile: int,
+                normalize: str = "chw") -> dict[str, torch.Tensor]:
+    """Gram matrices of a large image, accumulated tile by tile (equal to ``gram_matrix`` of the whole
+    image's features when the halo covers the network's reach)."""
+    sums: dict[str, torch.Tensor] = {}
+    positions = dict.fromkeys(layers, 0)
+    for _, cores in _cores(backbone, image, layers, TileLayout.for_layers(backbone, layers, tile)):
+        for layer, f in cores.items():
+            flat = f.flatten(2)
+            g = flat @ flat.transpose(-1, -2)
+            sums[layer] = sums[layer] + g if layer in sums else g
+            positions[layer] += flat.shape[-1]
+    out = {}
+    for layer, g in sums.items():
+        c = g.shape[-1]
+        out[layer] = g / {"none": 1, "hw": positions[layer], "chw": c * positions[layer]}[normalize]
+    return out
+
+
+@torch.no_grad()
+def tiled_features(backbone: FeatureExtractor, image: torch.Tensor, layer: str, tile: int) -> torch.Tensor:
+    """One layer's feature map of a large image, assembled from tile cores."""
+    pieces: dict[int, list[torch.Tensor]] = {}
+    for t, cores in _cores(backbone, image, [layer], TileLayout.for_layers(backbone, [layer], tile)):
+        pieces.setdefault(t.y0, []).append(cores[layer])
+    return torch.cat([torch.cat(row, dim=-1) for _, row in sorted(pieces.items())], dim=-2)
+
+
+def _leaves(objective: Objective) -> list[tuple[float, Objective]]:
+    parts = objective.parts if isinstance(objective, Sum) else [objective]
+    out = []
+    for part in parts:
+        weight, inner = (part.weight, part.inner) if isinstance(part, Weighted) else (1.0, part)
+        if not isinstance(inner, (ContentLoss, GramLoss, TotalVariation)):
+            raise ValueError(f"tiled evaluation supports content, Gram and TV terms, not {inner!r}")
+        out.append((weight, inner))
+    return out
+
+
+def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> LossFn:
+    """A loop loss function equal in value and gradient to ``objective`` on the whole image, computed tile
+    by tile (cores of about ``tile`` pixels). Content targets are whole-image feature maps
+    (see :func:`tiled_features`)."""
+    leaves = _leaves(objective)
+    layers = sorted(objective.layers)
+    strides = {layer: backbone.stride(layer) for layer in layers}
+    layout = TileLayout.for_layers(backbone, layers, tile)
+
+    def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = image.detach()
+        grams = [(w, leaf) for w, leaf in leaves if isinstance(leaf, GramLoss)]
+        contents = [(w, leaf) for w, leaf in leaves if isinstance(leaf, ContentLoss)]
+        terms: dict[str, torch.Tensor] = {}
+        # Pass 1: whole-image Grams, their loss values and dL/dG.
+        dgram: dict[str, torch.Tensor] = {}
+        if grams:
+            full = tiled_grams(backbone, x, sorted({leaf.layer for _, leaf in grams}), tile, "none")
+            for w, leaf in grams:
+                g = full[leaf.layer]
+                n = g.shape[-1] * _positions(x, strides[leaf.layer])
+                norm = {"none": 1, "hw": n // g.shape[-1], "chw": n}[leaf.normalize]
+                g = (g / norm).requires_grad_(True)
+                value = w * F.gram_loss(g, leaf.target, leaf.relative)
+                (grad,) = torch.autograd.grad(value, g)
+                dgram[leaf.layer] = dgram.get(leaf.layer, 0) + grad / norm
+                terms[leaf.name] = value.detach()
+        # Pass 2: per tile, backpropagate the Gram surrogate and the tile's content terms.
+        grad_x = torch.zeros_like(x)
+        content_sums = {leaf.name: torch.zeros((), device=x.device) for _, leaf in contents}
+        for t in tiles(*x.shape[-2:], layout):
+            patch = _patch(x, t).clone().requires_grad_(True)
+            feats = backbone(patch, layers)
+            surrogate = torch.zeros((), device=x.device)
+            for layer, d in dgram.items():
+                flat = t.core(feats[layer], strides[layer]).flatten(2)
+                surrogate = surrogate + (d * (flat @ flat.transpose(-1, -2))).sum()
+            for w, leaf in contents:
+                stride = strides[leaf.layer]
+                f, target = t.core(feats[leaf.layer], stride), t.region(leaf.target, stride)
+                scale = w / leaf.target.numel()
+                if leaf.relative:
+                    scale = scale / leaf.target.pow(2).mean().clamp_min(1e-12)
+                part = (f - target).pow(2).sum() * scale
+                content_sums[leaf.name] += part.detach()
+                surrogate = surrogate + part
+            if surrogate.requires_grad:
+                (g,) = torch.autograd.grad(surrogate, patch)
+                grad_x[..., t.py0:t.py1, t.px0:t.px1] += g
+        terms.update(content_sums)
+        for w, leaf in leaves:
+            if isinstance(leaf, TotalVariation):
+                terms[leaf.name] = w * F.total_variation(image, leaf.beta)
+        # Hand the tiled gradient to the loop's backward: a term's value unchanged, its gradient grad_x.
+        if dgram or contents:
+            first = (grams or contents)[0][1].name
+            link = (image * grad_x).sum()
+            terms[first] = terms[first] + link - link.detach()
+        return terms
+
+    return loss_fn
+
+
+def _positions(image: torch.Tensor, stride: int) -> int:
+    h, w = image.shape[-2:]
+    return -(-h // stride) * -(-w // stride)
