@@ -1,6 +1,9 @@
 """Pre-flight memory estimate against the measured peak RSS of real transfer runs, one process per size.
 
     python benchmarks/memory.py --sizes 512,1024,2048 --steps 3
+    python benchmarks/memory.py --sizes 4096 --steps 2      # tiled automatically on a 24 GiB machine
+
+Single-scale runs of ``steps`` L-BFGS steps; also prints the fastest step's seconds.
 """
 from __future__ import annotations
 
@@ -16,19 +19,24 @@ from common import IMAGES  # noqa: E402
 
 
 def child(size: int, steps: int, content: str, style: str) -> None:
+    import torch
+
     from stylekit.backbones import load_backbone
     from stylekit.io import load_image
     from stylekit.methods.common import fit_long_side
-    from stylekit.methods.transfer import TransferOptions, estimate_peak_bytes, run_transfer
+    from stylekit.methods.transfer import TransferOptions, estimate_peak_bytes, plan_tiles, run_transfer
+    from stylekit.optim import Scale
 
     opts = TransferOptions(size=size, steps=steps, min_size=None, early_stopping=False, seed=0)
     net = load_backbone("vgg19")
     layers = [*opts.content_layers, *opts.style_layers]
     hw = fit_long_side(*load_image(content).rgb.shape[-2:], size)
-    estimate = estimate_peak_bytes(net, layers, hw, opts.optimizer, steps)
-    run_transfer(content, style, opts, backbone=net)
+    tile = plan_tiles(net, opts, [Scale(hw, steps)], torch.device("cpu"))[hw]
+    estimate = estimate_peak_bytes(net, layers, hw, opts.optimizer, steps, tile, opts.content_layers)
+    result = run_transfer(content, style, opts, backbone=net)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"size": f"{hw[1]}x{hw[0]}", "estimate": estimate, "peak": peak}))
+    step = min(b["elapsed"] - a["elapsed"] for a, b in zip(result.history, result.history[1:]))
+    print(json.dumps({"size": f"{hw[1]}x{hw[0]}", "estimate": estimate, "peak": peak, "tile": tile, "step": step}))
 
 
 def main() -> None:
@@ -42,14 +50,14 @@ def main() -> None:
     if args.child:
         child(args.child, args.steps, args.content, args.style)
         return
-    print(f"{'size':>10} {'estimate GiB':>13} {'peak RSS GiB':>13} {'est/peak':>9}")
+    print(f"{'size':>10} {'tiles':>6} {'estimate GiB':>13} {'peak RSS GiB':>13} {'est/peak':>9} {'s/step':>7}")
     for size in args.sizes.split(","):
         out = subprocess.run([sys.executable, __file__, "--child", size, "--steps", str(args.steps),
                               "--content", args.content, "--style", args.style],
                              capture_output=True, text=True, check=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
-        print(f"{row['size']:>10} {row['estimate'] / 2**30:>13.2f} {row['peak'] / 2**30:>13.2f} "
-              f"{row['estimate'] / row['peak']:>9.2f}")
+        print(f"{row['size']:>10} {row['tile'] or '-':>6} {row['estimate'] / 2**30:>13.2f} "
+              f"{row['peak'] / 2**30:>13.2f} {row['estimate'] / row['peak']:>9.2f} {row['step']:>7.1f}")
 
 
 if __name__ == "__main__":

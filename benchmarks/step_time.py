@@ -17,6 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import IMAGES, bare_pass_seconds  # noqa: E402
 
+from stylekit.io import load_image  # noqa: E402
 from stylekit.methods.transfer import TransferOptions, run_transfer  # noqa: E402
 from stylekit.optim import Callback, Progress  # noqa: E402
 
@@ -35,13 +36,19 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--content", default=str(IMAGES / "tubingen.jpg"))
     parser.add_argument("--style", default=str(IMAGES / "starry_night.jpg"))
+    parser.add_argument("--square", action="store_true", help="use the centre square of the content (N x N steps)")
     args = parser.parse_args()
+    content = load_image(args.content).rgb
+    if args.square:
+        h, w = content.shape[-2:]
+        side = min(h, w)
+        content = content[..., (h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"{'size':>9} {'bare pass s':>12} {'step s':>8} {'ratio':>6}")
     for long_side in (int(s) for s in args.sizes.split(",")):
         timer = Timer()
         opts = TransferOptions(size=long_side, steps=args.steps + 1, min_size=None, early_stopping=False, seed=0)
-        result = run_transfer(args.content, args.style, opts, [timer])
+        result = run_transfer(content, args.style, opts, [timer])
         w, h = result.image.size
         step = min(b - a for a, b in zip(timer.times, timer.times[1:]))
         bare = bare_pass_seconds((h, w), args.steps)

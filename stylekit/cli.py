@@ -370,6 +370,12 @@ def _run_single(args: argparse.Namespace, run: Callable[[list[Callback]], object
     return _finish(args, output, result.interrupted, result.history)
 
 
+def _run_options(args: argparse.Namespace) -> dict[str, object]:
+    """The settings every method shares (see :class:`stylekit.methods.common.RunOptions`)."""
+    return {"pooling": args.pooling, "backbone": args.backbone, "weights": args.weights, "seed": args.seed,
+            "device": args.device}
+
+
 def _transfer(args: argparse.Namespace, content: object, styles: Sequence[object]) -> int:
     from .methods.transfer import TransferOptions, run_transfer
 
@@ -380,9 +386,8 @@ def _transfer(args: argparse.Namespace, content: object, styles: Sequence[object
         content_layers=args.content_layers, content_layer_weights=args.content_layer_weights,
         style_layers=args.style_layers, style_layer_weights=args.style_layer_weights,
         style_blend_weights=args.style_blend_weights, style_scale=args.style_scale,
-        optimizer=args.optimizer, lr=args.lr, init=args.init, pooling=args.pooling, backbone=args.backbone,
-        weights=args.weights, preserve_color=args.preserve_color, early_stopping=not args.no_early_stopping,
-        tile=args.tile, seed=args.seed, device=args.device)
+        optimizer=args.optimizer, lr=args.lr, init=args.init, preserve_color=args.preserve_color,
+        early_stopping=not args.no_early_stopping, tile=args.tile, **_run_options(args))
     options.validate()
     return _run_single(args, lambda callbacks: run_transfer(content, styles, options, callbacks))
 
@@ -394,8 +399,7 @@ def _texture(args: argparse.Namespace) -> int:
         size=args.size, source_size=args.source_size, steps=args.steps if len(args.steps) > 1 else args.steps[0],
         min_size=None if args.single_scale else args.min_size, style_layers=args.style_layers,
         style_layer_weights=args.style_layer_weights, tv_weight=args.tv_weight, optimizer=args.optimizer,
-        lr=args.lr, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
-        early_stopping=not args.no_early_stopping, seed=args.seed, device=args.device)
+        lr=args.lr, early_stopping=not args.no_early_stopping, **_run_options(args))
     return _run_single(args, lambda callbacks: run_texture(args.source, options, callbacks))
 
 
@@ -405,8 +409,7 @@ def _invert(args: argparse.Namespace) -> int:
 
     options = InvertOptions(size=args.size, steps=args.steps, tv_weight=args.tv_weight, beta=args.beta,
                             alpha=args.alpha, alpha_weight=args.alpha_weight, optimizer=args.optimizer, lr=args.lr,
-                            pooling=args.pooling, backbone=args.backbone, weights=args.weights, seed=args.seed,
-                            device=args.device)
+                            **_run_options(args))
     if not args.layers:
         return _run_single(args, lambda callbacks: run_invert(args.image, args.layer, options, callbacks))
     output = check_output_path(args.output)
@@ -432,8 +435,7 @@ def _dream(args: argparse.Namespace) -> int:
 
     options = DreamOptions(layer=args.layer, channels=args.channels, size=args.size, octaves=args.octaves,
                            octave_scale=args.octave_scale, steps=args.steps, lr=args.lr, jitter=args.jitter,
-                           guide=args.guide, pooling=args.pooling, backbone=args.backbone, weights=args.weights,
-                           seed=args.seed, device=args.device)
+                           guide=args.guide, **_run_options(args))
     if not args.zoom_frames:
         return _run_single(args, lambda callbacks: run_dream(args.image, options, callbacks))
     output = check_animation_path(args.output)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import torch
@@ -16,6 +16,17 @@ from ..optim import Scale, resize
 from ..optim.loop import LossFn
 
 T = TypeVar("T")
+
+
+@dataclass
+class RunOptions:
+    """Settings every method shares: the network, the device and the random seed."""
+
+    pooling: str = "max"
+    backbone: str = "vgg19"
+    weights: str | None = None  # torchvision weight file for vgg16/vgg19
+    seed: int | None = None
+    device: str = "cpu"
 
 
 def make_options(cls: type[T], options: dict[str, Any]) -> T:

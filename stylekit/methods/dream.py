@@ -12,12 +12,12 @@ from ..errors import StylekitError
 from ..io import ImageLike, load_image
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..optim import Callback, Scale, optimize, resize
-from .common import fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
+from .common import RunOptions, fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
 from .result import MethodResult, Output
 
 
 @dataclass
-class DreamOptions:
+class DreamOptions(RunOptions):
     """Settings of a DeepDream run."""
 
     layer: str = "relu4_2"
@@ -29,11 +29,6 @@ class DreamOptions:
     lr: float = 0.01  # normalised step: pixels move by about this much per step
     jitter: int = 32  # random roll, pixels, before each step
     guide: ImageLike | None = None
-    pooling: str = "max"
-    backbone: str = "vgg19"
-    weights: str | None = None
-    seed: int | None = None
-    device: str = "cpu"
 
 
 def _check(opts: DreamOptions, net_channels: int) -> None:

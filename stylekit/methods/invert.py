@@ -13,12 +13,12 @@ from ..errors import StylekitError
 from ..io import ImageLike, load_image
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
 from ..optim import Callback, Scale, optimize, resize
-from .common import fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
+from .common import RunOptions, fit_long_side, make_options, objective_loss, prepare_backbone, seeded_generator
 from .result import MethodResult, Output
 
 
 @dataclass
-class InvertOptions:
+class InvertOptions(RunOptions):
     """Settings of a feature inversion run."""
 
     size: int = 224  # long side of the image being inverted
@@ -29,11 +29,6 @@ class InvertOptions:
     alpha_weight: float = 0.05
     optimizer: str = "lbfgs"
     lr: float | None = None
-    pooling: str = "max"
-    backbone: str = "vgg19"
-    weights: str | None = None
-    seed: int | None = None
-    device: str = "cpu"
 
 
 @dataclass

@@ -13,14 +13,14 @@ from ..io import ImageLike, load_image
 from ..objectives import GramLoss, Objective, TotalVariation
 from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
-from .common import (blended_grams, layer_weights, make_options, objective_loss, prepare_backbone, schedule,
-                     seeded_generator)
+from .common import (RunOptions, blended_grams, layer_weights, make_options, objective_loss, prepare_backbone,
+                     schedule, seeded_generator)
 from .result import MethodResult, Output
 from .transfer import DEFAULT_STYLE_LAYERS
 
 
 @dataclass
-class TextureOptions:
+class TextureOptions(RunOptions):
     """Settings of a texture synthesis run."""
 
     size: tuple[int, int] = (512, 512)  # (height, width) of the output
@@ -32,12 +32,7 @@ class TextureOptions:
     tv_weight: float = 0.0
     optimizer: str = "lbfgs"
     lr: float | None = None
-    pooling: str = "max"
-    backbone: str = "vgg19"
-    weights: str | None = None
     early_stopping: bool = True
-    seed: int | None = None
-    device: str = "cpu"
 
 
 def run_texture(source: ImageLike, options: TextureOptions | None = None,

@@ -19,8 +19,8 @@ from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation
 from ..objectives.tiled import TileLayout, tiled_features, tiled_loss
 from ..optim import OPTIMIZERS, Callback, EarlyStopping, Scale, optimize, resize
 from ..optim.loop import LBFGS_HISTORY, LossFn
-from .common import (blended_grams, fit_long_side, layer_weights, make_options, objective_loss, prepare_backbone,
-                     schedule, seeded_generator)
+from .common import (RunOptions, blended_grams, fit_long_side, layer_weights, make_options, objective_loss,
+                     prepare_backbone, schedule, seeded_generator)
 from .result import MethodResult, Output
 
 DEFAULT_CONTENT_LAYERS = ("relu4_2",)
@@ -30,7 +30,7 @@ RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images (fitted, see 
 
 
 @dataclass
-class TransferOptions:
+class TransferOptions(RunOptions):
     """Every setting of a transfer run; the CLI's options map one to one onto these fields."""
 
     size: int = 512  # long side of the output, pixels
@@ -48,14 +48,9 @@ class TransferOptions:
     optimizer: str = "lbfgs"
     lr: float | None = None  # default depends on the optimizer
     init: str = "content"  # content, noise, style, or a path to an image
-    pooling: str = "max"
-    backbone: str = "vgg19"
-    weights: str | None = None  # torchvision weight file for vgg16/vgg19
     preserve_color: str = "none"  # none, luminance, histogram
     early_stopping: bool = True
     tile: int | None = None  # None: tile a scale only if it would not fit in memory; 0: never; N: N-px tiles
-    seed: int | None = None
-    device: str = "cpu"
 
     def validate(self) -> None:
         """Raise a user error for any setting that cannot work."""

@@ -134,11 +134,16 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
     layers = sorted(objective.layers)
     strides = {layer: backbone.stride(layer) for layer in layers}
     layout = TileLayout.for_layers(backbone, layers, tile)
+    grams = [(w, leaf) for w, leaf in leaves if isinstance(leaf, GramLoss)]
+    contents = [(w, leaf) for w, leaf in leaves if isinstance(leaf, ContentLoss)]
+    # Per content term, the factor on its tile's sum of squared differences (mean, relative if asked).
+    content_scale = {}
+    for w, leaf in contents:
+        scale = w / leaf.target.numel()
+        content_scale[leaf.name] = scale / leaf.target.pow(2).mean().clamp_min(1e-12) if leaf.relative else scale
 
     def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
         x = image.detach()
-        grams = [(w, leaf) for w, leaf in leaves if isinstance(leaf, GramLoss)]
-        contents = [(w, leaf) for w, leaf in leaves if isinstance(leaf, ContentLoss)]
         terms: dict[str, torch.Tensor] = {}
         # Pass 1: whole-image Grams, their loss values and dL/dG.
         dgram: dict[str, torch.Tensor] = {}
@@ -163,13 +168,10 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
             for layer, d in dgram.items():
                 flat = t.core(feats[layer], strides[layer]).flatten(2)
                 surrogate = surrogate + (d * (flat @ flat.transpose(-1, -2))).sum()
-            for w, leaf in contents:
+            for _, leaf in contents:
                 stride = strides[leaf.layer]
                 f, target = t.core(feats[leaf.layer], stride), t.region(leaf.target, stride)
-                scale = w / leaf.target.numel()
-                if leaf.relative:
-                    scale = scale / leaf.target.pow(2).mean().clamp_min(1e-12)
-                part = (f - target).pow(2).sum() * scale
+                part = (f - target).pow(2).sum() * content_scale[leaf.name]
                 content_sums[leaf.name] += part.detach()
                 surrogate = surrogate + part
             if surrogate.requires_grad:
