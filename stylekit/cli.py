@@ -254,6 +254,78 @@ def add_features_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no messages")
 
 
+def add_fast_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``fast`` (defaults from :class:`stylekit.fast.FastOptions`)."""
+    from .fast import MODELS, WEIGHTS_ENV, FastOptions
+    d = FastOptions()
+    p.add_argument("content", metavar="CONTENT", help="content image, or a folder of images (batch mode)")
+    p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", choices=MODELS, default=d.model,
+                   help="microast: tiny, fastest; wct: whitening-colouring cascade on a compressed VGG19")
+    g.add_argument("--alpha", type=_number(float, 0), default=d.alpha, help="style strength, 0 (content) to 1")
+    g.add_argument("--style-blend-weights", type=_floats, default=None,
+                   help="one weight per style image, to interpolate between styles (default: equal)")
+    g.add_argument("--preserve-color", choices=("none", "luminance", "histogram"), default=d.preserve_color,
+                   help="keep the content's colours (as in transfer)")
+    g.add_argument("--content-size", type=_number(int, 16), default=d.content_size,
+                   help="long side of the content in pixels (default: as given)")
+    g.add_argument("--style-size", type=_number(int, 16), default=d.style_size,
+                   help="long side of each style image in pixels")
+    g.add_argument("--levels", type=_number(int, 1), default=d.levels,
+                   help="wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1")
+    g.add_argument("--mask", default=None,
+                   help="wct, two styles: an image whose bright part gets the first style, dark part the second")
+    g.add_argument("--weights-dir", default=None,
+                   help=f"folder holding microast/ and cd-wct16x/ weight files (default: ${WEIGHTS_ENV}, then "
+                        "the download cache)")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", required=True,
+                   help="output image; in batch mode an existing folder (files named <name>_stylized.png)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+
+
+def add_video_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``video`` (defaults from :class:`stylekit.video.VideoOptions`)."""
+    from .fast import MODELS, WEIGHTS_ENV
+    from .video.flow import FLOW_METHODS
+    from .video.stylize import DEFAULT_TEMPORAL, METHODS, VideoOptions
+    d = VideoOptions()
+    p.add_argument("input", metavar="INPUT", help="input video (anything FFmpeg reads: .mp4, .mov, .mkv, ...)")
+    p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
+    g = p.add_argument_group("method")
+    g.add_argument("--method", choices=METHODS, default=d.method,
+                   help="fast: feed-forward model per frame; gatys: optimisation per frame (slow)")
+    g.add_argument("--temporal-weight", type=_number(float, 0), default=None,
+                   help="temporal consistency; 0: independent frames. fast: share of the flow-warped previous "
+                        f"frame blended in, 0-1 (default {DEFAULT_TEMPORAL['fast']}); gatys: weight of the "
+                        f"temporal loss (default {DEFAULT_TEMPORAL['gatys']:g})")
+    g.add_argument("--flow", choices=FLOW_METHODS, default=d.flow, help="optical flow (OpenCV)")
+    g.add_argument("--size", type=_number(int, 16), default=None,
+                   help="long side of the output frames (default: the input's for fast, 384 for gatys)")
+    g.add_argument("--max-frames", type=_number(int, 1), default=None, help="stop after this many frames")
+    g.add_argument("--preserve-color", choices=("none", "luminance", "histogram"), default=d.preserve_color,
+                   help="keep the content's colours")
+    g = p.add_argument_group("fast method")
+    g.add_argument("--model", choices=MODELS, default=d.model, help="feed-forward model")
+    g.add_argument("--alpha", type=_number(float, 0), default=d.alpha, help="style strength, 0 to 1")
+    g.add_argument("--style-size", type=_number(int, 16), default=d.style_size, help="long side of the style")
+    g.add_argument("--weights-dir", default=None, help=f"weights folder (default: ${WEIGHTS_ENV}, then the cache)")
+    g = p.add_argument_group("gatys method")
+    g.add_argument("--steps", type=_ints, default=",".join(map(str, d.steps)),
+                   help="L-BFGS steps per scale for the first frame")
+    g.add_argument("--frame-steps", type=_number(int, 1), default=d.frame_steps,
+                   help="steps for each later frame (starting from the warped previous one)")
+    g.add_argument("--style-weight", type=_number(float, 0), default=d.style_weight, help="style loss weight")
+    g.add_argument("--content-weight", type=_number(float, 0), default=d.content_weight, help="content loss weight")
+    g = p.add_argument_group("output")
+    g.add_argument("-o", "--output", required=True, help="output video (.mp4, .mkv, .mov)")
+    g.add_argument("--seed", type=int, default=None, help="random seed")
+    g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stylekit`` argument parser."""
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
@@ -283,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "jitter, an optional guide image and zoom loops."))
     add_features_options(command("features", "grids of feature maps",
                                  "Draw the activation maps of the chosen channels of each layer."))
+    add_fast_options(command("fast", "fast feed-forward arbitrary style transfer",
+                             "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained "
+                             "arbitrary-style network (MicroAST or a WCT cascade)."))
+    add_video_options(command("video", "stylise a video with temporal consistency",
+                              "Stylise every frame of INPUT (frame rate and audio kept), warping the previous "
+                              "stylised frame along the optical flow to avoid flicker. An interrupted job resumes "
+                              "when run again with the same arguments."))
     p = command("layers", "list a backbone's layer names", "List the layer names of a backbone.")
     p.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19")
     p.add_argument("--weights", default=None, help="torchvision weight file for vgg16")
@@ -471,6 +550,74 @@ def _features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fast(args: argparse.Namespace) -> int:
+    from .fast import FastOptions, FastStylizer
+    from .fast.stylize import content_files
+    from .io import check_output_path, save_image
+
+    options = FastOptions(model=args.model, alpha=args.alpha, style_blend_weights=args.style_blend_weights,
+                          preserve_color=args.preserve_color, content_size=args.content_size,
+                          style_size=args.style_size, levels=args.levels, mask=args.mask,
+                          weights_dir=args.weights_dir, device=args.device)
+    if not Path(args.content).expanduser().is_dir():
+        output = check_output_path(args.output)
+        save_image(FastStylizer(args.styles, options).stylize_image(args.content), output)
+        return _finish(args, output, False)
+    out_dir = Path(args.output).expanduser()
+    if not out_dir.is_dir():
+        raise StylekitError(f"in batch mode -o must be an existing folder; {out_dir} is not one")
+    files = content_files(args.content)
+    stylizer = FastStylizer(args.styles, options)
+    bar = _frame_bar(len(files), "image", args.quiet)
+    done = 0
+    try:
+        for path in files:
+            save_image(stylizer.stylize_image(path), out_dir / f"{path.stem}_stylized.png")
+            done += 1
+            bar.update(1)
+    except KeyboardInterrupt:
+        print(f"stylekit: interrupted: {done} of {len(files)} images written to {out_dir}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    if not args.quiet:
+        print(f"wrote {done} images to {out_dir}", file=sys.stderr)
+    return 0
+
+
+def _video(args: argparse.Namespace) -> int:
+    from .video.stylize import VideoOptions, run_video, work_dir
+
+    options = VideoOptions(method=args.method, temporal_weight=args.temporal_weight, size=args.size, flow=args.flow,
+                           max_frames=args.max_frames, model=args.model, alpha=args.alpha, style_size=args.style_size,
+                           preserve_color=args.preserve_color, weights_dir=args.weights_dir,
+                           steps=tuple(args.steps) if len(args.steps) > 1 else args.steps[0],
+                           frame_steps=args.frame_steps, style_weight=args.style_weight,
+                           content_weight=args.content_weight, seed=args.seed, device=args.device)
+    bar = _frame_bar(0, "frame", args.quiet)
+
+    def progress(done: int, total: int) -> None:
+        if total and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        output = run_video(args.input, args.styles, args.output, options, progress)
+    except KeyboardInterrupt:
+        print(f"stylekit: interrupted after {bar.n} frames; finished frames are kept in "
+              f"{work_dir(Path(args.output).expanduser())}: run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        bar.close()
+    return _finish(args, output, False)
+
+
+def _frame_bar(total: int, unit: str, quiet: bool):
+    """A tqdm bar counting images or frames (rate shown per second); disabled off a terminal."""
+    from tqdm import tqdm
+    return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=quiet or not sys.stderr.isatty())
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -493,7 +640,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _transfer(args, example_content(), [example_style()])
         if args.command == "transfer":
             return _transfer(args, args.content, args.styles)
-        return {"texture": _texture, "invert": _invert, "dream": _dream, "features": _features}[args.command](args)
+        return {"texture": _texture, "invert": _invert, "dream": _dream, "features": _features,
+                "fast": _fast, "video": _video}[args.command](args)
     except StylekitError as exc:
         print(f"stylekit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -59,3 +59,15 @@ def shared_images() -> Path:
 def _few_threads():
     torch.set_num_threads(2)
     yield
+
+
+WEIGHTS = Path(os.environ.get("STYLEKIT_WEIGHTS_DIR", REPO.parent / "shared" / "weights"))
+
+
+@pytest.fixture
+def weights_dir(monkeypatch) -> Path:
+    """The fast models' weights folder (../shared/weights or $STYLEKIT_WEIGHTS_DIR), exported for the code."""
+    if not (WEIGHTS / "microast").is_dir():
+        pytest.skip(f"fast-model weights not found in {WEIGHTS} (set STYLEKIT_WEIGHTS_DIR)")
+    monkeypatch.setenv("STYLEKIT_WEIGHTS_DIR", str(WEIGHTS))
+    return WEIGHTS

@@ -183,8 +183,10 @@ class _Problem:
     """Targets and objective of one transfer, rebuilt at each scale."""
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
-                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None]) -> None:
+                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None],
+                 extra: Objective | None = None) -> None:
         self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
+        self.extra = extra
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         total = sum(blend)
         if total <= 0:
@@ -209,6 +211,8 @@ class _Problem:
                 parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
+        if self.extra is not None:
+            parts.append(self.extra)
         if not parts:
             raise StylekitError("every loss weight is 0: nothing to optimise")
         return sum(parts[1:], parts[0])
@@ -234,8 +238,13 @@ def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
 
 def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
                  options: TransferOptions | None = None, callbacks: Sequence[Callback] = (),
-                 backbone: FeatureExtractor | None = None) -> MethodResult:
-    """Run a transfer and return the image with its loss history (see :func:`transfer`)."""
+                 backbone: FeatureExtractor | None = None, init_image: torch.Tensor | None = None,
+                 extra: Objective | None = None) -> MethodResult:
+    """Run a transfer and return the image with its loss history (see :func:`transfer`).
+
+    ``init_image`` ((1, 3, H, W) in [0, 1]) overrides ``options.init``; ``extra`` is added to the objective at
+    every scale (video uses both for its temporal term and warped initialisation).
+    """
     opts = options or TransferOptions()
     opts.validate()
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
@@ -267,8 +276,9 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
         style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
 
     generator = seeded_generator(opts.seed)
-    init = _initial_image(opts.init, content_t, style_ts, generator)
-    problem = _Problem(backbone, content_t, style_ts, opts, tiles)
+    init = (_initial_image(opts.init, content_t, style_ts, generator) if init_image is None
+            else resize(init_image.to(content_t), final_hw))
+    problem = _Problem(backbone, content_t, style_ts, opts, tiles, extra)
     extra = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
 

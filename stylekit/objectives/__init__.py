@@ -1,10 +1,10 @@
 """Losses on features: pure functions in :mod:`functional`, composable objectives on top."""
 from . import functional
 from .functional import (activation_l2, alpha_norm, content_loss, gram_loss, gram_matrix, guided_activation,
-                         total_variation)
+                         temporal_loss, total_variation)
 from .modules import (ActivationLoss, AlphaNorm, ContentLoss, GramLoss, GuidedActivationLoss, Objective, Sum,
-                      TotalVariation, Weighted)
+                      TemporalLoss, TotalVariation, Weighted)
 
 __all__ = ["ActivationLoss", "AlphaNorm", "ContentLoss", "GramLoss", "GuidedActivationLoss", "Objective", "Sum",
-           "TotalVariation", "Weighted", "activation_l2", "alpha_norm", "content_loss", "functional", "gram_loss",
-           "gram_matrix", "guided_activation", "total_variation"]
+           "TemporalLoss", "TotalVariation", "Weighted", "activation_l2", "alpha_norm", "content_loss", "functional",
+           "gram_loss", "gram_matrix", "guided_activation", "temporal_loss", "total_variation"]

@@ -70,6 +70,13 @@ def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8) -
     return (sq + eps).pow(beta / 2).mean()
 
 
+def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Short-term temporal loss of Ruder et al. (2016, eq. 7): (1/D)·Σ c·(x − ω)², the squared difference to the
+    flow-warped previous frame ``target`` weighted by the per-pixel consistency ``mask`` c (broadcast over
+    channels), averaged over all D = C·H·W values."""
+    return (mask * (image - target).pow(2)).sum() / image.numel()
+
+
 def alpha_norm(image: torch.Tensor, alpha: float = 6.0) -> torch.Tensor:
     """Mahendran & Vedaldi's (2015, eq. 4) α-norm bound on pixels, mean(|2x − 1|^α) for x in [0, 1]: near 0
     for mid-range pixels, 1 at the edges of the range, so a large α keeps the image in its natural range."""

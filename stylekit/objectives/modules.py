@@ -110,6 +110,23 @@ class TotalVariation(Objective):
         return {self.name: F.total_variation(image, self.beta)}
 
 
+class TemporalLoss(Objective):
+    """Distance to a warped previous frame where the flow is reliable (see :func:`functional.temporal_loss`);
+    target (1, 3, H, W) and mask (1, 1, H, W) are resized to the image's size when it differs (multi-scale)."""
+
+    def __init__(self, target: torch.Tensor, mask: torch.Tensor) -> None:
+        self.target, self.mask = target, mask
+        self.name = "temporal"
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        target, mask = self.target, self.mask
+        if target.shape[-2:] != image.shape[-2:]:
+            size = tuple(image.shape[-2:])
+            target = torch.nn.functional.interpolate(target, size=size, mode="bilinear", align_corners=False)
+            mask = torch.nn.functional.interpolate(mask, size=size, mode="bilinear", align_corners=False)
+        return {self.name: F.temporal_loss(image, target.to(image), mask.to(image))}
+
+
 class AlphaNorm(Objective):
     """Pixel range regulariser (see :func:`functional.alpha_norm`)."""
 
