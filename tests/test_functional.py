@@ -69,3 +69,14 @@ def test_objectives_compose_and_report_terms():
     assert obj(image, feats).item() == pytest.approx(2 + 1.5 + 0 + 1)
     assert obj.layers == {"a", "b"}
     assert ((c * 2) * 3).weight == 6
+
+
+def test_gram_matrix_of_channels_last_features_matches_and_keeps_the_layout():
+    x = torch.rand(2, 8, 5, 7, dtype=torch.float64)
+    xc = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    plain = x.clone().requires_grad_(True)
+    assert torch.allclose(gram_matrix(xc, "chw"), gram_matrix(plain, "chw"))
+    gram_matrix(xc, "hw").pow(2).sum().backward()
+    gram_matrix(plain, "hw").pow(2).sum().backward()
+    assert torch.allclose(xc.grad, plain.grad)
+    assert xc.grad.is_contiguous(memory_format=torch.channels_last)

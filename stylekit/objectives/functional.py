@@ -19,8 +19,15 @@ def gram_matrix(features: torch.Tensor, normalize: str = "hw") -> torch.Tensor:
     if features.dim() not in (3, 4):
         raise ValueError(f"gram_matrix expects (C,H,W) or (B,C,H,W) features, got {tuple(features.shape)}")
     c, h, w = features.shape[-3:]
-    flat = features.reshape(*features.shape[:-2], h * w)
-    gram = flat @ flat.transpose(-1, -2)
+    if features.dim() == 4 and not features.is_contiguous() and features.is_contiguous(
+            memory_format=torch.channels_last):
+        # (B, H·W, C) is a free view of channels-last features: no copy, and the gradient flows back
+        # channels-last, so autograd adds it to the next layer's gradient without a layout conversion.
+        positions = features.permute(0, 2, 3, 1).reshape(features.shape[0], h * w, c)
+        gram = positions.transpose(-1, -2) @ positions
+    else:
+        flat = features.reshape(*features.shape[:-2], h * w)
+        gram = flat @ flat.transpose(-1, -2)
     if normalize == "none":
         return gram
     if normalize == "hw":
