@@ -220,7 +220,13 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
             for future in pending:
                 future.result()
 
-    write_atomic(out, encode)
+    import av
+
+    try:
+        write_atomic(out, encode)
+    except av.error.FFmpegError as exc:
+        raise StylekitError(f"writing {out.name} failed ({exc}); finished frames are kept in {work}: try a .mkv "
+                            "output, which takes any audio codec") from None
     shutil.rmtree(work, ignore_errors=True)
     return out
 
