@@ -326,6 +326,34 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar or messages")
 
 
+def add_serve_options(p: argparse.ArgumentParser) -> None:
+    """Options of ``serve`` (defaults from :class:`stylekit.web.ServerConfig`)."""
+    from .fast import WEIGHTS_ENV
+    from .web.server import ServerConfig
+    d = ServerConfig()
+    g = p.add_argument_group("server")
+    g.add_argument("--host", default=d.host,
+                   help="address to listen on; the default accepts this machine only (0.0.0.0: every network)")
+    g.add_argument("--port", type=_number(int, 0), default=d.port, help="port to listen on (0: any free port)")
+    g.add_argument("--workers", type=_number(int, 1), default=d.workers, help="optimisation jobs run at once")
+    g.add_argument("--quick-workers", type=_number(int, 1), default=d.quick_workers,
+                   help="fast stylisations and feature maps run at once, beside the optimisations")
+    g.add_argument("--preview-every", type=_number(int, 1), default=d.preview_every,
+                   help="optimisation steps between preview images")
+    g = p.add_argument_group("limits")
+    g.add_argument("--max-upload-mb", type=_number(float, 0, strict=True), default=d.max_upload_mb,
+                   help="largest accepted upload, in megabytes")
+    g.add_argument("--max-pixels", type=_number(int, 1), default=d.max_pixels, help="largest accepted image, in pixels")
+    g.add_argument("--max-side", type=_number(int, 16), default=d.max_side,
+                   help="longest output side a job may ask for, in pixels")
+    g.add_argument("--max-waiting", type=_number(int, 1), default=d.max_waiting, help="jobs waiting per queue")
+    g = p.add_argument_group("models and examples")
+    g.add_argument("--weights-dir", default=None,
+                   help=f"folder with the fast models' weight files (default: ${WEIGHTS_ENV}, then the cache)")
+    g.add_argument("--examples", default=None, help="folder of extra example images offered on the page")
+    g.add_argument("--device", default=d.device, help="cpu, cuda, cuda:N or auto")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``stylekit`` argument parser."""
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
@@ -362,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "Stylise every frame of INPUT (frame rate and audio kept), warping the previous "
                               "stylised frame along the optical flow to avoid flicker. An interrupted job resumes "
                               "when run again with the same arguments."))
+    add_serve_options(command("serve", "the web UI", "Serve the web UI: upload pictures, pick a method, watch the "
+                              "image appear, download the result. Optimisations wait in a queue; fast jobs run "
+                              "beside them."))
     p = command("layers", "list a backbone's layer names", "List the layer names of a backbone.")
     p.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19")
     p.add_argument("--weights", default=None, help="torchvision weight file for vgg16")
@@ -618,6 +649,27 @@ def _frame_bar(total: int, unit: str, quiet: bool):
     return tqdm(total=total, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=quiet or not sys.stderr.isatty())
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .web.server import ServerConfig, is_loopback, serve
+
+    config = ServerConfig(host=args.host, port=args.port, workers=args.workers, quick_workers=args.quick_workers,
+                          max_upload_mb=args.max_upload_mb, max_pixels=args.max_pixels, max_side=args.max_side,
+                          max_waiting=args.max_waiting, preview_every=args.preview_every,
+                          weights_dir=args.weights_dir, device=args.device, examples_dir=args.examples)
+
+    def started(url: str) -> None:
+        reach = ("only this machine can connect (--host 0.0.0.0 to share it on your network)"
+                 if is_loopback(config.host) else "WARNING: anyone who can reach this address can use it")
+        print(f"stylekit serve: open {url} ; {reach}; Ctrl-C stops", file=sys.stderr)
+
+    try:
+        serve(config, started)
+    except KeyboardInterrupt:
+        pass
+    print("stylekit serve: stopped", file=sys.stderr)
+    return 0
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -641,7 +693,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "transfer":
             return _transfer(args, args.content, args.styles)
         return {"texture": _texture, "invert": _invert, "dream": _dream, "features": _features,
-                "fast": _fast, "video": _video}[args.command](args)
+                "fast": _fast, "video": _video, "serve": _serve}[args.command](args)
     except StylekitError as exc:
         print(f"stylekit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

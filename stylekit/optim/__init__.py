@@ -1,6 +1,7 @@
 """The shared optimisation engine."""
-from .callbacks import Callback, EarlyStopping, FunctionCallback, KeepBest, Progress, SaveEvery, StopScale
+from .callbacks import (Callback, EarlyStopping, FunctionCallback, KeepBest, Progress, SaveEvery, StopRun,
+                        StopScale)
 from .loop import OPTIMIZERS, OptimResult, Scale, make_optimizer, optimize, resize
 
 __all__ = ["OPTIMIZERS", "Callback", "EarlyStopping", "FunctionCallback", "KeepBest", "OptimResult", "Progress",
-           "SaveEvery", "Scale", "StopScale", "make_optimizer", "optimize", "resize"]
+           "SaveEvery", "Scale", "StopRun", "StopScale", "make_optimizer", "optimize", "resize"]

@@ -13,6 +13,10 @@ class StopScale(Exception):
     """Raised by a callback to end the current scale early (the loop moves on to the next scale)."""
 
 
+class StopRun(Exception):
+    """Raised by a callback to end the whole run, as Ctrl-C does: the best image so far is returned."""
+
+
 @dataclass
 class Progress:
     """What the loop reports after every loss evaluation."""
@@ -35,7 +39,7 @@ class Callback:
         """Called before each scale of a coarse-to-fine schedule."""
 
     def on_step(self, progress: Progress) -> None:
-        """Called after every loss evaluation; may raise :class:`StopScale`."""
+        """Called after every loss evaluation; may raise :class:`StopScale` or :class:`StopRun`."""
 
 
 class FunctionCallback(Callback):

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as nnf
 
 from ..errors import StylekitError
-from .callbacks import Callback, KeepBest, Progress, StopScale
+from .callbacks import Callback, KeepBest, Progress, StopRun, StopScale
 
 LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
@@ -88,7 +88,8 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
     previous scale's best image (by default simply resized). ``build_loss(size)`` returns a function of the
     image giving named loss terms (targets are computed once per scale, there). Pixels are clamped to [0, 1]
     after every step.
-    A Ctrl-C (KeyboardInterrupt) ends the run and returns the best image so far with ``interrupted``.
+    A Ctrl-C (KeyboardInterrupt) or a callback's :class:`StopRun` ends the run and returns the best image so
+    far with ``interrupted``.
     """
     keep = KeepBest()
     callbacks = [keep, *callbacks]
@@ -97,9 +98,9 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
     image, interrupted = init.detach(), False
     for index, scale in enumerate(schedule):
         x = carry(image, scale.size).detach().clone().requires_grad_(True)
-        for cb in callbacks:
-            cb.on_scale_start(index, scale.size, scale.steps)
         try:
+            for cb in callbacks:
+                cb.on_scale_start(index, scale.size, scale.steps)
             loss_fn = build_loss(scale.size)
             opt = make_optimizer(optimizer, [x], lr)
 
@@ -130,7 +131,7 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
                     x.clamp_(0, 1)
         except StopScale:
             pass
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, StopRun):
             interrupted = True
         image = keep.image if keep.image is not None else x.detach()
         if interrupted:

@@ -1,0 +1,220 @@
+"""A job queue with lanes: long optimisations wait their turn in one lane, quick jobs run in another.
+
+Nothing here knows about style transfer or HTTP: a job is a function of a :class:`JobContext` that returns
+an image (PNG bytes are made by the caller's function) and reports progress through the context.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import StylekitError
+
+log = logging.getLogger(__name__)
+QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
+FINISHED = (DONE, CANCELLED, FAILED)
+
+
+class QueueFull(StylekitError):
+    """The lane already holds as many waiting jobs as it may."""
+
+
+@dataclass
+class JobOutput:
+    """What a job function returns: the encoded result and whether it stopped early."""
+
+    data: bytes
+    media_type: str
+    size: tuple[int, int]  # (width, height)
+    interrupted: bool = False
+
+
+@dataclass
+class Job:
+    """One unit of work and everything a page needs to show about it."""
+
+    session: str
+    method: str
+    lane: str
+    run: Callable[[JobContext], JobOutput] = field(repr=False)
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    state: str = QUEUED
+    created: float = field(default_factory=time.time)
+    started: float | None = None
+    finished: float | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
+    preview: bytes | None = field(default=None, repr=False)
+    preview_version: int = 0
+    output: JobOutput | None = field(default=None, repr=False)
+    error: str | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def snapshot(self, position: int | None = None) -> dict[str, Any]:
+        """A JSON-ready description (``position``: 1-based place in its lane's waiting line)."""
+        end = self.finished or time.time()
+        return {"id": self.id, "method": self.method, "lane": self.lane, "state": self.state,
+                "position": position, "progress": dict(self.progress), "preview_version": self.preview_version,
+                "has_result": self.output is not None,
+                "size": list(self.output.size) if self.output else None,
+                "interrupted": bool(self.output and self.output.interrupted),
+                "error": self.error, "elapsed": round(end - self.started, 2) if self.started else 0.0}
+
+
+class JobContext:
+    """Handed to a running job: report progress and previews, and learn whether it was cancelled."""
+
+    def __init__(self, queue: JobQueue, job: Job) -> None:
+        self._queue, self.job = queue, job
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the job's owner asked it to stop."""
+        return self.job.cancel_event.is_set()
+
+    def report(self, preview: bytes | None = None, **progress: Any) -> None:
+        """Record progress values (step, total, loss ...) and optionally a new preview image."""
+        with self._queue.lock:
+            self.job.progress.update(progress)
+            if preview is not None:
+                self.job.preview = preview
+                self.job.preview_version += 1
+            self._queue.changed()
+
+
+class JobQueue:
+    """Lanes of worker threads, each taking jobs first come, first served.
+
+    ``lanes`` maps a lane name to its number of workers; ``max_waiting`` bounds each lane's waiting line;
+    ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first).
+    """
+
+    def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20) -> None:
+        self.lock = threading.Condition()
+        self.version = 0  # bumped on every change, so watchers can poll cheaply
+        self.max_waiting, self.keep_finished = max_waiting, keep_finished
+        self.jobs: dict[str, Job] = {}
+        self.waiting: dict[str, deque[Job]] = {lane: deque() for lane in lanes}
+        self.closed_sessions: set[str] = set()
+        self._stopping = False
+        self.threads = [threading.Thread(target=self._work, args=(lane,), name=f"stylekit-{lane}-{i}", daemon=True)
+                        for lane, count in lanes.items() for i in range(count)]
+        for thread in self.threads:
+            thread.start()
+
+    def changed(self) -> None:
+        """Note a change (call with the lock held)."""
+        self.version += 1
+        self.lock.notify_all()
+
+    def submit(self, job: Job) -> Job:
+        """Queue a job in its lane; raises :class:`QueueFull` when the lane's line is full."""
+        with self.lock:
+            line = self.waiting[job.lane]
+            if len(line) >= self.max_waiting:
+                raise QueueFull(f"the {job.lane} queue is full ({len(line)} jobs waiting): try again later")
+            self.closed_sessions.discard(job.session)
+            self.jobs[job.id] = job
+            line.append(job)
+            self.changed()
+        return job
+
+    def get(self, job_id: str, session: str | None = None) -> Job | None:
+        """The job with this id (and, if given, of this session)."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            return job if job is not None and (session is None or job.session == session) else None
+
+    def position(self, job: Job) -> int | None:
+        """1-based place of a waiting job in its lane, None once it runs."""
+        with self.lock:
+            line = self.waiting[job.lane]
+            return line.index(job) + 1 if job in line else None
+
+    def session_jobs(self, session: str) -> list[dict[str, Any]]:
+        """Snapshots of a session's jobs, oldest first."""
+        with self.lock:
+            return [job.snapshot(self.position(job)) for job in self.jobs.values() if job.session == session]
+
+    def cancel(self, job: Job) -> None:
+        """Stop a job: a waiting one never runs, a running one stops at its next report and keeps its best."""
+        with self.lock:
+            job.cancel_event.set()
+            line = self.waiting[job.lane]
+            if job in line:
+                line.remove(job)
+                job.state, job.finished = CANCELLED, time.time()
+            self.changed()
+
+    def close_session(self, session: str) -> None:
+        """The session's page went away: cancel its jobs and drop them (running ones once they stop)."""
+        with self.lock:
+            self.closed_sessions.add(session)
+            for job in [j for j in self.jobs.values() if j.session == session]:
+                self.cancel(job)
+                if job.state in FINISHED:
+                    del self.jobs[job.id]
+            self.changed()
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per lane, how many jobs wait and how many run."""
+        with self.lock:
+            running = {lane: 0 for lane in self.waiting}
+            for job in self.jobs.values():
+                if job.state == RUNNING:
+                    running[job.lane] += 1
+            return {lane: {"waiting": len(line), "running": running[lane]} for lane, line in self.waiting.items()}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``predicate()`` (checked under the lock after each change) holds or ``timeout`` passes."""
+        with self.lock:
+            return self.lock.wait_for(predicate, timeout)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Cancel everything and stop the workers."""
+        with self.lock:
+            self._stopping = True
+            for job in list(self.jobs.values()):
+                if job.state not in FINISHED:
+                    self.cancel(job)
+            self.changed()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def _next(self, lane: str) -> Job | None:
+        with self.lock:
+            while not self._stopping and not self.waiting[lane]:
+                self.lock.wait()
+            if self._stopping:
+                return None
+            job = self.waiting[lane].popleft()
+            job.state, job.started = RUNNING, time.time()
+            self.changed()
+            return job
+
+    def _work(self, lane: str) -> None:
+        while (job := self._next(lane)) is not None:
+            try:
+                output, error = job.run(JobContext(self, job)), None
+            except StylekitError as exc:
+                output, error = None, str(exc)
+            except Exception as exc:  # a failing job must not take the server down
+                log.exception("job %s (%s) failed", job.id, job.method)
+                output, error = None, f"internal error: {type(exc).__name__}: {exc}"
+            with self.lock:
+                job.output, job.error, job.finished = output, error, time.time()
+                job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
+                if job.session in self.closed_sessions:
+                    self.jobs.pop(job.id, None)
+                self._trim(job.session)
+                self.changed()
+
+    def _trim(self, session: str) -> None:
+        finished = [j for j in self.jobs.values() if j.session == session and j.state in FINISHED]
+        for job in finished[: max(0, len(finished) - self.keep_finished)]:
+            del self.jobs[job.id]
