@@ -192,3 +192,53 @@ def test_twenty_concurrent_fast_requests_complete_and_the_server_stays_responsiv
         results = [f.result() for f in futures]
     assert answered >= 1
     assert all(done["state"] == "done" and size == (96, 96) for done, size in results)
+
+
+def test_serve_command_says_where_and_stops_cleanly_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "stylekit", "serve", "--port", "0"], stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    try:
+        line = proc.stderr.readline()
+        assert "only this machine can connect" in line
+        url = line.split("open ")[1].split(" ;")[0]
+        assert url.startswith("http://127.0.0.1:")
+        deadline = time.time() + 30
+        while True:  # the socket listens before uvicorn starts answering
+            try:
+                assert Client(url).session
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.time() < deadline
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert "stopped" in proc.stderr.read()
+        assert list(tmp_path.iterdir()) == []  # nothing written to disk
+    finally:
+        proc.kill()
+
+
+def test_serve_command_bad_settings_get_one_line_errors(tmp_path):
+    import subprocess
+    import sys
+
+    from stylekit.web.server import bind
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stylekit", "serve", *args], capture_output=True, text=True,
+                              timeout=60)
+
+    result = run("--examples", str(tmp_path / "missing"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is not a folder" in result.stderr
+    taken = bind("127.0.0.1", 0)
+    try:
+        result = run("--port", str(taken.getsockname()[1]))
+        assert result.returncode == 2 and "choose another --port" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        taken.close()
+    assert run("--workers", "0").returncode == 2

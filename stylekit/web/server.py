@@ -282,41 +282,28 @@ def create_app(config: ServerConfig) -> Starlette:
             return _error(str(exc), 503 if isinstance(exc, QueueFull) else 400)
         return JSONResponse(job.snapshot(state.queue.position(job)))
 
-    def find(request: Request) -> Job:
-        job = state.queue.get(request.path_params["job"], request.query_params.get("session"))
-        if job is None:
-            raise StylekitError("no such job (it was cancelled with its page, or expired)")
-        return job
+    def with_job(handler: Callable[[Job], Response]) -> Callable[[Request], Any]:
+        """An endpoint for one of the caller's jobs (by id and session); 404 when there is none."""
+        async def endpoint(request: Request) -> Response:
+            job = state.queue.get(request.path_params["job"], request.query_params.get("session"))
+            if job is None:
+                return _error("no such job (it was cancelled with its page, or expired)", 404)
+            return handler(job)
+        return endpoint
 
-    async def job_status(request: Request) -> Response:
-        try:
-            job = find(request)
-        except StylekitError as exc:
-            return _error(str(exc), 404)
+    def job_status(job: Job) -> Response:
         return JSONResponse(job.snapshot(state.queue.position(job)))
 
-    async def job_cancel(request: Request) -> Response:
-        try:
-            job = find(request)
-        except StylekitError as exc:
-            return _error(str(exc), 404)
+    def job_cancel(job: Job) -> Response:
         state.queue.cancel(job)
-        return JSONResponse(job.snapshot(state.queue.position(job)))
+        return job_status(job)
 
-    async def job_preview(request: Request) -> Response:
-        try:
-            job = find(request)
-        except StylekitError as exc:
-            return _error(str(exc), 404)
+    def job_preview(job: Job) -> Response:
         if job.preview is None:
             return _error("no preview yet", 404)
         return Response(job.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
-    async def job_result(request: Request) -> Response:
-        try:
-            job = find(request)
-        except StylekitError as exc:
-            return _error(str(exc), 404)
+    def job_result(job: Job) -> Response:
         if job.output is None:
             return _error("this job has no result yet", 404)
         headers = {"Content-Disposition": f'attachment; filename="stylekit-{job.method}-{job.id[:8]}.png"',
@@ -356,10 +343,10 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/api/images", upload, methods=["POST"]),
         Route("/api/examples/{key}.jpg", example_image),
         Route("/api/jobs", submit, methods=["POST"]),
-        Route("/api/jobs/{job}", job_status),
-        Route("/api/jobs/{job}/cancel", job_cancel, methods=["POST"]),
-        Route("/api/jobs/{job}/preview.jpg", job_preview),
-        Route("/api/jobs/{job}/result.png", job_result),
+        Route("/api/jobs/{job}", with_job(job_status)),
+        Route("/api/jobs/{job}/cancel", with_job(job_cancel), methods=["POST"]),
+        Route("/api/jobs/{job}/preview.jpg", with_job(job_preview)),
+        Route("/api/jobs/{job}/result.png", with_job(job_result)),
         WebSocketRoute("/api/session/{session}/ws", session_socket),
     ]
     @contextlib.asynccontextmanager

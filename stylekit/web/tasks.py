@@ -17,6 +17,7 @@ from .jobs import JobContext, JobOutput
 
 OPTIMISE, QUICK = "optimise", "quick"
 BACKBONES = ("vgg19", "vgg16", "scratch")
+OPTIMIZERS = ("lbfgs", "adam", "sgd")  # as the CLI offers them
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,25 @@ def _common(defaults: dict[str, Any], seed: bool = True) -> tuple[Field, ...]:
                          defaults["seed"], optional=True),) if seed else ())
 
 
+def _schedule(d: dict[str, Any]) -> tuple[Field, Field]:
+    return (Field("steps", "ints", "steps", "steps per scale, coarse to fine, comma-separated", d["steps"]),
+            Field("min_size", "int", "coarsest size", "long side of the first scale (empty: single scale)",
+                  d["min_size"], optional=True))
+
+
+def _tv(d: dict[str, Any]) -> Field:
+    return Field("tv_weight", "float", "smoothness (TV) weight", "total-variation weight", d["tv_weight"])
+
+
+def _optimizer(d: dict[str, Any]) -> Field:
+    return Field("optimizer", "choice", "optimizer", "optimisation algorithm", d["optimizer"], OPTIMIZERS)
+
+
+def _early_stopping(d: dict[str, Any]) -> Field:
+    return Field("early_stopping", "bool", "early stopping", "end a scale when the loss stops improving",
+                 d["early_stopping"])
+
+
 def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[str, Method]:
     """The page's methods, with the CLI's defaults; ``weights_dir`` is where the fast models' files are."""
     from ..fast.stylize import MODELS, FastOptions
@@ -231,24 +251,20 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
 
     t = _defaults(TransferOptions)
     colour = ("none", "luminance", "histogram")
-    optimizers = ("lbfgs", "adam", "sgd")
     transfer = (
         Field("size", "int", "size", "long side of the output in pixels", t["size"]),
-        Field("steps", "ints", "steps", "steps per scale, coarse to fine, comma-separated", t["steps"]),
-        Field("min_size", "int", "coarsest size", "long side of the first scale (empty: single scale)",
-              t["min_size"], optional=True),
+        *_schedule(t),
         Field("style_weight", "float", "style weight", "weight of the Gram style loss", t["style_weight"]),
         Field("content_weight", "float", "content weight", "weight of the content loss", t["content_weight"]),
-        Field("tv_weight", "float", "smoothness (TV) weight", "total-variation weight", t["tv_weight"]),
+        _tv(t),
         Field("style_scale", "float", "style scale", "style size relative to the content", t["style_scale"]),
         Field("style_blend_weights", "floats", "style blend weights", "one per style image (empty: equal)",
               t["style_blend_weights"], optional=True),
         Field("init", "choice", "start from", "initial image", t["init"], ("content", "noise", "style")),
-        Field("optimizer", "choice", "optimizer", "optimisation algorithm", t["optimizer"], optimizers),
+        _optimizer(t),
         Field("preserve_color", "choice", "preserve colour", "keep the content's colours", t["preserve_color"],
               colour),
-        Field("early_stopping", "bool", "early stopping", "end a scale when the loss stops improving",
-              t["early_stopping"]),
+        _early_stopping(t),
     ) + _common(t)
     f = _defaults(FastOptions)
     fast = (
@@ -267,13 +283,10 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
     x = _defaults(TextureOptions)
     texture = (
         Field("size", "size", "size", "output WIDTHxHEIGHT in pixels", x["size"]),
-        Field("steps", "ints", "steps", "steps per scale, coarse to fine, comma-separated", x["steps"]),
-        Field("min_size", "int", "coarsest size", "long side of the first scale (empty: single scale)",
-              x["min_size"], optional=True),
-        Field("tv_weight", "float", "smoothness (TV) weight", "total-variation weight", x["tv_weight"]),
-        Field("optimizer", "choice", "optimizer", "optimisation algorithm", x["optimizer"], optimizers),
-        Field("early_stopping", "bool", "early stopping", "end a scale when the loss stops improving",
-              x["early_stopping"]),
+        *_schedule(x),
+        _tv(x),
+        _optimizer(x),
+        _early_stopping(x),
     ) + _common(x)
     d = _defaults(DreamOptions)
     dream = (
@@ -295,7 +308,7 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
         Field("steps", "int", "steps", "optimisation steps", v["steps"]),
         Field("tv_weight", "float", "TV weight", "weight of the total-variation regulariser", v["tv_weight"]),
         Field("beta", "float", "TV exponent", "exponent of the total variation", v["beta"]),
-        Field("optimizer", "choice", "optimizer", "optimisation algorithm", v["optimizer"], optimizers),
+        _optimizer(v),
     ) + _common(v)
     a = {name: _arg_default(fn, name) for fn, names in ((features_fn, ("layers", "channels", "order", "size")),
                                                          (feature_figures, ("color_scale",))) for name in names}
