@@ -136,6 +136,11 @@ class JobQueue:
             line = self.waiting[job.lane]
             return line.index(job) + 1 if job in line else None
 
+    def describe(self, job: Job) -> dict[str, Any]:
+        """A consistent snapshot of one job, with its place in line."""
+        with self.lock:
+            return job.snapshot(self.position(job))
+
     def session_jobs(self, session: str) -> list[dict[str, Any]]:
         """Snapshots of a session's jobs, oldest first."""
         with self.lock:

@@ -280,7 +280,7 @@ def create_app(config: ServerConfig) -> Starlette:
             job = state.queue.submit(make_job(body))
         except StylekitError as exc:
             return _error(str(exc), 503 if isinstance(exc, QueueFull) else 400)
-        return JSONResponse(job.snapshot(state.queue.position(job)))
+        return JSONResponse(state.queue.describe(job))
 
     def with_job(handler: Callable[[Job], Response]) -> Callable[[Request], Any]:
         """An endpoint for one of the caller's jobs (by id and session); 404 when there is none."""
@@ -292,7 +292,7 @@ def create_app(config: ServerConfig) -> Starlette:
         return endpoint
 
     def job_status(job: Job) -> Response:
-        return JSONResponse(job.snapshot(state.queue.position(job)))
+        return JSONResponse(state.queue.describe(job))
 
     def job_cancel(job: Job) -> Response:
         state.queue.cancel(job)
