@@ -9,10 +9,13 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
+from .backbones import BACKBONES
+from .color import PRESERVE_COLOR
 from .errors import StylekitError
-from .optim import Callback, Progress
+from .optim import OPTIMIZER_CHOICES, Callback, Progress
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -84,7 +87,7 @@ def _size_pair(text: str) -> tuple[int, int]:
 def add_network_options(p: argparse.ArgumentParser) -> None:
     """Backbone, weights, pooling, device."""
     g = p.add_argument_group("network")
-    g.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19",
+    g.add_argument("--backbone", choices=BACKBONES, default="vgg19",
                    help="feature extractor (vgg19: original Caffe weights, bundled)")
     g.add_argument("--weights", default=None,
                    help="torchvision weight file for vgg16/vgg19 (vgg16-397923af.pth, vgg19-dcbb9e9d.pth)")
@@ -108,7 +111,7 @@ def add_output_options(p: argparse.ArgumentParser, what: str = "output image (.p
 
 def add_optimizer_options(g: argparse._ArgumentGroup, default: str = "lbfgs") -> None:
     """Optimizer and learning rate."""
-    g.add_argument("--optimizer", choices=("lbfgs", "adam", "sgd"), default=default, help="optimizer")
+    g.add_argument("--optimizer", choices=OPTIMIZER_CHOICES, default=default, help="optimizer")
     g.add_argument("--lr", type=_number(float, 0, strict=True), default=None,
                    help="learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)")
 
@@ -147,7 +150,7 @@ def add_transfer_options(p: argparse.ArgumentParser) -> None:
                    help="one weight per style image (default: equal)")
     g.add_argument("--style-scale", type=_number(float, 0, strict=True), default=d.style_scale,
                    help="style image size relative to the content at each scale")
-    g.add_argument("--preserve-color", choices=("none", "luminance", "histogram"), default=d.preserve_color,
+    g.add_argument("--preserve-color", choices=PRESERVE_COLOR, default=d.preserve_color,
                    help="keep the content's colours: luminance-only transfer, or match the output's colour "
                         "statistics to the content's")
     g = p.add_argument_group("optimisation")
@@ -254,31 +257,39 @@ def add_features_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no messages")
 
 
+def add_model_options(g: argparse._ArgumentGroup, d: Any) -> None:
+    """The fast model, its style strength and style size, and where its weights are (``fast`` and ``video``);
+    defaults from ``d``, a :class:`stylekit.fast.FastOptions` or :class:`stylekit.video.VideoOptions`."""
+    from .fast import MODELS, WEIGHTS_ENV
+    g.add_argument("--model", choices=MODELS, default=d.model,
+                   help="microast: tiny, fastest; wct: whitening-colouring cascade on a compressed VGG19")
+    g.add_argument("--alpha", type=_number(float, 0), default=d.alpha,
+                   help="style strength, 0 (content) to 1")
+    g.add_argument("--style-size", type=_number(int, 16), default=d.style_size,
+                   help="long side of each style image in pixels")
+    g.add_argument("--weights-dir", default=None,
+                   help=f"folder holding microast/ and cd-wct16x/ weight files (default: ${WEIGHTS_ENV}, then "
+                        "the download cache)")
+
+
 def add_fast_options(p: argparse.ArgumentParser) -> None:
     """Options of ``fast`` (defaults from :class:`stylekit.fast.FastOptions`)."""
-    from .fast import MODELS, WEIGHTS_ENV, FastOptions
+    from .fast import FastOptions
     d = FastOptions()
     p.add_argument("content", metavar="CONTENT", help="content image, or a folder of images (batch mode)")
     p.add_argument("styles", metavar="STYLE", nargs="+", help="style image(s)")
     g = p.add_argument_group("model")
-    g.add_argument("--model", choices=MODELS, default=d.model,
-                   help="microast: tiny, fastest; wct: whitening-colouring cascade on a compressed VGG19")
-    g.add_argument("--alpha", type=_number(float, 0), default=d.alpha, help="style strength, 0 (content) to 1")
+    add_model_options(g, d)
     g.add_argument("--style-blend-weights", type=_floats, default=None,
                    help="one weight per style image, to interpolate between styles (default: equal)")
-    g.add_argument("--preserve-color", choices=("none", "luminance", "histogram"), default=d.preserve_color,
+    g.add_argument("--preserve-color", choices=PRESERVE_COLOR, default=d.preserve_color,
                    help="keep the content's colours (as in transfer)")
     g.add_argument("--content-size", type=_number(int, 16), default=d.content_size,
                    help="long side of the content in pixels (default: as given)")
-    g.add_argument("--style-size", type=_number(int, 16), default=d.style_size,
-                   help="long side of each style image in pixels")
     g.add_argument("--levels", type=_number(int, 1), default=d.levels,
                    help="wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1")
     g.add_argument("--mask", default=None,
                    help="wct, two styles: an image whose bright part gets the first style, dark part the second")
-    g.add_argument("--weights-dir", default=None,
-                   help=f"folder holding microast/ and cd-wct16x/ weight files (default: ${WEIGHTS_ENV}, then "
-                        "the download cache)")
     g.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto")
     g = p.add_argument_group("output")
     g.add_argument("-o", "--output", required=True,
@@ -288,7 +299,6 @@ def add_fast_options(p: argparse.ArgumentParser) -> None:
 
 def add_video_options(p: argparse.ArgumentParser) -> None:
     """Options of ``video`` (defaults from :class:`stylekit.video.VideoOptions`)."""
-    from .fast import MODELS, WEIGHTS_ENV
     from .video.flow import FLOW_METHODS
     from .video.stylize import DEFAULT_TEMPORAL, METHODS, VideoOptions
     d = VideoOptions()
@@ -305,13 +315,9 @@ def add_video_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=_number(int, 16), default=None,
                    help="long side of the output frames (default: the input's for fast, 384 for gatys)")
     g.add_argument("--max-frames", type=_number(int, 1), default=None, help="stop after this many frames")
-    g.add_argument("--preserve-color", choices=("none", "luminance", "histogram"), default=d.preserve_color,
+    g.add_argument("--preserve-color", choices=PRESERVE_COLOR, default=d.preserve_color,
                    help="keep the content's colours")
-    g = p.add_argument_group("fast method")
-    g.add_argument("--model", choices=MODELS, default=d.model, help="feed-forward model")
-    g.add_argument("--alpha", type=_number(float, 0), default=d.alpha, help="style strength, 0 to 1")
-    g.add_argument("--style-size", type=_number(int, 16), default=d.style_size, help="long side of the style")
-    g.add_argument("--weights-dir", default=None, help=f"weights folder (default: ${WEIGHTS_ENV}, then the cache)")
+    add_model_options(p.add_argument_group("fast method"), d)
     g = p.add_argument_group("gatys method")
     g.add_argument("--steps", type=_ints, default=",".join(map(str, d.steps)),
                    help="L-BFGS steps per scale for the first frame")
@@ -394,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "image appear, download the result. Optimisations wait in a queue; fast jobs run "
                               "beside them."))
     p = command("layers", "list a backbone's layer names", "List the layer names of a backbone.")
-    p.add_argument("--backbone", choices=("vgg19", "vgg16", "scratch"), default="vgg19")
+    p.add_argument("--backbone", choices=BACKBONES, default="vgg19")
     p.add_argument("--weights", default=None, help="torchvision weight file for vgg16")
     return parser
 
@@ -583,7 +589,7 @@ def _features(args: argparse.Namespace) -> int:
 
 def _fast(args: argparse.Namespace) -> int:
     from .fast import FastOptions, FastStylizer
-    from .fast.stylize import content_files
+    from .fast.stylize import content_files, stylize_files
     from .io import check_output_path, save_image
 
     options = FastOptions(model=args.model, alpha=args.alpha, style_blend_weights=args.style_blend_weights,
@@ -601,11 +607,14 @@ def _fast(args: argparse.Namespace) -> int:
     stylizer = FastStylizer(args.styles, options)
     bar = _frame_bar(len(files), "image", args.quiet)
     done = 0
+
+    def progress(count: int, total: int, path: Path) -> None:
+        nonlocal done
+        done = count
+        bar.update(1)
+
     try:
-        for path in files:
-            save_image(stylizer.stylize_image(path), out_dir / f"{path.stem}_stylized.png")
-            done += 1
-            bar.update(1)
+        stylize_files(stylizer, files, out_dir, progress=progress)
     except KeyboardInterrupt:
         print(f"stylekit: interrupted: {done} of {len(files)} images written to {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED

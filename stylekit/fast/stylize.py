@@ -170,6 +170,13 @@ def fast_batch(folder: str | os.PathLike, styles: ImageLike | Sequence[ImageLike
     files = content_files(folder)
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     stylizer = FastStylizer(style_list, make_options(FastOptions, options))
+    return stylize_files(stylizer, files, out_dir, suffix, progress)
+
+
+def stylize_files(stylizer: FastStylizer, files: Sequence[Path], out_dir: Path, suffix: str = ".png",
+                  progress: Callable[[int, int, Path], None] | None = None) -> list[Path]:
+    """Stylise each file into ``out_dir`` as ``<name>_stylized<suffix>``; ``progress(done, total, path)``
+    after each one."""
     written = []
     for i, path in enumerate(files):
         written.append(save_image(stylizer.stylize_image(path), out_dir / f"{path.stem}_stylized{suffix}"))

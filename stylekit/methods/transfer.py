@@ -279,8 +279,8 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     init = (_initial_image(opts.init, content_t, style_ts, generator) if init_image is None
             else resize(init_image.to(content_t), final_hw))
     problem = _Problem(backbone, content_t, style_ts, opts, tiles, extra)
-    extra = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
+    stopping = [EarlyStopping()] if opts.early_stopping else []
+    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks])
 
     out = resize(result.image, final_hw)
     if opts.preserve_color == "luminance":

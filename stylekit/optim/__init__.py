@@ -1,7 +1,8 @@
 """The shared optimisation engine."""
 from .callbacks import (Callback, EarlyStopping, FunctionCallback, KeepBest, Progress, SaveEvery, StopRun,
                         StopScale)
-from .loop import OPTIMIZERS, OptimResult, Scale, make_optimizer, optimize, resize
+from .loop import OPTIMIZER_CHOICES, OPTIMIZERS, OptimResult, Scale, make_optimizer, optimize, resize
 
-__all__ = ["OPTIMIZERS", "Callback", "EarlyStopping", "FunctionCallback", "KeepBest", "OptimResult", "Progress",
-           "SaveEvery", "Scale", "StopRun", "StopScale", "make_optimizer", "optimize", "resize"]
+__all__ = ["OPTIMIZER_CHOICES", "OPTIMIZERS", "Callback", "EarlyStopping", "FunctionCallback", "KeepBest",
+           "OptimResult", "Progress", "SaveEvery", "Scale", "StopRun", "StopScale", "make_optimizer", "optimize",
+           "resize"]

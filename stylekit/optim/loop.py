@@ -15,6 +15,7 @@ from .callbacks import Callback, KeepBest, Progress, StopRun, StopScale
 LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 OPTIMIZERS = ("lbfgs", "adam", "sgd", "normalized")
+OPTIMIZER_CHOICES = OPTIMIZERS[:3]  # offered to users; "normalized" is DeepDream's own
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05, "normalized": 0.01}
 
 

@@ -11,13 +11,13 @@ from typing import Any
 
 from PIL import Image
 
+from ..backbones import BACKBONES
+from ..color import PRESERVE_COLOR
 from ..errors import StylekitError
-from ..optim import Callback, Progress, StopRun
+from ..optim import OPTIMIZER_CHOICES, Callback, Progress, StopRun
 from .jobs import JobContext, JobOutput
 
 OPTIMISE, QUICK = "optimise", "quick"
-BACKBONES = ("vgg19", "vgg16", "scratch")
-OPTIMIZERS = ("lbfgs", "adam", "sgd")  # as the CLI offers them
 
 
 @dataclass(frozen=True)
@@ -160,9 +160,7 @@ def _run_transfer(content: Any, styles: list[Any], values: dict[str, Any], ctx: 
                   preview_every: int) -> JobOutput:
     from ..methods.transfer import TransferOptions, run_transfer
 
-    steps = values.pop("steps")
-    opts = TransferOptions(steps=steps if len(steps) > 1 else steps[0], **values)
-    result = run_transfer(content, styles, opts, [JobReporter(ctx, preview_every)])
+    result = run_transfer(content, styles, TransferOptions(**values), [JobReporter(ctx, preview_every)])
     return _output(result.image, result.interrupted)
 
 
@@ -170,9 +168,7 @@ def _run_texture(content: Any, styles: list[Any], values: dict[str, Any], ctx: J
                  preview_every: int) -> JobOutput:
     from ..methods.texture import TextureOptions, run_texture
 
-    steps = values.pop("steps")
-    opts = TextureOptions(steps=steps if len(steps) > 1 else steps[0], **values)
-    result = run_texture(styles[0], opts, [JobReporter(ctx, preview_every)])
+    result = run_texture(styles[0], TextureOptions(**values), [JobReporter(ctx, preview_every)])
     return _output(result.image, result.interrupted)
 
 
@@ -231,7 +227,7 @@ def _tv(d: dict[str, Any]) -> Field:
 
 
 def _optimizer(d: dict[str, Any]) -> Field:
-    return Field("optimizer", "choice", "optimizer", "optimisation algorithm", d["optimizer"], OPTIMIZERS)
+    return Field("optimizer", "choice", "optimizer", "optimisation algorithm", d["optimizer"], OPTIMIZER_CHOICES)
 
 
 def _early_stopping(d: dict[str, Any]) -> Field:
@@ -250,7 +246,6 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
     from ..methods.transfer import TransferOptions
 
     t = _defaults(TransferOptions)
-    colour = ("none", "luminance", "histogram")
     transfer = (
         Field("size", "int", "size", "long side of the output in pixels", t["size"]),
         *_schedule(t),
@@ -263,7 +258,7 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
         Field("init", "choice", "start from", "initial image", t["init"], ("content", "noise", "style")),
         _optimizer(t),
         Field("preserve_color", "choice", "preserve colour", "keep the content's colours", t["preserve_color"],
-              colour),
+              PRESERVE_COLOR),
         _early_stopping(t),
     ) + _common(t)
     f = _defaults(FastOptions)
@@ -273,7 +268,7 @@ def build_methods(weights_dir: str | None = None, device: str = "cpu") -> dict[s
         Field("style_blend_weights", "floats", "style blend weights", "one per style image (empty: equal)",
               f["style_blend_weights"], optional=True),
         Field("preserve_color", "choice", "preserve colour", "keep the content's colours", f["preserve_color"],
-              colour),
+              PRESERVE_COLOR),
         Field("content_size", "int", "content size", "long side of the content (empty: as uploaded)",
               f["content_size"], optional=True),
         Field("style_size", "int", "style size", "long side of each style image (empty: as uploaded)",
