@@ -635,16 +635,19 @@ def _video(args: argparse.Namespace) -> int:
                            frame_steps=args.frame_steps, style_weight=args.style_weight,
                            content_weight=args.content_weight, seed=args.seed, device=args.device)
     bar = _frame_bar(0, "frame", args.quiet)
+    frames = 0  # counted here: a disabled bar (quiet, or not a terminal) does not count
 
     def progress(done: int, total: int) -> None:
+        nonlocal frames
         if total and bar.total != total:
             bar.total = total
-        bar.update(done - bar.n)
+        bar.update(done - frames)
+        frames = done
 
     try:
         output = run_video(args.input, args.styles, args.output, options, progress)
     except KeyboardInterrupt:
-        print(f"stylekit: interrupted after {bar.n} frames; finished frames are kept in "
+        print(f"stylekit: interrupted after {frames} frames; finished frames are kept in "
               f"{work_dir(Path(args.output).expanduser())}: run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:

@@ -151,3 +151,19 @@ def test_cli_video_runs(clip, tmp_path, weights_dir):
     out = tmp_path / "o.mkv"
     assert main(["video", str(clip), str(style), "-o", str(out), "--model", "wct", "--max-frames", "2", "-q"]) == 0
     assert len(list(read_frames(out))) == 2
+
+
+def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weights_dir, style_path, monkeypatch,
+                                                            capsys):
+    original = _FrameStylizer.__call__
+    calls = []
+
+    def stop_on_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(_FrameStylizer, "__call__", stop_on_third)
+    assert main(["video", str(clip), str(style_path), "-o", str(tmp_path / "out.mp4")]) == 130
+    assert "interrupted after 2 frames" in capsys.readouterr().err  # stderr is not a terminal here
