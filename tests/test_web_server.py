@@ -234,6 +234,9 @@ def test_serve_command_bad_settings_get_one_line_errors(tmp_path):
 
     result = run("--examples", str(tmp_path / "missing"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is not a folder" in result.stderr
+    (tmp_path / "broken.jpg").write_text("not a picture")
+    result = run("--examples", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "broken.jpg is not an image" in result.stderr
     taken = bind("127.0.0.1", 0)
     try:
         result = run("--port", str(taken.getsockname()[1]))

@@ -138,13 +138,17 @@ class State:
 
     def _load_examples(self) -> dict[str, StoredImage]:
         from ..fast.stylize import content_files
+        from ..io import load_image, to_pil
         from ..io.examples import example_content, example_style
 
-        found = [("ex-portrait", "Grace Hopper (portrait)", Image.open(example_content()).convert("RGB")),
+        def read(path: Path) -> Image.Image:  # the project's loader: EXIF orientation, one-line errors
+            return to_pil(load_image(path).rgb)
+
+        found = [("ex-portrait", "Grace Hopper (portrait)", read(example_content())),
                  ("ex-swirls", "Swirls (painting)", example_style())]
         if self.config.examples_dir:
             for path in content_files(Path(self.config.examples_dir).expanduser()):
-                found.append((f"ex-{len(found)}", path.stem.replace("_", " "), Image.open(path).convert("RGB")))
+                found.append((f"ex-{len(found)}", path.stem.replace("_", " "), read(path)))
         return {key: StoredImage(key, name, img) for key, name, img in found}
 
     def new_session(self) -> str:
@@ -174,8 +178,9 @@ class State:
 
     def image(self, token: str, image_id: Any) -> StoredImage:
         """An example, or one of the session's uploads."""
-        found = self.examples.get(image_id) if isinstance(image_id, str) else None
-        found = found or (self.session(token).get(image_id) if isinstance(image_id, str) else None)
+        found = None
+        if isinstance(image_id, str):
+            found = self.examples.get(image_id) or self.session(token).get(image_id)
         if found is None:
             raise StylekitError("that image is no longer here: upload it again")
         return found
