@@ -14,6 +14,7 @@ from PIL import Image
 from ..backbones import BACKBONES
 from ..color import PRESERVE_COLOR
 from ..errors import StylekitError
+from ..io import to_pil
 from ..optim import OPTIMIZER_CHOICES, Callback, Progress, StopRun
 from .jobs import JobContext, JobOutput
 
@@ -142,8 +143,6 @@ class JobReporter(Callback):
             raise StopRun
 
     def on_step(self, progress: Progress) -> None:
-        from ..io import to_pil
-
         preview = None
         if progress.step % self.every == 0 or progress.step == 1:
             buf = io.BytesIO()
