@@ -1,11 +1,36 @@
-"""stylekit: neural style transfer on frozen CNN features."""
+"""stylekit: neural style transfer on frozen CNN features.
+
+The option dataclasses import at once; the functions (``stylekit.transfer``, ``stylekit.fast`` ...) import
+torch and their method on first use, so ``import stylekit`` and ``stylekit --help`` stay fast.
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 from .errors import StylekitError
-from .fast import FastOptions, fast, fast_batch
-from .methods import (DreamOptions, InvertOptions, TextureOptions, TransferOptions, dream, dream_zoom, features,
-                      invert, texture, transfer)
-from .video import VideoOptions, video
+from .options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig, TextureOptions,
+                      TransferOptions, VideoOptions, ZoomOptions)
 
 __version__ = "0.1.0"
-__all__ = ["DreamOptions", "FastOptions", "InvertOptions", "StylekitError", "TextureOptions", "TransferOptions",
-           "VideoOptions", "__version__", "dream", "dream_zoom", "fast", "fast_batch", "features", "invert", "texture",
-           "transfer", "video"]
+
+_FUNCTIONS = {
+    "transfer": "stylekit.methods.gatys", "texture": "stylekit.methods.texture_synthesis",
+    "invert": "stylekit.methods.inversion", "invert_sweep": "stylekit.methods.inversion",
+    "dream": "stylekit.methods.deepdream", "dream_zoom": "stylekit.methods.deepdream",
+    "features": "stylekit.methods.feature_maps", "fast": "stylekit.feedforward.stylize",
+    "fast_batch": "stylekit.feedforward.stylize", "video": "stylekit.videos.stylize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public functions, imported on first use."""
+    if name in _FUNCTIONS:
+        value = getattr(import_module(_FUNCTIONS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
+
+
+__all__ = ["DreamOptions", "FastOptions", "FeaturesOptions", "InvertOptions", "ServerConfig", "StylekitError",
+           "TextureOptions", "TransferOptions", "VideoOptions", "ZoomOptions", "__version__", *_FUNCTIONS]

@@ -7,7 +7,6 @@ import torch
 _RGB2YIQ = torch.tensor([[0.299, 0.587, 0.114],
                          [0.595716, -0.274453, -0.321263],
                          [0.211456, -0.522591, 0.311135]])
-PRESERVE_COLOR = ("none", "luminance", "histogram")
 
 
 def rgb_to_yiq(image: torch.Tensor) -> torch.Tensor:

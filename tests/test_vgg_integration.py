@@ -39,11 +39,12 @@ def test_demo_command_runs(tmp_path):
 
 
 def test_vgg19_exploration_tools_small(shared_images):
-    from stylekit.methods.dream import DreamOptions, run_dream
-    from stylekit.methods.invert import InvertOptions, run_invert
-    from stylekit.methods.texture import TextureOptions, run_texture
+    from stylekit.methods.deepdream import run_dream
+    from stylekit.methods.inversion import run_invert
+    from stylekit.methods.texture_synthesis import run_texture
+    from stylekit.options import DreamOptions, InvertOptions, TextureOptions
 
-    inv = run_invert(shared_images / "tubingen.jpg", "relu2_1", InvertOptions(size=64, steps=30, seed=0))
+    inv = run_invert(shared_images / "tubingen.jpg", InvertOptions(layer="relu2_1", size=64, steps=30, seed=0))
     assert inv.final_distance < inv.initial_distance / 10
     tex = run_texture(shared_images / "starry_night.jpg",
                       TextureOptions(size=(64, 96), steps=10, min_size=None, seed=0))

@@ -1,19 +1,25 @@
-"""Frozen feature extractors with named layers."""
+"""Frozen feature extractors with named layers, loaded once per process and shared."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+import torch
+
+from ..devices import resolve_device
 from ..errors import StylekitError
+from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
 from .vgg import decode_caffe_vgg19, load_vgg
 
-BACKBONES = ("vgg19", "vgg16", "scratch")
+_LOADED: dict[tuple, FeatureExtractor] = {}
+_LOCK = threading.Lock()
 
 
 def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
                   allow_download: bool = True) -> FeatureExtractor:
-    """Build a backbone by name: ``vgg19`` (original weights unless ``weights`` names a torchvision file),
+    """Build a new backbone by name: ``vgg19`` (original weights unless ``weights`` names a torchvision file),
     ``vgg16`` (torchvision weights) or ``scratch`` (random weights)."""
     if name == "scratch":
         if weights is not None:
@@ -24,4 +30,26 @@ def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path
     raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
-__all__ = ["BACKBONES", "FeatureExtractor", "decode_caffe_vgg19", "load_backbone", "load_scratch", "load_vgg"]
+def _file_key(weights: str | Path | None) -> tuple | None:
+    if weights is None:
+        return None
+    path = Path(weights).expanduser().resolve()
+    stat = path.stat() if path.is_file() else None
+    return (str(path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None)
+
+
+def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
+                 device: str | torch.device = "cpu") -> FeatureExtractor:
+    """The process's shared backbone for (name, pooling, weights, device), loaded on first use (VGG19 takes
+    0.6-1 s) and reused by every later run, frame and web job. It is frozen: never change it."""
+    dev = resolve_device(device)
+    key = (name, pooling, _file_key(weights), str(dev))
+    with _LOCK:
+        net = _LOADED.get(key)
+        if net is None:
+            net = _LOADED[key] = load_backbone(name, pooling, weights).to(dev)
+    return net
+
+
+__all__ = ["BACKBONES", "FeatureExtractor", "decode_caffe_vgg19", "get_backbone", "load_backbone", "load_scratch",
+           "load_vgg"]

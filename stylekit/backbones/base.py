@@ -1,4 +1,4 @@
-"""Feature extractors with named layers, truncated at the deepest layer asked for."""
+"""Feature extractors with named layers; a forward pass stops at the deepest layer asked for."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -35,7 +35,8 @@ class FeatureExtractor(nn.Module):
     """A frozen CNN whose layers have names (``conv1_1``, ``relu4_2``, ``pool3`` ...).
 
     Images go in as RGB floats in [0, 1], shape (B, 3, H, W); the network's own preprocessing (channel order,
-    value range, mean) is applied inside :meth:`forward`.
+    value range, mean) is applied inside :meth:`forward`. Loaded backbones are shared (see
+    :func:`stylekit.backbones.get_backbone`): nothing changes one after it is built.
     """
 
     def __init__(self, name: str, layers: Sequence[tuple[str, nn.Module]],
@@ -83,6 +84,15 @@ class FeatureExtractor(nn.Module):
         order = {name: i for i, name in enumerate(self.layers)}
         return max(self.check_layers(layers), key=order.__getitem__)
 
+    def parameters_until(self, layer: str) -> int:
+        """Number of weights a forward pass up to ``layer`` uses."""
+        total = 0
+        for name, module in self.layers.items():
+            total += sum(p.numel() for p in module.parameters())
+            if name == layer:
+                break
+        return total
+
     def channels(self, layer: str) -> int:
         """Number of channels the named layer outputs."""
         self.check_layers([layer])
@@ -117,14 +127,6 @@ class FeatureExtractor(nn.Module):
             if name.startswith("pool"):
                 stride *= 2
         return stride
-
-    def truncate(self, layers: Iterable[str]) -> FeatureExtractor:
-        """Drop every module after the deepest of ``layers`` (in place; frees their weights)."""
-        names = self.layer_names
-        keep = names.index(self.deepest(layers)) + 1
-        for name in names[keep:]:
-            del self.layers[name]
-        return self
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:
         """RGB [0, 1] to the network's input convention."""

@@ -18,7 +18,7 @@ from ..errors import StylekitError
 ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
 WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
             ".tiff": "TIFF", ".bmp": "BMP"}
-MAX_SIDE = 65536  # sides above this are absurd for any backbone
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
 
 
 @dataclass
@@ -159,3 +159,11 @@ def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike,
         pil = pil.convert("RGB")
     options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     return write_atomic(out, lambda tmp: pil.save(tmp, format=fmt, **options))
+
+
+def content_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files of a folder, sorted by name (an error if there are none)."""
+    files = sorted(p for p in Path(folder).expanduser().iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise StylekitError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {folder}")
+    return files

@@ -6,8 +6,8 @@ from typing import Union
 
 from PIL import Image
 
-from ..io import to_pil
-from ..optim import OptimResult, resize
+from ..io import resize, to_pil
+from ..optim import OptimResult
 
 
 Output = Union[Image.Image, tuple[Image.Image, list[dict[str, float]]]]  # an image, or (image, loss history)

@@ -8,9 +8,23 @@ from __future__ import annotations
 import torch
 
 GRAM_NORMALIZATIONS = ("none", "hw", "chw")
+# stylekit's own conventions, the defaults of these functions and of the objectives built on them:
+GRAM_NORMALIZE = "chw"  # Grams divided by C·H·W
+RELATIVE = True  # distances divided by the target's magnitude (scale-free)
 
 
-def gram_matrix(features: torch.Tensor, normalize: str = "hw") -> torch.Tensor:
+def gram_divisor(channels: int, positions: int, normalize: str = GRAM_NORMALIZE) -> int:
+    """What a plain F·Fᵀ over ``positions`` (H·W) positions of ``channels`` channels is divided by."""
+    if normalize == "none":
+        return 1
+    if normalize == "hw":
+        return positions
+    if normalize == "chw":
+        return channels * positions
+    raise ValueError(f"unknown Gram normalisation {normalize!r}: use one of {GRAM_NORMALIZATIONS}")
+
+
+def gram_matrix(features: torch.Tensor, normalize: str = GRAM_NORMALIZE) -> torch.Tensor:
     """Gram matrix G = F·Fᵀ of (C, H, W) or (B, C, H, W) features; (C, C) or (B, C, C) out.
 
     ``normalize``: ``"none"`` gives the plain F·Fᵀ of Gatys et al. (2016, eq. 3); ``"hw"`` divides by H·W
@@ -28,16 +42,11 @@ def gram_matrix(features: torch.Tensor, normalize: str = "hw") -> torch.Tensor:
     else:
         flat = features.reshape(*features.shape[:-2], h * w)
         gram = flat @ flat.transpose(-1, -2)
-    if normalize == "none":
-        return gram
-    if normalize == "hw":
-        return gram / (h * w)
-    if normalize == "chw":
-        return gram / (c * h * w)
-    raise ValueError(f"unknown Gram normalisation {normalize!r}: use one of {GRAM_NORMALIZATIONS}")
+    divisor = gram_divisor(c, h * w, normalize)
+    return gram if divisor == 1 else gram / divisor
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = False) -> torch.Tensor:
+def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
     """Mean squared feature difference: Gatys et al. (2016, eq. 1) ½Σ(F−P)² divided by N_l·M_l/2.
 
     With ``relative`` the result is further divided by the mean square of the target, mean(P²), so a value
@@ -49,7 +58,7 @@ def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = 
     return loss
 
 
-def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = False) -> torch.Tensor:
+def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
     """Squared Gram difference averaged over the N_l² entries: Σ(G−A)²/N_l².
 
     With Grams normalised by H·W (``gram_matrix(..., "hw")``) this is 4·E_l of Gatys et al. (2016, eq. 4),

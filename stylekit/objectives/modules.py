@@ -5,7 +5,7 @@ weighted term by name so progress callbacks can show them.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -37,6 +37,13 @@ class Objective:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"
+
+
+def total(parts: Sequence[Objective]) -> Objective:
+    """The sum of one or more objectives."""
+    if not parts:
+        raise ValueError("no objectives to sum")
+    return parts[0] if len(parts) == 1 else Sum(list(parts))
 
 
 class Sum(Objective):
@@ -77,7 +84,7 @@ class Weighted(Objective):
 class ContentLoss(Objective):
     """Feature reconstruction at one layer (see :func:`functional.content_loss`)."""
 
-    def __init__(self, layer: str, target: torch.Tensor, relative: bool = True) -> None:
+    def __init__(self, layer: str, target: torch.Tensor, relative: bool = F.RELATIVE) -> None:
         self.layer, self.target, self.relative = layer, target.detach(), relative
         self.name, self.layers = f"content:{layer}", frozenset([layer])
 
@@ -88,8 +95,8 @@ class ContentLoss(Objective):
 class GramLoss(Objective):
     """Match the Gram matrix of one layer to a target Gram (see :func:`functional.gram_loss`)."""
 
-    def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = "chw",
-                 relative: bool = True) -> None:
+    def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = F.GRAM_NORMALIZE,
+                 relative: bool = F.RELATIVE) -> None:
         self.layer, self.target, self.normalize = layer, target_gram.detach(), normalize
         self.relative = relative
         self.name, self.layers = f"style:{layer}", frozenset([layer])

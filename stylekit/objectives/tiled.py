@@ -9,16 +9,17 @@ not the image.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 
 from ..backbones import FeatureExtractor
+from ..optim.loop import LossFn
 from . import functional as F
 from .modules import ContentLoss, GramLoss, Objective, Sum, TotalVariation, Weighted
 
-LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -88,7 +89,7 @@ def _cores(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str
 
 @torch.no_grad()
 def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], tile: int,
-                normalize: str = "chw") -> dict[str, torch.Tensor]:
+                normalize: str = F.GRAM_NORMALIZE) -> dict[str, torch.Tensor]:
     """Gram matrices of a large image, accumulated tile by tile (equal to ``gram_matrix`` of the whole
     image's features when the halo covers the network's reach)."""
     sums: dict[str, torch.Tensor] = {}
@@ -99,11 +100,7 @@ def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequenc
             g = flat @ flat.transpose(-1, -2)
             sums[layer] = sums[layer] + g if layer in sums else g
             positions[layer] += flat.shape[-1]
-    out = {}
-    for layer, g in sums.items():
-        c = g.shape[-1]
-        out[layer] = g / {"none": 1, "hw": positions[layer], "chw": c * positions[layer]}[normalize]
-    return out
+    return {layer: g / F.gram_divisor(g.shape[-1], positions[layer], normalize) for layer, g in sums.items()}
 
 
 @torch.no_grad()
@@ -151,8 +148,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
             full = tiled_grams(backbone, x, sorted({leaf.layer for _, leaf in grams}), tile, "none")
             for w, leaf in grams:
                 g = full[leaf.layer]
-                n = g.shape[-1] * _positions(x, strides[leaf.layer])
-                norm = {"none": 1, "hw": n // g.shape[-1], "chw": n}[leaf.normalize]
+                norm = F.gram_divisor(g.shape[-1], _positions(x, strides[leaf.layer]), leaf.normalize)
                 g = (g / norm).requires_grad_(True)
                 value = w * F.gram_loss(g, leaf.target, leaf.relative)
                 (grad,) = torch.autograd.grad(value, g)

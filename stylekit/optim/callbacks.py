@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -32,14 +33,28 @@ class Progress:
     image: torch.Tensor = field(repr=False)  # the image the loss was computed on; clone it to keep it
 
 
+@dataclass
+class ItemProgress:
+    """What a loop over items (zoom frames, video frames, batch images, layers of a sweep) reports after each."""
+
+    done: int  # items finished so far, 1-based
+    total: int  # items in all; 0 when unknown (a video container that does not say)
+    item: str = ""  # what was just finished: a file name, a layer, a frame number
+    result: Any = field(default=None, repr=False)  # that item's result, where the loop has one
+
+
 class Callback:
-    """Base class; override what you need."""
+    """Base class; override what you need. Optimisations call ``on_scale_start`` and ``on_step``; loops over
+    items (frames, images, layers) call ``on_item`` after each."""
 
     def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
         """Called before each scale of a coarse-to-fine schedule."""
 
     def on_step(self, progress: Progress) -> None:
         """Called after every loss evaluation; may raise :class:`StopScale` or :class:`StopRun`."""
+
+    def on_item(self, progress: ItemProgress) -> None:
+        """Called after each item of a loop over items; may raise :class:`StopRun`."""
 
 
 class FunctionCallback(Callback):
@@ -88,14 +103,21 @@ class EarlyStopping(Callback):
 
 
 class SaveEvery(Callback):
-    """Write the current image every ``every`` steps to ``pattern`` (``{step}`` is replaced)."""
+    """Write the current image every ``every`` steps to ``pattern``: ``{step}`` is replaced by the step and, in a
+    loop over items, ``{item}`` by the name in ``items`` of the item being worked on."""
 
-    def __init__(self, every: int, pattern: str | Path, save: Callable[[torch.Tensor, Path], None]) -> None:
-        self.every, self.pattern, self.save = every, str(pattern), save
+    def __init__(self, every: int, pattern: str | Path, save: Callable[[torch.Tensor, Path], None],
+                 items: Sequence[str] = ()) -> None:
+        self.every, self.pattern, self.save, self.items = every, str(pattern), save, list(items)
         self.written: list[Path] = []
+        self.item = 0
 
     def on_step(self, progress: Progress) -> None:
         if progress.step % self.every == 0:
-            path = Path(self.pattern.format(step=progress.step))
+            name = self.items[min(self.item, len(self.items) - 1)] if self.items else ""
+            path = Path(self.pattern.format(step=progress.step, item=name))
             self.save(progress.image.detach(), path)
             self.written.append(path)
+
+    def on_item(self, progress: ItemProgress) -> None:
+        self.item = progress.done

@@ -7,15 +7,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as nnf
 
 from ..errors import StylekitError
+from ..io.geometry import resize
+from ..options import OPTIMIZER_CHOICES
 from .callbacks import Callback, KeepBest, Progress, StopRun, StopScale
 
 LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
-OPTIMIZERS = ("lbfgs", "adam", "sgd", "normalized")
-OPTIMIZER_CHOICES = OPTIMIZERS[:3]  # offered to users; "normalized" is DeepDream's own
+OPTIMIZERS = (*OPTIMIZER_CHOICES, "normalized")  # "normalized" is DeepDream's own, not offered to users
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05, "normalized": 0.01}
 
 
@@ -35,15 +35,6 @@ class OptimResult:
     loss: float
     history: list[dict[str, float]] = field(default_factory=list)
     interrupted: bool = False
-
-
-def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bicubic resize of a (B, C, H, W) image (antialiased when shrinking), clamped to [0, 1]."""
-    if tuple(image.shape[-2:]) == tuple(size):
-        return image
-    shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
-    return nnf.interpolate(image, size=size, mode="bicubic", align_corners=False,
-                           antialias=shrinking).clamp(0, 1)
 
 
 class NormalizedGradient(torch.optim.Optimizer):

@@ -32,39 +32,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError
+from ..options import ServerConfig, namer, validate
 from .jobs import Job, JobQueue, QueueFull
-from .tasks import OPTIMISE, QUICK, Method, build_methods, check_limits
-
-
-@dataclass
-class ServerConfig:
-    """Settings of ``stylekit serve`` (the CLI options of the same names)."""
-
-    host: str = "127.0.0.1"
-    port: int = 7860
-    workers: int = 1  # optimisation jobs running at once
-    quick_workers: int = 1  # fast stylisations and feature maps running at once, beside the optimisations
-    max_upload_mb: float = 20.0
-    max_pixels: int = 25_000_000  # per uploaded image
-    max_side: int = 2048  # longest output side a job may ask for
-    max_waiting: int = 50  # jobs waiting per lane
-    max_images: int = 16  # uploaded images kept per session (oldest dropped)
-    preview_every: int = 5  # optimisation steps between preview images
-    weights_dir: str | None = None
-    device: str = "cpu"
-    examples_dir: str | None = None  # extra example images offered on the page
-
-    def validate(self) -> None:
-        """One-line errors for impossible settings."""
-        for name in ("workers", "quick_workers", "max_waiting", "max_images", "preview_every"):
-            if getattr(self, name) < 1:
-                raise StylekitError(f"--{name.replace('_', '-')} must be at least 1")
-        if not self.max_upload_mb > 0 or self.max_pixels < 1 or self.max_side < 16:
-            raise StylekitError("--max-upload-mb and --max-pixels must be positive and --max-side at least 16")
-        if not 0 <= self.port < 65536:
-            raise StylekitError(f"port {self.port} is out of range: choose 1-65535 (0: any free port)")
-        if self.examples_dir is not None and not Path(self.examples_dir).expanduser().is_dir():
-            raise StylekitError(f"--examples {self.examples_dir} is not a folder")
+from .tasks import OPTIMISE, QUICK, Method, check_limits, methods_by_name, server_settings
 
 
 def is_loopback(host: str) -> bool:
@@ -127,9 +97,8 @@ class State:
     """Everything the app shares: configuration, methods, queue, sessions and their images."""
 
     def __init__(self, config: ServerConfig) -> None:
-        config.validate()
-        self.config = config
-        self.methods = build_methods(config.weights_dir, config.device)
+        self.config = validate(config)
+        self.methods = methods_by_name()
         self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting)
         self.lock = threading.Lock()
         self.sessions: dict[str, OrderedDict[str, StoredImage]] = {}
@@ -137,8 +106,7 @@ class State:
         self.examples = self._load_examples()
 
     def _load_examples(self) -> dict[str, StoredImage]:
-        from ..fast.stylize import content_files
-        from ..io import load_image, to_pil
+        from ..io import content_files, load_image, to_pil
         from ..io.examples import example_content, example_style
 
         def read(path: Path) -> Image.Image:  # the project's loader: EXIF orientation, one-line errors
@@ -256,21 +224,23 @@ def create_app(config: ServerConfig) -> Starlette:
         form = body.get("options") or {}
         if not isinstance(form, dict):
             raise StylekitError("options must be an object of name: value")
-        values = method.parse(form)
-        check_limits(values, config.max_side)
-        content = state.image(token, body.get("content")) if method.needs_content else None
         style_ids = body.get("styles") or []
         if not isinstance(style_ids, list):
             raise StylekitError("styles must be a list of image ids")
+        style_ids = style_ids[: 1 if method.styles == "one" else None]
+        fixed = server_settings(method.options, config.weights_dir, config.device)
+        options = method.parse(form, fixed, n_styles=len(style_ids) or 1)
+        check_limits(options, config.max_side, namer(method.options, "web"))
+        content = state.image(token, body.get("content")) if method.needs_content else None
         if method.styles != "none" and not style_ids:
             raise StylekitError(f"{method.title} needs a style image: add one")
-        styles = [state.image(token, i).image for i in style_ids[: 1 if method.styles == "one" else None]]
-        if method.name == "fast" and values["content_size"] is None:  # as uploaded, within the server's limit
-            values["content_size"] = min(max(content.image.size), config.max_side)  # type: ignore[union-attr]
+        styles = [state.image(token, i).image for i in style_ids]
+        if method.name == "fast" and options.content_size is None:  # as uploaded, within the server's limit
+            options.content_size = min(max(content.image.size), config.max_side)  # type: ignore[union-attr]
         source = content.image if content is not None else None
 
         def run(ctx: Any) -> Any:
-            return method.run(source, styles, dict(values), ctx, config.preview_every)
+            return method.run(source, styles, options, ctx, config.preview_every)
 
         return Job(token, method.name, method.lane, run)  # type: ignore[arg-type]
 

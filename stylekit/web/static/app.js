@@ -106,7 +106,7 @@ function renderOptions() {
     const label = document.createElement("label");
     label.htmlFor = id; label.textContent = field.label; label.title = field.help;
     let input;
-    if (field.kind === "choice") {
+    if (field.choices.length) {
       input = document.createElement("select");
       for (const choice of field.choices) input.append(new Option(choice, choice, false, choice === field.default));
     } else {
@@ -115,7 +115,9 @@ function renderOptions() {
       else {
         input.type = (field.kind === "int" || field.kind === "float") ? "number" : "text";
         if (field.kind === "float") input.step = "any";
-        input.value = field.default;
+        if (input.type === "number" && field.min !== null) input.min = field.min;
+        if (input.type === "number" && field.max !== null) input.max = field.max;
+        input.value = field.default ?? "";
         input.placeholder = field.optional ? "(empty)" : "";
       }
     }

@@ -1,0 +1,121 @@
+"""Weight files of the feed-forward models: a registry (upstream URL, sha256), a cache, a local folder.
+
+Lookup order for each file: the folder given by ``weights_dir`` (or the ``STYLEKIT_WEIGHTS_DIR`` environment
+variable), then the cache (``$STYLEKIT_CACHE``, else ``$XDG_CACHE_HOME/stylekit/weights``, else
+``~/.cache/stylekit/weights``), then a download into the cache. Every file is checked against its sha256.
+A local folder holds one sub-folder per model (``microast/``, ``cd-wct16x/``), as upstream names them.
+"""
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..backbones.weights import check_hash, download
+from ..errors import StylekitError
+from ..options import WEIGHTS_ENV
+
+_MICROAST = "https://github.com/EndyWon/MicroAST/raw/5a6c9050d8c408191cb9db12c697f3e4c7ebe137/models/"
+_CD = "https://github.com/MingSun-Tse/Collaborative-Distillation/raw/4a269dc90020721ef9b279b2926c62f5bcd6d209/"
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One upstream file: where it lives locally (``folder/name``), where to fetch it and its sha256."""
+
+    folder: str
+    name: str
+    url: str
+    sha256: str
+
+
+def _microast(part: str, sha256: str) -> WeightFile:
+    name = f"{part}_iter_160000.pth.tar"
+    return WeightFile("microast", name, _MICROAST + name, sha256)
+
+
+def _cd(name: str, sha256: str) -> WeightFile:
+    sub = "wct_se_16x_new_sd" if name.endswith("SD.pth") else "wct_se_16x_new"
+    return WeightFile("cd-wct16x", name, f"{_CD}trained_models/{sub}/{name}", sha256)
+
+
+REGISTRY: dict[str, dict[str, WeightFile]] = {
+    "microast": {
+        "content_encoder": _microast("content_encoder",
+                                     "c8d895c0eec52507c157e102fab217c37f0c399ef3e168ef8b0b2677714660a4"),
+        "style_encoder": _microast("style_encoder", "94f6b3fa386828692c20809a0af8bd0eba9c04e90a7d8842086976e4d223c5af"),
+        "modulator": _microast("modulator", "8588055baf7d5ad8398d595d5518c6f030e3ff8dbb6007a7c1779776e11da28b"),
+        "decoder": _microast("decoder", "32e04a46b953fd9f94ec9e20f351511305a5260e000c18f9aef6570d5f1e23d9"),
+    },
+    "wct": {
+        "1SE": _cd("1SE.pth", "f74755a65164a88e0db8cbb7d99d7078b9fa505df0953fac5123bfc7c84e0ea4"),
+        "1SD": _cd("1SD.pth", "05f26ad40044c019da0cf731372d5bd2ee4b477825c7f45508da70b1cd5a95fd"),
+        "2SE": _cd("2SE.pth", "cb654af6bae77176f8c7721c965483e865b987f2f1612dda1ba0d0b5c3819a61"),
+        "2SD": _cd("2SD.pth", "94dd26f0e69857f79bf284a43a3708aa05c09c2593427c7f6e400ad12ce314e6"),
+        "3SE": _cd("3SE.pth", "269cdd0e2634e3e1e5d3005b9e7eca0f4cc8077653fee1ac8c0cf1cbe9ab8758"),
+        "3SD": _cd("3SD.pth", "005faba27859435762a8a9386116c00629cd8835a01617d0a71defa577c42174"),
+        "4SE": _cd("4SE.pth", "d2f059cbcd6669556a43aadef58d20c8b280462c18b60a9e7424a14dd271cd6b"),
+        "4SD": _cd("4SD.pth", "902f65e2c6033d803d02df552eb898e5985190a7ae67d155e384826eec6f04cb"),
+        "5SE": _cd("5SE.pth", "9417c34d0d8d621bc6af78be745f1b8d30f5f210efa01e50655c60eb3770816b"),
+        "5SD": _cd("5SD.pth", "17fd0f81622f01366eb21cb4d40140ee38cf988ed6eaf266629709c397a8b485"),
+    },
+}
+
+
+def cache_dir() -> Path:
+    """Where downloaded weights are kept: ``$STYLEKIT_CACHE`` or ``$XDG_CACHE_HOME/stylekit/weights``."""
+    if os.environ.get("STYLEKIT_CACHE"):
+        return Path(os.environ["STYLEKIT_CACHE"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "stylekit" / "weights"
+
+
+def local_dir(weights_dir: str | os.PathLike | None = None) -> Path | None:
+    """The user's local weights folder: ``weights_dir`` or ``$STYLEKIT_WEIGHTS_DIR`` (None when neither)."""
+    chosen = weights_dir if weights_dir is not None else os.environ.get(WEIGHTS_ENV)
+    if not chosen:
+        return None
+    folder = Path(chosen).expanduser()
+    if not folder.is_dir():
+        raise StylekitError(f"weights folder {folder} does not exist: fix --weights-dir / {WEIGHTS_ENV}")
+    return folder
+
+
+def _fetch(entry: WeightFile, dest: Path) -> Path:
+    """Download ``entry`` to ``dest``; GitHub serves a symlink's raw URL as the link's text, so follow it once."""
+    url = entry.url
+    with urllib.request.urlopen(url, timeout=60) as response:
+        head = response.read(512)
+    if len(head) < 512 and head.strip() and b"\0" not in head:
+        url = urllib.parse.urljoin(url, head.decode("utf-8", "replace").strip())
+    return download(url, dest, entry.sha256)
+
+
+def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_download: bool = True) -> dict[str, Path]:
+    """Paths of every file ``model`` needs, each verified by sha256; downloads missing ones into the cache."""
+    if model not in REGISTRY:
+        raise StylekitError(f"unknown fast model {model!r}: choose one of {', '.join(REGISTRY)}")
+    local = local_dir(weights_dir)
+    paths: dict[str, Path] = {}
+    for key, entry in REGISTRY[model].items():
+        candidates = ([local / entry.folder / entry.name] if local else []) + [cache_dir() / entry.folder / entry.name]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            if local is not None or not allow_download:
+                where = local / entry.folder if local else cache_dir() / entry.folder
+                raise StylekitError(f"{entry.name} for {model} is missing from {where}: download it from {entry.url} "
+                                    f"into that folder, or point --weights-dir / {WEIGHTS_ENV} at a folder holding "
+                                    f"{entry.folder}/")
+            found = cache_dir() / entry.folder / entry.name
+            try:
+                _fetch(entry, found)
+            except (urllib.error.URLError, OSError) as exc:
+                raise StylekitError(f"cannot download {entry.name} for {model} ({exc}): fetch {entry.url} by hand "
+                                    f"into {found.parent}, or point --weights-dir / {WEIGHTS_ENV} at a folder "
+                                    f"holding {entry.folder}/") from None
+        check_hash(found, entry.sha256)
+        paths[key] = found
+    return paths

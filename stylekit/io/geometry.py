@@ -1,0 +1,39 @@
+"""Image sizes and resizing, shared by every method and model."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as nnf
+
+
+def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(h, w) scaled so that max(h, w) == long_side, keeping the aspect ratio."""
+    scale = long_side / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def target_hw(height: int, width: int, size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """The (h, w) an image of (height, width) is brought to: ``size`` an int is its long side, a pair is
+    (h, w) exactly, None keeps it."""
+    if size is None:
+        return height, width
+    if isinstance(size, int):
+        return fit_long_side(height, width, size)
+    return int(size[0]), int(size[1])
+
+
+def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bicubic resize of a (B, C, H, W) image (antialiased when shrinking), clamped to [0, 1]."""
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    shrinking = size[0] < image.shape[-2] or size[1] < image.shape[-1]
+    return nnf.interpolate(image, size=size, mode="bicubic", align_corners=False,
+                           antialias=shrinking).clamp(0, 1)
+
+
+def resize_to(image: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
+    """Bilinear, antialiased resize of a (B, C, H, W) image to ``size`` (see :func:`target_hw`), clamped to
+    [0, 1]; the feed-forward models' input resize."""
+    hw = target_hw(*image.shape[-2:], size)
+    if hw == tuple(image.shape[-2:]):
+        return image
+    return nnf.interpolate(image, size=hw, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)

@@ -1,0 +1,100 @@
+"""Feature-map grids: what each channel of a layer responds to in an image."""
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..io import ImageLike, load_image, target_hw, write_atomic
+from ..options import FeaturesOptions, make_options, validate
+from .common import run_context
+
+
+@dataclass
+class FeatureMaps:
+    """The chosen channels of one layer: ``maps`` is (N, H, W), ``channels`` their indices."""
+
+    layer: str
+    channels: list[int]
+    maps: np.ndarray
+
+
+def run_features(image: ImageLike, options: FeaturesOptions | None = None) -> dict[str, FeatureMaps]:
+    """Activation maps of ``options.channels`` channels per layer of ``image`` (resized to ``options.size``),
+    chosen by ``options.order``: the first ones (``index``) or those with the highest ``mean``, ``max`` or
+    ``std``."""
+    opts = validate(options or FeaturesOptions())
+    ctx = run_context(opts, opts.layers)
+    src = load_image(image, "image").rgb.to(ctx.device)
+    with torch.no_grad():
+        feats = ctx.backbone(torch.nn.functional.interpolate(
+            src, size=target_hw(*src.shape[-2:], opts.size), mode="bilinear", antialias=True, align_corners=False),
+            opts.layers)
+    out: dict[str, FeatureMaps] = {}
+    for layer in opts.layers:
+        f = feats[layer][0].float().cpu()
+        if opts.order == "index":
+            idx = list(range(min(opts.channels, f.shape[0])))
+        else:
+            score = {"mean": f.mean((1, 2)), "max": f.amax((1, 2)), "std": f.std((1, 2))}[opts.order]
+            idx = score.argsort(descending=True)[:opts.channels].tolist()
+        out[layer] = FeatureMaps(layer, idx, f[idx].numpy())
+    return out
+
+
+def features(image: ImageLike, layers: Sequence[str] | None = None, **options: Any) -> dict[str, FeatureMaps]:
+    """Feature maps of ``image`` at ``layers`` (see :func:`run_features`); keyword options are the fields of
+    :class:`FeaturesOptions` (``channels``, ``order``, ``size``, ``backbone`` ...)."""
+    values = {**options, "layers": layers} if layers is not None else options
+    return run_features(image, make_options(FeaturesOptions, values))
+
+
+def feature_figures(maps: dict[str, FeatureMaps], color_scale: str = "shared", per_layer: bool = False,
+                    cmap: str = "viridis") -> list:
+    """Matplotlib figures: one sheet with a grid per layer, or one figure per layer. ``color_scale`` is
+    ``shared`` (one range per layer) or ``per-map``."""
+    from matplotlib.figure import Figure
+
+    def draw(fig_or_sub, fm: FeatureMaps) -> None:
+        n = len(fm.channels)
+        cols = math.ceil(math.sqrt(n))
+        rows = math.ceil(n / cols)
+        axes = np.atleast_1d(fig_or_sub.subplots(rows, cols, squeeze=False)).ravel()
+        vmin, vmax = float(fm.maps.min()), float(fm.maps.max())
+        for ax, ch, m in zip(axes, fm.channels, fm.maps):
+            if color_scale == "shared":
+                ax.imshow(m, cmap=cmap, vmin=vmin, vmax=vmax)
+            else:
+                ax.imshow(m, cmap=cmap)
+            ax.set_title(f"{ch}", fontsize=7)
+        for ax in axes:
+            ax.set_axis_off()
+        fig_or_sub.suptitle(fm.layer)
+
+    if per_layer:
+        figs = []
+        for fm in maps.values():
+            fig = Figure(figsize=(6, 6.4), layout="constrained")
+            draw(fig, fm)
+            figs.append(fig)
+        return figs
+    fig = Figure(figsize=(6 * min(len(maps), 3), 6.4 * math.ceil(len(maps) / 3)), layout="constrained")
+    cols = min(len(maps), 3)
+    subs = np.atleast_1d(fig.subfigures(math.ceil(len(maps) / cols), cols, squeeze=False)).ravel()
+    for sub, fm in zip(subs, maps.values()):
+        draw(sub, fm)
+    return [fig]
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Render a figure to PNG (or the path's format) and write it atomically."""
+    out = Path(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=out.suffix.lstrip(".").lower() or "png", dpi=dpi)
+    return write_atomic(out, lambda tmp: tmp.write_bytes(buf.getvalue()))

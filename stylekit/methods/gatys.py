@@ -1,0 +1,143 @@
+"""Gatys et al. style transfer: content + Gram style + total variation, optimised coarse to fine."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from .. import color
+from ..backbones import FeatureExtractor
+from ..errors import StylekitError
+from ..io import ImageLike, LoadedImage, load_image, resize, target_hw, to_pil
+from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
+from ..objectives.memory import plan_tiles
+from ..objectives.tiled import tiled_features, tiled_loss
+from ..optim import Callback, EarlyStopping, optimize, schedule
+from ..optim.loop import LossFn
+from ..options import TransferOptions, make_options, validate
+from .common import objective_loss, run_context
+from .result import MethodResult, Output
+
+
+class _Problem:
+    """Targets and objective of one transfer, rebuilt at each scale."""
+
+    def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
+                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None],
+                 extra: Objective | None = None) -> None:
+        self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
+        self.extra = extra
+        blend = list(opts.style_blend_weights or [1.0] * len(styles))
+        if sum(blend) <= 0:
+            raise StylekitError("style blend weights sum to 0: give at least one positive weight")
+        self.blend = [b / sum(blend) for b in blend]
+
+    @torch.no_grad()
+    def objective(self, size: tuple[int, int]) -> Objective:
+        """Content, blended-Gram style and TV terms with targets at ``size``."""
+        opts, bb, tile = self.opts, self.backbone, self.tiles.get(size)
+        parts: list[Objective] = []
+        if opts.content_layers and opts.content_weight > 0:
+            content = resize(self.content, size)
+            feats = ({layer: tiled_features(bb, content, layer, tile) for layer in opts.content_layers} if tile
+                     else bb(content, opts.content_layers))
+            for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
+                parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
+        if opts.style_layers and opts.style_weight > 0:
+            style_long = max(16, round(max(size) * opts.style_scale))
+            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long, tile)
+            for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
+                parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
+        if opts.tv_weight > 0:
+            parts.append(TotalVariation() * opts.tv_weight)
+        if self.extra is not None:
+            parts.append(self.extra)
+        if not parts:
+            raise StylekitError("every loss weight is 0: nothing to optimise")
+        return total(parts)
+
+    def build_loss(self, size: tuple[int, int]) -> LossFn:
+        """The loss function at one scale (targets computed here, once), tiled where memory requires."""
+        tile = self.tiles.get(size)
+        objective = self.objective(size)
+        return tiled_loss(self.backbone, objective, tile) if tile else objective_loss(self.backbone, objective)
+
+
+def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
+                   generator: torch.Generator) -> torch.Tensor:
+    hw = tuple(content.shape[-2:])
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        return torch.rand(content.shape, generator=generator, device="cpu").to(content)
+    if init == "style":
+        return resize(styles[0], hw)
+    return resize(load_image(init).rgb.to(content), hw)
+
+
+def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
+                 options: TransferOptions | None = None, callbacks: Sequence[Callback] = (),
+                 backbone: FeatureExtractor | None = None, init_image: torch.Tensor | None = None,
+                 extra: Objective | None = None) -> MethodResult:
+    """Run a transfer and return the image with its loss history (see :func:`transfer`).
+
+    ``init_image`` ((1, 3, H, W) in [0, 1]) overrides ``options.init``; ``extra`` is added to the objective at
+    every scale (video uses both for its temporal term and warped initialisation).
+    """
+    opts = validate(options or TransferOptions())
+    style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+    if not style_list:
+        raise StylekitError("give at least one style image")
+    if opts.style_blend_weights is not None and len(opts.style_blend_weights) != len(style_list):
+        raise StylekitError(f"{len(opts.style_blend_weights)} style blend weights for {len(style_list)} style "
+                            "images: give one weight per style image")
+    content_img: LoadedImage = load_image(content, "content")
+    style_imgs = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(style_list)]
+    layers = [*opts.content_layers, *opts.style_layers]
+    ctx = run_context(opts, layers, backbone)
+    backbone, device = ctx.backbone, ctx.device
+
+    final_hw = target_hw(*content_img.rgb.shape[-2:], opts.size)
+    plan = schedule(final_hw, max(final_hw), opts.min_size, opts.steps)
+    tiles = plan_tiles(backbone, opts, plan, device)  # before any work: a run that cannot fit fails at once
+    tiled = [f"{w}x{h}" for (h, w), tile in tiles.items() if tile]
+    if tiled and opts.tile is None:
+        warnings.warn(f"{' and '.join(tiled)} would not fit in memory whole: computing in "
+                      f"{max(t for t in tiles.values() if t)} px tiles (same result, slower)", stacklevel=2)
+
+    full_content = content_img.rgb.to(device)
+    content_t = resize(full_content, final_hw)
+    style_ts = [s.to(device) for s in style_imgs]
+    if opts.preserve_color == "luminance":
+        style_ts = [color.match_luminance(s, content_t) for s in style_ts]
+        content_t = color.match_luminance(content_t, content_t)
+    elif opts.preserve_color == "histogram":
+        style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
+
+    init = (_initial_image(opts.init, content_t, style_ts, ctx.generator) if init_image is None
+            else resize(init_image.to(content_t), final_hw))
+    problem = _Problem(backbone, content_t, style_ts, opts, tiles, extra)
+    stopping = [EarlyStopping()] if opts.early_stopping else []
+    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks])
+
+    out = resize(result.image, final_hw)
+    if opts.preserve_color == "luminance":
+        out = color.combine_luminance(out, resize(full_content, final_hw))
+    elif opts.preserve_color == "histogram":
+        out = color.match_color(out, resize(full_content, final_hw)).clamp(0, 1)
+    return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted)
+
+
+def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
+             callbacks: Sequence[Callback] = (), return_history: bool = False,
+             **options: Any) -> Output:
+    """Stylise ``content`` with one or more ``styles`` (paths, PIL images or tensors in [0, 1]).
+
+    Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
+    ``preserve_color`` ...). Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
+    history is one dict per step with the total loss and every term.
+    """
+    result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
+    return (result.image, result.history) if return_history else result.image

@@ -1,0 +1,56 @@
+"""Texture synthesis (Gatys, Ecker & Bethge, "Texture Synthesis Using Convolutional Neural Networks", 2015):
+match a source's Gram matrices from noise, any output size, coarse to fine."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..io import ImageLike, load_image
+from ..objectives import GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
+from ..optim import Callback, EarlyStopping, optimize, schedule
+from ..optim.loop import LossFn
+from ..options import TextureOptions, make_options, validate
+from .common import objective_loss, run_context
+from .result import MethodResult, Output
+
+
+def run_texture(source: ImageLike, options: TextureOptions | None = None,
+                callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """Synthesise a texture with the Gram statistics of ``source``, at ``options.size``."""
+    opts = validate(options or TextureOptions())
+    size = (opts.size, opts.size) if isinstance(opts.size, int) else opts.size  # N: a square
+    src = load_image(source, "source")
+    ctx = run_context(opts, opts.style_layers)
+    net = ctx.backbone
+    src_rgb = src.rgb.to(ctx.device)
+    src_long = opts.source_size or min(max(src_rgb.shape[-2:]), 512)
+    weights = layer_weights(opts.style_layers, opts.style_layer_weights)
+    final_long = max(size)
+
+    def build(size: tuple[int, int]) -> LossFn:
+        # At coarse scales the source shrinks with the output, so each scale sees the same texture scale.
+        grams = blended_grams(net, [src_rgb], [1.0], opts.style_layers,
+                              max(16, round(src_long * max(size) / final_long)))
+        parts: list[Objective] = [GramLoss(layer, grams[layer]) * w for layer, w in zip(opts.style_layers, weights)]
+        if opts.tv_weight > 0:
+            parts.append(TotalVariation() * opts.tv_weight)
+        return objective_loss(net, total(parts))
+
+    plan = schedule(size, max(size), opts.min_size, opts.steps)
+    init = torch.rand(1, 3, *plan[0].size, generator=ctx.generator).to(ctx.device)
+    extra = [EarlyStopping()] if opts.early_stopping else []
+    result = optimize(init, build, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
+    return MethodResult.from_optim(result, size)
+
+
+def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
+            return_history: bool = False, **options: Any) -> Output:
+    """Synthesise a texture with the Gram statistics of ``source``.
+
+    Keyword options are the fields of :class:`TextureOptions`; returns a PIL image, or ``(image, history)`` with
+    ``return_history=True``.
+    """
+    result = run_texture(source, make_options(TextureOptions, options), callbacks)
+    return (result.image, result.history) if return_history else result.image

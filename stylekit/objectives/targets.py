@@ -1,0 +1,35 @@
+"""Style targets: blended Gram matrices of several style images, and per-layer weights."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from ..backbones import FeatureExtractor
+from ..io.geometry import fit_long_side, resize
+from .functional import gram_matrix
+from .tiled import tiled_grams
+
+
+def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
+    """Given per-layer weights, or equal weights summing to 1."""
+    return list(weights) if weights is not None else [1.0 / len(layers)] * len(layers)
+
+
+@torch.no_grad()
+def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+                  layers: Sequence[str], long_side: int, tile: int | None = None) -> dict[str, torch.Tensor]:
+    """Per layer, the blend-weighted sum of the styles' Gram matrices (C·H·W-normalised), each style resized
+    to ``long_side`` (as neural-style blends several styles); computed in tiles of ``tile`` px if given."""
+    grams: dict[str, torch.Tensor] = {}
+    for style, weight in zip(styles, blend):
+        image = resize(style, fit_long_side(*style.shape[-2:], long_side))
+        if tile:
+            per_layer = tiled_grams(backbone, image, layers, tile)
+        else:
+            feats = backbone(image, layers)
+            per_layer = {layer: gram_matrix(feats[layer]) for layer in layers}
+        for layer in layers:
+            g = per_layer[layer] * weight
+            grams[layer] = grams[layer] + g if layer in grams else g
+    return grams

@@ -1,0 +1,447 @@
+"""Every method's options, declared once: the CLI, the web form and validation are generated from these fields.
+
+Choices and default layer lists live here too (torch-free), so the modules that implement them and the front
+ends that offer them read one definition.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .schema import MAX_SIDE, SEED_MAX, OptionError, option
+
+Namer = Callable[[str], str]
+
+BACKBONES = ("vgg19", "vgg16", "scratch")
+POOLINGS = ("max", "avg")
+PRESERVE_COLOR = ("none", "luminance", "histogram")
+OPTIMIZER_CHOICES = ("lbfgs", "adam", "sgd")
+INITS = ("content", "noise", "style")
+FAST_MODELS = ("microast", "wct")
+VIDEO_METHODS = ("fast", "gatys")
+FLOW_METHODS = ("dis", "farneback")
+FEATURE_ORDERS = ("index", "mean", "max", "std")
+COLOR_SCALES = ("shared", "per-map")
+WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
+
+# Default layers, by name (see 'stylekit layers').
+CONTENT_LAYERS = ("relu4_2",)
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+FEATURE_LAYERS = STYLE_LAYERS
+DREAM_LAYER = "relu4_2"
+INVERT_LAYER = "relu4_2"
+
+
+def _check_pair(name: Namer, layers: str, weights: str, options: Any) -> None:
+    """One weight per layer, when weights are given."""
+    given = getattr(options, weights)
+    if given is not None and len(given) != len(getattr(options, layers)):
+        raise OptionError(f"{len(given)} {name(weights)} for {len(getattr(options, layers))} {name(layers)}: "
+                          "give one weight per layer")
+
+
+# ---- shared pieces ------------------------------------------------------------------------------------------
+
+@dataclass
+class DeviceOptions:
+    """Where a method runs."""
+
+    device: str = option("cpu", "cpu, cuda, cuda:N or auto", "text", group="network")
+
+
+@dataclass
+class NetworkOptions(DeviceOptions):
+    """The feature extractor."""
+
+    backbone: str = option("vgg19", "feature extractor (vgg19: original Caffe weights, bundled; scratch: small "
+                           "random-weight CNN)", "choice", choices=BACKBONES, group="network", web="network")
+    weights: str | None = option(None, "torchvision weight file for vgg16/vgg19 (vgg16-397923af.pth, "
+                                 "vgg19-dcbb9e9d.pth)", "path", optional=True, group="network")
+    pooling: str = option("max", "pooling in the backbone", "choice", choices=POOLINGS, group="network",
+                          web="network")
+
+
+@dataclass
+class RunOptions(NetworkOptions):
+    """Settings every optimising method shares: the network, the device and the random seed."""
+
+    seed: int | None = option(None, "random seed; the same seed gives the same output", "int", low=0,
+                              high=SEED_MAX, optional=True, group="output", web="output")
+
+
+@dataclass
+class ScheduleOptions:
+    """Steps per scale of a coarse-to-fine schedule, and early stopping."""
+
+    steps: Sequence[int] | int = option((60, 20, 8), "optimisation steps per scale, coarse to fine, "
+                                        "comma-separated (one number: every scale)", "ints", low=0,
+                                        group="size and schedule", web="schedule")
+    min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
+                                  "output size (empty: single scale)", "int", low=16, optional=True,
+                                  group="size and schedule", web="schedule", label="coarsest size",
+                                  aliases=(("--single-scale", None, "optimise at the output size only"),))
+    early_stopping: bool = option(True, "end a scale when the loss has stopped improving (--no-early-stopping: "
+                                  "run every step)", "bool", group="size and schedule", web="schedule")
+
+
+def _optimizer(default: str = "lbfgs") -> Any:
+    return option(default, "optimisation algorithm", "choice", choices=OPTIMIZER_CHOICES, group="optimisation",
+                  web="optimisation")
+
+
+def _lr() -> Any:
+    return option(None, "learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)", "float", above=0,
+                  optional=True, group="optimisation")
+
+
+def _tv_weight(default: float) -> Any:
+    return option(default, "total-variation (smoothness) weight", "float", low=0, group="losses",
+                  web="losses", label="smoothness weight")
+
+
+def _style_layers(help_text: str = "style layers, comma-separated") -> Any:
+    return option(STYLE_LAYERS, help_text, "names", group="losses")
+
+
+def _layer_weights(what: str) -> Any:
+    return option(None, f"one weight per {what} layer (default: equal, summing to 1)", "floats", low=0,
+                  optional=True, group="losses")
+
+
+def _blend_weights() -> Any:
+    return option(None, "one weight per style image, to interpolate between styles (default: equal)", "floats",
+                  low=0, optional=True, group="losses", web="style", label="style blend weights")
+
+
+def _preserve_color() -> Any:
+    return option("none", "keep the content's colours: luminance-only transfer, or match the output's colour "
+                  "statistics to the content's", "choice", choices=PRESERVE_COLOR, group="losses", web="style",
+                  label="preserve colour")
+
+
+def _size(default: Any, help_text: str = "long side of the output in pixels (WIDTHxHEIGHT: exactly that size)",
+          **extra: Any) -> Any:
+    return option(default, help_text, "size", group="size and schedule", web="size", **extra)
+
+
+def _check_steps(options: Any, name: Namer) -> None:
+    steps = [options.steps] if isinstance(options.steps, int) else list(options.steps)
+    if not steps:
+        raise OptionError(f"{name('steps')} must be whole numbers >= 0, got {options.steps}")
+
+
+# ---- methods ------------------------------------------------------------------------------------------------
+
+@dataclass
+class TransferOptions(ScheduleOptions, RunOptions):
+    """Every setting of a Gatys transfer run."""
+
+    size: int | tuple[int, int] = _size(512)
+    content_weight: float = option(1.0, "content loss weight", "float", low=0, group="losses", web="losses")
+    style_weight: float = option(10.0, "style loss weight", "float", low=0, group="losses", web="losses")
+    tv_weight: float = _tv_weight(5.0)
+    content_layers: Sequence[str] = option(CONTENT_LAYERS, "content layers, comma-separated (see 'stylekit "
+                                           "layers')", "names", group="losses")
+    content_layer_weights: Sequence[float] | None = _layer_weights("content")
+    style_layers: Sequence[str] = _style_layers()
+    style_layer_weights: Sequence[float] | None = _layer_weights("style")
+    style_blend_weights: Sequence[float] | None = _blend_weights()
+    style_scale: float = option(1.0, "style image size relative to the content at each scale", "float", above=0,
+                                group="losses", web="style")
+    preserve_color: str = _preserve_color()
+    optimizer: str = _optimizer()
+    lr: float | None = _lr()
+    init: str = option("content", "start image: content, noise, style, or an image file", "text",
+                       choices=INITS, group="optimisation", web="optimisation", label="start from")
+    tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
+                              "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
+                              group="optimisation")
+
+    def check(self, name: Namer) -> None:
+        """Cross-field checks (each field's own range is checked from its declaration)."""
+        _check_steps(self, name)
+        if self.tile is not None and 0 < self.tile < 64:
+            raise OptionError(f"{name('tile')} must be 0 (never tile) or at least 64 pixels, got {self.tile}")
+        if self.init not in INITS and not Path(self.init).expanduser().is_file():
+            raise OptionError(f"{name('init')} must be one of {', '.join(INITS)} or an image file; "
+                              f"{self.init!r} is neither")
+        _check_pair(name, "content_layers", "content_layer_weights", self)
+        _check_pair(name, "style_layers", "style_layer_weights", self)
+        if not self.style_layers and not self.content_layers:
+            raise OptionError("no content and no style layers: give at least one layer")
+
+
+@dataclass
+class TextureOptions(ScheduleOptions, RunOptions):
+    """Settings of a texture synthesis run."""
+
+    size: int | tuple[int, int] = _size((512, 512), "output size, WIDTHxHEIGHT or N for a square; may exceed "
+                                        "the source")
+    source_size: int | None = option(None, "long side the source is analysed at (default: its own, at most 512)",
+                                     "int", low=16, high=MAX_SIDE, optional=True, group="size and schedule")
+    steps: Sequence[int] | int = option((100, 40, 20), "optimisation steps per scale, coarse to fine, "
+                                        "comma-separated (one number: every scale)", "ints", low=0,
+                                        group="size and schedule", web="schedule")
+    min_size: int | None = option(128, "long side of the coarsest scale (empty: single scale)", "int", low=16,
+                                  optional=True, group="size and schedule", web="schedule", label="coarsest size",
+                                  aliases=(("--single-scale", None, "optimise at the output size only"),))
+    style_layers: Sequence[str] = _style_layers("layers whose Gram matrices are matched, comma-separated")
+    style_layer_weights: Sequence[float] | None = _layer_weights("style")
+    tv_weight: float = _tv_weight(0.0)
+    optimizer: str = _optimizer()
+    lr: float | None = _lr()
+
+    def check(self, name: Namer) -> None:
+        """Cross-field checks."""
+        _check_steps(self, name)
+        if not self.style_layers:
+            raise OptionError(f"give at least one layer in {name('style_layers')}")
+        _check_pair(name, "style_layers", "style_layer_weights", self)
+
+
+@dataclass
+class InvertOptions(RunOptions):
+    """Settings of a feature inversion run (one layer, or a sweep over several)."""
+
+    layer: str = option(INVERT_LAYER, "layer to reconstruct from", "text", group="inversion", web="inversion")
+    layers: Sequence[str] | None = option(None, "comma-separated layers: one reconstruction per layer, written "
+                                          "side by side", "names", optional=True, group="inversion")
+    size: int | tuple[int, int] = _size(224, "long side in pixels (WIDTHxHEIGHT: exactly that size)")
+    steps: int = option(200, "optimisation steps", "int", low=1, group="inversion", web="inversion")
+    tv_weight: float = _tv_weight(0.5)
+    beta: float = option(2.0, "total-variation exponent (2: smooth, 1: edge-preserving)", "float", above=0,
+                         group="losses", web="losses", label="smoothness exponent")
+    alpha: float = option(6.0, "exponent of the alpha-norm bound on pixels", "float", above=0, group="losses")
+    alpha_weight: float = option(0.05, "weight of the alpha-norm bound", "float", low=0, group="losses")
+    optimizer: str = _optimizer()
+    lr: float | None = _lr()
+
+
+@dataclass
+class DreamOptions(RunOptions):
+    """Settings of a DeepDream run."""
+
+    layer: str = option(DREAM_LAYER, "layer whose activations are amplified", "text", group="dream", web="dream")
+    channels: Sequence[int] | None = option(None, "comma-separated channel indices of the layer (default: all)",
+                                            "ints", low=0, optional=True, group="dream", web="dream")
+    guide: Any = option(None, "guide image: amplify the patterns it contains", "image", optional=True,
+                        group="dream")
+    size: int | tuple[int, int] = _size(512)
+    octaves: int = option(4, "number of octaves", "int", low=1, group="dream", web="dream")
+    octave_scale: float = option(1.4, "size ratio between octaves", "float", low=1, group="dream", web="dream")
+    steps: int = option(10, "ascent steps per octave", "int", low=1, group="dream", web="dream",
+                        label="steps per octave")
+    lr: float = option(0.01, "normalised step size (pixels move about this much per step)", "float", above=0,
+                       group="dream", web="dream", label="step size")
+    jitter: int = option(32, "random shift per step, pixels", "int", low=0, group="dream", web="dream")
+
+
+@dataclass
+class ZoomOptions:
+    """A DeepDream zoom-in loop (``dream --zoom-frames N``)."""
+
+    zoom_frames: int = option(0, "write an N-frame zoom-in loop (-o must be .gif or .mp4)", "int", low=0,
+                              group="zoom loop")
+    zoom: float = option(1.05, "zoom factor per frame", "float", low=1, group="zoom loop")
+    frame_steps: int = option(5, "ascent steps per zoom frame", "int", low=1, group="zoom loop")
+    fps: int = option(10, "frames per second of the loop", "int", low=1, group="zoom loop")
+
+
+@dataclass
+class FeaturesOptions(NetworkOptions):
+    """Settings of a feature-map grid."""
+
+    layers: Sequence[str] = option(FEATURE_LAYERS, "comma-separated layers", "names", group="feature maps",
+                                   web="feature maps")
+    channels: int = option(16, "channels shown per layer", "int", low=1, group="feature maps", web="feature maps")
+    order: str = option("index", "which channels: the first ones, or the highest by mean, max or std activation",
+                        "choice", choices=FEATURE_ORDERS, group="feature maps", web="feature maps")
+    color_scale: str = option("shared", "one colour range per layer, or one per map", "choice",
+                              choices=COLOR_SCALES, group="feature maps", web="feature maps", label="colour scale")
+    per_layer: bool = option(False, "one figure per layer (OUTPUT_<layer>.png) instead of one sheet", "bool",
+                             group="feature maps")
+    size: int | tuple[int, int] = _size(256, "long side the image is resized to (WIDTHxHEIGHT: exactly that "
+                                        "size)")
+
+    def check(self, name: Namer) -> None:
+        """Cross-field checks."""
+        if not self.layers:
+            raise OptionError(f"give at least one layer in {name('layers')}")
+
+
+@dataclass
+class WeightsDirOptions(DeviceOptions):
+    """Where the feed-forward models' weight files are."""
+
+    weights_dir: str | None = option(None, f"folder holding microast/ and cd-wct16x/ weight files (default: "
+                                     f"${WEIGHTS_ENV}, then the download cache)", "path", optional=True,
+                                     group="model")
+
+
+@dataclass
+class FastOptions(WeightsDirOptions):
+    """Settings of a fast (feed-forward) stylisation."""
+
+    model: str = option("microast", "microast: tiny, fastest; wct: whitening-colouring cascade on a compressed "
+                        "VGG19", "choice", choices=FAST_MODELS, group="model", web="model")
+    alpha: float = option(1.0, "style strength, 0 (content) to 1", "float", low=0, high=1, group="model",
+                          web="model", label="style strength")
+    style_blend_weights: Sequence[float] | None = _blend_weights()
+    preserve_color: str = _preserve_color()
+    content_size: int | tuple[int, int] | None = option(None, "long side of the content in pixels (default: as "
+                                                        "given)", "size", low=16, high=16384, optional=True,
+                                                        group="model", web="size")
+    style_size: int | tuple[int, int] | None = option(512, "long side of each style image in pixels", "size",
+                                                      low=16, high=16384, optional=True, group="model",
+                                                      web="size")
+    levels: int = option(5, "wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1", "int", low=1,
+                         high=5, group="model", web="model", label="WCT levels")
+    mask: Any = option(None, "wct, two styles: an image whose bright part gets the first style, dark part the "
+                       "second", "image", optional=True, group="model")
+
+    def check(self, name: Namer, n_styles: int | None = None) -> None:
+        """Cross-field checks; with ``n_styles``, those that depend on the style images too."""
+        if self.levels != 5 and self.model != "wct":
+            raise OptionError(f"{name('levels')} applies to the wct model only: set {name('model')} to wct")
+        if self.style_blend_weights is not None and sum(self.style_blend_weights) <= 0:
+            raise OptionError(f"{name('style_blend_weights')} must not all be 0")
+        if n_styles is None:
+            return
+        if n_styles < 1:
+            raise OptionError("give at least one style image")
+        if self.style_blend_weights is not None and len(self.style_blend_weights) != n_styles:
+            raise OptionError(f"{len(self.style_blend_weights)} {name('style_blend_weights')} for {n_styles} "
+                              "style images: give one weight per style image")
+        if self.mask is not None and (self.model != "wct" or n_styles != 2):
+            raise OptionError(f"{name('mask')} needs the wct model and exactly two style images (bright: first, "
+                              "dark: second)")
+
+
+DEFAULT_TEMPORAL = {"fast": 0.5, "gatys": 200.0}
+
+
+@dataclass
+class VideoOptions(DeviceOptions):
+    """Settings of a video job: the method's own options are embedded (``fast``, ``gatys``); the video decides
+    frame size, colour, seed and device for both."""
+
+    method: str = option("fast", "fast: feed-forward model per frame; gatys: optimisation per frame (slow)",
+                         "choice", choices=VIDEO_METHODS, group="method")
+    temporal_weight: float | None = option(
+        None, "temporal consistency; 0: independent frames. fast: share of the flow-warped previous frame "
+        f"blended in, 0-1 (default {DEFAULT_TEMPORAL['fast']}); gatys: weight of the temporal loss (default "
+        f"{DEFAULT_TEMPORAL['gatys']:g})", "float", low=0, optional=True, group="method")
+    flow: str = option("dis", "optical flow (OpenCV)", "choice", choices=FLOW_METHODS, group="method")
+    size: int | tuple[int, int] | None = option(None, "long side of the output frames (default: the input's for "
+                                                "fast, 384 for gatys)", "size", low=16, high=8192, optional=True,
+                                                group="method")
+    max_frames: int | None = option(None, "stop after this many frames", "int", low=1, optional=True,
+                                    group="method")
+    preserve_color: str = _preserve_color()
+    fast: FastOptions = option(FastOptions, "the fast method's model", "nested",
+                               expose=("model", "alpha", "style_size", "weights_dir"))
+    gatys: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the gatys method's optimisation",
+                                    "nested", expose=("steps", "style_weight", "content_weight"))
+    frame_steps: int = option(20, "gatys: steps for each later frame (starting from the warped previous one)",
+                              "int", low=1, group="gatys method")
+    seed: int | None = option(None, "random seed", "int", low=0, high=SEED_MAX, optional=True, group="output")
+
+    @property
+    def temporal(self) -> float:
+        """The temporal weight, with the method's default filled in."""
+        return DEFAULT_TEMPORAL[self.method] if self.temporal_weight is None else float(self.temporal_weight)
+
+    def check(self, name: Namer) -> None:
+        """Cross-field checks."""
+        if self.method == "fast" and self.temporal > 1:
+            raise OptionError(f"{name('temporal_weight')} must be between 0 and 1 for the fast method, "
+                              f"got {self.temporal}")
+
+
+@dataclass
+class OutputOptions:
+    """Where a command writes, and how much it says."""
+
+    output: str | None = option(None, "output image (.png, .jpg, .webp, .tif, .bmp)", "path", group="output",
+                                short="-o", flag="--output", required=True)
+    quiet: bool = option(False, "no progress bar or messages", "bool", group="output", short="-q")
+
+
+@dataclass
+class RecordOptions(OutputOptions):
+    """Output, intermediates and loss history of an optimising command."""
+
+    save_every: int = option(0, "write the current image every N steps (0: never)", "int", low=0, group="output")
+    intermediates: str | None = option(None, "folder for --save-every images (default: next to the output)",
+                                       "path", optional=True, group="output")
+    history: str | None = option(None, "write the per-step loss history to this JSON file", "path", optional=True,
+                                 group="output")
+
+
+@dataclass
+class DreamOutput(RecordOptions):
+    """Dream's output may be an animation."""
+
+    output: str | None = option(None, "output image, or .gif/.mp4 with --zoom-frames", "path", group="output",
+                                short="-o", flag="--output", required=True)
+
+
+@dataclass
+class FigureOutput(OutputOptions):
+    """A matplotlib figure file."""
+
+    output: str | None = option(None, "figure file (.png, .jpg, .pdf, .svg)", "path", group="output",
+                                short="-o", flag="--output", required=True)
+
+
+@dataclass
+class FastOutput(OutputOptions):
+    """An image, or a folder in batch mode."""
+
+    output: str | None = option(None, "output image; in batch mode an existing folder (files named "
+                                "<name>_stylized.png)", "path", group="output", short="-o", flag="--output",
+                                required=True)
+
+
+@dataclass
+class VideoOutput(OutputOptions):
+    """A video file."""
+
+    output: str | None = option(None, "output video (.mp4, .mkv, .mov)", "path", group="output", short="-o",
+                                flag="--output", required=True)
+
+
+@dataclass
+class LayersOptions:
+    """``stylekit layers``."""
+
+    backbone: str = option("vgg19", "feature extractor", "choice", choices=BACKBONES, group="network")
+    weights: str | None = option(None, "torchvision weight file for vgg16", "path", optional=True, group="network")
+
+
+@dataclass
+class ServerConfig(WeightsDirOptions):
+    """Settings of ``stylekit serve``."""
+
+    host: str = option("127.0.0.1", "address to listen on; the default accepts this machine only (0.0.0.0: "
+                       "every network)", "text", group="server")
+    port: int = option(7860, "port to listen on (0: any free port)", "int", low=0, high=65535, group="server")
+    workers: int = option(1, "optimisation jobs run at once", "int", low=1, group="server")
+    quick_workers: int = option(1, "fast stylisations and feature maps run at once, beside the optimisations",
+                                "int", low=1, group="server")
+    preview_every: int = option(5, "optimisation steps between preview images", "int", low=1, group="server")
+    max_upload_mb: float = option(20.0, "largest accepted upload, in megabytes", "float", above=0, group="limits")
+    max_pixels: int = option(25_000_000, "largest accepted image, in pixels", "int", low=1, group="limits")
+    max_side: int = option(2048, "longest output side a job may ask for, in pixels", "int", low=16,
+                           group="limits")
+    max_waiting: int = option(50, "jobs waiting per queue", "int", low=1, group="limits")
+    max_images: int = option(16, "uploaded images kept per session (oldest dropped)", "int", low=1, cli=False)
+    examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
+                                      optional=True, group="models and examples", flag="--examples")
+
+    def check(self, name: Namer) -> None:
+        """Settings that need the file system."""
+        if self.examples_dir is not None and not Path(self.examples_dir).expanduser().is_dir():
+            raise OptionError(f"{name('examples_dir')} {self.examples_dir} is not a folder")

@@ -1,0 +1,176 @@
+"""Video: flow utilities, PyAV round trip with audio, temporal consistency, resume, CLI errors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from stylekit.cli import main
+from stylekit.errors import StylekitError
+from stylekit.objectives import temporal_loss
+from stylekit.videos import FlowEstimator, consistency_mask, flicker, probe, read_frames, run_video, warp
+from stylekit.optim import Callback, ItemProgress
+from stylekit.options import TransferOptions, VideoOptions
+from stylekit.videos.clips import make_clip
+from stylekit.videos.stylize import _FrameStylizer, work_dir
+from tests.conftest import pattern
+
+
+def _textured(h: int = 64, w: int = 96, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    import cv2
+    noise = rng.uniform(0, 255, (h // 4, w // 4, 3)).astype(np.uint8)
+    return cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def test_flow_warp_and_mask_on_a_translation():
+    a = _textured()
+    b = np.roll(a, 3, axis=1)  # content moves 3 px right
+    flows = FlowEstimator("dis")
+    backward = flows(b, a)
+    assert np.median(backward[8:-8, 8:-8, 0]) == pytest.approx(-3, abs=0.5)
+    warped = warp(a.astype(np.float32), backward)
+    assert np.abs(warped[8:-8, 8:-8] - b[8:-8, 8:-8]).mean() < 6
+    mask = consistency_mask(backward, flows(a, b))
+    assert mask[8:-8, 8:-8].mean() > 0.8
+
+
+def test_consistency_mask_flags_disagreeing_flows():
+    backward = np.zeros((20, 20, 2), np.float32)
+    forward = np.zeros((20, 20, 2), np.float32)
+    forward[5:10, 5:10] = 6.0  # forward says these pixels moved; backward says nothing did
+    mask = consistency_mask(backward, forward)
+    assert mask[5:10, 5:10].max() == 0 and mask[15:, 15:].min() == 1
+
+
+def test_flicker_is_zero_for_frames_that_follow_the_flow():
+    a = _textured()
+    frames = [a, np.roll(a, 2, axis=1)]
+    flows = FlowEstimator()
+    back = flows(frames[1], frames[0])
+    mask = consistency_mask(back, flows(frames[0], frames[1]))
+    steady = flicker(frames, [back], [mask])
+    noisy = flicker([frames[0], _textured(seed=1)], [back], [mask])
+    assert steady < 0.03 < noisy
+
+
+def test_temporal_loss_by_hand():
+    image = torch.tensor([[[[1.0, 2.0]]]])
+    target = torch.tensor([[[[0.0, 0.0]]]])
+    mask = torch.tensor([[[[1.0, 0.5]]]])
+    assert temporal_loss(image, target, mask).item() == pytest.approx((1 + 0.5 * 4) / 2)
+
+
+@pytest.fixture
+def clip(tmp_path, shared_images):
+    path = tmp_path / "clip.mp4"
+    make_clip(shared_images / "golden_gate.jpg", path, "pan", frames=6, size=(96, 64), fps=12)
+    return path
+
+
+def test_clip_has_video_and_audio(clip):
+    info = probe(clip)
+    assert (info.width, info.height, info.fps, info.has_audio) == (96, 64, 12, True)
+    assert len(list(read_frames(clip))) == 6
+
+
+def _stylised(path):
+    return list(read_frames(path))
+
+
+def test_fast_video_keeps_rate_and_audio_and_temporal_blend_reduces_flicker(clip, tmp_path, weights_dir,
+                                                                             style_path):
+    independent = run_video(clip, style_path, tmp_path / "a.mp4", VideoOptions(temporal_weight=0.0))
+    blended = run_video(clip, style_path, tmp_path / "b.mp4", VideoOptions(temporal_weight=0.8))
+    for out in (independent, blended):
+        info = probe(out)
+        assert (info.width, info.height, info.fps, info.has_audio) == (96, 64, 12, True)
+        assert not work_dir(out).exists()
+    source = list(read_frames(clip))
+    flows = FlowEstimator()
+    backs = [flows(source[i + 1], source[i]) for i in range(5)]
+    masks = [consistency_mask(backs[i], flows(source[i], source[i + 1])) for i in range(5)]
+    assert flicker(_stylised(blended), backs, masks) < 0.8 * flicker(_stylised(independent), backs, masks)
+
+
+def test_interrupted_job_resumes_without_redoing_frames(clip, tmp_path, weights_dir, style_path, monkeypatch):
+    out = tmp_path / "out.mp4"
+    calls = []
+    original = _FrameStylizer.__call__
+    monkeypatch.setattr(_FrameStylizer, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
+
+    class StopAfterThree(Callback):
+        def on_item(self, progress: ItemProgress) -> None:
+            if progress.done == 3:
+                raise KeyboardInterrupt
+
+    class Record(Callback):
+        def on_item(self, progress: ItemProgress) -> None:
+            seen.append((progress.done, progress.total))
+
+    with pytest.raises(KeyboardInterrupt):
+        run_video(clip, style_path, out, callbacks=[StopAfterThree()])
+    assert not out.exists() and len(list(work_dir(out).glob("*.png"))) == 3
+    assert len(calls) == 3
+    seen = []
+    run_video(clip, style_path, out, callbacks=[Record()])
+    assert len(calls) == 6  # frames 4-6 only
+    assert seen[-1] == (6, 6) and out.is_file() and not work_dir(out).exists()
+    assert len(list(read_frames(out))) == 6
+
+
+def test_a_changed_job_does_not_reuse_frames(clip, tmp_path, weights_dir, style_path):
+    out = tmp_path / "out.mp4"
+    work_dir(out).mkdir()
+    (work_dir(out) / "job.json").write_text(json.dumps({"input": "something else"}))
+    with pytest.raises(StylekitError, match="different job"):
+        run_video(clip, style_path, out)
+
+
+def test_gatys_video_with_temporal_loss(clip, tmp_path, style_path):
+    out = run_video(clip, style_path, tmp_path / "g.mp4",
+                    VideoOptions(method="gatys", size=48, gatys=TransferOptions(steps=4), frame_steps=3, max_frames=3,
+                                 seed=0))
+    frames = list(read_frames(out))
+    assert len(frames) == 3 and frames[0].shape == (32, 48, 3)
+
+
+def test_cli_video_errors(tmp_path, style_path, capsys):
+    not_video = tmp_path / "x.mp4"
+    not_video.write_bytes(b"hello")
+    assert main(["video", str(not_video), str(style_path), "-o", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("stylekit: error:") and "not a video" in err and len(err.splitlines()) == 1
+    assert main(["video", str(not_video), str(style_path), "-o", str(tmp_path / "o.gif")]) == 2
+    assert "cannot write video" in capsys.readouterr().err
+    assert main(["video", str(not_video), str(style_path), "-o", str(tmp_path / "o.mp4"),
+                 "--temporal-weight", "3"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_cli_video_runs(clip, tmp_path, weights_dir):
+    style = tmp_path / "s.png"
+    from PIL import Image
+    Image.fromarray(pattern(48, 1, "style")).save(style)
+    out = tmp_path / "o.mkv"
+    assert main(["video", str(clip), str(style), "-o", str(out), "--model", "wct", "--max-frames", "2", "-q"]) == 0
+    assert len(list(read_frames(out))) == 2
+
+
+def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weights_dir, style_path, monkeypatch,
+                                                            capsys):
+    original = _FrameStylizer.__call__
+    calls = []
+
+    def stop_on_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(_FrameStylizer, "__call__", stop_on_third)
+    assert main(["video", str(clip), str(style_path), "-o", str(tmp_path / "out.mp4")]) == 130
+    assert "interrupted after 2 frames" in capsys.readouterr().err  # stderr is not a terminal here

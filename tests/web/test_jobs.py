@@ -1,0 +1,174 @@
+"""The web UI's job queue and the glue that runs methods as jobs (no HTTP here)."""
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from PIL import Image
+
+from stylekit.errors import StylekitError
+from stylekit.options import TransferOptions, namer
+from stylekit.web.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobOutput, JobQueue, QueueFull
+from stylekit.web.tasks import OPTIMISE, QUICK, check_limits, methods_by_name
+
+from ..conftest import pattern
+
+OUT = JobOutput(b"x", "image/png", (1, 1))
+
+
+@pytest.fixture
+def queue():
+    q = JobQueue({OPTIMISE: 1, QUICK: 1}, max_waiting=3)
+    yield q
+    q.shutdown()
+
+
+def blocking(release: threading.Event, started: threading.Event | None = None):
+    """A job function that waits for ``release`` (or its cancellation) and then returns."""
+    def run(ctx):
+        if started is not None:
+            started.set()
+        while not release.wait(0.01):
+            if ctx.cancelled:
+                return JobOutput(b"best", "image/png", (1, 1), interrupted=True)
+        return OUT
+    return run
+
+
+def wait_state(queue: JobQueue, job: Job, *states: str) -> None:
+    assert queue.wait_for(lambda: job.state in states, 10), f"job stayed {job.state}"
+
+
+def test_optimisations_wait_in_line_and_quick_jobs_pass_them(queue):
+    release = threading.Event()
+    first = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    wait_state(queue, first, RUNNING)
+    second = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    third = queue.submit(Job("s", "texture", OPTIMISE, blocking(release)))
+    assert (second.state, queue.position(second), queue.position(third)) == (QUEUED, 1, 2)
+    quick = queue.submit(Job("s", "fast", QUICK, lambda ctx: OUT))
+    wait_state(queue, quick, DONE)  # not stuck behind the running optimisation
+    assert first.state == RUNNING and queue.counts()[OPTIMISE] == {"waiting": 2, "running": 1}
+    snapshots = {s["id"]: s for s in queue.session_jobs("s")}
+    assert snapshots[third.id]["position"] == 2 and snapshots[quick.id]["has_result"]
+    release.set()
+    for job in (first, second, third):
+        wait_state(queue, job, DONE)
+
+
+def test_more_workers_run_more_optimisations_at_once():
+    queue = JobQueue({OPTIMISE: 2, QUICK: 1})
+    try:
+        release = threading.Event()
+        jobs = [queue.submit(Job("s", "transfer", OPTIMISE, blocking(release))) for _ in range(3)]
+        assert queue.wait_for(lambda: [j.state for j in jobs] == [RUNNING, RUNNING, QUEUED], 10)
+        release.set()
+        for job in jobs:
+            wait_state(queue, job, DONE)
+    finally:
+        queue.shutdown()
+
+
+def test_cancel_a_waiting_and_a_running_job(queue):
+    release, ran = threading.Event(), []
+    running = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    wait_state(queue, running, RUNNING)
+    waiting = queue.submit(Job("s", "transfer", OPTIMISE, lambda ctx: ran.append(1) or OUT))
+    queue.cancel(waiting)
+    assert waiting.state == CANCELLED and queue.position(waiting) is None
+    queue.cancel(running)
+    wait_state(queue, running, CANCELLED)
+    assert running.output.data == b"best" and running.snapshot()["interrupted"]  # the best so far is kept
+    follow = queue.submit(Job("s", "transfer", OPTIMISE, lambda ctx: OUT))
+    wait_state(queue, follow, DONE)
+    assert ran == []  # the cancelled waiting job never ran
+
+
+def test_failures_are_reported_and_the_queue_goes_on(queue):
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    def user_error(ctx):
+        raise StylekitError("unknown layer 'relu9_9'")
+
+    jobs = [queue.submit(Job("s", "dream", OPTIMISE, fn)) for fn in (broken, user_error, lambda ctx: OUT)]
+    for job in jobs:
+        wait_state(queue, job, DONE, FAILED)
+    assert jobs[0].state == FAILED and jobs[0].error == "internal error: RuntimeError: boom"
+    assert jobs[1].error == "unknown layer 'relu9_9'"
+    assert jobs[2].state == DONE
+
+
+def test_closing_a_session_cancels_and_forgets_its_jobs_only(queue):
+    release, started = threading.Event(), threading.Event()
+    mine = queue.submit(Job("mine", "transfer", OPTIMISE, blocking(release, started)))
+    started.wait(10)
+    mine_waiting = queue.submit(Job("mine", "transfer", OPTIMISE, lambda ctx: OUT))
+    theirs = queue.submit(Job("theirs", "transfer", OPTIMISE, lambda ctx: OUT))
+    queue.close_session("mine")
+    assert queue.wait_for(lambda: mine.state == CANCELLED, 10)
+    assert queue.get(mine.id) is None and queue.get(mine_waiting.id) is None
+    wait_state(queue, theirs, DONE)
+    assert queue.get(theirs.id, "theirs") is theirs and queue.get(theirs.id, "mine") is None
+
+
+def test_full_lane_refuses_more(queue):
+    release = threading.Event()
+    running = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    wait_state(queue, running, RUNNING)
+    for _ in range(3):
+        queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    with pytest.raises(QueueFull, match="queue is full"):
+        queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    release.set()
+
+
+def test_finished_jobs_per_session_are_bounded():
+    queue = JobQueue({OPTIMISE: 1, QUICK: 1}, keep_finished=2)
+    try:
+        jobs = [queue.submit(Job("s", "fast", QUICK, lambda ctx: OUT)) for _ in range(4)]
+        wait_state(queue, jobs[-1], DONE)
+        assert [j["id"] for j in queue.session_jobs("s")] == [j.id for j in jobs[2:]]
+    finally:
+        queue.shutdown()
+
+
+def test_form_values_are_parsed_and_checked_with_the_pages_labels():
+    methods = methods_by_name()
+    transfer = {f["name"]: f for f in methods["transfer"].describe()["fields"]}
+    d = TransferOptions()
+    assert transfer["size"]["default"] == d.size and transfer["steps"]["default"] == "60,20,8"
+    options = methods["transfer"].parse({"size": "300", "steps": "10,5", "min_size": "", "seed": "3"}, {})
+    assert options.size == 300 and options.steps == (10, 5) and options.min_size is None
+    assert options.seed == 3 and options.style_weight == d.style_weight
+    assert methods["texture"].parse({"size": "640x320"}, {}).size == (320, 640)
+    assert methods["transfer"].parse({"size": "640x320"}, {}).size == (320, 640)  # sizes take WxH everywhere
+    with pytest.raises(StylekitError, match="^style weight must be a number, got 'lots'$"):
+        methods["transfer"].parse({"style_weight": "lots"}, {})
+    with pytest.raises(StylekitError, match=r"^optimizer must be one of lbfgs, adam, sgd, got 'bfgs'$"):
+        methods["transfer"].parse({"optimizer": "bfgs"}, {})
+    with pytest.raises(StylekitError, match="unknown option.*path"):
+        methods["transfer"].parse({"path": "/etc/passwd"}, {})
+    with pytest.raises(StylekitError, match="start from must be one of content, noise, style"):
+        methods["transfer"].parse({"init": "/etc/passwd"}, {})  # the page never names a file on the server
+    label = namer(TransferOptions, "web")
+    with pytest.raises(StylekitError, match="^size 4000 px is above this server's limit of 1024 px"):
+        check_limits(TransferOptions(size=4000), 1024, label)
+    with pytest.raises(StylekitError, match="above this server's limit"):
+        check_limits(TransferOptions(size=(300, 2000)), 1024, label)
+
+
+def test_a_transfer_job_reports_previews_and_stops_with_its_best_image(queue):
+    method = methods_by_name()["transfer"]
+    options = method.parse({"size": "40", "steps": "200", "min_size": "", "backbone": "scratch",
+                            "early_stopping": False, "seed": "1"}, {})
+    content, style = Image.fromarray(pattern(48, 0)), Image.fromarray(pattern(48, 1, "style"))
+
+    job = queue.submit(Job("s", "transfer", OPTIMISE, lambda ctx: method.run(content, [style], options, ctx, 2)))
+    assert queue.wait_for(lambda: job.progress.get("step", 0) >= 6, 60)
+    assert job.preview_version >= 2 and Image.open(io.BytesIO(job.preview)).format == "JPEG"
+    queue.cancel(job)
+    wait_state(queue, job, CANCELLED)
+    assert job.output.interrupted and job.progress["step"] < 200 and job.progress["total"] == 200
+    assert Image.open(io.BytesIO(job.output.data)).size == (40, 40)

@@ -1,0 +1,247 @@
+"""The web server over real HTTP on loopback: uploads and limits, jobs, sessions, and a load test."""
+from __future__ import annotations
+
+import io
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stylekit.options import TransferOptions
+from stylekit.web import BackgroundServer, ServerConfig
+
+from ..conftest import WEIGHTS, pattern
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, "PNG")
+    return buf.getvalue()
+
+
+class Client:
+    """A tiny JSON-over-HTTP client for one session."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = self.call("POST", "/api/session")["session"]
+
+    def raw(self, method: str, path: str, data: bytes | None = None, headers: dict | None = None,
+            timeout: float = 30) -> tuple[int, bytes, dict]:
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    def call(self, method: str, path: str, body: object = None, expect: int = 200) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        status, payload, _ = self.raw(method, path, data, {"Content-Type": "application/json"})
+        assert status == expect, payload
+        return json.loads(payload)
+
+    def upload(self, data: bytes, name: str = "image.png", expect: int = 200) -> dict:
+        status, payload, _ = self.raw("POST", f"/api/images?session={self.session}&name={name}", data)
+        assert status == expect, payload
+        return json.loads(payload)
+
+    def submit(self, method: str, content: str | None, styles: list[str], options: dict, expect: int = 200) -> dict:
+        return self.call("POST", "/api/jobs", {"session": self.session, "method": method, "content": content,
+                                               "styles": styles, "options": options}, expect)
+
+    def job(self, job_id: str) -> dict:
+        return self.call("GET", f"/api/jobs/{job_id}?session={self.session}")
+
+    def wait(self, job_id: str, states: tuple[str, ...] = ("done", "failed", "cancelled"), timeout: float = 120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            job = self.job(job_id)
+            if job["state"] in states:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} still {job['state']}")
+
+
+@pytest.fixture(scope="module")
+def server():
+    config = ServerConfig(port=0, max_upload_mb=0.5, max_pixels=300_000, max_side=512, max_waiting=30,
+                          preview_every=1, weights_dir=str(WEIGHTS))
+    with BackgroundServer(config) as running:
+        yield running
+
+
+@pytest.fixture
+def client(server):
+    return Client(server.url)
+
+
+SCRATCH = {"size": "48", "steps": "400", "min_size": "", "backbone": "scratch", "early_stopping": False}
+
+
+def test_page_and_config_carry_the_cli_defaults(client):
+    status, page, headers = client.raw("GET", "/")
+    assert status == 200 and b'id="go"' in page and headers["content-type"].startswith("text/html")
+    assert client.raw("GET", "/static/app.js")[0] == 200
+    config = client.call("GET", "/api/config")
+    methods = {m["name"]: m for m in config["methods"]}
+    assert set(methods) == {"transfer", "fast", "texture", "dream", "invert", "features"}
+    size = next(f for f in methods["transfer"]["fields"] if f["name"] == "size")
+    assert size["default"] == TransferOptions().size
+    assert config["limits"] == {"max_upload_mb": 0.5, "max_pixels": 300_000, "max_side": 512}
+    assert {e["id"] for e in config["examples"]} >= {"ex-portrait", "ex-swirls"}
+    status, thumb, _ = client.raw("GET", "/api/examples/ex-swirls.jpg")
+    assert status == 200 and Image.open(io.BytesIO(thumb)).format == "JPEG"
+
+
+def test_uploads_are_checked(client):
+    info = client.upload(png_bytes(pattern(40)), "../../etc/passwd.png")
+    assert (info["width"], info["height"], info["name"]) == (40, 40, "passwd.png")  # a label, never a path
+    assert "not an image" in client.upload(b"hello, world", "notes.txt", expect=415)["error"]
+    assert "damaged or truncated" in client.upload(png_bytes(pattern(40))[:200], "cut.png", expect=415)["error"]
+    noise = np.random.default_rng(0).integers(0, 256, (500, 500, 3), dtype=np.uint8)  # ~750 kB, 250k px
+    assert "upload limit of 0.5 MB" in client.upload(png_bytes(noise), "big.png", expect=413)["error"]
+    wide = png_bytes(np.zeros((300, 1100, 3), np.uint8))  # small file, too many pixels
+    assert "accepts up to 0.3" in client.upload(wide, "wide.png", expect=415)["error"]
+    status, payload, _ = client.raw("POST", "/api/images?session=nope&name=a.png", png_bytes(pattern(8)))
+    assert status == 403 and b"reload the page" in payload
+
+
+def test_bad_jobs_get_one_line_messages(client):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    assert "unknown method" in client.submit("paint", content, [], {}, expect=400)["error"]
+    assert "needs a style image" in client.submit("transfer", content, [], {}, expect=400)["error"]
+    assert "size must be a number of pixels" in client.submit("transfer", content, ["ex-swirls"], {"size": "big"},
+                                                       expect=400)["error"]
+    assert "limit of 512 px" in client.submit("transfer", content, ["ex-swirls"], {"size": "4096"},
+                                              expect=400)["error"]
+    assert "upload it again" in client.submit("transfer", "gone", ["ex-swirls"], {}, expect=400)["error"]
+    other = Client(client.url)  # another session cannot use this session's uploads
+    assert "upload it again" in other.submit("transfer", content, ["ex-swirls"], {}, expect=400)["error"]
+
+
+def test_an_optimisation_shows_progress_can_be_cancelled_and_keeps_its_best(client):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    style = client.upload(png_bytes(pattern(48, 1, "style")))["id"]
+    job = client.submit("transfer", content, [style], SCRATCH)
+    running = client.wait(job["id"], ("running",))
+    deadline = time.time() + 60
+    while running["progress"].get("step", 0) < 5 and time.time() < deadline:
+        running = client.job(job["id"])
+    assert running["progress"]["total"] == 400 and running["preview_version"] >= 1
+    status, preview, _ = client.raw("GET", f"/api/jobs/{job['id']}/preview.jpg?session={client.session}")
+    assert status == 200 and Image.open(io.BytesIO(preview)).size == (48, 48)
+    client.call("POST", f"/api/jobs/{job['id']}/cancel?session={client.session}")
+    done = client.wait(job["id"])
+    assert done["state"] == "cancelled" and done["has_result"] and done["interrupted"]
+    status, result, headers = client.raw("GET", f"/api/jobs/{job['id']}/result.png?session={client.session}")
+    assert status == 200 and "attachment" in headers["content-disposition"]
+    assert Image.open(io.BytesIO(result)).size == (48, 48)
+    assert client.raw("GET", f"/api/jobs/{job['id']}?session=someone-else")[0] == 404
+
+
+def test_a_failing_job_leaves_the_server_serving(client):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    failed = client.wait(client.submit("dream", content, [], {"layer": "relu9_9", "backbone": "scratch"})["id"])
+    assert failed["state"] == "failed" and "relu9_9" in failed["error"]
+    texture = client.submit("texture", None, ["ex-swirls"], {"size": "40x24", "steps": "3", "min_size": "",
+                                                              "backbone": "scratch"})
+    done = client.wait(texture["id"])
+    assert done["state"] == "done" and done["size"] == [40, 24]
+
+
+def test_closing_the_page_socket_cancels_its_jobs(server, client):
+    from websockets.sync.client import connect
+
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws") as socket:
+        job = client.submit("transfer", content, ["ex-swirls"], SCRATCH)
+        states = []
+        while "running" not in states:  # the page hears about its job as it changes
+            message = json.loads(socket.recv(timeout=30))
+            states += [j["state"] for j in message["jobs"] if j["id"] == job["id"]]
+    queue = server.state.queue
+    assert queue.wait_for(lambda: queue.get(job["id"]) is None, 30)  # cancelled, then forgotten
+    assert client.session not in server.state.sessions
+    assert client.raw("GET", f"/api/jobs/{job['id']}?session={client.session}")[0] == 404
+
+
+def test_twenty_concurrent_fast_requests_complete_and_the_server_stays_responsive(server, weights_dir):
+    def one(index: int) -> tuple[dict, tuple[int, int]]:
+        client = Client(server.url)
+        content = client.upload(png_bytes(pattern(96, index)))["id"]
+        job = client.submit("fast", content, ["ex-swirls"], {"style_size": "128"})
+        done = client.wait(job["id"], timeout=300)
+        status, data, _ = client.raw("GET", f"/api/jobs/{job['id']}/result.png?session={client.session}")
+        assert status == 200
+        return done, Image.open(io.BytesIO(data)).size
+
+    probe = Client(server.url)
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(one, i) for i in range(20)]
+        answered = 0
+        while not all(f.done() for f in futures):  # the server answers other requests under load
+            status, _, _ = probe.raw("GET", "/api/config", timeout=10)
+            answered += status == 200
+            time.sleep(0.1)
+        results = [f.result() for f in futures]
+    assert answered >= 1
+    assert all(done["state"] == "done" and size == (96, 96) for done, size in results)
+
+
+def test_serve_command_says_where_and_stops_cleanly_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "stylekit", "serve", "--port", "0"], stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path)
+    try:
+        line = proc.stderr.readline()
+        assert "only this machine can connect" in line
+        url = line.split("open ")[1].split(" ;")[0]
+        assert url.startswith("http://127.0.0.1:")
+        deadline = time.time() + 30
+        while True:  # the socket listens before uvicorn starts answering
+            try:
+                assert Client(url).session
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.time() < deadline
+                time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+        assert "stopped" in proc.stderr.read()
+        assert list(tmp_path.iterdir()) == []  # nothing written to disk
+    finally:
+        proc.kill()
+
+
+def test_serve_command_bad_settings_get_one_line_errors(tmp_path):
+    import subprocess
+    import sys
+
+    from stylekit.web.server import bind
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "stylekit", "serve", *args], capture_output=True, text=True,
+                              timeout=60)
+
+    result = run("--examples", str(tmp_path / "missing"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "is not a folder" in result.stderr
+    (tmp_path / "broken.jpg").write_text("not a picture")
+    result = run("--examples", str(tmp_path))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "broken.jpg is not an image" in result.stderr
+    taken = bind("127.0.0.1", 0)
+    try:
+        result = run("--port", str(taken.getsockname()[1]))
+        assert result.returncode == 2 and "choose another --port" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        taken.close()
+    assert run("--workers", "0").returncode == 2
