@@ -11,8 +11,7 @@ from typing import Any
 from .errors import StylekitError
 from .options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig, TextureOptions,
                       TransferOptions, VideoOptions, ZoomOptions)
-
-__version__ = "0.1.0"
+from .version import __version__
 
 _FUNCTIONS = {
     "transfer": "stylekit.methods.gatys", "texture": "stylekit.methods.texture_synthesis",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .errors import StylekitError
 from .options import (DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
                       InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, TextureOptions,
@@ -110,6 +110,19 @@ class ProgressBar:
             self.bar = None
 
 
+EXTRAS = {"video": ("av", "cv2"), "web": ("starlette", "uvicorn", "websockets")}
+
+
+def _require(extra: str) -> None:
+    """A one-line error when an optional part's packages are not installed."""
+    from importlib.util import find_spec
+
+    missing = [name for name in EXTRAS[extra] if find_spec(name) is None]
+    if missing:
+        raise StylekitError(f"this command needs the {extra} extra ({', '.join(missing)} not installed): "
+                            f"pip install 'stylekit[{extra}]'")
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"stylekit: note: {message}", file=sys.stderr)
 
@@ -204,6 +217,8 @@ def _dream(args: argparse.Namespace) -> int:
     if not zoom.zoom_frames:
         return _run_single(out, lambda callbacks: run_dream(args.image, options, callbacks))
     output = check_animation_path(out.output)
+    if output.suffix.lower() == ".mp4":
+        _require("video")
     _history_path(out)
     bar = _bar(out, "frame", zoom.zoom_frames)
     try:
@@ -266,6 +281,7 @@ def _fast(args: argparse.Namespace) -> int:
 
 
 def _video(args: argparse.Namespace) -> int:
+    _require("video")
     from .videos.stylize import run_video, work_dir
 
     options = options_from(args, VideoOptions)
@@ -283,6 +299,7 @@ def _video(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    _require("web")
     from .web.server import is_loopback, serve
 
     config = options_from(args, ServerConfig)

@@ -57,8 +57,17 @@ def shared_images() -> Path:
 
 @pytest.fixture(autouse=True)
 def _few_threads():
+    before = torch.get_num_threads()
     torch.set_num_threads(2)
     yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device"))])
+def device(request) -> torch.device:
+    """Each device the pure functions are checked on: the CPU, and CUDA where there is one."""
+    return torch.device(request.param)
 
 
 WEIGHTS = Path(os.environ.get("STYLEKIT_WEIGHTS_DIR", REPO.parent / "shared" / "weights"))

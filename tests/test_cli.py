@@ -120,3 +120,16 @@ def test_ctrl_c_writes_best_image(tmp_path, content_path, style_path):
     assert "best result so far" in err and "Traceback" not in err
     assert Image.open(out).size == (48, 48)
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_missing_extra_is_named_in_one_line(monkeypatch, capsys, tmp_path):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("av", "starlette") else
+                        real(name, *a))
+    assert main(["serve", "--port", "0"]) == 2
+    assert "needs the web extra (starlette not installed): pip install 'stylekit[web]'" in capsys.readouterr().err
+    assert main(["video", str(tmp_path / "in.mp4"), str(tmp_path / "s.png"), "-o", str(tmp_path / "o.mp4")]) == 2
+    assert "pip install 'stylekit[video]'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

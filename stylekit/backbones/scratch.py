@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from .base import FeatureExtractor, make_pool
 from .vgg import IMAGENET_MEAN, IMAGENET_STD
@@ -22,7 +23,7 @@ def load_scratch(pooling: str = "max", seed: int = 0) -> FeatureExtractor:
     in_ch = 3
     for block, n_conv, out_ch in SCRATCH_CONFIG:
         for c in range(1, n_conv + 1):
-            conv = nn.Conv2d(in_ch, out_ch, 3, padding=1)
+            conv = skip_init(nn.Conv2d, in_ch, out_ch, 3, padding=1)
             with torch.no_grad():
                 conv.weight.normal_(0.0, (2.0 / (in_ch * 9)) ** 0.5, generator=gen)
                 conv.bias.uniform_(-0.05, 0.05, generator=gen)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 
 from ..errors import StylekitError
 from .base import FeatureExtractor, make_pool
@@ -34,7 +35,7 @@ def vgg_layers(arch: str, pooling: str) -> list[tuple[str, nn.Module]]:
     in_ch = 3
     for block, (n_conv, out_ch) in enumerate(zip(CONFIGS[arch], CHANNELS), start=1):
         for c in range(1, n_conv + 1):
-            layers.append((f"conv{block}_{c}", nn.Conv2d(in_ch, out_ch, 3, padding=1)))
+            layers.append((f"conv{block}_{c}", skip_init(nn.Conv2d, in_ch, out_ch, 3, padding=1)))
             layers.append((f"relu{block}_{c}", nn.ReLU()))
             in_ch = out_ch
         layers.append((f"pool{block}", make_pool(pooling)))

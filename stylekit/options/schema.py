@@ -174,7 +174,7 @@ def check_value(value: Any, spec: Spec) -> Any:
     if value is None:
         if spec.optional or spec.kind == "nested":
             return None
-        raise ValueProblem("a value is required")
+        raise ValueProblem("needs a value")
     kind = spec.kind
     if kind in ("int", "float"):
         return _check_number(value, spec, kind == "int")
@@ -377,7 +377,7 @@ def parse_form(cls: type, form: Mapping[str, Any], fixed: Mapping[str, Any] | No
         spec = spec_of(shown[key])
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if not spec.optional:
-                raise OptionError(f"{web_label(shown[key])}: a value is required")
+                raise OptionError(f"{web_label(shown[key])} needs a value")
             values[key] = None
         elif spec.choices and raw not in spec.choices:  # the page offers only these (a text option's others
             # are files on this machine, which the page never names)

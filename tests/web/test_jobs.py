@@ -103,7 +103,7 @@ def test_failures_are_reported_and_the_queue_goes_on(queue):
 def test_closing_a_session_cancels_and_forgets_its_jobs_only(queue):
     release, started = threading.Event(), threading.Event()
     mine = queue.submit(Job("mine", "transfer", OPTIMISE, blocking(release, started)))
-    started.wait(10)
+    assert started.wait(10)
     mine_waiting = queue.submit(Job("mine", "transfer", OPTIMISE, lambda ctx: OUT))
     theirs = queue.submit(Job("theirs", "transfer", OPTIMISE, lambda ctx: OUT))
     queue.close_session("mine")
