@@ -7,11 +7,9 @@ from pathlib import Path
 
 import torch
 
-from stylekit.backbones import FeatureExtractor, load_backbone
-from stylekit.io import load_image
-from stylekit.methods.common import fit_long_side
+from stylekit.backbones import FeatureExtractor, get_backbone
+from stylekit.io import fit_long_side, load_image, resize
 from stylekit.objectives import gram_matrix
-from stylekit.optim import resize
 
 IMAGES = Path(os.environ.get("STYLEKIT_IMAGES_DIR", Path(__file__).resolve().parents[2] / "shared" / "images"))
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -21,7 +19,7 @@ CONTENT_LAYER = "relu4_2"
 def bare_pass_seconds(size: tuple[int, int], repeats: int = 3, net: FeatureExtractor | None = None) -> float:
     """Best time of one forward+backward (gradient w.r.t. the input only) of the VGG19 layers a default
     transfer uses (to relu5_1) at ``size`` (h, w): the machine's physical floor for one step."""
-    net = net or load_backbone("vgg19")
+    net = net or get_backbone("vgg19")
     layers = [CONTENT_LAYER, *STYLE_LAYERS]
     x = torch.rand(1, 3, *size, requires_grad=True)
     best = float("inf")
@@ -38,7 +36,7 @@ def referee(output: str | Path, content: str | Path, style: str | Path, size: in
     """The fixed referee score of an output image: (content distance, style distance) on VGG19 (original
     weights) at ``size`` px long side. Content: mean squared difference at relu4_2 over the mean square of
     the content's features. Style: sum over relu1_1..relu5_1 of ‖G(out)−G(style)‖²/‖G(style)‖², G = F·Fᵀ/(C·H·W)."""
-    net = load_backbone("vgg19")
+    net = get_backbone("vgg19")
 
     def feats(path: str | Path) -> dict[str, torch.Tensor]:
         img = load_image(path).rgb

@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from common import IMAGES
-from stylekit.fast import FastOptions, FastStylizer
-from stylekit.io import load_image
-from stylekit.methods.common import fit_long_side
+from stylekit.feedforward import FastStylizer
+from stylekit.io import fit_long_side, load_image
+from stylekit.options import FastOptions
 
 
 def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:

@@ -12,7 +12,7 @@ import time
 
 import torch
 
-from stylekit.backbones import load_backbone
+from stylekit.backbones import get_backbone, load_backbone
 
 LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1")
 
@@ -41,8 +41,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="512x384,512x512", help="WIDTHxHEIGHT, comma-separated")
     parser.add_argument("--repeats", type=int, default=4)
     args = parser.parse_args()
-    channels_last = load_backbone("vgg19")
-    nchw = load_backbone("vgg19")
+    channels_last = get_backbone("vgg19")  # the shared backbone, as a transfer uses it
+    nchw = load_backbone("vgg19")  # a private copy: its weights are changed below, never the shared one's
     for module in nchw.layers.values():
         if isinstance(module, torch.nn.Conv2d):
             module.weight.data = module.weight.data.contiguous()

@@ -21,14 +21,15 @@ from common import IMAGES  # noqa: E402
 def child(size: int, steps: int, content: str, style: str) -> None:
     import torch
 
-    from stylekit.backbones import load_backbone
-    from stylekit.io import load_image
-    from stylekit.methods.common import fit_long_side
-    from stylekit.methods.transfer import TransferOptions, estimate_peak_bytes, plan_tiles, run_transfer
+    from stylekit.backbones import get_backbone
+    from stylekit.io import fit_long_side, load_image
+    from stylekit.methods.gatys import run_transfer
+    from stylekit.objectives.memory import estimate_peak_bytes, plan_tiles
     from stylekit.optim import Scale
+    from stylekit.options import TransferOptions
 
     opts = TransferOptions(size=size, steps=steps, min_size=None, early_stopping=False, seed=0)
-    net = load_backbone("vgg19")
+    net = get_backbone("vgg19")
     layers = [*opts.content_layers, *opts.style_layers]
     hw = fit_long_side(*load_image(content).rgb.shape[-2:], size)
     tile = plan_tiles(net, opts, [Scale(hw, steps)], torch.device("cpu"))[hw]

@@ -19,7 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
-from stylekit.web import BackgroundServer, ServerConfig
+from stylekit.options import ServerConfig
+from stylekit.web import BackgroundServer
 
 
 def call(url: str, path: str, data: bytes | None = None, method: str = "GET") -> dict:

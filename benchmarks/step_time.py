@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import IMAGES, bare_pass_seconds  # noqa: E402
 
 from stylekit.io import load_image  # noqa: E402
-from stylekit.methods.transfer import TransferOptions, run_transfer  # noqa: E402
+from stylekit.methods.gatys import run_transfer  # noqa: E402
 from stylekit.optim import Callback, Progress  # noqa: E402
+from stylekit.options import TransferOptions  # noqa: E402
 
 
 class Timer(Callback):

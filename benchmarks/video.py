@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from common import IMAGES
-from stylekit.video import FlowEstimator, VideoOptions, VideoWriter, consistency_mask, flicker, probe, read_frames
-from stylekit.video import run_video
-from stylekit.video.clips import make_clip
+from stylekit.options import FastOptions, VideoOptions
+from stylekit.videos import FlowEstimator, VideoWriter, consistency_mask, flicker, probe, read_frames, run_video
+from stylekit.videos.clips import make_clip
 
 
 def copy_seconds(clip: Path, out: Path) -> float:
@@ -59,7 +59,7 @@ def main() -> None:
             for weight in (0.0, tw):
                 out = folder / f"{kind}_{weight}.mp4"
                 start = time.perf_counter()
-                run_video(clip, style, out, VideoOptions(model=args.model, temporal_weight=weight))
+                run_video(clip, style, out, VideoOptions(temporal_weight=weight, fast=FastOptions(model=args.model)))
                 fps = args.frames / (time.perf_counter() - start)
                 score = flicker_of(clip, out)
                 base = score if base is None else base

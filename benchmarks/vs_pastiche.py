@@ -22,8 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import IMAGES, bare_pass_seconds, referee  # noqa: E402
 
-from stylekit.io import load_image  # noqa: E402
-from stylekit.methods.common import fit_long_side  # noqa: E402
+from stylekit.io import fit_long_side, load_image  # noqa: E402
 
 
 def run_measured(cmd: list[str]) -> tuple[float, int]:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from stylekit.web import BackgroundServer, ServerConfig
+from stylekit.options import ServerConfig
+from stylekit.web import BackgroundServer
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

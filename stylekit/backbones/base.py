@@ -84,15 +84,6 @@ class FeatureExtractor(nn.Module):
         order = {name: i for i, name in enumerate(self.layers)}
         return max(self.check_layers(layers), key=order.__getitem__)
 
-    def parameters_until(self, layer: str) -> int:
-        """Number of weights a forward pass up to ``layer`` uses."""
-        total = 0
-        for name, module in self.layers.items():
-            total += sum(p.numel() for p in module.parameters())
-            if name == layer:
-                break
-        return total
-
     def channels(self, layer: str) -> int:
         """Number of channels the named layer outputs."""
         self.check_layers([layer])

@@ -41,7 +41,8 @@ class FastStylizer:
         self.styles = [resize_to(load_image(s, f"style {i + 1}").rgb, opts.style_size).to(self.device)
                        for i, s in enumerate(styles)]
         files = resolve(opts.model, opts.weights_dir)
-        net = MicroAST() if opts.model == "microast" else WCT()
+        with torch.random.fork_rng(devices=[]):  # layers draw initial weights (overwritten below) from torch's
+            net = MicroAST() if opts.model == "microast" else WCT()  # global RNG: leave its state as it was
         self.net = net.load_files(files).to(self.device).to(memory_format=torch.channels_last)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         self._codes = None if opts.preserve_color != "none" else self._encode(self.styles)

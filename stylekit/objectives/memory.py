@@ -45,7 +45,7 @@ def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size:
     Tiling adds a whole-image gradient and the ``content_layers``' whole feature maps (the targets).
     """
     deepest = backbone.deepest(layers)
-    weights = backbone.parameters_until(deepest)
+    weights = sum(p.numel() for p in backbone.parameters())  # the whole shared network is resident
     remembered = LBFGS_HISTORY if steps is None else min(steps, LBFGS_HISTORY)
     pixels = size[0] * size[1]
     copies = (2 * remembered if optimizer == "lbfgs" else 3) + 8

@@ -139,7 +139,11 @@ KINDS = tuple(PARSERS)
 
 
 def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else f"{value:g}"
+    """A number as a message shows it: whole numbers in full (a 400-digit one shortened), others as %g."""
+    if isinstance(value, int):
+        text = str(value)
+        return text if len(text) <= 24 else f"{text[:8]}... ({len(text)} digits)"
+    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else f"{value:g}"
 
 
 def _bounds(spec: Spec) -> str:
@@ -154,10 +158,17 @@ def _bounds(spec: Spec) -> str:
 
 
 def _check_number(value: Any, spec: Spec, whole: bool) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueProblem(f"must be a {'whole number' if whole else 'number'}, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueProblem(f"must be a finite number, got {value}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        finite = False
+    if not finite:
+        raise ValueProblem(f"must be a finite number, got {_fmt(value)}" if not whole else
+                           f"must be {_bounds(spec)}, got {_fmt(value)}")
+    if whole and not float(value).is_integer():
+        raise ValueProblem(f"must be a whole number, got {value!r}")
     value = int(value) if whole else float(value)
     if ((spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high)
             or (spec.above is not None and value <= spec.above)):

@@ -226,3 +226,9 @@ def test_dense_equivalent_of_a_grouped_conv():
     grouped = torch.nn.Conv2d(32, 16, 3, stride=2, groups=16)
     x = torch.rand(1, 32, 20, 24)
     assert torch.allclose(dense_equivalent(grouped)(x), grouped(x), atol=1e-5)
+
+
+def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path):
+    state = torch.get_rng_state()
+    FastStylizer([style_path], FastOptions(model="wct"))
+    assert torch.equal(state, torch.get_rng_state())
