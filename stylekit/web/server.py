@@ -154,6 +154,13 @@ class State:
         return found
 
 
+# An upload over the limit is still read (and dropped, chunk by chunk) for up to this many bytes beyond the
+# limit before the 413 goes out: a client that sends its whole body before reading the answer (urllib does)
+# would otherwise have the connection reset under it and never see the message. A body larger still is
+# answered at once and the connection closed with the rest unread.
+DISCARD_LIMIT = 64 * 1024 * 1024
+
+
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -187,13 +194,20 @@ def create_app(config: ServerConfig) -> Starlette:
         declared = request.headers.get("content-length")
         too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB " \
                   "(--max-upload-mb): upload a smaller file"
-        if declared and declared.isdigit() and int(declared) > limit:
-            return _error(too_big, 413)
+        if declared and declared.isdigit() and int(declared) > limit + DISCARD_LIMIT:
+            return _error(too_big, 413)  # too much to read through: answer and close with the body unread
         body = bytearray()
+        received = 0
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
+            received += len(chunk)
+            if received > limit + DISCARD_LIMIT:
                 return _error(too_big, 413)
+            if received <= limit:
+                body += chunk
+            else:
+                body.clear()  # over the limit: read the rest through, keeping nothing, then answer
+        if received > limit:
+            return _error(too_big, 413)
         try:
             img = await asyncio.to_thread(decode_upload, bytes(body), name, config.max_pixels)
         except StylekitError as exc:

@@ -1,12 +1,14 @@
 """The web server over real HTTP on loopback: uploads and limits, jobs, sessions, and a load test."""
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import queue
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +18,7 @@ from PIL import Image
 
 from stylekit.options import TransferOptions
 from stylekit.web import BackgroundServer, ServerConfig
+from stylekit.web.server import DISCARD_LIMIT
 
 from ..conftest import WEIGHTS, pattern
 
@@ -112,6 +115,43 @@ def test_uploads_are_checked(client):
     assert "accepts up to 0.3" in client.upload(wide, "wide.png", expect=415)["error"]
     status, payload, _ = client.raw("POST", "/api/images?session=nope&name=a.png", png_bytes(pattern(8)))
     assert status == 403 and b"reload the page" in payload
+
+
+def post_and_read(url: str, path: str, body: object, headers: dict) -> tuple[int, bytes]:
+    """POST with http.client: the whole body is sent before the answer is read, as urllib does."""
+    where = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_an_upload_over_the_limit_is_answered_not_reset(client):
+    path = f"/api/images?session={client.session}&name=big.png"
+    message = b"big.png is larger than this server's upload limit of 0.5 MB"
+    # 0.8 MB as in test_uploads_are_checked, and 8 MB: more than the socket buffers hold, so the client is
+    # still sending when the server has decided; a server that stopped reading would reset the connection
+    for size in (800_000, 8_000_000):
+        status, payload = post_and_read(client.url, path, bytes(size), {"Connection": "close"})
+        assert status == 413 and message in payload, (size, status, payload)
+    chunks = (bytes(65536) for _ in range(13))  # ~0.85 MB with no Content-Length (chunked)
+    status, payload = post_and_read(client.url, path, chunks, {"Connection": "close"})
+    assert status == 413 and message in payload, (status, payload)
+    # declared beyond what the server reads through: answered from the headers alone, before any body
+    where = urllib.parse.urlsplit(client.url)
+    connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Length", str(int(0.5 * 1024 * 1024) + DISCARD_LIMIT + 1))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413 and message in response.read()
+    finally:
+        connection.close()
+    assert client.upload(png_bytes(pattern(40)))["width"] == 40  # and the server goes on serving
 
 
 def test_bad_jobs_get_one_line_messages(client):
