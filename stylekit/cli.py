@@ -51,20 +51,38 @@ class Command:
 
 
 def _callbacks_for(out: RecordOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
-    """The progress bar and, with --save-every, an intermediates writer (checked before any work)."""
+    """The progress bar and, with --save-every, an intermediates writer (its folder checked by
+    :func:`_check_outputs`)."""
     from .io import save_image
     from .optim import SaveEvery
 
     callbacks: list[Any] = [bar]
     if out.save_every:
         folder = Path(out.intermediates).expanduser() if out.intermediates else output.parent
-        if not folder.is_dir():
-            raise StylekitError(f"folder {folder} for --intermediates does not exist: create it first")
         suffix = output.suffix if output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") else ".png"
         tag = "_{item}" if items else ""
         pattern = folder / f"{output.stem}{tag}_{{step:05d}}{suffix}"
         callbacks.append(SaveEvery(out.save_every, str(pattern), lambda img, path: save_image(img, path), items))
     return callbacks
+
+
+def _check_outputs(out: OutputOptions, inputs: Sequence[object], suffixes: Sequence[str] | None = None,
+                   outputs: Sequence[str | Path] = ()) -> Path:
+    """Every file the command will write, checked before any work: -o (``suffixes``: its formats, default the
+    image formats), or ``outputs`` instead where one -o names several files; --history and the --save-every
+    folder. None may be an input, no two the same. Returns -o as a path."""
+    from .io import WRITABLE, check_distinct, check_output_path, check_writable_folder
+
+    allowed = tuple(suffixes or WRITABLE)
+    output = check_output_path(out.output, allowed, "-o")
+    written = [(check_output_path(path, allowed, "-o"), "-o") for path in outputs] or [(output, "-o")]
+    if isinstance(out, RecordOptions):
+        if out.history:
+            written.append((check_output_path(out.history, None, "--history"), "--history"))
+        if out.save_every:
+            check_writable_folder(out.intermediates or output.parent, "--intermediates")
+    check_distinct(written, inputs)
+    return output
 
 
 class ProgressBar:
@@ -127,17 +145,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"stylekit: note: {message}", file=sys.stderr)
 
 
-def _history_path(out: RecordOptions) -> Path | None:
-    path = Path(out.history).expanduser() if out.history else None
-    if path is not None and not path.parent.is_dir():
-        raise StylekitError(f"folder {path.parent} for --history does not exist")
-    return path
-
-
 def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None) -> int:
-    history_path = _history_path(out) if isinstance(out, RecordOptions) else None
-    if history_path is not None:
-        history_path.write_text(json.dumps(history or [], indent=1))
+    from .io import write_atomic
+
+    if isinstance(out, RecordOptions) and out.history:
+        text = json.dumps(history or [], indent=1)
+        write_atomic(Path(out.history).expanduser(), lambda tmp: tmp.write_text(text))
     if interrupted:
         print(f"stylekit: interrupted: wrote the best result so far to {output}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -150,12 +163,11 @@ def _bar(out: OutputOptions, unit: str = "step", total: int = 0) -> ProgressBar:
     return ProgressBar(not out.quiet and sys.stderr.isatty(), unit, total)
 
 
-def _run_single(out: RecordOptions, run: Callable[[list[Any]], Any]) -> int:
+def _run_single(out: RecordOptions, inputs: Sequence[object], run: Callable[[list[Any]], Any]) -> int:
     """Run one optimisation method with progress and intermediates; write its image atomically."""
-    from .io import check_output_path, save_image
+    from .io import save_image
 
-    output = check_output_path(out.output)
-    _history_path(out)
+    output = _check_outputs(out, inputs)
     bar = _bar(out)
     try:
         result = run(_callbacks_for(out, output, bar))
@@ -175,27 +187,27 @@ def _transfer(args: argparse.Namespace) -> int:
         content, styles = example_content(), [example_style()]
     else:
         content, styles = args.content, args.styles
-    return _run_single(out, lambda callbacks: run_transfer(content, styles, options, callbacks))
+    return _run_single(out, [content, *styles, options.init],
+                       lambda callbacks: run_transfer(content, styles, options, callbacks))
 
 
 def _texture(args: argparse.Namespace) -> int:
     from .methods.texture_synthesis import run_texture
 
     options = options_from(args, TextureOptions)
-    return _run_single(options_from(args, RecordOptions), lambda callbacks: run_texture(args.source, options,
-                                                                                         callbacks))
+    return _run_single(options_from(args, RecordOptions), [args.source],
+                       lambda callbacks: run_texture(args.source, options, callbacks))
 
 
 def _invert(args: argparse.Namespace) -> int:
-    from .io import check_output_path, load_image, save_image, to_pil
+    from .io import load_image, save_image, to_pil
     from .methods.inversion import run_invert, run_invert_sweep, sweep_sheet
 
     options = options_from(args, InvertOptions)
     out = options_from(args, RecordOptions)
     if not options.layers:
-        return _run_single(out, lambda callbacks: run_invert(args.image, options, callbacks))
-    output = check_output_path(out.output)
-    _history_path(out)
+        return _run_single(out, [args.image], lambda callbacks: run_invert(args.image, options, callbacks))
+    output = _check_outputs(out, [args.image])
     source = load_image(args.image)  # fail early on a bad image, before any layer runs
     bar = _bar(out)
     try:
@@ -208,18 +220,18 @@ def _invert(args: argparse.Namespace) -> int:
 
 
 def _dream(args: argparse.Namespace) -> int:
-    from .io.animation import check_animation_path, save_animation
+    from .io.animation import ANIMATION_FORMATS, save_animation
     from .methods.deepdream import run_dream, run_dream_zoom
 
     options = options_from(args, DreamOptions)
     zoom = options_from(args, ZoomOptions)
     out = options_from(args, DreamOutput)
     if not zoom.zoom_frames:
-        return _run_single(out, lambda callbacks: run_dream(args.image, options, callbacks))
-    output = check_animation_path(out.output)
+        return _run_single(out, [args.image, options.guide], lambda callbacks: run_dream(args.image, options,
+                                                                                          callbacks))
+    output = _check_outputs(out, [args.image, options.guide], ANIMATION_FORMATS)
     if output.suffix.lower() == ".mp4":
         _require("video")
-    _history_path(out)
     bar = _bar(out, "frame", zoom.zoom_frames)
     try:
         frames = run_dream_zoom(args.image, zoom, options, _callbacks_for(out, output, bar))
@@ -231,22 +243,16 @@ def _dream(args: argparse.Namespace) -> int:
 
 
 def _features(args: argparse.Namespace) -> int:
-    from .methods.feature_maps import feature_figures, run_features, save_figure
+    from .methods.feature_maps import FIGURE_FORMATS, feature_figures, run_features, save_figure
 
     options = options_from(args, FeaturesOptions)
     out = options_from(args, FigureOutput)
     output = Path(out.output).expanduser()
-    if output.suffix.lower() not in (".png", ".jpg", ".jpeg", ".pdf", ".svg"):
-        raise StylekitError(f"cannot write a figure to {output.name}: use .png, .jpg, .pdf or .svg")
-    if not output.parent.is_dir():
-        raise StylekitError(f"folder {output.parent} does not exist: create it or choose another output path")
+    per_layer = [output.with_name(f"{output.stem}_{layer}{output.suffix}") for layer in options.layers]
+    _check_outputs(out, [args.image], FIGURE_FORMATS, per_layer if options.per_layer else ())
     maps = run_features(args.image, options)
     figures = feature_figures(maps, options.color_scale, options.per_layer)
-    if options.per_layer:
-        paths = [save_figure(fig, output.with_name(f"{output.stem}_{layer}{output.suffix}"))
-                 for fig, layer in zip(figures, maps)]
-    else:
-        paths = [save_figure(figures[0], output)]
+    paths = [save_figure(fig, path) for fig, path in zip(figures, per_layer if options.per_layer else [output])]
     if not out.quiet:
         print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)
     return 0
@@ -254,29 +260,34 @@ def _features(args: argparse.Namespace) -> int:
 
 def _fast(args: argparse.Namespace) -> int:
     from .feedforward import FastStylizer, stylize_files
-    from .io import check_output_path, content_files, save_image
+    from .io import batch_outputs, check_distinct, check_writable_folder, content_files, save_image
 
     options = options_from(args, FastOptions, n_styles=len(args.styles))
     out = options_from(args, FastOutput)
+    inputs = [*args.styles, options.mask]
     if not Path(args.content).expanduser().is_dir():
-        output = check_output_path(out.output)
+        output = _check_outputs(out, [args.content, *inputs])
         save_image(FastStylizer(args.styles, options).stylize_image(args.content), output)
         return _finish(out, output, False)
     out_dir = Path(out.output).expanduser()
     if not out_dir.is_dir():
         raise StylekitError(f"in batch mode -o must be an existing folder; {out_dir} is not one")
-    files = content_files(args.content)
+    plan = batch_outputs(content_files(args.content), check_writable_folder(out_dir, "-o"))
+    check_distinct([(path, "-o") for path in plan.values()], inputs)
+    todo = {source: path for source, path in plan.items() if out.overwrite or not path.exists()}
+    skipped = len(plan) - len(todo)
     stylizer = FastStylizer(args.styles, options)
-    bar = _bar(out, "image", len(files))
+    bar = _bar(out, "image", len(todo))
     try:
-        stylize_files(stylizer, files, out_dir, callbacks=[bar])
+        stylize_files(stylizer, todo, callbacks=[bar])
     except KeyboardInterrupt:
-        print(f"stylekit: interrupted: {bar.done} of {len(files)} images written to {out_dir}", file=sys.stderr)
+        print(f"stylekit: interrupted: {bar.done} of {len(todo)} images written to {out_dir}", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         bar.close()
     if not out.quiet:
-        print(f"wrote {bar.done} images to {out_dir}", file=sys.stderr)
+        kept = f"; {skipped} skipped, their output exists (--overwrite redoes them)" if skipped else ""
+        print(f"wrote {bar.done} images to {out_dir}{kept}", file=sys.stderr)
     return 0
 
 
@@ -290,8 +301,11 @@ def _video(args: argparse.Namespace) -> int:
     try:
         output = run_video(args.input, args.styles, out.output, options, [bar])
     except KeyboardInterrupt:
-        print(f"stylekit: interrupted after {bar.done} frames; finished frames are kept in "
-              f"{work_dir(Path(out.output).expanduser())}: run the same command again to resume", file=sys.stderr)
+        work = work_dir(Path(out.output).expanduser())
+        if not work.is_dir():  # stopped before the first frame was finished (run_video left nothing behind)
+            raise
+        print(f"stylekit: interrupted after {bar.done} frames; finished frames are kept in {work}: run the same "
+              "command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         bar.close()
@@ -383,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C (or SIGTERM) stops the run; later ones are ignored while its result is written."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -400,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stylekit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("stylekit: interrupted before the optimisation started; nothing written", file=sys.stderr)
+        print("stylekit: interrupted before any result was ready; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         for sig, handler in previous.items():

@@ -29,6 +29,11 @@ def pattern(size: int = 48, seed: int = 0, kind: str = "content") -> np.ndarray:
     return (np.stack([r, g, b], -1) * 255).astype(np.uint8)
 
 
+def bomb(path: Path) -> None:
+    """A decompression bomb: a PNG whose header says 30000x30000 (about 100 kB on disk)."""
+    Image.new("1", (30000, 30000)).save(path)
+
+
 @pytest.fixture
 def content_path(tmp_path: Path) -> Path:
     path = tmp_path / "content.png"

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import StylekitError
-from ..io.images import write_atomic
+from ..io.outputs import write_atomic
 
 
 def torch_hub_dir() -> Path:

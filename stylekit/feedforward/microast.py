@@ -6,11 +6,14 @@ filter weights and biases, and a decoder that applies AdaIN ("feature modulation
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from .tiles import layout, map_tiles, reach
 
 
 def mean_std(features: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,7 +153,8 @@ class StyleCode:
 class MicroAST(nn.Module):
     """The full model: ``encode_style`` once per style, then ``stylize`` any number of content images."""
 
-    multiple = 4  # input sides must be multiples of this (two stride-2 stages)
+    multiple = 4  # input sides must be multiples of this (two stride-2 stages); also the tiles' alignment
+    min_content = min_style = 5  # shortest sides the reflection padding accepts (measured)
 
     def __init__(self) -> None:
         super().__init__()
@@ -159,25 +163,54 @@ class MicroAST(nn.Module):
         self.modulator = Modulator()
         self.decoder = Decoder()
 
+    def _tiled(self, stage: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, stride_in: int,
+               stride_out: int, *parts: nn.Module) -> torch.Tensor:
+        """``stage`` (made of ``parts``) over ``x`` in tiles read with halos of its reach (see :mod:`.tiles`)."""
+        grid = layout(tile, reach(*parts, jump=stride_in), self.multiple)
+        return map_tiles(lambda patch, _: stage(patch), x, grid, stride_in, stride_out)
+
     @torch.no_grad()
-    def encode_style(self, style: torch.Tensor) -> StyleCode:
-        """Style code of a (1, 3, H, W) RGB image in [0, 1]."""
-        feats = self.style_encoder(style)
+    def encode_style(self, style: torch.Tensor, tile: int | None = None) -> StyleCode:
+        """Style code of a (1, 3, H, W) RGB image in [0, 1] (sides multiples of 4 when ``tile`` is given).
+
+        With ``tile``, the encoder runs in tiles of about that many pixels (see :mod:`.tiles`) and the
+        modulator and statistics on its whole feature maps (at 1/4 resolution): the same code.
+        """
+        if tile is None:
+            feats = self.style_encoder(style)
+        else:
+            enc = self.style_encoder
+            first = self._tiled(enc.enc1, style, tile, 1, 4, enc.enc1)
+            feats = [first, self._tiled(enc.enc2, first, tile, 4, 4, enc.enc2)]
         weights, biases = self.modulator(feats)
         stats = [mean_std(f) for f in feats]
         return StyleCode([m for m, _ in stats], [s for _, s in stats], weights, biases)
 
     @torch.no_grad()
-    def stylize(self, content: torch.Tensor, style: StyleCode, alpha: float = 1.0) -> torch.Tensor:
+    def stylize(self, content: torch.Tensor, style: StyleCode, alpha: float = 1.0,
+                tile: int | None = None) -> torch.Tensor:
         """(1, 3, H, W) content in [0, 1] (sides multiples of 4) rendered in ``style``.
 
         ``alpha`` < 1 blends the style code with the content's own code, so alpha 0 gives a near
         reconstruction of the content. (Upstream blends features after AdaIN instead; the decoder only saw
         full-strength filter modulation in training, and that blend gives flat colour fields at alpha 0.5.)
+
+        With ``tile``, the image is processed in tiles of about that many pixels: the encoder, the first
+        modulated block and the rest of the decoder are local stages run tile by tile (see :mod:`.tiles`),
+        and the two AdaINs between them normalise with the statistics of the whole image's feature maps (at
+        1/4 resolution, held whole), so the result equals the untiled one up to float rounding.
         """
         if alpha < 1:
-            style = StyleCode.blend([style, self.encode_style(content)], [alpha, 1 - alpha])
-        return self.decoder(self.content_encoder(content), style).clamp(0, 1)
+            style = StyleCode.blend([style, self.encode_style(content, tile)], [alpha, 1 - alpha])
+        if tile is None:
+            return self.decoder(self.content_encoder(content), style).clamp(0, 1)
+        enc, dec = self.content_encoder, self.decoder
+        feats = self._tiled(lambda x: enc(x)[1], content, tile, 1, 4, enc)
+        x = self._tiled(lambda x: dec.dec1(x, style.weights[1], style.biases[1]),
+                        adain(feats, style.means[1], style.stds[1]), tile, 4, 4, dec.dec1)
+        x = self._tiled(lambda x: dec.dec3(dec.dec2(x, style.weights[0], style.biases[0])),
+                        adain(x, style.means[0], style.stds[0]), tile, 4, 1, dec.dec2, dec.dec3)
+        return x.clamp(0, 1)
 
     def load_files(self, paths: dict[str, object]) -> MicroAST:
         """Load the four upstream state dicts (content_encoder, style_encoder, modulator, decoder)."""

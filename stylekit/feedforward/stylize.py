@@ -1,8 +1,10 @@
 """Fast (feed-forward) arbitrary style transfer: one pass of MicroAST or the WCT cascade per image."""
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,50 +13,108 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .. import color
-from ..devices import resolve_device
-from ..errors import StylekitError
-from ..io import WRITABLE, ImageLike, content_files, load_image, resize_to, save_image, to_pil
+from ..devices import available_memory, resolve_device
+from ..errors import OutOfMemoryEstimate, StylekitError
+from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
+                  checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, make_options, validate
 from .microast import MicroAST, StyleCode
+from .tiles import TILE
 from .wct import WCT, ColorTransform
 from .weights import resolve
 
+# Peak memory of one image on top of the loaded model, fitted to measured peak RSS (docs/benchmarks.md, "Fast
+# models on large images"): a fixed part, and bytes per padded pixel whole and in tiles (plus, in tiles, the
+# whole figure for one padded tile).
+PEAK_FIXED = 256 * 2**20
+PEAK_BYTES_PER_PIXEL = {"microast": (400, 100), "wct": (850, 64)}
+MAX_HALO = 160  # the widest halo a tile is read with (WCT's level 5)
+TILE_ABOVE = 2048 * 2048  # padded pixels above which images are tiled anyway: less memory, no slower (measured)
 
-def _pad_to(image: torch.Tensor, multiple: int) -> torch.Tensor:
-    h, w = image.shape[-2:]
-    return F.pad(image, (0, -w % multiple, 0, -h % multiple), mode="replicate")
+
+def _pad_to(image: torch.Tensor, multiple: int, minimum: int = 1) -> torch.Tensor:
+    """Replicate-pad the bottom and right to sides that are multiples of ``multiple`` and at least ``minimum``."""
+    h, w = (max(side, minimum) for side in image.shape[-2:])
+    return F.pad(image, (0, w + -w % multiple - image.shape[-1], 0, h + -h % multiple - image.shape[-2]),
+                 mode="replicate")
 
 
 class FastStylizer:
     """A loaded model with its styles encoded once; call it on content tensors (1, 3, H, W) in [0, 1].
 
-    With colour preservation the styles depend on each content image and are re-encoded per call.
+    With colour preservation the styles depend on each content image and are re-encoded per call. Large
+    images (more than :data:`TILE_ABOVE` pixels, or too large to fit whole in the free memory) are processed
+    in tiles of :data:`~stylekit.feedforward.tiles.TILE` px read with halos, which gives the same result up to
+    float rounding (see :mod:`.tiles`); ``tile`` N always tiles in N-px tiles, 0 never does. Each image's
+    memory is checked before it is stylised (:meth:`plan`).
     """
 
-    def __init__(self, styles: Sequence[ImageLike], options: FastOptions | None = None) -> None:
+    def __init__(self, styles: Sequence[ImageLike], options: FastOptions | None = None,
+                 tile: int | None = None) -> None:
         opts = validate(options or FastOptions(), n_styles=len(styles))
         self.opts = opts
+        self.tile = tile
         self.device = resolve_device(opts.device)
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
-        self.styles = [resize_to(load_image(s, f"style {i + 1}").rgb, opts.style_size).to(self.device)
-                       for i, s in enumerate(styles)]
+        model = MicroAST if opts.model == "microast" else WCT
+        self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_size, model.min_style)
+                       for i, s in enumerate(styles)]  # the user's images first, then the model's files
         files = resolve(opts.model, opts.weights_dir)
         with torch.random.fork_rng(devices=[]):  # layers draw initial weights (overwritten below) from torch's
-            net = MicroAST() if opts.model == "microast" else WCT()  # global RNG: leave its state as it was
+            net = model()  # global RNG: leave its state as it was
         self.net = net.load_files(files).to(self.device).to(memory_format=torch.channels_last)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         self._codes = None if opts.preserve_color != "none" else self._encode(self.styles)
 
+    def _style(self, style: LoadedImage, size: int | tuple[int, int] | None, shortest: int) -> torch.Tensor:
+        """A style image at ``size``, brought up to the model's ``shortest`` side if it is below it (with a note)."""
+        hw = target_hw(*style.rgb.shape[-2:], size)
+        need = max(MIN_SIDE, shortest)
+        if min(hw) < need:
+            grown = target_hw(*hw, -(-max(hw) * need // min(hw)))
+            warnings.warn(f"{style.name} would be {hw[1]}x{hw[0]} px; the {self.opts.model} model needs at least "
+                          f"{need} px per side: using {grown[1]}x{grown[0]}", stacklevel=3)
+            hw = grown
+        return resize_to(style.rgb, hw).to(self.device)
+
+    def plan(self, size: tuple[int, int], what: str = "content", option: str = "--content-size") -> int | None:
+        """The tile size an (h, w) image is stylised in (None: whole): whole when it has at most
+        :data:`TILE_ABOVE` pixels and its estimated peak fits in the free memory, else in tiles (unless the
+        stylizer's ``tile`` says otherwise). Raises :class:`OutOfMemoryEstimate` naming the largest ``option``
+        that fits when it cannot fit."""
+        h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
+        whole, tiled = PEAK_BYTES_PER_PIXEL[self.opts.model]
+        free = available_memory(self.device)
+        if self.tile == 0 or self.tile is None and h * w <= TILE_ABOVE and PEAK_FIXED + whole * h * w <= free:
+            tile, fixed, per_pixel = None, PEAK_FIXED, whole
+        else:
+            tile = self.tile or TILE
+            side = tile + 2 * MAX_HALO  # one padded tile's activations, at the whole image's rate
+            fixed, per_pixel = PEAK_FIXED + whole * min(h, side) * min(w, side), tiled
+        need = fixed + per_pixel * h * w
+        if need <= free:
+            return tile
+        scale = math.sqrt(max(0.0, free - fixed) / per_pixel / (size[0] * size[1]))
+        fits = math.floor(max(size) * scale) - self.net.multiple  # room for the padding
+        advice = f"use {option} {fits} or less" if fits >= MIN_SIDE else "free some memory"
+        raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} {what} needs about {need / 2**30:.1f} GiB but "
+                                  f"{free / 2**30:.1f} GiB is free on {self.device}: {advice}")
+
     def _encode(self, styles: list[torch.Tensor]) -> StyleCode | list[list[ColorTransform]]:
-        if isinstance(self.net, MicroAST):
-            return StyleCode.blend([self.net.encode_style(s) for s in styles], self.blend)
-        return [self.net.encode_style(s, self.opts.levels) for s in styles]
+        codes = []
+        for i, style in enumerate(styles):
+            tile = self.plan(tuple(style.shape[-2:]), f"style image {i + 1}", "--style-size")
+            style = style if tile is None else _pad_to(style, self.net.multiple)  # tiles need whole multiples
+            codes.append(self.net.encode_style(style, tile=tile) if isinstance(self.net, MicroAST)
+                         else self.net.encode_style(style, self.opts.levels, tile))
+        return StyleCode.blend(codes, self.blend) if isinstance(self.net, MicroAST) else codes
 
     @torch.no_grad()
     def __call__(self, content: torch.Tensor) -> torch.Tensor:
         """The stylised content, same size as given (content_size is applied by the caller)."""
+        tile = self.plan(tuple(content.shape[-2:]))
         x = content.to(self.device)
         codes, original = self._codes, x
         if self.opts.preserve_color == "luminance":
@@ -63,13 +123,13 @@ class FastStylizer:
         elif self.opts.preserve_color == "histogram":
             codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
-        padded = _pad_to(x, self.net.multiple).contiguous(memory_format=torch.channels_last)
+        padded = _pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
         if isinstance(self.net, MicroAST):
-            out = self.net.stylize(padded, codes, self.opts.alpha)
+            out = self.net.stylize(padded, codes, self.opts.alpha, tile)
         else:
             mask = None if self.mask is None else F.interpolate(self.mask, size=(h, w), mode="bilinear")
-            mask = None if mask is None else _pad_to(mask, self.net.multiple).to(self.device)
-            out = self.net.stylize(padded, codes, self.blend, self.opts.alpha, mask)
+            mask = None if mask is None else _pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
+            out = self.net.stylize(padded, codes, self.blend, self.opts.alpha, mask, tile)
         out = out[..., :h, :w].contiguous()
         if self.opts.preserve_color == "luminance":
             out = color.combine_luminance(out, original)
@@ -80,6 +140,7 @@ class FastStylizer:
     def stylize_image(self, content: ImageLike) -> Image.Image:
         """Load, resize to ``content_size``, stylise; the content's alpha channel is kept."""
         loaded = load_image(content, "content")
+        self.plan(checked_hw(*loaded.rgb.shape[-2:], self.opts.content_size, "the content image"))  # fail at once
         return to_pil(self(resize_to(loaded.rgb, self.opts.content_size)), loaded.alpha)
 
 
@@ -91,27 +152,29 @@ def fast(content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options:
 
 
 def fast_batch(folder: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output_dir: str | os.PathLike,
-               suffix: str = ".png", callbacks: Sequence[Callback] = (), **options: Any) -> list[Path]:
-    """Stylise every image of ``folder`` into ``output_dir`` as ``<name>_stylized<suffix>``; the model is
-    loaded and the styles encoded once. Outputs that already exist are written again."""
-    out_dir = Path(output_dir).expanduser()
-    if not out_dir.is_dir():
-        raise StylekitError(f"output folder {out_dir} does not exist: create it first")
+               suffix: str = ".png", callbacks: Sequence[Callback] = (), overwrite: bool = False,
+               **options: Any) -> list[Path]:
+    """Stylise every image of ``folder`` into ``output_dir`` (names from :func:`stylekit.io.batch_outputs`,
+    which never collide); the model is loaded and the styles encoded once. Images whose output exists are
+    skipped unless ``overwrite``. Returns the paths written."""
+    out_dir = check_writable_folder(output_dir, "the output folder")
     if suffix.lower() not in WRITABLE:
         raise StylekitError(f"cannot write {suffix} files: use one of {', '.join(sorted(WRITABLE))}")
-    files = content_files(folder)
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
+    plan = batch_outputs(content_files(folder), out_dir, suffix)
+    check_distinct([(out, "output") for out in plan.values()], style_list)
+    todo = {source: out for source, out in plan.items() if overwrite or not out.exists()}
     stylizer = FastStylizer(style_list, make_options(FastOptions, options))
-    return stylize_files(stylizer, files, out_dir, suffix, callbacks)
+    return stylize_files(stylizer, todo, callbacks)
 
 
-def stylize_files(stylizer: FastStylizer, files: Sequence[Path], out_dir: Path, suffix: str = ".png",
-                  callbacks: Sequence[Callback] = ()) -> list[Path]:
-    """Stylise each file into ``out_dir`` as ``<name>_stylized<suffix>``; callbacks hear ``on_item`` after
-    each one (its result is the written path)."""
+def stylize_files(stylizer: FastStylizer, plan: Mapping[Path, Path], callbacks: Sequence[Callback] = ()) \
+        -> list[Path]:
+    """Stylise each input file of ``plan`` into its output path; callbacks hear ``on_item`` after each one
+    (its result is the written path)."""
     written = []
-    for path in files:
-        written.append(save_image(stylizer.stylize_image(path), out_dir / f"{path.stem}_stylized{suffix}"))
+    for source, out in plan.items():
+        written.append(save_image(stylizer.stylize_image(source), out))
         for cb in callbacks:
-            cb.on_item(ItemProgress(len(written), len(files), path.name, written[-1]))
+            cb.on_item(ItemProgress(len(written), len(plan), source.name, written[-1]))
     return written

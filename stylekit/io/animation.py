@@ -7,19 +7,14 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import StylekitError
-from .images import write_atomic
+from .outputs import check_output_path, write_atomic
 
 ANIMATION_FORMATS = (".gif", ".mp4")
 
 
 def check_animation_path(path: str | Path) -> Path:
     """Validate an animation output path before any work."""
-    out = Path(path).expanduser()
-    if out.suffix.lower() not in ANIMATION_FORMATS:
-        raise StylekitError(f"cannot write an animation to {out.name}: use a .gif or .mp4 file name")
-    if not out.parent.is_dir():
-        raise StylekitError(f"folder {out.parent} does not exist: create it or choose another output path")
-    return out
+    return check_output_path(path, ANIMATION_FORMATS, "an animation")
 
 
 def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: int) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as nnf
 
+from ..errors import StylekitError
+
+MIN_SIDE = 16  # the shortest side an image is worked on at (the smallest size option, the networks' useful minimum)
+
 
 def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
     """(h, w) scaled so that max(h, w) == long_side, keeping the aspect ratio."""
@@ -19,6 +23,17 @@ def target_hw(height: int, width: int, size: int | tuple[int, int] | None) -> tu
     if isinstance(size, int):
         return fit_long_side(height, width, size)
     return int(size[0]), int(size[1])
+
+
+def checked_hw(height: int, width: int, size: int | tuple[int, int] | None, label: str) -> tuple[int, int]:
+    """:func:`target_hw`, refusing a result with a side under :data:`MIN_SIDE` pixels (a 4000x8 strip at
+    size 512 would be 512x1) in one line that names the image."""
+    hw = target_hw(height, width, size)
+    if min(hw) < MIN_SIDE:
+        raise StylekitError(f"{label} is {width}x{height} px and would be {hw[1]}x{hw[0]} at this size, but every "
+                            f"side must be at least {MIN_SIDE} px: choose a larger size or crop it to a less "
+                            "elongated shape")
+    return hw
 
 
 def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

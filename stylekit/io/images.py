@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 from typing import Union
 
 import numpy as np
@@ -14,11 +13,12 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import StylekitError
+from .outputs import WRITABLE, check_output_path, write_atomic
 
 ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
-WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
-            ".tiff": "TIFF", ".bmp": "BMP"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp")
+MAX_PIXELS_ENV = "STYLEKIT_MAX_PIXELS"
+DEFAULT_MAX_PIXELS = 89_478_485  # PIL's own default (about 9459x9459): an 89-megapixel photo opens, a bomb does not
 
 
 @dataclass
@@ -44,16 +44,46 @@ def _pil_to_float(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
     return rgba[..., :3], (rgba[..., 3] if has_alpha else None)
 
 
+def max_pixels() -> int:
+    """The largest image (width x height) stylekit decodes: ``$STYLEKIT_MAX_PIXELS`` or PIL's default."""
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    if not text.isdigit() or int(text) < 1:
+        raise StylekitError(f"{MAX_PIXELS_ENV}={text!r} is not a positive whole number of pixels")
+    return int(text)
+
+
+def _too_large(label: str, size: str, pixels: int) -> StylekitError:
+    return StylekitError(f"{label} is {size}{pixels / 1e6:.1f} megapixels, above the limit of "
+                         f"{max_pixels() / 1e6:.1f}: shrink it, or raise the limit with {MAX_PIXELS_ENV}=N (pixels)")
+
+
+def check_pixels(width: int, height: int, label: str) -> None:
+    """Refuse an image larger than :func:`max_pixels` before it is decoded."""
+    if width * height > max_pixels():
+        raise _too_large(label, f"{width}x{height} = ", width * height)
+
+
 def _open(path: Path) -> Image.Image:
     if not path.exists():
         raise StylekitError(f"{path}: no such file")
     if path.is_dir():
         raise StylekitError(f"{path} is a folder, not an image file")
+    limit = max_pixels()
+    if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = limit  # the user raised stylekit's limit: PIL's own check follows it
     try:
-        img = Image.open(path)
+        with warnings.catch_warnings():  # PIL warns about large images; stylekit refuses them itself below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+        check_pixels(img.width, img.height, str(path))
         img.load()
     except UnidentifiedImageError:
         raise StylekitError(f"{path} is not an image PIL can read (use JPEG, PNG, WebP, TIFF or BMP)") from None
+    except Image.DecompressionBombError as exc:  # over twice PIL's limit: PIL refuses before we see the size
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(str(path), "", int(pixels.group(1)) if pixels else 2 * limit) from None
     except PermissionError:
         raise StylekitError(f"cannot read {path}: permission denied (check the file's permissions)") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -110,43 +140,6 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
         rgb = torch.cat([rgb, alpha], 0)
     arr = (rgb.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     return Image.fromarray(arr, "RGBA" if alpha is not None else "RGB")
-
-
-def check_output_path(path: str | os.PathLike) -> Path:
-    """Validate an output path before any work: known extension, existing folder."""
-    out = Path(path).expanduser()
-    if out.suffix.lower() not in WRITABLE:
-        raise StylekitError(f"cannot write {out.name}: use one of {', '.join(sorted(WRITABLE))} as extension")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise StylekitError(f"folder {folder} does not exist: create it or choose another output path")
-    if out.is_dir():
-        raise StylekitError(f"{out} is a folder: give a file name such as {out / 'out.png'}")
-    return out
-
-
-def _umask_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give a new file (mkstemp would give 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place, so a crash or
-    Ctrl-C never leaves a half-written ``path``. The file gets the permissions a plain write would."""
-    out = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp" + out.suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return out
 
 
 def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike,

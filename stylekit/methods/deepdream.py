@@ -3,6 +3,7 @@ random jitter and normalised steps; optionally guided by another image; zoom loo
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -11,8 +12,9 @@ from PIL import Image
 
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import ImageLike, fit_long_side, load_image, resize, target_hw
+from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
+from ..objectives.memory import preflight
 from ..optim import Callback, ItemProgress, Scale, optimize
 from ..options import DreamOptions, ZoomOptions, make_options, validate
 from .common import objective_loss, run_context
@@ -43,7 +45,8 @@ def run_dream(image: ImageLike, options: DreamOptions | None = None, callbacks: 
     net, device = ctx.backbone, ctx.device
     _check_channels(opts, net.channels(opts.layer))
     src = load_image(image, "image")
-    hw = target_hw(*src.rgb.shape[-2:], opts.size)
+    hw = checked_hw(*src.rgb.shape[-2:], opts.size, "the image")
+    preflight(net, device, [opts.layer], [Scale(hw, opts.steps)], optimizer="normalized")  # the last octave
     objective: Objective = ActivationLoss(opts.layer, list(opts.channels) if opts.channels else None)
     if opts.guide is not None:
         guide = load_image(opts.guide, "guide").rgb.to(device)
@@ -52,7 +55,7 @@ def run_dream(image: ImageLike, options: DreamOptions | None = None, callbacks: 
         objective = GuidedActivationLoss(opts.layer, feats[opts.layer][0])
     plan = []
     for octave in range(opts.octaves - 1, -1, -1):
-        long_side = max(16, round(max(hw) / opts.octave_scale ** octave))
+        long_side = max(math.ceil(MIN_SIDE * max(hw) / min(hw)), round(max(hw) / opts.octave_scale ** octave))
         plan.append(Scale(fit_long_side(*hw, long_side), opts.steps))
     transform = _jitter(opts.jitter, ctx.generator)
     base = src.rgb.to(device)
@@ -91,11 +94,11 @@ def run_dream_zoom(image: ImageLike, zoom: ZoomOptions | None = None, options: D
         raise StylekitError("zoom_frames must be at least 1")
     net = run_context(opts, [opts.layer]).backbone
     out: list[MethodResult] = []
-    frame: ImageLike = image
     for i in range(loop.zoom_frames):
-        follow = opts if i == 0 else dataclasses.replace(
-            opts, octaves=1, steps=loop.frame_steps, seed=None if opts.seed is None else opts.seed + i)
         try:
+            frame = image if i == 0 else zoom_in(load_image(out[-1].image).rgb, loop.zoom)
+            follow = opts if i == 0 else dataclasses.replace(
+                opts, octaves=1, steps=loop.frame_steps, seed=None if opts.seed is None else opts.seed + i)
             out.append(run_dream(frame, follow, callbacks, net))
         except KeyboardInterrupt:  # between two frames' optimisations: keep what is finished
             if not out:
@@ -106,7 +109,6 @@ def run_dream_zoom(image: ImageLike, zoom: ZoomOptions | None = None, options: D
             cb.on_item(ItemProgress(len(out), loop.zoom_frames, f"frame {i}", out[-1]))
         if out[-1].interrupted:
             break
-        frame = zoom_in(load_image(out[-1].image).rgb, loop.zoom)
     return out
 
 

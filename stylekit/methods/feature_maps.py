@@ -11,9 +11,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..io import ImageLike, load_image, target_hw, write_atomic
+from ..io import ImageLike, checked_hw, load_image, write_atomic
+from ..objectives.memory import preflight
+from ..optim import Scale
 from ..options import FeaturesOptions, make_options, validate
 from .common import run_context
+
+
+FIGURE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
 
 
 @dataclass
@@ -33,9 +38,10 @@ def run_features(image: ImageLike, options: FeaturesOptions | None = None) -> di
     ctx = run_context(opts, opts.layers)
     src = load_image(image, "image").rgb.to(ctx.device)
     with torch.no_grad():
-        feats = ctx.backbone(torch.nn.functional.interpolate(
-            src, size=target_hw(*src.shape[-2:], opts.size), mode="bilinear", antialias=True, align_corners=False),
-            opts.layers)
+        hw = checked_hw(*src.shape[-2:], opts.size, "the image")
+        preflight(ctx.backbone, ctx.device, opts.layers, [Scale(hw, 0)], optimizer=None)
+        feats = ctx.backbone(torch.nn.functional.interpolate(src, size=hw, mode="bilinear", antialias=True,
+                                                             align_corners=False), opts.layers)
     out: dict[str, FeatureMaps] = {}
     for layer in opts.layers:
         f = feats[layer][0].float().cpu()

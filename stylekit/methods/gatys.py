@@ -1,7 +1,6 @@
 """Gatys et al. style transfer: content + Gram style + total variation, optimised coarse to fine."""
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,9 +9,9 @@ import torch
 from .. import color
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import ImageLike, LoadedImage, load_image, resize, target_hw, to_pil
+from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
 from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
-from ..objectives.memory import plan_tiles
+from ..objectives.memory import Reference, plan_tiles
 from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
 from ..optim.loop import LossFn
@@ -46,7 +45,7 @@ class _Problem:
             for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
                 parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
         if opts.style_layers and opts.style_weight > 0:
-            style_long = max(16, round(max(size) * opts.style_scale))
+            style_long = max(MIN_SIDE, round(max(size) * opts.style_scale))
             grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long, tile)
             for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
                 parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
@@ -99,13 +98,14 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     ctx = run_context(opts, layers, backbone)
     backbone, device = ctx.backbone, ctx.device
 
-    final_hw = target_hw(*content_img.rgb.shape[-2:], opts.size)
+    final_hw = checked_hw(*content_img.rgb.shape[-2:], opts.size, "the content image")
+    style_long = max(MIN_SIDE, round(max(final_hw) * opts.style_scale))
+    for i, style in enumerate(style_imgs):
+        checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
     plan = schedule(final_hw, max(final_hw), opts.min_size, opts.steps)
-    tiles = plan_tiles(backbone, opts, plan, device)  # before any work: a run that cannot fit fails at once
-    tiled = [f"{w}x{h}" for (h, w), tile in tiles.items() if tile]
-    if tiled and opts.tile is None:
-        warnings.warn(f"{' and '.join(tiled)} would not fit in memory whole: computing in "
-                      f"{max(t for t in tiles.values() if t)} px tiles (same result, slower)", stacklevel=2)
+    references = [Reference(tuple(s.shape[-2:]), opts.style_scale, "--style-scale") for s in style_imgs
+                  if opts.style_layers and opts.style_weight > 0]
+    tiles = plan_tiles(backbone, opts, plan, device, references)  # before any work: what cannot fit fails now
 
     full_content = content_img.rgb.to(device)
     content_t = resize(full_content, final_hw)

@@ -11,8 +11,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from ..backbones import FeatureExtractor
-from ..io import ImageLike, load_image, resize, target_hw, to_pil
+from ..io import ImageLike, checked_hw, load_image, resize, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
+from ..objectives.memory import preflight
 from ..optim import Callback, ItemProgress, Scale, optimize
 from ..options import InvertOptions, make_options, validate
 from .common import objective_loss, run_context
@@ -36,7 +37,8 @@ def run_invert(image: ImageLike, options: InvertOptions | None = None, callbacks
     ctx = run_context(opts, [layer], backbone)
     net, device = ctx.backbone, ctx.device
     src = load_image(image, "image").rgb.to(device)
-    hw = target_hw(*src.shape[-2:], opts.size)
+    hw = checked_hw(*src.shape[-2:], opts.size, "the image")
+    preflight(net, device, [layer], [Scale(hw, opts.steps)], optimizer=opts.optimizer)
     target_img = resize(src, hw)
     with torch.no_grad():
         target = net(target_img, [layer])[layer]
@@ -67,7 +69,13 @@ def run_invert_sweep(image: ImageLike, options: InvertOptions | None = None,
     source = load_image(image, "image").rgb  # fail early on a bad image, before any layer runs
     results: list[Inversion] = []
     for layer in layers:
-        results.append(run_invert(source, dataclasses.replace(opts, layer=layer), callbacks, ctx.backbone))
+        try:
+            results.append(run_invert(source, dataclasses.replace(opts, layer=layer), callbacks, ctx.backbone))
+        except KeyboardInterrupt:  # between two layers' optimisations: keep what is finished
+            if not results:
+                raise
+            results[-1].interrupted = True
+            break
         for cb in callbacks:
             cb.on_item(ItemProgress(len(results), len(layers), layer, results[-1]))
         if results[-1].interrupted:

@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
-from ..io import ImageLike, load_image
+from ..io import ImageLike, checked_hw, load_image
 from ..objectives import GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
+from ..objectives.memory import Reference, preflight
+from ..objectives.tiled import tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
 from ..optim.loop import LossFn
 from ..options import TextureOptions, make_options, validate
@@ -26,19 +28,23 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     net = ctx.backbone
     src_rgb = src.rgb.to(ctx.device)
     src_long = opts.source_size or min(max(src_rgb.shape[-2:]), 512)
+    checked_hw(*src_rgb.shape[-2:], src_long, "the texture source")
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
     final_long = max(size)
+    plan = schedule(size, max(size), opts.min_size, opts.steps)
+    source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "--source-size", relative=False)
+    tiles = preflight(net, ctx.device, opts.style_layers, plan, optimizer=opts.optimizer, min_size=opts.min_size,
+                      steps=opts.steps, references=[source_ref], tile=None, exact=True)
 
     def build(size: tuple[int, int]) -> LossFn:
         # At coarse scales the source shrinks with the output, so each scale sees the same texture scale.
         grams = blended_grams(net, [src_rgb], [1.0], opts.style_layers,
-                              max(16, round(src_long * max(size) / final_long)))
+                              max(16, round(src_long * max(size) / final_long)), tiles[size])
         parts: list[Objective] = [GramLoss(layer, grams[layer]) * w for layer, w in zip(opts.style_layers, weights)]
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
-        return objective_loss(net, total(parts))
+        return tiled_loss(net, total(parts), tiles[size]) if tiles[size] else objective_loss(net, total(parts))
 
-    plan = schedule(size, max(size), opts.min_size, opts.steps)
     init = torch.rand(1, 3, *plan[0].size, generator=ctx.generator).to(ctx.device)
     extra = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, build, plan, opts.optimizer, opts.lr, [*extra, *callbacks])

@@ -4,13 +4,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..io.geometry import fit_long_side
+from ..io.geometry import MIN_SIDE, fit_long_side
 from .loop import Scale
 
 
 def schedule(content_hw: tuple[int, int], size: int, min_size: int | None,
              steps: Sequence[int] | int) -> list[Scale]:
-    """Coarse-to-fine scales from ``min_size`` to ``size`` (long side), each about √2 larger than the last."""
+    """Coarse-to-fine scales from ``min_size`` to ``size`` (long side), each about √2 larger than the last; the
+    coarsest scale starts no smaller than keeps every side at least :data:`MIN_SIDE` pixels."""
+    if min_size is not None:
+        min_size = max(min_size, math.ceil(MIN_SIDE * max(content_hw) / min(content_hw)))
     if min_size is None or min_size >= size:
         longs = [size]
     else:

@@ -25,6 +25,10 @@ FLOW_METHODS = ("dis", "farneback")
 FEATURE_ORDERS = ("index", "mean", "max", "std")
 COLOR_SCALES = ("shared", "per-map")
 WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
+# Upper bounds that no sensible run reaches; past them a number is a typo, refused before any work.
+WEIGHT_MAX = 1e12
+LR_MAX = 1e4
+STEPS_MAX = 100_000
 
 # Default layers, by name (see 'stylekit layers').
 CONTENT_LAYERS = ("relu4_2",)
@@ -76,10 +80,10 @@ class ScheduleOptions:
     """Steps per scale of a coarse-to-fine schedule, and early stopping."""
 
     steps: Sequence[int] | int = option((60, 20, 8), "optimisation steps per scale, coarse to fine, "
-                                        "comma-separated (one number: every scale)", "ints", low=0,
+                                        "comma-separated (one number: every scale)", "ints", low=0, high=STEPS_MAX,
                                         group="size and schedule", web="schedule")
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
-                                  "output size (empty: single scale)", "int", low=16, optional=True,
+                                  "output size (empty: single scale)", "int", low=16, high=MAX_SIDE, optional=True,
                                   group="size and schedule", web="schedule", label="coarsest size",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
     early_stopping: bool = option(True, "end a scale when the loss has stopped improving (--no-early-stopping: "
@@ -93,11 +97,12 @@ def _optimizer(default: str = "lbfgs") -> Any:
 
 def _lr() -> Any:
     return option(None, "learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)", "float", above=0,
+                  high=LR_MAX,
                   optional=True, group="optimisation")
 
 
 def _tv_weight(default: float) -> Any:
-    return option(default, "total-variation (smoothness) weight", "float", low=0, group="losses",
+    return option(default, "total-variation (smoothness) weight", "float", low=0, high=WEIGHT_MAX, group="losses",
                   web="losses", label="smoothness weight")
 
 
@@ -106,13 +111,13 @@ def _style_layers(help_text: str = "style layers, comma-separated") -> Any:
 
 
 def _layer_weights(what: str) -> Any:
-    return option(None, f"one weight per {what} layer (default: equal, summing to 1)", "floats", low=0,
+    return option(None, f"one weight per {what} layer (default: equal, summing to 1)", "floats", low=0, high=WEIGHT_MAX,
                   optional=True, group="losses")
 
 
 def _blend_weights() -> Any:
     return option(None, "one weight per style image, to interpolate between styles (default: equal)", "floats",
-                  low=0, optional=True, group="losses", web="style", label="style blend weights")
+                  low=0, high=WEIGHT_MAX, optional=True, group="losses", web="style", label="style blend weights")
 
 
 def _preserve_color() -> Any:
@@ -139,8 +144,10 @@ class TransferOptions(ScheduleOptions, RunOptions):
     """Every setting of a Gatys transfer run."""
 
     size: int | tuple[int, int] = _size(512)
-    content_weight: float = option(1.0, "content loss weight", "float", low=0, group="losses", web="losses")
-    style_weight: float = option(10.0, "style loss weight", "float", low=0, group="losses", web="losses")
+    content_weight: float = option(1.0, "content loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
+                                   web="losses")
+    style_weight: float = option(10.0, "style loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
+                                 web="losses")
     tv_weight: float = _tv_weight(5.0)
     content_layers: Sequence[str] = option(CONTENT_LAYERS, "content layers, comma-separated (see 'stylekit "
                                            "layers')", "names", group="losses")
@@ -149,7 +156,7 @@ class TransferOptions(ScheduleOptions, RunOptions):
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
     style_blend_weights: Sequence[float] | None = _blend_weights()
     style_scale: float = option(1.0, "style image size relative to the content at each scale", "float", above=0,
-                                group="losses", web="style")
+                                high=16, group="losses", web="style")
     preserve_color: str = _preserve_color()
     optimizer: str = _optimizer()
     lr: float | None = _lr()
@@ -182,10 +189,11 @@ class TextureOptions(ScheduleOptions, RunOptions):
     source_size: int | None = option(None, "long side the source is analysed at (default: its own, at most 512)",
                                      "int", low=16, high=MAX_SIDE, optional=True, group="size and schedule")
     steps: Sequence[int] | int = option((100, 40, 20), "optimisation steps per scale, coarse to fine, "
-                                        "comma-separated (one number: every scale)", "ints", low=0,
+                                        "comma-separated (one number: every scale)", "ints", low=0, high=STEPS_MAX,
                                         group="size and schedule", web="schedule")
     min_size: int | None = option(128, "long side of the coarsest scale (empty: single scale)", "int", low=16,
-                                  optional=True, group="size and schedule", web="schedule", label="coarsest size",
+                                  high=MAX_SIDE, optional=True, group="size and schedule", web="schedule",
+                                  label="coarsest size",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
     style_layers: Sequence[str] = _style_layers("layers whose Gram matrices are matched, comma-separated")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
@@ -209,12 +217,13 @@ class InvertOptions(RunOptions):
     layers: Sequence[str] | None = option(None, "comma-separated layers: one reconstruction per layer, written "
                                           "side by side", "names", optional=True, group="inversion")
     size: int | tuple[int, int] = _size(224, "long side in pixels (WIDTHxHEIGHT: exactly that size)")
-    steps: int = option(200, "optimisation steps", "int", low=1, group="inversion", web="inversion")
+    steps: int = option(200, "optimisation steps", "int", low=1, high=STEPS_MAX, group="inversion", web="inversion")
     tv_weight: float = _tv_weight(0.5)
-    beta: float = option(2.0, "total-variation exponent (2: smooth, 1: edge-preserving)", "float", above=0,
+    beta: float = option(2.0, "total-variation exponent (2: smooth, 1: edge-preserving)", "float", above=0, high=16,
                          group="losses", web="losses", label="smoothness exponent")
-    alpha: float = option(6.0, "exponent of the alpha-norm bound on pixels", "float", above=0, group="losses")
-    alpha_weight: float = option(0.05, "weight of the alpha-norm bound", "float", low=0, group="losses")
+    alpha: float = option(6.0, "exponent of the alpha-norm bound on pixels", "float", above=0, high=64, group="losses")
+    alpha_weight: float = option(0.05, "weight of the alpha-norm bound", "float", low=0, high=WEIGHT_MAX,
+                                 group="losses")
     optimizer: str = _optimizer()
     lr: float | None = _lr()
 
@@ -229,24 +238,24 @@ class DreamOptions(RunOptions):
     guide: Any = option(None, "guide image: amplify the patterns it contains", "image", optional=True,
                         group="dream")
     size: int | tuple[int, int] = _size(512)
-    octaves: int = option(4, "number of octaves", "int", low=1, group="dream", web="dream")
-    octave_scale: float = option(1.4, "size ratio between octaves", "float", low=1, group="dream", web="dream")
-    steps: int = option(10, "ascent steps per octave", "int", low=1, group="dream", web="dream",
+    octaves: int = option(4, "number of octaves", "int", low=1, high=16, group="dream", web="dream")
+    octave_scale: float = option(1.4, "size ratio between octaves", "float", low=1, high=4, group="dream", web="dream")
+    steps: int = option(10, "ascent steps per octave", "int", low=1, high=STEPS_MAX, group="dream", web="dream",
                         label="steps per octave")
-    lr: float = option(0.01, "normalised step size (pixels move about this much per step)", "float", above=0,
+    lr: float = option(0.01, "normalised step size (pixels move about this much per step)", "float", above=0, high=1,
                        group="dream", web="dream", label="step size")
-    jitter: int = option(32, "random shift per step, pixels", "int", low=0, group="dream", web="dream")
+    jitter: int = option(32, "random shift per step, pixels", "int", low=0, high=1024, group="dream", web="dream")
 
 
 @dataclass
 class ZoomOptions:
     """A DeepDream zoom-in loop (``dream --zoom-frames N``)."""
 
-    zoom_frames: int = option(0, "write an N-frame zoom-in loop (-o must be .gif or .mp4)", "int", low=0,
+    zoom_frames: int = option(0, "write an N-frame zoom-in loop (-o must be .gif or .mp4)", "int", low=0, high=10_000,
                               group="zoom loop")
-    zoom: float = option(1.05, "zoom factor per frame", "float", low=1, group="zoom loop")
-    frame_steps: int = option(5, "ascent steps per zoom frame", "int", low=1, group="zoom loop")
-    fps: int = option(10, "frames per second of the loop", "int", low=1, group="zoom loop")
+    zoom: float = option(1.05, "zoom factor per frame", "float", low=1, high=4, group="zoom loop")
+    frame_steps: int = option(5, "ascent steps per zoom frame", "int", low=1, high=STEPS_MAX, group="zoom loop")
+    fps: int = option(10, "frames per second of the loop", "int", low=1, high=120, group="zoom loop")
 
 
 @dataclass
@@ -255,7 +264,8 @@ class FeaturesOptions(NetworkOptions):
 
     layers: Sequence[str] = option(FEATURE_LAYERS, "comma-separated layers", "names", group="feature maps",
                                    web="feature maps")
-    channels: int = option(16, "channels shown per layer", "int", low=1, group="feature maps", web="feature maps")
+    channels: int = option(16, "channels shown per layer", "int", low=1, high=512, group="feature maps",
+                           web="feature maps")
     order: str = option("index", "which channels: the first ones, or the highest by mean, max or std activation",
                         "choice", choices=FEATURE_ORDERS, group="feature maps", web="feature maps")
     color_scale: str = option("shared", "one colour range per layer, or one per map", "choice",
@@ -332,12 +342,12 @@ class VideoOptions(DeviceOptions):
     temporal_weight: float | None = option(
         None, "temporal consistency; 0: independent frames. fast: share of the flow-warped previous frame "
         f"blended in, 0-1 (default {DEFAULT_TEMPORAL['fast']}); gatys: weight of the temporal loss (default "
-        f"{DEFAULT_TEMPORAL['gatys']:g})", "float", low=0, optional=True, group="method")
+        f"{DEFAULT_TEMPORAL['gatys']:g})", "float", low=0, high=WEIGHT_MAX, optional=True, group="method")
     flow: str = option("dis", "optical flow (OpenCV)", "choice", choices=FLOW_METHODS, group="method")
     size: int | tuple[int, int] | None = option(None, "long side of the output frames (default: the input's for "
                                                 "fast, 384 for gatys)", "size", low=16, high=8192, optional=True,
                                                 group="method")
-    max_frames: int | None = option(None, "stop after this many frames", "int", low=1, optional=True,
+    max_frames: int | None = option(None, "stop after this many frames", "int", low=1, high=10_000_000, optional=True,
                                     group="method")
     preserve_color: str = _preserve_color()
     fast: FastOptions = option(FastOptions, "the fast method's model", "nested",
@@ -345,7 +355,7 @@ class VideoOptions(DeviceOptions):
     gatys: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the gatys method's optimisation",
                                     "nested", expose=("steps", "style_weight", "content_weight"))
     frame_steps: int = option(20, "gatys: steps for each later frame (starting from the warped previous one)",
-                              "int", low=1, group="gatys method")
+                              "int", low=1, high=STEPS_MAX, group="gatys method")
     seed: int | None = option(None, "random seed", "int", low=0, high=SEED_MAX, optional=True, group="output")
 
     @property
@@ -373,7 +383,8 @@ class OutputOptions:
 class RecordOptions(OutputOptions):
     """Output, intermediates and loss history of an optimising command."""
 
-    save_every: int = option(0, "write the current image every N steps (0: never)", "int", low=0, group="output")
+    save_every: int = option(0, "write the current image every N steps (0: never)", "int", low=0, high=STEPS_MAX,
+                             group="output")
     intermediates: str | None = option(None, "folder for --save-every images (default: next to the output)",
                                        "path", optional=True, group="output")
     history: str | None = option(None, "write the per-step loss history to this JSON file", "path", optional=True,
@@ -403,6 +414,8 @@ class FastOutput(OutputOptions):
     output: str | None = option(None, "output image; in batch mode an existing folder (files named "
                                 "<name>_stylized.png)", "path", group="output", short="-o", flag="--output",
                                 required=True)
+    overwrite: bool = option(False, "batch mode: stylise again the images whose output exists (default: skip them)",
+                             "bool", group="output")
 
 
 @dataclass
@@ -436,8 +449,23 @@ class ServerConfig(WeightsDirOptions):
     max_pixels: int = option(25_000_000, "largest accepted image, in pixels", "int", low=1, group="limits")
     max_side: int = option(2048, "longest output side a job may ask for, in pixels", "int", low=16,
                            group="limits")
+    allowed_hosts: Sequence[str] | None = option(None, "other host names the server answers to, comma-separated (it "
+                                                 "always answers to localhost, 127.0.0.1, [::1] and --host); "
+                                                 "requests naming any other host are refused", "names",
+                                                 optional=True, group="server")
     max_waiting: int = option(50, "jobs waiting per queue", "int", low=1, group="limits")
     max_images: int = option(16, "uploaded images kept per session (oldest dropped)", "int", low=1, cli=False)
+    max_sessions: int = option(100, "sessions at once; a new one replaces the longest idle session without an "
+                               "open page, or is refused when every session has one", "int", low=1, high=100_000,
+                               group="limits")
+    max_uploads_mb: float = option(1024.0, "megabytes all uploads together may hold, those being received and "
+                                   "those kept for sessions", "float", above=0, high=1e6, group="limits")
+    body_timeout: float = option(30.0, "seconds a request body may stall before the request is dropped (408)",
+                                 "float", above=0, high=3600, group="limits")
+    max_steps: int = option(5000, "optimisation steps a job may ask for in all", "int", low=1, high=10_000_000,
+                            group="limits")
+    max_job_seconds: float = option(900.0, "seconds a job may run; then it stops like a cancel, keeping its best "
+                                    "image", "float", above=0, high=7 * 86400, group="limits")
     examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
                                       optional=True, group="models and examples", flag="--examples")
 

@@ -143,7 +143,7 @@ def _fmt(value: float) -> str:
     if isinstance(value, int):
         text = str(value)
         return text if len(text) <= 24 else f"{text[:8]}... ({len(text)} digits)"
-    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else f"{value:g}"
+    return str(int(value)) if value.is_integer() and abs(value) < 1e7 else f"{value:g}"
 
 
 def _bounds(spec: Spec) -> str:

@@ -21,11 +21,12 @@ class VideoInfo:
     width: int
     height: int
     fps: Fraction
-    frames: int  # from the container header; 0 when unknown
+    frames: int  # video packets counted in the file (no decoding): the number of frames
     has_audio: bool
 
 
 def _open(path: str | os.PathLike):
+    """The container and its first video stream, checked: readable, with a codec FFmpeg decodes and a size."""
     import av
 
     source = Path(path).expanduser()
@@ -35,27 +36,86 @@ def _open(path: str | os.PathLike):
         container = av.open(str(source))
     except av.error.FFmpegError as exc:
         raise StylekitError(f"{source} is not a video PyAV can read ({exc})") from None
-    if not container.streams.video:
+    stream = container.streams.video[0] if container.streams.video else None
+    ctx = stream.codec_context if stream is not None else None
+    problem = None
+    if stream is None:
+        problem = f"{source} has no video stream"
+    elif ctx is None:
+        problem = (f"{source}: its video stream is in a codec this FFmpeg cannot decode: convert it first (e.g. "
+                   "ffmpeg -i IN -c:v libx264 OUT.mp4)")
+    elif not ctx.width or not ctx.height:
+        problem = f"{source}: its video stream does not say its frame size; the file may be damaged"
+    if problem is not None:
         container.close()
-        raise StylekitError(f"{source} has no video stream")
-    return container
+        raise StylekitError(problem)
+    return container, stream
+
+
+def _cut_short(container, packets: dict[int, int], reached: dict[int, float], fps: Fraction) -> bool:
+    """Whether the file stops before its end (truncated): a stream's index (MP4, MOV: read from the header)
+    lists more packets than the file holds, or the packets stop before the duration the header declares: a
+    stream's own, or for streams without one (Matroska) the container's, against the furthest of them. Two
+    frames or a quarter second of slack, whichever is more, absorbs rounding and packet granularity."""
+    import av
+
+    slack = max(2 / float(fps), 0.25)
+    loose = []
+    for stream in container.streams:
+        if packets.get(stream.index, 0) < len(stream.index_entries):
+            return True
+        if stream.index not in reached:
+            continue  # no packets and no index: nothing to compare (an empty data or subtitle stream)
+        if stream.duration:
+            declared = float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+            if reached[stream.index] < declared - slack:
+                return True
+        else:
+            loose.append(reached[stream.index])
+    if loose and container.duration:
+        declared = ((container.start_time or 0) + container.duration) / av.time_base
+        return max(loose) < declared - slack
+    return False
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate, frame count and audio presence of a video file."""
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        fps = stream.average_rate or stream.guessed_rate or Fraction(25)
-        return VideoInfo(stream.codec_context.width, stream.codec_context.height, Fraction(fps),
-                         int(stream.frames or 0), bool(container.streams.audio))
+    """Size, frame rate, frame count and audio presence of a video file, read through once without decoding;
+    a file with no video frames or one cut short (truncated) is refused here, before any work."""
+    import av
+
+    source = Path(path).expanduser()
+    container, stream = _open(source)
+    with container:
+        fps = Fraction(stream.average_rate or stream.guessed_rate or Fraction(25))
+        packets: dict[int, int] = {}
+        reached: dict[int, float] = {}
+        try:
+            for packet in container.demux():
+                time = packet.pts if packet.pts is not None else packet.dts
+                if not packet.size or time is None:
+                    continue  # flush packets
+                index = packet.stream.index
+                packets[index] = packets.get(index, 0) + 1
+                end = float((time + (packet.duration or 0)) * packet.time_base)
+                reached[index] = max(end, reached.get(index, end))
+        except av.error.FFmpegError as exc:
+            raise StylekitError(f"{source} is damaged or truncated ({exc}): re-export or re-download it") from None
+        frames = packets.get(stream.index, 0)
+        if not frames:
+            raise StylekitError(f"{source} has a video stream but no frames in it")
+        if _cut_short(container, packets, reached, fps):
+            raise StylekitError(f"{source} stops before the end its header declares (truncated, e.g. an unfinished "
+                                "download or copy): re-export or re-download it")
+        ctx = stream.codec_context
+        return VideoInfo(ctx.width, ctx.height, fps, frames, bool(container.streams.audio))
 
 
 def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
     """Decoded frames as (H, W, 3) uint8 RGB arrays, in display order."""
     import av
 
-    with _open(path) as container:
-        stream = container.streams.video[0]
+    container, stream = _open(path)
+    with container:
         stream.thread_type = "AUTO"
         try:
             for frame in container.decode(stream):
@@ -121,9 +181,14 @@ class VideoWriter:
 
     def close(self) -> None:
         """Flush the encoder, copy the remaining audio and close the files."""
-        for packet in self.stream.encode():
-            self.container.mux(packet)
-        self._mux_audio_until(None)
+        try:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+            self._mux_audio_until(None)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
         self.container.close()
         if self._audio_in is not None:
             self._audio_in.close()
@@ -131,5 +196,8 @@ class VideoWriter:
     def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:  # a failed or interrupted job's file is thrown away: close it without flushing or copying audio
+            self._release()

@@ -5,16 +5,21 @@ stylised frame is warped to the current one along the optical flow of the source
 forward-backward consistency mask keeps occluded pixels out: the fast method blends the warped frame in,
 the gatys method starts from it and adds a temporal loss. Finished frames are kept as PNGs in a work folder
 beside the output, so an interrupted job resumes where it stopped; the folder is removed when the video is
-written.
+written, and when the job fails for good (a damaged input). Everything that can be checked (options, output
+path, input file, style images, model, device, memory) is checked before the folder is made, and a lock in it
+keeps a second job off the same output.
 """
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
+import math
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -24,13 +29,26 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..errors import StylekitError
-from ..io import ImageLike, load_image, target_hw, write_atomic
+from ..devices import available_memory
+from ..errors import OutOfMemoryEstimate, StylekitError
+from ..io import (MIN_SIDE, ImageLike, check_distinct, check_output_path, checked_hw, fit_long_side, load_image,
+                  write_atomic)
+from ..methods.common import run_context
 from ..objectives import TemporalLoss
+from ..objectives.memory import plan_tiles
+from ..optim import schedule
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import VideoOptions, make_options, validate
+from ..options import TransferOptions, VideoOptions, make_options, validate
 from .flow import FlowEstimator, consistency_mask, warp
-from .io import VIDEO_OUTPUTS, VideoWriter, probe, read_frames
+from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, probe, read_frames
+
+# Working memory of one frame in bytes per output pixel: peak RSS growth measured on the CPU at 512-2048 px
+# (microast 390-460, wct 800-820; DIS flow 270-280, Farneback 90), rounded up.
+MODEL_BYTES_PER_PIXEL = {"microast": 480, "wct": 840}  # one forward pass of the fast model
+FLOW_BYTES_PER_PIXEL = {"dis": 300, "farneback": 100}  # both flows, the consistency mask and the warp
+FRAME_BYTES_PER_PIXEL = 80  # frames held (uint8 RGB: current, previous, stylised, queued) and the flows kept
+MAX_QUEUED = 8  # PNG saves and encodes waiting for the background thread before the next frame waits for them
+LOCK_NAME = "lock"
 
 
 def _to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -52,11 +70,57 @@ class _FrameStylizer:
             from ..feedforward import FastStylizer
             self.fast = FastStylizer(list(styles), dataclasses.replace(
                 opts.fast, preserve_color=opts.preserve_color, device=opts.device))
+            self.device = self.fast.device
         else:
-            from ..backbones import get_backbone
             self.styles = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(styles)]
             g = opts.gatys
-            self.backbone = get_backbone(g.backbone, g.pooling, g.weights, opts.device)
+            ctx = run_context(dataclasses.replace(g, device=opts.device), [*g.content_layers, *g.style_layers])
+            self.backbone, self.device = ctx.backbone, ctx.device
+
+    def check_memory(self, frame_hw: tuple[int, int]) -> None:
+        """Refuse, before the first frame, frames too large for the free memory, in one line naming the largest
+        --size that fits.
+
+        The estimate, in bytes per output pixel: the method's own (fast: :data:`MODEL_BYTES_PER_PIXEL` of its
+        network; gatys: :func:`~stylekit.objectives.memory.plan_tiles` on the first frame's schedule, which
+        tiles rather than refuses where it can), the optical flow when frames are linked
+        (:data:`FLOW_BYTES_PER_PIXEL`, always on the CPU) and the frames held (:data:`FRAME_BYTES_PER_PIXEL`).
+        On the CPU the network and the flow run in turn, so the larger of the two counts.
+        """
+        o, cpu = self.opts, torch.device("cpu")
+        flow = FLOW_BYTES_PER_PIXEL[o.flow] if o.temporal > 0 else 0
+        if o.method == "gatys":
+            first = self._transfer_options(frame_hw, first=True)
+            plan_tiles(self.backbone, first, schedule(frame_hw, max(frame_hw), first.min_size, first.steps),
+                       self.device)
+            needs = {cpu: flow + FRAME_BYTES_PER_PIXEL}
+        elif self.device.type == "cpu":
+            needs = {cpu: max(MODEL_BYTES_PER_PIXEL[o.fast.model], flow) + FRAME_BYTES_PER_PIXEL}
+        else:
+            needs = {self.device: MODEL_BYTES_PER_PIXEL[o.fast.model], cpu: flow + FRAME_BYTES_PER_PIXEL}
+        h, w = frame_hw
+        for device, per_pixel in needs.items():
+            free = available_memory(device)
+            if per_pixel * h * w <= free:
+                continue
+
+            def fits(n: int) -> bool:
+                return per_pixel * math.prod(_even(fit_long_side(h, w, n))) <= free
+
+            n = min(max(h, w), math.isqrt(int(free / per_pixel * max(h, w) / min(h, w))))
+            while n >= MIN_SIDE and not fits(n):
+                n -= 1
+            advice = f"use --size {n} or less" if n >= MIN_SIDE else "not even the smallest size fits: free some memory"
+            raise OutOfMemoryEstimate(f"a {w}x{h} frame needs about {per_pixel * h * w / 2**30:.1f} GiB but "
+                                      f"{free / 2**30:.1f} GiB is free on {device}: {advice}")
+
+    def _transfer_options(self, frame_hw: tuple[int, int], first: bool) -> TransferOptions:
+        """The gatys options of a frame: the first runs the whole schedule, later ones start from the warped
+        previous frame at one scale."""
+        o = self.opts
+        later = {} if first else {"steps": o.frame_steps, "min_size": None}
+        return dataclasses.replace(o.gatys, size=max(frame_hw), preserve_color=o.preserve_color, seed=o.seed,
+                                   device=o.device, **later)
 
     def __call__(self, frame: np.ndarray, prev_src: np.ndarray | None, prev_out: np.ndarray | None) -> np.ndarray:
         tw = self.opts.temporal
@@ -75,15 +139,11 @@ class _FrameStylizer:
     def _gatys(self, frame: np.ndarray, warped: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
         from ..methods.gatys import run_transfer
 
-        o = self.opts
-        first = warped is None
-        later = {} if first else {"steps": o.frame_steps, "min_size": None}  # warped start: one scale
-        options = dataclasses.replace(o.gatys, size=max(frame.shape[:2]), preserve_color=o.preserve_color,
-                                      seed=o.seed, device=o.device, **later)
+        options = self._transfer_options(frame.shape[:2], first=warped is None)
         init = extra = None
-        if not first:
+        if warped is not None:
             init = torch.from_numpy(warped).permute(2, 0, 1)[None].float()
-            extra = TemporalLoss(init, torch.from_numpy(mask).permute(2, 0, 1)[None].float()) * o.temporal
+            extra = TemporalLoss(init, torch.from_numpy(mask).permute(2, 0, 1)[None].float()) * self.opts.temporal
         result = run_transfer(_to_tensor(frame), self.styles, options, backbone=self.backbone, init_image=init,
                               extra=extra)
         if result.interrupted:
@@ -91,9 +151,13 @@ class _FrameStylizer:
         return np.asarray(result.image.convert("RGB"))
 
 
-def _frame_size(width: int, height: int, opts: VideoOptions) -> tuple[int, int]:
-    h, w = target_hw(height, width, opts.size or (384 if opts.method == "gatys" else None))
-    return h - h % 2, w - w % 2  # even sides for yuv420p
+def _even(hw: tuple[int, int]) -> tuple[int, int]:
+    return hw[0] - hw[0] % 2, hw[1] - hw[1] % 2  # even sides for yuv420p
+
+
+def _frame_size(info: VideoInfo, opts: VideoOptions, label: str) -> tuple[int, int]:
+    """(h, w) of the output frames: --size (default: the input's for fast, 384 for gatys), even sides."""
+    return _even(checked_hw(info.height, info.width, opts.size or (384 if opts.method == "gatys" else None), label))
 
 
 def work_dir(output: Path) -> Path:
@@ -112,33 +176,67 @@ def _job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> d
     return {"input": ident(source), "styles": [ident(s) for s in styles], "options": settings}
 
 
+@contextmanager
+def _job_lock(work: Path, output: Path) -> Iterator[None]:
+    """Make ``work`` and hold an exclusive lock in it while the job runs (``flock``: the kernel drops it when
+    the process ends, even by kill -9); another job on the same output, in any process or thread, is refused."""
+    lock = work / LOCK_NAME
+    while True:
+        work.mkdir(exist_ok=True)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # the job that held it removed the folder as it finished: make it again
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise StylekitError(f"another stylekit video is writing {output}{pid}: wait for it or choose another "
+                                "-o") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # locked a file its holder removed with the folder as it finished: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)
+
+
+def _same_job(settings: Path, key: dict[str, Any]) -> bool:
+    try:
+        return json.loads(settings.read_text()) == key
+    except (OSError, ValueError):
+        return False
+
+
 def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output: str | os.PathLike,
               options: VideoOptions | None = None, callbacks: Sequence[Callback] = ()) -> Path:
     """Stylise ``source`` into ``output`` (frame rate kept, audio copied); resumes an interrupted job that had
-    the same input, styles and options. Callbacks hear ``on_item`` after each frame (total 0 when the
-    container does not say)."""
+    the same input, styles and options. Callbacks hear ``on_item`` after each frame (total: the frames to do).
+
+    Options, output path, input, styles, model, device and memory are all checked before anything is
+    written; a job already writing ``output`` is refused.
+    """
     opts = validate(options or VideoOptions())
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     if not style_list:
         raise StylekitError("give at least one style image")
-    out = Path(output).expanduser()
-    if out.suffix.lower() not in VIDEO_OUTPUTS:
-        raise StylekitError(f"cannot write video to {out.name}: use one of {', '.join(VIDEO_OUTPUTS)}")
-    if not out.parent.is_dir():
-        raise StylekitError(f"folder {out.parent} does not exist: create it or choose another output path")
+    out = check_output_path(output, VIDEO_OUTPUTS, "the output video")
+    check_distinct([(out, "the output video")], [source, *style_list])
     info = probe(source)
-    height, width = _frame_size(info.width, info.height, opts)
-    total = min(info.frames, opts.max_frames or info.frames) if info.frames else (opts.max_frames or 0)
-
+    height, width = _frame_size(info, opts, Path(source).name)
+    stylize = _FrameStylizer(style_list, opts)
+    stylize.check_memory((height, width))
+    total = min(info.frames, opts.max_frames or info.frames)
     work = work_dir(out)
     key = _job_key(Path(source), style_list, opts)
-    settings = work / "job.json"
-    if work.is_dir() and settings.is_file() and json.loads(settings.read_text()) != key:
-        raise StylekitError(f"{work} holds frames of a different job (input, styles or options changed): delete "
-                            "that folder to start again, or rerun with the same settings to resume")
-    work.mkdir(exist_ok=True)
-    write_atomic(settings, lambda tmp: tmp.write_text(json.dumps(key, indent=1)))
-    stylize = _FrameStylizer(style_list, opts)
 
     def save_frame(path: Path, image: np.ndarray) -> None:
         write_atomic(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG", compress_level=1))
@@ -148,6 +246,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
 
         prev_src = prev_out = None
         pending: list[Future] = []
+        count = 0
         # PNG saving and encoding run on one background thread (in order) while the next frame is stylised.
         with VideoWriter(tmp, info.fps, width, height, source if info.has_audio else None) as writer, \
                 ThreadPoolExecutor(max_workers=1) as io_thread:
@@ -163,23 +262,40 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
                     styled = stylize(frame, prev_src, prev_out)
                     pending.append(io_thread.submit(save_frame, done, styled))
                 pending.append(io_thread.submit(writer.write, styled))
+                while len(pending) > MAX_QUEUED:  # keep the frames held bounded when writing is the slower side
+                    pending.pop(0).result()
                 for future in [f for f in pending if f.done()]:
                     future.result()  # surface a failed write at once
                     pending.remove(future)
-                prev_src, prev_out = frame, styled
+                prev_src, prev_out, count = frame, styled, i + 1
                 for cb in callbacks:
-                    cb.on_item(ItemProgress(i + 1, total, f"frame {i}"))
+                    cb.on_item(ItemProgress(count, total, f"frame {i}"))
             for future in pending:
                 future.result()
+        if not count:
+            raise StylekitError(f"{source}: none of its {info.frames} frames could be decoded; the file is damaged")
 
     import av
 
-    try:
-        write_atomic(out, encode)
-    except av.error.FFmpegError as exc:
-        raise StylekitError(f"writing {out.name} failed ({exc}); finished frames are kept in {work}: try a .mkv "
-                            "output, which takes any audio codec") from None
-    shutil.rmtree(work, ignore_errors=True)
+    with _job_lock(work, out):
+        settings = work / "job.json"
+        if settings.is_file() and not _same_job(settings, key):
+            raise StylekitError(f"{work} holds frames of a different job (input, styles or options changed): "
+                                "delete that folder to start again, or rerun with the same settings to resume")
+        try:
+            write_atomic(settings, lambda tmp: tmp.write_text(json.dumps(key, indent=1)))
+            write_atomic(out, encode)
+        except av.error.FFmpegError as exc:
+            raise StylekitError(f"writing {out.name} failed ({exc}); finished frames are kept in {work}: try a "
+                                ".mkv output, which takes any audio codec") from None
+        except StylekitError:
+            shutil.rmtree(work, ignore_errors=True)  # the job cannot be finished: its frames are of no use
+            raise
+        except KeyboardInterrupt:
+            if not any(work.glob("[0-9]*.png")):
+                shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave nothing behind
+            raise
+        shutil.rmtree(work, ignore_errors=True)
     return out
 
 

@@ -1,5 +1,8 @@
 """A job queue with lanes: long optimisations wait their turn in one lane, quick jobs run in another.
 
+Each lane takes turns between sessions (round robin), so one session's waiting jobs never all run before
+another session's; a job that runs past the queue's time limit stops as if cancelled, keeping its best result.
+
 Nothing here knows about style transfer or HTTP: a job is a function of a :class:`JobContext` that returns
 an image (PNG bytes are made by the caller's function) and reports progress through the context.
 """
@@ -9,7 +12,6 @@ import logging
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +56,7 @@ class Job:
     output: JobOutput | None = field(default=None, repr=False)
     error: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    timed_out: bool = False
 
     def snapshot(self, position: int | None = None) -> dict[str, Any]:
         """A JSON-ready description (``position``: 1-based place in its lane's waiting line)."""
@@ -74,8 +77,13 @@ class JobContext:
 
     @property
     def cancelled(self) -> bool:
-        """True once the job's owner asked it to stop."""
-        return self.job.cancel_event.is_set()
+        """True once the job's owner asked it to stop, or once it has run past the queue's time limit."""
+        job, limit = self.job, self._queue.max_seconds
+        if limit is not None and not job.cancel_event.is_set() and time.time() - (job.started or 0) > limit:
+            with self._queue.lock:
+                job.timed_out = True
+                job.cancel_event.set()
+        return job.cancel_event.is_set()
 
     def report(self, preview: bytes | None = None, **progress: Any) -> None:
         """Record progress values (step, total, loss ...) and optionally a new preview image."""
@@ -88,18 +96,22 @@ class JobContext:
 
 
 class JobQueue:
-    """Lanes of worker threads, each taking jobs first come, first served.
+    """Lanes of worker threads, each taking turns between sessions and, within a session, first come first served.
 
     ``lanes`` maps a lane name to its number of workers; ``max_waiting`` bounds each lane's waiting line;
-    ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first).
+    ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first); ``max_seconds``
+    (None: no limit) is how long a job may run before it is stopped like a cancel.
     """
 
-    def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20) -> None:
+    def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20,
+                 max_seconds: float | None = None) -> None:
         self.lock = threading.Condition()
         self.version = 0  # bumped on every change, so watchers can poll cheaply
-        self.max_waiting, self.keep_finished = max_waiting, keep_finished
+        self.max_waiting, self.keep_finished, self.max_seconds = max_waiting, keep_finished, max_seconds
         self.jobs: dict[str, Job] = {}
-        self.waiting: dict[str, deque[Job]] = {lane: deque() for lane in lanes}
+        self.waiting: dict[str, list[Job]] = {lane: [] for lane in lanes}  # in order of submission
+        self.turns = 0  # counts the jobs started, to order sessions by their last turn
+        self.last_turn: dict[str, dict[str, int]] = {lane: {} for lane in lanes}  # lane -> session -> turn
         self.closed_sessions: set[str] = set()
         self._stopping = False
         self.threads = [threading.Thread(target=self._work, args=(lane,), name=f"stylekit-{lane}-{i}", daemon=True)
@@ -130,10 +142,21 @@ class JobQueue:
             job = self.jobs.get(job_id)
             return job if job is not None and (session is None or job.session == session) else None
 
+    def line(self, lane: str) -> list[Job]:
+        """The lane's waiting jobs in the order they will run: round robin between sessions (the session whose
+        last turn is longest ago goes first), each session's own jobs in the order it sent them."""
+        with self.lock:
+            rounds: dict[str, int] = {}
+            keyed = []
+            for seq, job in enumerate(self.waiting[lane]):
+                rounds[job.session] = rounds.get(job.session, -1) + 1
+                keyed.append(((rounds[job.session], self.last_turn[lane].get(job.session, -1), seq), job))
+            return [job for _, job in sorted(keyed, key=lambda pair: pair[0])]
+
     def position(self, job: Job) -> int | None:
         """1-based place of a waiting job in its lane, None once it runs."""
         with self.lock:
-            line = self.waiting[job.lane]
+            line = self.line(job.lane)
             return line.index(job) + 1 if job in line else None
 
     def describe(self, job: Job) -> dict[str, Any]:
@@ -144,7 +167,8 @@ class JobQueue:
     def session_jobs(self, session: str) -> list[dict[str, Any]]:
         """Snapshots of a session's jobs, oldest first."""
         with self.lock:
-            return [job.snapshot(self.position(job)) for job in self.jobs.values() if job.session == session]
+            places = {job.id: place for lane in self.waiting for place, job in enumerate(self.line(lane), 1)}
+            return [job.snapshot(places.get(job.id)) for job in self.jobs.values() if job.session == session]
 
     def cancel(self, job: Job) -> None:
         """Stop a job: a waiting one never runs, a running one stops at its next report and keeps its best."""
@@ -159,11 +183,14 @@ class JobQueue:
     def close_session(self, session: str) -> None:
         """The session's page went away: cancel its jobs and drop them (running ones once they stop)."""
         with self.lock:
-            self.closed_sessions.add(session)
             for job in [j for j in self.jobs.values() if j.session == session]:
                 self.cancel(job)
                 if job.state in FINISHED:
                     del self.jobs[job.id]
+                else:
+                    self.closed_sessions.add(session)  # forgotten once its running job stops
+            for turns in self.last_turn.values():
+                turns.pop(session, None)
             self.changed()
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -197,7 +224,10 @@ class JobQueue:
                 self.lock.wait()
             if self._stopping:
                 return None
-            job = self.waiting[lane].popleft()
+            job = self.line(lane)[0]
+            self.waiting[lane].remove(job)
+            self.turns += 1
+            self.last_turn[lane][job.session] = self.turns
             job.state, job.started = RUNNING, time.time()
             self.changed()
             return job
@@ -214,8 +244,14 @@ class JobQueue:
             with self.lock:
                 job.output, job.error, job.finished = output, error, time.time()
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
+                if job.timed_out and not error:
+                    job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job "
+                                 "(stylekit serve --max-job-seconds)" +
+                                 ("; the best image so far is kept" if output is not None else ""))
                 if job.session in self.closed_sessions:
                     self.jobs.pop(job.id, None)
+                    if not any(j.session == job.session for j in self.jobs.values()):
+                        self.closed_sessions.discard(job.session)
                 self._trim(job.session)
                 self.changed()
 

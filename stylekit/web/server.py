@@ -1,9 +1,13 @@
 """The HTTP side of ``stylekit serve``: a Starlette app over the job queue and the Python API.
 
-Uploads are raw request bodies, checked for size and pixel count and decoded in memory; nothing a client
-sends is ever used as a file path, and nothing is written to disk. Each page holds a session (a random
-token) and a WebSocket on which it hears about its jobs; when the socket closes (the tab went away) the
-session's jobs are cancelled and its images and results dropped.
+Uploads are raw request bodies, checked for size and pixel count in memory and kept compressed (decoded only
+while a job uses them); nothing a client sends is ever used as a file path, and nothing is written to disk.
+Each page holds a session (a random token) and a WebSocket on which it hears about its jobs; when the socket
+closes (the tab went away) the session's jobs are cancelled and its images and results dropped.
+
+What a client can hold is bounded: request bodies time out when they stall and count against one budget of
+upload memory, job bodies are small, sessions are limited in number, and jobs in steps and run time. Requests
+naming a host the server does not serve are refused (DNS rebinding), and so are WebSockets from foreign pages.
 """
 from __future__ import annotations
 
@@ -11,30 +15,42 @@ import asyncio
 import contextlib
 import io
 import ipaddress
+import json
 import secrets
 import socket
 import threading
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image, UnidentifiedImageError
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError
 from ..options import ServerConfig, namer, validate
 from .jobs import Job, JobQueue, QueueFull
-from .tasks import OPTIMISE, QUICK, Method, check_limits, methods_by_name, server_settings
+from .tasks import OPTIMISE, QUICK, Method, check_limits, encode_png, methods_by_name, server_settings
+
+MB = 1024 * 1024
+JOB_LIMIT = 64 * 1024  # bytes of JSON a job may take; the page sends a few hundred
+PAGELESS_IDLE = 600  # seconds a session without an open page lives after its last request
+DECODERS = 2  # threads that decode uploads to check them: a few at a time, and few allocator arenas to keep
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
 
 def is_loopback(host: str) -> bool:
@@ -47,25 +63,88 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_name(value: str) -> str:
+    """The host of a ``Host`` header (``name``, ``name:port``, ``[v6]:port``): lower case, no port, no brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:value.index("]")] if "]" in value else value
+    return (value.rsplit(":", 1)[0] if value.count(":") == 1 else value).rstrip(".")
+
+
+class HostCheck:
+    """ASGI middleware against DNS rebinding: answer only requests whose ``Host`` names this server (loopback
+    names, ``host`` and ``allowed``; any IP address when listening on every address), and WebSockets only from
+    pages of those hosts (their ``Origin``). Others get a one-line JSON 421; a refused WebSocket is closed."""
+
+    def __init__(self, app: ASGIApp, host: str, allowed: Sequence[str] | None = None) -> None:
+        self.app = app
+        self.names = {*LOOPBACK_HOSTS, host_name(host), *(host_name(name) for name in allowed or ())}
+        self.any_address = host in ("0.0.0.0", "::")
+
+    def serves(self, name: str | None) -> bool:
+        """Whether ``name`` (a host name or address) is one this server answers to."""
+        if name in self.names:
+            return True
+        if not name or not self.any_address:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    def serves_page(self, origin: str) -> bool:
+        """Whether a page's ``Origin`` (``scheme://host[:port]``) is on a host this server answers to."""
+        try:
+            return self.serves(urlsplit(origin).hostname)
+        except ValueError:  # not a URL at all
+            return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = host_name(headers.get("host", ""))
+        origin = headers.get("origin")
+        if not self.serves(host):
+            problem = (f"this server does not answer to the host name {host[:80]!r}: open it by its own address, "
+                       "or start it with --allowed-hosts naming that host")
+        elif scope["type"] == "websocket" and origin is not None and not self.serves_page(origin):
+            problem = "this page is not one of this server's own: open the server's address instead"
+        else:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
+        else:
+            await _error(problem, 421)(scope, receive, send)
+
+
 @dataclass
 class StoredImage:
-    """A decoded upload or example."""
+    """An upload or example, kept as its compressed file bytes and decoded on use."""
 
     id: str
     name: str
-    image: Image.Image = field(repr=False)
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+    thumbnail: bytes | None = field(default=None, repr=False)  # JPEG, for examples
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
-        return {"id": self.id, "name": self.name, "width": self.image.width, "height": self.image.height}
+        return {"id": self.id, "name": self.name, "width": self.width, "height": self.height}
+
+    def open(self) -> Image.Image:
+        """The decoded image (checked when it was stored)."""
+        return decode_upload(self.data, self.name, self.width * self.height)
 
 
 def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Decode an uploaded image in memory (first frame, EXIF orientation applied), refusing non-images,
     damaged files and images above ``max_pixels``."""
     from PIL import ImageOps
-
-    from ..io import load_image
 
     if not data:
         raise StylekitError(f"{name} is empty")
@@ -82,9 +161,24 @@ def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
                             "or BMP") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise StylekitError(f"{name} is damaged or truncated ({exc}): re-export it") from None
-    img = ImageOps.exif_transpose(img)
-    load_image(img, name)  # the same checks as every other input (zero size, odd modes)
-    return img
+    return ImageOps.exif_transpose(img)
+
+
+def _measure(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+    """Check an upload by decoding it once; its (width, height). The decoded pixels are not kept."""
+    from ..io import load_image
+
+    img = decode_upload(data, name, max_pixels)
+    load_image(img.crop((0, 0, 1, 1)), name)  # the checks every input gets (odd modes), on one pixel
+    return img.size
+
+
+def _thumbnail(img: Image.Image) -> bytes:
+    thumb = img.convert("RGB")
+    thumb.thumbnail((256, 256))
+    buf = io.BytesIO()
+    thumb.save(buf, "JPEG", quality=85)
+    return buf.getvalue()
 
 
 def _label(name: str) -> str:
@@ -93,62 +187,138 @@ def _label(name: str) -> str:
     return clean or "image"
 
 
+class Busy(StylekitError):
+    """A server-wide limit is reached (sessions, upload memory): try again later (HTTP 503)."""
+
+
+class UnknownSession(StylekitError):
+    """The request names no live session (HTTP 403 for uploads)."""
+
+
+class ByteBudget:
+    """Bytes that uploads hold together, being received or kept for sessions, bounded server-wide."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, count: int) -> bool:
+        """Reserve ``count`` bytes; False (nothing reserved) when that would pass the limit."""
+        with self._lock:
+            if self.used + count > self.limit:
+                return False
+            self.used += count
+            return True
+
+    def give(self, count: int) -> None:
+        """Release bytes reserved with :meth:`take`."""
+        with self._lock:
+            self.used -= count
+
+
+def _uploads_full(budget: ByteBudget) -> str:
+    return (f"this server already holds {budget.used / MB:.1f} MB of uploads, its limit (stylekit serve "
+            "--max-uploads-mb): try again later")
+
+
+@dataclass
+class Session:
+    """One page's images (oldest first), when it was last heard from, and whether the page has its socket open
+    (the session ends when that socket closes)."""
+
+    images: OrderedDict[str, StoredImage] = field(default_factory=OrderedDict)
+    last_seen: float = field(default_factory=time.monotonic)
+    page: bool = False
+
+
 class State:
-    """Everything the app shares: configuration, methods, queue, sessions and their images."""
+    """Everything the app shares: configuration, methods, queue, sessions and their images.
+
+    Settings that would fail every job (device, weights folder, example images) are checked here, so a server
+    with a bad setting never starts listening."""
 
     def __init__(self, config: ServerConfig) -> None:
+        from ..devices import resolve_device
+        from ..feedforward.weights import local_dir
+
         self.config = validate(config)
-        self.methods = methods_by_name()
-        self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting)
-        self.lock = threading.Lock()
-        self.sessions: dict[str, OrderedDict[str, StoredImage]] = {}
-        self.last_seen: dict[str, float] = {}
+        resolve_device(config.device)
+        local_dir(config.weights_dir)
         self.examples = self._load_examples()
+        self.methods = methods_by_name()
+        self.lock = threading.Lock()
+        self.sessions: dict[str, Session] = {}
+        self.held = ByteBudget(int(config.max_uploads_mb * MB))
+        self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
+                              max_seconds=config.max_job_seconds)
 
     def _load_examples(self) -> dict[str, StoredImage]:
         from ..io import content_files, load_image, to_pil
         from ..io.examples import example_content, example_style
 
-        def read(path: Path) -> Image.Image:  # the project's loader: EXIF orientation, one-line errors
-            return to_pil(load_image(path).rgb)
+        def stored(key: str, name: str, source: Path | Image.Image) -> StoredImage:
+            if isinstance(source, Path):  # the project's loader: EXIF orientation, one-line errors
+                img, data = to_pil(load_image(source).rgb), source.read_bytes()
+            else:
+                img, data = source, encode_png(source)
+            return StoredImage(key, name, data, img.width, img.height, _thumbnail(img))
 
-        found = [("ex-portrait", "Grace Hopper (portrait)", read(example_content())),
-                 ("ex-swirls", "Swirls (painting)", example_style())]
+        found = [stored("ex-portrait", "Grace Hopper (portrait)", example_content()),
+                 stored("ex-swirls", "Swirls (painting)", example_style())]
         if self.config.examples_dir:
             for path in content_files(Path(self.config.examples_dir).expanduser()):
-                found.append((f"ex-{len(found)}", path.stem.replace("_", " "), read(path)))
-        return {key: StoredImage(key, name, img) for key, name, img in found}
+                found.append(stored(f"ex-{len(found)}", path.stem.replace("_", " "), path))
+        return {example.id: example for example in found}
 
     def new_session(self) -> str:
-        """A fresh session token; sessions idle for an hour without a page are dropped."""
-        now = time.time()
+        """A fresh session token. Sessions without a page are dropped after :data:`PAGELESS_IDLE` seconds
+        without a request; at ``max_sessions`` the longest idle one without a page makes room, and when every
+        session has a page open the new one is refused (:class:`Busy`)."""
+        now = time.monotonic()
         with self.lock:
-            for old in [s for s, seen in self.last_seen.items() if now - seen > 3600]:
-                self.drop_session(old)
+            pageless = {token: s.last_seen for token, s in self.sessions.items() if not s.page}
+            for token in [t for t, seen in pageless.items() if now - seen > PAGELESS_IDLE]:
+                self.drop_session(token)
+                del pageless[token]
+            if len(self.sessions) >= self.config.max_sessions:
+                if not pageless:
+                    raise Busy(f"this server already has {len(self.sessions)} pages open, its limit "
+                               "(stylekit serve --max-sessions): try again later")
+                self.drop_session(min(pageless, key=pageless.__getitem__))
             token = secrets.token_urlsafe(16)
-            self.sessions[token] = OrderedDict()
-            self.last_seen[token] = now
+            self.sessions[token] = Session(last_seen=now)
         return token
 
-    def session(self, token: Any) -> OrderedDict[str, StoredImage]:
-        """The images of a live session; a user error otherwise."""
-        images = self.sessions.get(token) if isinstance(token, str) else None
-        if images is None:
-            raise StylekitError("unknown or expired session: reload the page")
-        self.last_seen[token] = time.time()
-        return images
+    def session(self, token: Any) -> Session:
+        """A live session (now seen again); a user error otherwise."""
+        found = self.sessions.get(token) if isinstance(token, str) else None
+        if found is None:
+            raise UnknownSession("unknown or expired session: reload the page")
+        found.last_seen = time.monotonic()
+        return found
 
     def drop_session(self, token: str) -> None:
-        """Forget a session's images and cancel and forget its jobs."""
-        self.sessions.pop(token, None)
-        self.last_seen.pop(token, None)
+        """Forget a session's images and cancel and forget its jobs (call with the lock held)."""
+        found = self.sessions.pop(token, None)
+        if found is not None:
+            self.held.give(sum(len(image.data) for image in found.images.values()))
         self.queue.close_session(token)
+
+    def store(self, token: str, image: StoredImage) -> None:
+        """Keep an upload for a session (its oldest beyond ``max_images`` dropped), within the upload budget."""
+        with self.lock:
+            images = self.session(token).images
+            if not self.held.take(len(image.data)):
+                raise Busy(_uploads_full(self.held))
+            images[image.id] = image
+            while len(images) > self.config.max_images:
+                self.held.give(len(images.popitem(last=False)[1].data))
 
     def image(self, token: str, image_id: Any) -> StoredImage:
         """An example, or one of the session's uploads."""
         found = None
         if isinstance(image_id, str):
-            found = self.examples.get(image_id) or self.session(token).get(image_id)
+            found = self.examples.get(image_id) or self.session(token).images.get(image_id)
         if found is None:
             raise StylekitError("that image is no longer here: upload it again")
         return found
@@ -161,15 +331,69 @@ class State:
 DISCARD_LIMIT = 64 * 1024 * 1024
 
 
+class Refused(Exception):
+    """A request body the server will not take: the answer's status and one-line message."""
+
+    def __init__(self, status: int, message: str, close: bool = False) -> None:
+        super().__init__(message)
+        self.status, self.close = status, close
+
+    def response(self) -> JSONResponse:
+        """The answer; ``close``: the rest of the body will never come, so the connection is closed."""
+        response = _error(str(self), self.status)
+        if self.close:
+            response.headers["Connection"] = "close"
+        return response
+
+
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+async def read_body(request: Request, limit: int, too_big: str, budget: ByteBudget, timeout: float) -> bytes:
+    """A request body of at most ``limit`` bytes, counted against ``budget`` while it arrives. Raises
+    :class:`Refused`: 413 (``too_big``) when larger, 408 when it stalls for ``timeout`` seconds, 503 when the
+    budget is spent, 400 when the client went away."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + DISCARD_LIMIT:
+        raise Refused(413, too_big)  # too much to read through: answer and close with the body unread
+    body = bytearray()
+    received = 0
+    try:
+        while True:
+            try:
+                message = await asyncio.wait_for(request.receive(), timeout)
+            except asyncio.TimeoutError:
+                raise Refused(408, f"the request body stopped arriving for {timeout:g} s: send it again",
+                              close=True) from None
+            if message["type"] == "http.disconnect":
+                raise Refused(400, "the request was cut off before its end")
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit + DISCARD_LIMIT:
+                raise Refused(413, too_big)
+            if received <= limit:
+                if not budget.take(len(chunk)):
+                    raise Refused(503, _uploads_full(budget))
+                body += chunk
+            elif body:  # over the limit: read the rest through, keeping nothing, then answer
+                budget.give(len(body))
+                body = bytearray()
+            if not message.get("more_body", False):
+                break
+        if received > limit:
+            raise Refused(413, too_big)
+        return bytes(body)
+    finally:
+        budget.give(len(body))
 
 
 def create_app(config: ServerConfig) -> Starlette:
     """The web app; its :class:`State` is ``app.state.stylekit`` and its queue stops with the app."""
     state = State(config)
     static = resources.files("stylekit.web") / "static"
-    limit = int(config.max_upload_mb * 1024 * 1024)
+    limit = int(config.max_upload_mb * MB)
+    decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
 
     async def index(request: Request) -> Response:
         return HTMLResponse((static / "index.html").read_text("utf-8"))
@@ -183,58 +407,49 @@ def create_app(config: ServerConfig) -> Starlette:
             "queue": state.queue.counts()})
 
     async def new_session(request: Request) -> Response:
-        return JSONResponse({"session": state.new_session()})
+        try:
+            return JSONResponse({"session": state.new_session()})
+        except Busy as exc:
+            return _error(str(exc), 503)
 
     async def upload(request: Request) -> Response:
         name = _label(request.query_params.get("name", "image"))
+        token = request.query_params.get("session")
         try:
-            images = state.session(request.query_params.get("session"))
-        except StylekitError as exc:
+            state.session(token)
+        except UnknownSession as exc:
             return _error(str(exc), 403)
-        declared = request.headers.get("content-length")
         too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB " \
                   "(--max-upload-mb): upload a smaller file"
-        if declared and declared.isdigit() and int(declared) > limit + DISCARD_LIMIT:
-            return _error(too_big, 413)  # too much to read through: answer and close with the body unread
-        body = bytearray()
-        received = 0
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > limit + DISCARD_LIMIT:
-                return _error(too_big, 413)
-            if received <= limit:
-                body += chunk
-            else:
-                body.clear()  # over the limit: read the rest through, keeping nothing, then answer
-        if received > limit:
-            return _error(too_big, 413)
         try:
-            img = await asyncio.to_thread(decode_upload, bytes(body), name, config.max_pixels)
+            data = await read_body(request, limit, too_big, state.held, config.body_timeout)
+            loop = asyncio.get_running_loop()
+            width, height = await loop.run_in_executor(decoders, _measure, data, name, config.max_pixels)
+            stored = StoredImage(secrets.token_urlsafe(12), name, data, width, height)
+            state.store(token, stored)  # type: ignore[arg-type]
+        except Refused as exc:
+            return exc.response()
+        except Busy as exc:
+            return _error(str(exc), 503)
+        except UnknownSession as exc:
+            return _error(str(exc), 403)
         except StylekitError as exc:
             return _error(str(exc), 415)
-        stored = StoredImage(secrets.token_urlsafe(12), name, img)
-        with state.lock:
-            images[stored.id] = stored
-            while len(images) > config.max_images:
-                images.popitem(last=False)
         return JSONResponse(stored.describe())
 
     async def example_image(request: Request) -> Response:
         found = state.examples.get(request.path_params["key"])
         if found is None:
             return _error("no such example", 404)
-        thumb = found.image.copy()
-        thumb.thumbnail((256, 256))
-        buf = io.BytesIO()
-        thumb.save(buf, "JPEG", quality=85)
-        return Response(buf.getvalue(), media_type="image/jpeg")
+        return Response(found.thumbnail, media_type="image/jpeg")
 
     def make_job(body: dict[str, Any]) -> Job:
         token = body.get("session")
         state.session(token)
-        method: Method | None = state.methods.get(body.get("method"))  # type: ignore[arg-type]
+        name = body.get("method")
+        method: Method | None = state.methods.get(name) if isinstance(name, str) else None
         if method is None:
-            raise StylekitError(f"unknown method {body.get('method')!r}: choose one of {', '.join(state.methods)}")
+            raise StylekitError(f"unknown method {str(name)[:40]!r}: choose one of {', '.join(state.methods)}")
         form = body.get("options") or {}
         if not isinstance(form, dict):
             raise StylekitError("options must be an object of name: value")
@@ -244,25 +459,31 @@ def create_app(config: ServerConfig) -> Starlette:
         style_ids = style_ids[: 1 if method.styles == "one" else None]
         fixed = server_settings(method.options, config.weights_dir, config.device)
         options = method.parse(form, fixed, n_styles=len(style_ids) or 1)
-        check_limits(options, config.max_side, namer(method.options, "web"))
+        check_limits(options, config.max_side, config.max_steps, namer(method.options, "web"))
         content = state.image(token, body.get("content")) if method.needs_content else None
         if method.styles != "none" and not style_ids:
             raise StylekitError(f"{method.title} needs a style image: add one")
-        styles = [state.image(token, i).image for i in style_ids]
-        if method.name == "fast" and options.content_size is None:  # as uploaded, within the server's limit
-            options.content_size = min(max(content.image.size), config.max_side)  # type: ignore[union-attr]
-        source = content.image if content is not None else None
+        styles = [state.image(token, i) for i in style_ids]
+        if method.name == "fast" and options.content_size is None and content is not None \
+                and max(content.width, content.height) > config.max_side:  # else as uploaded
+            options.content_size = config.max_side
 
-        def run(ctx: Any) -> Any:
-            return method.run(source, styles, options, ctx, config.preview_every)
+        def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs
+            source = content.open() if content is not None else None
+            return method.run(source, [style.open() for style in styles], options, ctx, config.preview_every)
 
         return Job(token, method.name, method.lane, run)  # type: ignore[arg-type]
 
     async def submit(request: Request) -> Response:
         try:
-            body = await request.json()
-        except ValueError:
-            return _error("send the job as a JSON object")
+            raw = await read_body(request, JOB_LIMIT, f"a job is at most {JOB_LIMIT // 1024} kB of JSON: send "
+                                  "its settings, not its images", state.held, config.body_timeout)
+        except Refused as exc:
+            return exc.response()
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
+            body = None
         if not isinstance(body, dict):
             return _error("send the job as a JSON object")
         try:
@@ -274,9 +495,12 @@ def create_app(config: ServerConfig) -> Starlette:
     def with_job(handler: Callable[[Job], Response]) -> Callable[[Request], Any]:
         """An endpoint for one of the caller's jobs (by id and session); 404 when there is none."""
         async def endpoint(request: Request) -> Response:
-            job = state.queue.get(request.path_params["job"], request.query_params.get("session"))
+            token = request.query_params.get("session")
+            job = state.queue.get(request.path_params["job"], token)
             if job is None:
                 return _error("no such job (it was cancelled with its page, or expired)", 404)
+            with contextlib.suppress(StylekitError):
+                state.session(token)  # asking about a job keeps its session alive
             return handler(job)
         return endpoint
 
@@ -302,24 +526,28 @@ def create_app(config: ServerConfig) -> Starlette:
     async def session_socket(ws: WebSocket) -> None:
         token = ws.path_params["session"]
         await ws.accept()
-        if token not in state.sessions:
+        with state.lock:
+            found = state.sessions.get(token)
+            if found is not None:
+                found.page = True
+        if found is None:
             await ws.close(code=4404, reason="unknown session: reload the page")
             return
 
         async def pump() -> None:
             seen = -1
-            while True:
-                if state.queue.version != seen:
-                    seen = state.queue.version
-                    await ws.send_json({"jobs": state.queue.session_jobs(token), "queue": state.queue.counts()})
-                await asyncio.sleep(0.1)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the page went away
+                while True:
+                    if state.queue.version != seen:
+                        seen = state.queue.version
+                        await ws.send_json({"jobs": state.queue.session_jobs(token),
+                                            "queue": state.queue.counts()})
+                    await asyncio.sleep(0.1)
 
         task = asyncio.create_task(pump())
         try:
-            while True:
-                await ws.receive_text()  # the page only pings; a close ends the loop
-        except WebSocketDisconnect:
-            pass
+            while (await ws.receive())["type"] != "websocket.disconnect":
+                pass  # the page only pings
         finally:
             task.cancel()
             with state.lock:
@@ -342,8 +570,10 @@ def create_app(config: ServerConfig) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await asyncio.to_thread(state.queue.shutdown)
+        decoders.shutdown()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    middleware=[Middleware(HostCheck, host=config.host, allowed=config.allowed_hosts)])
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.state.stylekit = state
     return app

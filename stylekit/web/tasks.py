@@ -13,8 +13,9 @@ from PIL import Image
 from ..errors import StylekitError
 from ..io import to_pil
 from ..optim import Callback, Progress, StopRun
-from ..options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, TextureOptions, TransferOptions,
-                       form_fields, parse_form, specs)
+from ..optim.schedule import schedule
+from ..options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions, TextureOptions,
+                       TransferOptions, form_fields, parse_form, specs)
 from .jobs import JobContext, JobOutput
 
 OPTIMISE, QUICK = "optimise", "quick"
@@ -151,8 +152,18 @@ def server_settings(options: type, weights_dir: str | None, device: str) -> dict
     return {"device": device, **({"weights_dir": weights_dir} if "weights_dir" in names else {})}
 
 
-def check_limits(options: Any, max_side: int, label: Callable[[str], str]) -> None:
-    """Refuse sizes (every size-kind option) above the server's limit."""
+def total_steps(options: Any) -> int:
+    """The optimisation steps a job's options ask for in all (every scale or octave; 0 for methods that do not
+    optimise)."""
+    if isinstance(options, ScheduleOptions):
+        size = options.size  # type: ignore[attr-defined]
+        long = max(size) if isinstance(size, tuple) else size
+        return sum(scale.steps for scale in schedule((long, long), long, options.min_size, options.steps))
+    return getattr(options, "steps", 0) * getattr(options, "octaves", 1)
+
+
+def check_limits(options: Any, max_side: int, max_steps: int, label: Callable[[str], str]) -> None:
+    """Refuse sizes (every size-kind option) and step counts above the server's limits."""
     for f, spec in specs(options):
         value = getattr(options, f.name)
         if spec.kind != "size" or value is None:
@@ -161,3 +172,7 @@ def check_limits(options: Any, max_side: int, label: Callable[[str], str]) -> No
         if max(sides) > max_side:
             raise StylekitError(f"{label(f.name)} {max(sides)} px is above this server's limit of "
                                 f"{max_side} px (stylekit serve --max-side)")
+    steps = total_steps(options)
+    if steps > max_steps:
+        raise StylekitError(f"this job asks for {steps} optimisation steps in all, above this server's limit of "
+                            f"{max_steps} per job (stylekit serve --max-steps): lower {label('steps')}")

@@ -167,7 +167,7 @@ def test_dream_zoom_gif_and_mp4(tmp_path, content_path, capsys):
     with av.open(str(mp4)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 4
     assert main([*args, "-o", str(tmp_path / "loop.png")]) == 2
-    assert ".gif or .mp4" in capsys.readouterr().err
+    assert "the extension must be one of .gif, .mp4" in capsys.readouterr().err
 
 
 def test_dream_cli_single_image(tmp_path, content_path):

@@ -104,7 +104,7 @@ def test_numbers_outside_what_torch_accepts_are_one_line_errors(tmp_path, conten
     assert code == 2 and err.count("\n") == 1 and "--seed: must be between 0 and 9223372036854775807" in err
     with pytest.raises(OptionError, match="^seed must be between 0"):
         validate(TransferOptions(seed=-1))
-    with pytest.raises(OptionError, match="^steps must be >= 0, got -1$"):
+    with pytest.raises(OptionError, match="^steps must be between 0 and 100000, got -1$"):
         validate(TransferOptions(steps=(3, -1)))
 
 

@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from stylekit.errors import StylekitError
-from stylekit.options import TransferOptions, namer
+from stylekit.options import DreamOptions, FastOptions, InvertOptions, TextureOptions, TransferOptions, namer
 from stylekit.web.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobOutput, JobQueue, QueueFull
-from stylekit.web.tasks import OPTIMISE, QUICK, check_limits, methods_by_name
+from stylekit.web.tasks import OPTIMISE, QUICK, check_limits, methods_by_name, total_steps
 
 from ..conftest import pattern
 
@@ -154,9 +154,9 @@ def test_form_values_are_parsed_and_checked_with_the_pages_labels():
         methods["transfer"].parse({"init": "/etc/passwd"}, {})  # the page never names a file on the server
     label = namer(TransferOptions, "web")
     with pytest.raises(StylekitError, match="^size 4000 px is above this server's limit of 1024 px"):
-        check_limits(TransferOptions(size=4000), 1024, label)
+        check_limits(TransferOptions(size=4000), 1024, 5000, label)
     with pytest.raises(StylekitError, match="above this server's limit"):
-        check_limits(TransferOptions(size=(300, 2000)), 1024, label)
+        check_limits(TransferOptions(size=(300, 2000)), 1024, 5000, label)
 
 
 def test_a_transfer_job_reports_previews_and_stops_with_its_best_image(queue):
@@ -172,3 +172,49 @@ def test_a_transfer_job_reports_previews_and_stops_with_its_best_image(queue):
     wait_state(queue, job, CANCELLED)
     assert job.output.interrupted and job.progress["step"] < 200 and job.progress["total"] == 200
     assert Image.open(io.BytesIO(job.output.data)).size == (40, 40)
+
+
+def test_a_lane_takes_turns_between_sessions(queue):
+    release, order = threading.Event(), []
+
+    def records(name: str):
+        def run(ctx):
+            order.append(name)
+            return OUT
+        return run
+
+    first = queue.submit(Job("a", "transfer", OPTIMISE, blocking(release)))
+    wait_state(queue, first, RUNNING)
+    mine = [queue.submit(Job("a", "transfer", OPTIMISE, records(f"a{i}"))) for i in (1, 2)]
+    theirs = queue.submit(Job("b", "transfer", OPTIMISE, records("b1")))
+    assert [queue.position(j) for j in (theirs, *mine)] == [1, 2, 3]  # b has not had a turn yet: it goes first
+    assert [j["position"] for j in queue.session_jobs("b")] == [1]
+    release.set()
+    wait_state(queue, mine[-1], DONE)
+    assert order == ["b1", "a1", "a2"]
+
+
+def test_a_job_past_the_time_limit_stops_like_a_cancel_and_keeps_its_best():
+    queue = JobQueue({OPTIMISE: 1, QUICK: 1}, max_seconds=0.0)  # every check finds it over its time
+    try:
+        job = queue.submit(Job("s", "transfer", OPTIMISE, blocking(threading.Event())))
+        wait_state(queue, job, CANCELLED)
+        assert job.output.data == b"best" and job.snapshot()["interrupted"]
+        assert job.error == ("stopped at this server's limit of 0 s per job (stylekit serve --max-job-seconds); "
+                             "the best image so far is kept")
+        quick = queue.submit(Job("s", "fast", QUICK, lambda ctx: OUT))  # a job that never asks runs to its end
+        wait_state(queue, quick, DONE)
+    finally:
+        queue.shutdown()
+
+
+def test_steps_are_counted_over_every_scale_and_octave_and_capped():
+    assert total_steps(TransferOptions(size=512, min_size=256, steps=(60, 20, 8))) == 88
+    assert total_steps(TransferOptions(size=512, min_size=None, steps=(60, 20, 8))) == 8  # one scale: the last
+    assert total_steps(TextureOptions(size=(512, 512), min_size=256, steps=50)) == 150
+    assert total_steps(DreamOptions(steps=10, octaves=4)) == 40
+    assert total_steps(InvertOptions(steps=200)) == 200
+    assert total_steps(FastOptions()) == 0
+    with pytest.raises(StylekitError, match=r"asks for 40 optimisation steps in all, above this server's limit "
+                                            r"of 39 per job \(stylekit serve --max-steps\): lower steps per octave"):
+        check_limits(DreamOptions(steps=10, octaves=4), 1024, 39, namer(DreamOptions, "web"))

@@ -1,0 +1,133 @@
+"""Everything a run writes: checked before any work starts, written atomically, never over an input or another
+output of the same run, with no temporary file left behind by a crash."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from ..errors import StylekitError
+
+STALE_SECONDS = 3600  # a temporary file of ours with no live writer older than this is debris
+WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".tif": "TIFF",
+            ".tiff": "TIFF", ".bmp": "BMP"}  # image formats, by extension
+
+
+def _folder(path: Path) -> Path:
+    return path.parent if str(path.parent) else Path(".")
+
+
+def check_writable_folder(folder: str | os.PathLike, what: str) -> Path:
+    """``folder`` exists, is a folder, and a file can be created in it (tried, then removed)."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise StylekitError(f"folder {path} for {what} does not exist: create it or choose another")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".stylekit-probe-", dir=path)
+    except OSError as exc:
+        raise StylekitError(f"cannot write in {path} ({exc.strerror or exc}): choose another folder for {what}") \
+            from None
+    os.close(fd)
+    os.unlink(probe)
+    return path
+
+
+def check_output_path(path: str | os.PathLike, suffixes: Iterable[str] | None = tuple(WRITABLE),
+                      what: str = "the output") -> Path:
+    """An output file path, checked before any work: one of ``suffixes`` (default: the image formats; None:
+    any), not a folder, in a folder that exists and can be written."""
+    out = Path(path).expanduser()
+    if out.is_dir():
+        raise StylekitError(f"{what} {out} is a folder: give a file name inside it")
+    allowed = sorted(suffixes or ())
+    if allowed and out.suffix.lower() not in allowed:
+        raise StylekitError(f"{what} {out.name}: the extension must be one of {', '.join(allowed)}")
+    check_writable_folder(_folder(out), what)
+    return out
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_distinct(outputs: Sequence[tuple[Path, str]], inputs: Iterable[object]) -> None:
+    """No output may be one of the run's input files, and no two outputs may share a path."""
+    files = [Path(i).expanduser() for i in inputs if isinstance(i, (str, os.PathLike)) and Path(i).expanduser()
+             .is_file()]
+    for i, (out, what) in enumerate(outputs):
+        for source in files:
+            if _same(out, source):
+                raise StylekitError(f"{what} {out} is one of the inputs: writing it would destroy {source.name}; "
+                                    "choose another path")
+        for other, other_what in outputs[:i]:
+            if _same(out, other):
+                raise StylekitError(f"{other_what} and {what} are both {out}: give them different paths")
+
+
+def _stale(tmp: Path) -> bool:
+    """A temporary file of :func:`write_atomic` whose writer is gone (its pid is not running) or, for a name
+    without a pid, that is older than an hour."""
+    parts = tmp.name.split(".")
+    pid = next((int(p[3:]) for p in parts if p.startswith("pid") and p[3:].isdigit()), None)
+    if pid is None:
+        return time.time() - tmp.stat().st_mtime > STALE_SECONDS
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _umask_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place, so a crash or
+    Ctrl-C never leaves a half-written ``path``. The file gets the permissions a plain write would. Temporary
+    files that earlier writers of ``path`` left behind (killed with -9) are removed first."""
+    out = Path(path)
+    for old in _folder(out).glob(f".{out.name}.*.tmp{out.suffix}"):
+        try:
+            if _stale(old):
+                old.unlink()
+        except OSError:
+            pass
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.pid{os.getpid()}.", suffix=".tmp" + out.suffix,
+                                    dir=_folder(out))
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def batch_outputs(files: Sequence[Path], out_dir: Path, suffix: str = ".png") -> dict[Path, Path]:
+    """Output path per input file of a batch: ``<name>_stylized<suffix>``, or ``<name>_<ext>_stylized<suffix>``
+    for inputs that share a name (a.png and a.jpg). An input that is itself the planned output of another input
+    (a rerun with -o the input folder) is an output, not an input, and is left out."""
+    def name(path: Path, with_ext: bool) -> str:
+        ext = f"_{path.suffix.lstrip('.').lower()}" if with_ext else ""
+        return f"{path.stem}{ext}_stylized{suffix}"
+
+    stems: dict[str, int] = {}
+    for path in files:
+        stems[path.stem] = stems.get(path.stem, 0) + 1
+    plan = {path: out_dir / name(path, stems[path.stem] > 1) for path in files}
+    planned = {p.resolve() for p in plan.values()}
+    return {source: out for source, out in plan.items() if source.resolve() not in planned}

@@ -1,0 +1,69 @@
+"""Outputs: checked before work, never over an input, atomic, no debris left by a killed writer."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from stylekit.errors import StylekitError
+from stylekit.io import batch_outputs, check_distinct, check_output_path, check_writable_folder, write_atomic
+
+
+def test_output_paths_are_checked_before_any_work(tmp_path):
+    with pytest.raises(StylekitError, match="cannot write in /proc"):
+        check_output_path("/proc/out.png")
+    with pytest.raises(StylekitError, match="is a folder: give a file name inside it"):
+        check_output_path(tmp_path, None, "--history")
+    (tmp_path / "x.png").mkdir()
+    with pytest.raises(StylekitError, match="is a folder"):
+        check_output_path(tmp_path / "x.png")
+    with pytest.raises(StylekitError, match="does not exist"):
+        check_writable_folder(tmp_path / "nope", "-o")
+    assert check_output_path(tmp_path / "h.json", None, "--history") == tmp_path / "h.json"
+    assert list(tmp_path.iterdir()) == [tmp_path / "x.png"]  # the write probe leaves nothing
+
+
+def test_no_output_over_an_input_or_another_output(tmp_path):
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"precious")
+    with pytest.raises(StylekitError, match="is one of the inputs"):
+        check_distinct([(tmp_path / "photo.png", "--history")], [photo])
+    with pytest.raises(StylekitError, match="-o and --history are both"):
+        check_distinct([(tmp_path / "o.png", "-o"), (tmp_path / "." / "o.png", "--history")], [photo])
+    link = tmp_path / "link.png"
+    link.symlink_to(photo)
+    with pytest.raises(StylekitError, match="is one of the inputs"):
+        check_distinct([(link, "-o")], [str(photo)])
+    assert photo.read_bytes() == b"precious"
+
+
+def test_batch_names_never_collide_and_outputs_are_not_inputs(tmp_path):
+    files = [tmp_path / n for n in ("a.png", "a.jpg", "b.png", "b_stylized.png")]
+    plan = batch_outputs(files, tmp_path)
+    assert {k.name: v.name for k, v in plan.items()} == {"a.png": "a_png_stylized.png", "a.jpg": "a_jpg_stylized.png",
+                                                         "b.png": "b_stylized.png"}  # b_stylized.png: an output
+
+
+def test_stale_temporary_files_are_removed_by_the_next_write(tmp_path):
+    out = tmp_path / "o.png"
+    dead = tmp_path / ".o.png.pid999999999.abcd.tmp.png"  # no such process
+    old = tmp_path / ".o.png.xyz.tmp.png"  # an older stylekit's name, without a pid
+    alive = tmp_path / f".o.png.pid{os.getpid()}.efgh.tmp.png"  # a writer that is still running
+    for path in (dead, old, alive):
+        path.write_bytes(b"debris")
+    hours_ago = time.time() - 7200
+    os.utime(old, (hours_ago, hours_ago))
+    write_atomic(out, lambda tmp: Path(tmp).write_bytes(b"done"))
+    assert out.read_bytes() == b"done" and not dead.exists() and not old.exists() and alive.exists()
+
+
+def test_an_interrupted_write_leaves_nothing(tmp_path):
+    def explode(tmp: Path) -> None:
+        tmp.write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(tmp_path / "o.png", explode)
+    assert list(tmp_path.iterdir()) == []
