@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -12,8 +13,13 @@ from ..backbones import FeatureExtractor, get_backbone
 from ..devices import resolve_device
 from ..errors import StylekitError
 from ..objectives import Objective
+from ..optim import Callback, ItemProgress
 from ..optim.loop import LossFn
 from ..options import NetworkOptions
+from .result import MethodResult
+
+
+R = TypeVar("R", bound=MethodResult)
 
 
 @dataclass
@@ -41,6 +47,26 @@ def run_context(opts: NetworkOptions, layers: Sequence[str], backbone: FeatureEx
     if held.type != device.type or (device.index is not None and held != device):
         raise StylekitError(f"the backbone given is on {held} but the run is on {device}: pass one on {device}")
     return RunContext(net, device, seeded_generator(getattr(opts, "seed", None)))
+
+
+def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callbacks: Sequence[Callback]) -> list[R]:
+    """A loop over items (zoom frames, layers): ``run_one(i, done)`` makes item ``i`` from those done; callbacks
+    hear ``on_item`` after each. It stops after an interrupted item, and a Ctrl-C between two items keeps the
+    finished ones (the last marked interrupted)."""
+    done: list[R] = []
+    for i, name in enumerate(names):
+        try:
+            done.append(run_one(i, done))
+        except KeyboardInterrupt:
+            if not done:
+                raise
+            done[-1].interrupted = True
+            break
+        for cb in callbacks:
+            cb.on_item(ItemProgress(len(done), len(names), name, done[-1]))
+        if done[-1].interrupted:
+            break
+    return done
 
 
 def objective_loss(backbone: FeatureExtractor, objective: Objective,

@@ -15,9 +15,9 @@ from ..errors import StylekitError
 from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..objectives.memory import preflight
-from ..optim import Callback, ItemProgress, Scale, optimize
+from ..optim import Callback, Scale, optimize
 from ..options import DreamOptions, ZoomOptions, make_options, validate
-from .common import objective_loss, run_context
+from .common import objective_loss, run_context, run_items
 from .result import MethodResult, Output
 
 
@@ -93,23 +93,15 @@ def run_dream_zoom(image: ImageLike, zoom: ZoomOptions | None = None, options: D
     if loop.zoom_frames < 1:
         raise StylekitError("zoom_frames must be at least 1")
     net = run_context(opts, [opts.layer]).backbone
-    out: list[MethodResult] = []
-    for i in range(loop.zoom_frames):
-        try:
-            frame = image if i == 0 else zoom_in(load_image(out[-1].image).rgb, loop.zoom)
-            follow = opts if i == 0 else dataclasses.replace(
-                opts, octaves=1, steps=loop.frame_steps, seed=None if opts.seed is None else opts.seed + i)
-            out.append(run_dream(frame, follow, callbacks, net))
-        except KeyboardInterrupt:  # between two frames' optimisations: keep what is finished
-            if not out:
-                raise
-            out[-1].interrupted = True
-            break
-        for cb in callbacks:
-            cb.on_item(ItemProgress(len(out), loop.zoom_frames, f"frame {i}", out[-1]))
-        if out[-1].interrupted:
-            break
-    return out
+
+    def frame(i: int, done: list[MethodResult]) -> MethodResult:
+        if i == 0:
+            return run_dream(image, opts, callbacks, net)
+        follow = dataclasses.replace(opts, octaves=1, steps=loop.frame_steps,
+                                     seed=None if opts.seed is None else opts.seed + i)
+        return run_dream(zoom_in(load_image(done[-1].image).rgb, loop.zoom), follow, callbacks, net)
+
+    return run_items([f"frame {i}" for i in range(loop.zoom_frames)], frame, callbacks)
 
 
 def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),

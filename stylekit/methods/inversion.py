@@ -14,9 +14,9 @@ from ..backbones import FeatureExtractor
 from ..io import ImageLike, checked_hw, load_image, resize, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
 from ..objectives.memory import preflight
-from ..optim import Callback, ItemProgress, Scale, optimize
+from ..optim import Callback, Scale, optimize
 from ..options import InvertOptions, make_options, validate
-from .common import objective_loss, run_context
+from .common import objective_loss, run_context, run_items
 from .result import MethodResult, Output
 
 
@@ -67,20 +67,8 @@ def run_invert_sweep(image: ImageLike, options: InvertOptions | None = None,
     layers = list(opts.layers or [opts.layer])
     ctx = run_context(opts, layers)
     source = load_image(image, "image").rgb  # fail early on a bad image, before any layer runs
-    results: list[Inversion] = []
-    for layer in layers:
-        try:
-            results.append(run_invert(source, dataclasses.replace(opts, layer=layer), callbacks, ctx.backbone))
-        except KeyboardInterrupt:  # between two layers' optimisations: keep what is finished
-            if not results:
-                raise
-            results[-1].interrupted = True
-            break
-        for cb in callbacks:
-            cb.on_item(ItemProgress(len(results), len(layers), layer, results[-1]))
-        if results[-1].interrupted:
-            break
-    return results
+    return run_items(layers, lambda i, done: run_invert(source, dataclasses.replace(opts, layer=layers[i]), callbacks,
+                                                        ctx.backbone), callbacks)
 
 
 def sweep_sheet(original: Image.Image, results: Sequence[Inversion]) -> Image.Image:

@@ -10,7 +10,7 @@ from stylekit import cli
 from stylekit.options import (OptionError, TransferOptions, add_arguments, check_value, cli_flag, form_fields, option,
                               parse_form, spec_of, specs, validate, web_label)
 from stylekit.options import methods as option_classes
-from stylekit.options.schema import _shown
+from stylekit.options.schema import _fields_for_cli, _shown
 from stylekit.web.tasks import METHODS
 
 CLASSES = [c for c in vars(option_classes).values()
@@ -25,16 +25,6 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
-def _cli_fields(defaults, only=()):
-    for f, spec in specs(defaults):
-        if only and f.name not in only:
-            continue
-        if spec.kind == "nested":
-            yield from _cli_fields(getattr(defaults, f.name), spec.expose)
-        elif spec.cli:
-            yield f, spec, getattr(defaults, f.name)
-
-
 def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
     parsers = _subparsers()
     used = set()
@@ -45,7 +35,7 @@ def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
         overrides = dict(command.defaults)
         for cls in command.options:
             used.add(cls)
-            for f, spec, default in _cli_fields(cls()):
+            for f, spec, default in _fields_for_cli(cls()):
                 action = actions.get(f.name)
                 assert action is not None, (name, f.name)
                 flag = cli_flag(f) if spec.kind != "bool" or not default else "--no-" + cli_flag(f)[2:]
