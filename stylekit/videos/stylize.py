@@ -44,7 +44,6 @@ from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, probe, read_frames
 
 # Working memory of one frame in bytes per output pixel: peak RSS growth measured on the CPU at 512-2048 px
 # (microast 390-460, wct 800-820; DIS flow 270-280, Farneback 90), rounded up.
-MODEL_BYTES_PER_PIXEL = {"microast": 480, "wct": 840}  # one forward pass of the fast model
 FLOW_BYTES_PER_PIXEL = {"dis": 300, "farneback": 100}  # both flows, the consistency mask and the warp
 FRAME_BYTES_PER_PIXEL = 80  # frames held (uint8 RGB: current, previous, stylised, queued) and the flows kept
 MAX_QUEUED = 8  # PNG saves and encodes waiting for the background thread before the next frame waits for them
@@ -81,38 +80,34 @@ class _FrameStylizer:
         """Refuse, before the first frame, frames too large for the free memory, in one line naming the largest
         --size that fits.
 
-        The estimate, in bytes per output pixel: the method's own (fast: :data:`MODEL_BYTES_PER_PIXEL` of its
-        network; gatys: :func:`~stylekit.objectives.memory.plan_tiles` on the first frame's schedule, which
-        tiles rather than refuses where it can), the optical flow when frames are linked
+        The method checks its own network (fast: :meth:`FastStylizer.plan`, which tiles large frames; gatys:
+        :func:`~stylekit.objectives.memory.plan_tiles` on the first frame's schedule, which tiles rather than
+        refuses where it can); this adds, in bytes per output pixel, the optical flow when frames are linked
         (:data:`FLOW_BYTES_PER_PIXEL`, always on the CPU) and the frames held (:data:`FRAME_BYTES_PER_PIXEL`).
-        On the CPU the network and the flow run in turn, so the larger of the two counts.
+        The network and the flow run in turn, so each is checked against the free memory on its own.
         """
-        o, cpu = self.opts, torch.device("cpu")
-        flow = FLOW_BYTES_PER_PIXEL[o.flow] if o.temporal > 0 else 0
+        o = self.opts
         if o.method == "gatys":
             first = self._transfer_options(frame_hw, first=True)
             plan_tiles(self.backbone, first, schedule(frame_hw, max(frame_hw), first.min_size, first.steps),
                        self.device)
-            needs = {cpu: flow + FRAME_BYTES_PER_PIXEL}
-        elif self.device.type == "cpu":
-            needs = {cpu: max(MODEL_BYTES_PER_PIXEL[o.fast.model], flow) + FRAME_BYTES_PER_PIXEL}
         else:
-            needs = {self.device: MODEL_BYTES_PER_PIXEL[o.fast.model], cpu: flow + FRAME_BYTES_PER_PIXEL}
+            self.fast.plan(frame_hw, "frame", "--size")
+        per_pixel = (FLOW_BYTES_PER_PIXEL[o.flow] if o.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
         h, w = frame_hw
-        for device, per_pixel in needs.items():
-            free = available_memory(device)
-            if per_pixel * h * w <= free:
-                continue
+        free = available_memory(torch.device("cpu"))
+        if per_pixel * h * w <= free:
+            return
 
-            def fits(n: int) -> bool:
-                return per_pixel * math.prod(_even(fit_long_side(h, w, n))) <= free
+        def fits(n: int) -> bool:
+            return per_pixel * math.prod(_even(fit_long_side(h, w, n))) <= free
 
-            n = min(max(h, w), math.isqrt(int(free / per_pixel * max(h, w) / min(h, w))))
-            while n >= MIN_SIDE and not fits(n):
-                n -= 1
-            advice = f"use --size {n} or less" if n >= MIN_SIDE else "not even the smallest size fits: free some memory"
-            raise OutOfMemoryEstimate(f"a {w}x{h} frame needs about {per_pixel * h * w / 2**30:.1f} GiB but "
-                                      f"{free / 2**30:.1f} GiB is free on {device}: {advice}")
+        n = min(max(h, w), math.isqrt(int(free / per_pixel * max(h, w) / min(h, w))))
+        while n >= MIN_SIDE and not fits(n):
+            n -= 1
+        advice = f"use --size {n} or less" if n >= MIN_SIDE else "not even the smallest size fits: free some memory"
+        raise OutOfMemoryEstimate(f"a {w}x{h} frame needs about {per_pixel * h * w / 2**30:.1f} GiB but "
+                                  f"{free / 2**30:.1f} GiB is free on cpu: {advice}")
 
     def _transfer_options(self, frame_hw: tuple[int, int], first: bool) -> TransferOptions:
         """The gatys options of a frame: the first runs the whole schedule, later ones start from the warped
