@@ -69,24 +69,44 @@ class FeatureExtractor(nn.Module):
         """All layer names in forward order."""
         return list(self.layers.keys())
 
+    @property
+    def keras_names(self) -> dict[str, str]:
+        """Keras's names of the layers, to ours: ``block5_conv2`` is ``relu5_2`` (a Keras convolution includes
+        its ReLU), ``block3_pool`` is ``pool3``."""
+        names = {}
+        for name in self.layers:
+            if name.startswith("relu"):
+                block, conv = name[4:].split("_")
+                names[f"block{block}_conv{conv}"] = name
+            elif name.startswith("pool"):
+                names[f"block{name[4:]}_pool"] = name
+        return names
+
+    def layer(self, name: str) -> str:
+        """Our name of a layer given by our name or Keras's; a user error listing both spellings otherwise."""
+        return self.check_layers([name])[0]
+
     def check_layers(self, layers: Iterable[str]) -> list[str]:
-        """Return ``layers`` as a list, or raise a user error naming the valid layer names."""
-        layers = list(layers)
-        unknown = [name for name in layers if name not in self.layers]
+        """``layers`` by our names (Keras names such as ``block5_conv2`` are accepted), or a user error listing the
+        valid names in both spellings."""
+        given, keras = list(layers), self.keras_names
+        named = [keras.get(name, name) for name in given]
+        unknown = [asked for asked, name in zip(given, named) if name not in self.layers]
         if unknown:
-            raise StylekitError(
-                f"unknown layer {', '.join(map(repr, unknown))} for backbone {self.name}; "
-                f"valid layers: {', '.join(self.layer_names)}")
-        return layers
+            spelled = {ours: theirs for theirs, ours in keras.items()}
+            valid = ", ".join(f"{n} ({spelled[n]})" if n in spelled else n for n in self.layer_names)
+            raise StylekitError(f"unknown layer {', '.join(map(repr, unknown))} for backbone {self.name}; "
+                                f"valid layers: {valid}")
+        return named
 
     def deepest(self, layers: Iterable[str]) -> str:
-        """The layer among ``layers`` that comes last in the forward pass."""
+        """The layer among ``layers`` that comes last in the forward pass (by our name)."""
         order = {name: i for i, name in enumerate(self.layers)}
         return max(self.check_layers(layers), key=order.__getitem__)
 
     def channels(self, layer: str) -> int:
         """Number of channels the named layer outputs."""
-        self.check_layers([layer])
+        layer = self.layer(layer)
         count = 3
         for name, module in self.layers.items():
             if isinstance(module, nn.Conv2d):
@@ -97,7 +117,7 @@ class FeatureExtractor(nn.Module):
 
     def receptive_field(self, layer: str) -> int:
         """Side, in input pixels, of the window one position of the named layer sees."""
-        self.check_layers([layer])
+        layer = self.layer(layer)
         field, jump = 1, 1
         for name, module in self.layers.items():
             if isinstance(module, nn.Conv2d):
@@ -110,13 +130,13 @@ class FeatureExtractor(nn.Module):
 
     def stride(self, layer: str) -> int:
         """How many input pixels one position of the named layer spans (2 per pooling before it)."""
-        self.check_layers([layer])
+        layer = self.layer(layer)
         stride = 1
         for name in self.layers:
-            if name == layer:
-                return stride
             if name.startswith("pool"):
                 stride *= 2
+            if name == layer:
+                break
         return stride
 
     def preprocess(self, image: torch.Tensor) -> torch.Tensor:
@@ -128,20 +148,26 @@ class FeatureExtractor(nn.Module):
         return (image * self.value_range - self.mean) / self.std
 
     def forward(self, image: torch.Tensor, layers: Iterable[str]) -> dict[str, torch.Tensor]:
-        """Features at ``layers`` (a dict by name); the pass stops at the deepest one.
+        """Features at ``layers`` (a dict keyed by the names as given, ours or Keras's); the pass stops at the
+        deepest one.
 
         Convolutions run in channels-last layout (weights converted once): on CPU
         this is about 15% faster for VGG19 at 512 px (benchmarks/step_time.py).
         """
-        wanted = set(self.check_layers(layers))
+        given = list(layers)
+        wanted: dict[str, list[str]] = {}
+        for asked, name in zip(given, self.check_layers(given)):
+            wanted.setdefault(name, []).append(asked)
         if not wanted:
             return {}
         x = self.preprocess(image).contiguous(memory_format=torch.channels_last)
         out: dict[str, torch.Tensor] = {}
+        found = 0
         for name, module in self.layers.items():
             x = module(x)
             if name in wanted:
-                out[name] = x
-                if len(out) == len(wanted):
+                out.update(dict.fromkeys(wanted[name], x))
+                found += 1
+                if found == len(wanted):
                     break
         return out

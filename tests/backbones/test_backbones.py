@@ -143,3 +143,23 @@ def test_unknown_backbone_and_pooling():
         load_backbone("resnet")
     with pytest.raises(StylekitError, match="unknown pooling"):
         load_backbone("scratch", pooling="min")
+
+
+def test_keras_layer_names_are_accepted_everywhere(scratch, tmp_path, content_path, style_path):
+    x = torch.rand(1, 3, 32, 32)
+    ours, theirs = scratch(x, ["relu2_1", "pool3"]), scratch(x, ["block2_conv1", "block3_pool"])
+    assert torch.equal(ours["relu2_1"], theirs["block2_conv1"]) and torch.equal(ours["pool3"], theirs["block3_pool"])
+    assert scratch.check_layers(["block5_conv1", "relu1_1"]) == ["relu5_1", "relu1_1"]
+    assert scratch.channels("block4_conv2") == scratch.channels("relu4_2")
+    assert scratch.stride("block3_pool") == 8 == 2 * scratch.stride("relu3_1")
+    assert scratch.deepest(["block1_conv1", "block2_pool"]) == "pool2"
+    with pytest.raises(StylekitError, match=r"unknown layer 'block9_conv1'.*relu1_1 \(block1_conv1\).*pool1 "
+                                            r"\(block1_pool\)"):
+        scratch.check_layers(["block9_conv1"])
+    from stylekit.cli import main
+    out = tmp_path / "o.png"
+    assert main(["transfer", str(content_path), str(style_path), "--backbone", "scratch", "--size", "32", "--steps",
+                 "2", "--single-scale", "--content-layers", "block4_conv2", "--style-layers",
+                 "block1_conv1,block2_conv1,block3_conv1", "-o", str(out), "-q"]) == 0
+    assert main(["features", str(content_path), "--backbone", "scratch", "--layers", "block1_pool,block2_conv1",
+                 "--size", "32", "-o", str(tmp_path / "f.png"), "-q"]) == 0

@@ -64,3 +64,12 @@ def test_tiled_loss_value_and_gradient_match(setup):
     for name, value in whole_terms.items():
         assert tiled_terms[name] == pytest.approx(value, rel=1e-3), name  # float summation order differs
     assert torch.allclose(tiled_grad, whole_grad, rtol=1e-3, atol=1e-6 * whole_grad.abs().max().item())
+
+
+def test_tiles_of_pooling_layers_match_too(setup):
+    net, image, _, _ = setup
+    whole = net(image, ["pool2", "block3_pool"])  # a pooling layer's positions span twice its input's
+    grams = tiled_grams(net, image, ["pool2", "block3_pool"], tile=64)
+    for layer in ("pool2", "block3_pool"):
+        assert torch.allclose(grams[layer], gram_matrix(whole[layer], "chw"), rtol=1e-4, atol=1e-6), layer
+    assert torch.allclose(tiled_features(net, image, "pool2", tile=48), whole["pool2"], atol=1e-5)
