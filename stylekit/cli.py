@@ -251,7 +251,7 @@ def _features(args: argparse.Namespace) -> int:
     per_layer = [output.with_name(f"{output.stem}_{layer}{output.suffix}") for layer in options.layers]
     _check_outputs(out, [args.image], FIGURE_FORMATS, per_layer if options.per_layer else ())
     maps = run_features(args.image, options)
-    figures = feature_figures(maps, options.color_scale, options.per_layer)
+    figures = feature_figures(maps, options.color_scale, options.per_layer, options.cmap)
     paths = [save_figure(fig, path) for fig, path in zip(figures, per_layer if options.per_layer else [output])]
     if not out.quiet:
         print("wrote " + ", ".join(map(str, paths)), file=sys.stderr)

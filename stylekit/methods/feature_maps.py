@@ -64,7 +64,7 @@ def features(image: ImageLike, layers: Sequence[str] | None = None, **options: A
 def feature_figures(maps: dict[str, FeatureMaps], color_scale: str = "shared", per_layer: bool = False,
                     cmap: str = "viridis") -> list:
     """Matplotlib figures: one sheet with a grid per layer, or one figure per layer. ``color_scale`` is
-    ``shared`` (one range per layer) or ``per-map``."""
+    ``shared`` (one range per layer) or ``per-map``; ``cmap`` a matplotlib colour map name."""
     from matplotlib.figure import Figure
 
     def draw(fig_or_sub, fm: FeatureMaps) -> None:

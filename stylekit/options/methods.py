@@ -24,6 +24,7 @@ VIDEO_METHODS = ("fast", "gatys")
 FLOW_METHODS = ("dis", "farneback")
 FEATURE_ORDERS = ("index", "mean", "max", "std")
 COLOR_SCALES = ("shared", "per-map")
+COLORMAPS = ("viridis", "gray", "magma", "inferno", "plasma", "cividis", "gray_r", "coolwarm", "jet")
 WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
 # Upper bounds that no sensible run reaches; past them a number is a typo, refused before any work.
 WEIGHT_MAX = 1e12
@@ -272,6 +273,8 @@ class FeaturesOptions(NetworkOptions):
                               choices=COLOR_SCALES, group="feature maps", web="feature maps", label="colour scale")
     per_layer: bool = option(False, "one figure per layer (OUTPUT_<layer>.png) instead of one sheet", "bool",
                              group="feature maps")
+    cmap: str = option("viridis", "matplotlib colour map of the maps (gray: as the seeds' figures)", "choice",
+                       choices=COLORMAPS, group="feature maps", web="feature maps", label="colours")
     size: int | tuple[int, int] = _size(256, "long side the image is resized to (WIDTHxHEIGHT: exactly that "
                                         "size)")
 

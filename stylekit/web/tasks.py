@@ -123,7 +123,7 @@ def _run_features(content: Any, styles: list[Any], options: FeaturesOptions, ctx
                   preview_every: int) -> JobOutput:
     from ..methods.feature_maps import feature_figures, run_features
 
-    figure = feature_figures(run_features(content, options), options.color_scale)[0]
+    figure = feature_figures(run_features(content, options), options.color_scale, cmap=options.cmap)[0]
     buf = io.BytesIO()
     figure.savefig(buf, format="png", dpi=100)
     image = Image.open(buf)

@@ -186,3 +186,13 @@ def test_keyword_python_api(content_path, style_path):
     assert stylekit.dream(content_path, size=32, octaves=1, steps=2, backbone="scratch").size == (32, 32)
     with pytest.raises(TypeError, match="unknown option"):
         stylekit.dream(content_path, octves=2)
+
+
+def test_feature_grids_take_a_colour_map_and_an_exact_square_size(tmp_path, content_path):
+    out = tmp_path / "grey.png"
+    assert main(["features", str(content_path), "--backbone", "scratch", "--layers", "block1_pool,block2_pool",
+                 "--size", "40x40", "--cmap", "gray", "--channels", "4", "-o", str(out), "-q"]) == 0
+    pixels = np.asarray(Image.open(out).convert("RGB"), int)
+    assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()  # no colour
+    assert main(["features", str(content_path), "--backbone", "scratch", "--cmap", "rainbowish", "-o",
+                 str(tmp_path / "x.png"), "-q"]) == 2
