@@ -6,7 +6,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
+from typing import BinaryIO, Union
 
 import numpy as np
 import torch
@@ -54,15 +54,34 @@ def max_pixels() -> int:
     return int(text)
 
 
-def _too_large(label: str, size: str, pixels: int) -> StylekitError:
-    return StylekitError(f"{label} is {size}{pixels / 1e6:.1f} megapixels, above the limit of "
-                         f"{max_pixels() / 1e6:.1f}: shrink it, or raise the limit with {MAX_PIXELS_ENV}=N (pixels)")
-
-
-def check_pixels(width: int, height: int, label: str) -> None:
-    """Refuse an image larger than :func:`max_pixels` before it is decoded."""
-    if width * height > max_pixels():
-        raise _too_large(label, f"{width}x{height} = ", width * height)
+def open_image(source: Path | BinaryIO, label: str, limit: int, too_large: str, reader: str = "PIL") -> Image.Image:
+    """Open, check and decode one image file: its header's size against ``limit`` pixels before any pixel is
+    decoded (``too_large`` says what to do about it), one line for a non-image or a damaged file; the first
+    frame of an animation, EXIF orientation applied. Every image stylekit opens goes through here."""
+    if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
+        Image.MAX_IMAGE_PIXELS = limit  # a limit raised above PIL's own: PIL's check follows it
+    try:
+        with warnings.catch_warnings():  # PIL warns about large images; they are refused below instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(source)
+        pixels = img.width * img.height
+        if pixels > limit:
+            raise StylekitError(f"{label} is {img.width}x{img.height} = {pixels / 1e6:.1f} megapixels; {too_large}")
+        img.load()
+    except UnidentifiedImageError:
+        raise StylekitError(f"{label} is not an image {reader} can read (use JPEG, PNG, WebP, TIFF or BMP)") from None
+    except Image.DecompressionBombError as exc:  # over twice PIL's limit: PIL refuses before we see the size
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = int(found.group(1)) if found else 2 * limit
+        raise StylekitError(f"{label} is {pixels / 1e6:.1f} megapixels; {too_large}") from None
+    except PermissionError:
+        raise StylekitError(f"cannot read {label}: permission denied (check the file's permissions)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise StylekitError(f"{label} is damaged or truncated ({exc}): re-export or re-download it") from None
+    if getattr(img, "n_frames", 1) > 1:
+        warnings.warn(f"{label} is animated: using its first frame", stacklevel=3)
+        img.seek(0)
+    return ImageOps.exif_transpose(img)
 
 
 def _open(path: Path) -> Image.Image:
@@ -71,27 +90,8 @@ def _open(path: Path) -> Image.Image:
     if path.is_dir():
         raise StylekitError(f"{path} is a folder, not an image file")
     limit = max_pixels()
-    if Image.MAX_IMAGE_PIXELS is not None and limit > Image.MAX_IMAGE_PIXELS:
-        Image.MAX_IMAGE_PIXELS = limit  # the user raised stylekit's limit: PIL's own check follows it
-    try:
-        with warnings.catch_warnings():  # PIL warns about large images; stylekit refuses them itself below
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
-        check_pixels(img.width, img.height, str(path))
-        img.load()
-    except UnidentifiedImageError:
-        raise StylekitError(f"{path} is not an image PIL can read (use JPEG, PNG, WebP, TIFF or BMP)") from None
-    except Image.DecompressionBombError as exc:  # over twice PIL's limit: PIL refuses before we see the size
-        pixels = re.search(r"\((\d+) pixels\)", str(exc))
-        raise _too_large(str(path), "", int(pixels.group(1)) if pixels else 2 * limit) from None
-    except PermissionError:
-        raise StylekitError(f"cannot read {path}: permission denied (check the file's permissions)") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise StylekitError(f"{path} is damaged or truncated ({exc}): re-export or re-download it") from None
-    if getattr(img, "n_frames", 1) > 1:
-        warnings.warn(f"{path.name} is animated: using its first frame", stacklevel=3)
-        img.seek(0)
-    return ImageOps.exif_transpose(img)
+    return open_image(path, str(path), limit, f"stylekit reads up to {limit / 1e6:.1f}: shrink it, or raise the "
+                      f"limit with {MAX_PIXELS_ENV}=N (pixels)")
 
 
 def load_image(source: ImageLike, name: str | None = None) -> LoadedImage:

@@ -20,7 +20,6 @@ import secrets
 import socket
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
@@ -144,24 +143,12 @@ class StoredImage:
 def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Decode an uploaded image in memory (first frame, EXIF orientation applied), refusing non-images,
     damaged files and images above ``max_pixels``."""
-    from PIL import ImageOps
+    from ..io.images import open_image
 
     if not data:
         raise StylekitError(f"{name} is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            if img.width * img.height > max_pixels:
-                raise StylekitError(f"{name} is {img.width}x{img.height} = {img.width * img.height / 1e6:.1f} "
-                                    f"megapixels; this server accepts up to {max_pixels / 1e6:.1f} (--max-pixels)")
-            img.load()
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise StylekitError(f"{name} is not an image this server can read: upload a JPEG, PNG, WebP, TIFF "
-                            "or BMP") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise StylekitError(f"{name} is damaged or truncated ({exc}): re-export it") from None
-    return ImageOps.exif_transpose(img)
+    return open_image(io.BytesIO(data), name, max_pixels,
+                      f"this server accepts up to {max_pixels / 1e6:.1f} (--max-pixels)", "this server")
 
 
 def _measure(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:

@@ -4,6 +4,7 @@ checked before listening, and a log without tracebacks."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import signal
 import socket
@@ -15,6 +16,7 @@ import urllib.parse
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -316,3 +318,16 @@ def test_the_log_shows_no_traceback_for_anything_a_client_does(tmp_path):
     text = log.read_text()
     assert "Traceback" not in text and "Exception" not in text and "Error" not in text, text
     assert len(text.splitlines()) <= 4, text  # open, one warning for the bytes that were not HTTP, stopped
+
+
+def test_uploads_are_opened_by_the_projects_one_image_opener():
+    from stylekit.errors import StylekitError
+    from stylekit.web.server import decode_upload
+
+    large = io.BytesIO()
+    Image.new("1", (9500, 9500)).save(large, "PNG")  # 90.2 megapixels: over PIL's own warning limit
+    assert decode_upload(large.getvalue(), "large.png", 100_000_000).size == (9500, 9500)  # the server's limit
+    huge = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(huge, "PNG")
+    with pytest.raises(StylekitError, match=r"^huge.png is 900.0 megapixels; this server accepts up to 100.0"):
+        decode_upload(huge.getvalue(), "huge.png", 100_000_000)
