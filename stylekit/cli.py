@@ -14,9 +14,10 @@ from typing import Any
 
 from .version import __version__
 from .errors import StylekitError
-from .options import (DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
+from .options import (PRESETS, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
                       InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, TextureOptions,
-                      TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments, options_from)
+                      TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments, options_from,
+                      preset_values)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -339,6 +340,39 @@ def _layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _presets(args: argparse.Namespace) -> int:
+    if args.name is None:
+        width = max(map(len, PRESETS))
+        for preset in PRESETS.values():
+            print(f"{preset.name:<{width}}  {preset.source}: {preset.summary}")
+        return 0
+    if args.name not in PRESETS:
+        raise StylekitError(f"unknown preset {args.name!r}: choose one of {', '.join(PRESETS)}")
+    print(describe_preset(args.name))
+    return 0
+
+
+def describe_preset(name: str) -> str:
+    """A preset's source, its settings as the flags that set them, and its deviations from the printed recipe."""
+    from .options import cli_flag, specs
+    from .options.schema import _shown
+
+    preset = PRESETS[name]
+    fields = {f.name: (f, spec) for cls in (TransferOptions, RecordOptions) for f, spec in specs(cls)}
+    flags = []
+    for key, value in preset.values.items():
+        f, spec = fields[key]
+        if spec.kind == "bool":
+            flags.append(cli_flag(f) if value else "--no-" + cli_flag(f)[2:])
+        else:
+            shown = _shown(value, spec.kind)
+            flags.append(f"{cli_flag(f)} {'none' if shown is None else shown}")
+    lines = [f"{preset.name}: {preset.source}", f"  {preset.summary}", "", "settings (every flag given overrides):"]
+    lines += [f"  {flag}" for flag in flags]
+    lines += ["", "deviations from the printed recipe:"] + [f"  - {d}" for d in preset.deviations]
+    return "\n".join(lines)
+
+
 _STYLES = ("styles", "STYLE", "style image(s)", "+")
 COMMANDS: dict[str, Command] = {
     "transfer": Command("Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.",
@@ -376,13 +410,30 @@ COMMANDS: dict[str, Command] = {
     "serve": Command("the web UI", "Serve the web UI: upload pictures, pick a method, watch the image appear, "
                      "download the result. Optimisations wait in a queue; fast jobs run beside them.", (),
                      (ServerConfig,), _serve),
+    "presets": Command("list the recipes --preset offers",
+                       "List the presets (the seed tutorials', the Gatys et al. paper's, neural-style's), or show one "
+                       "preset's settings and how it deviates from its printed recipe.",
+                       (("name", "NAME", "a preset to show in full", "?"),), (), _presets),
     "layers": Command("list a backbone's layer names", "List the layer names of a backbone.", (), (LayersOptions,),
                       _layers),
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``stylekit`` argument parser, generated from :data:`COMMANDS` and the option dataclasses."""
+def preset_named(argv: Sequence[str]) -> str | None:
+    """The preset a command line names with ``--preset NAME`` (or ``--preset=NAME``), if it is one."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--preset" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--preset="):
+            found = arg.split("=", 1)[1]
+    return found if found in PRESETS else None
+
+
+def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
+    """The ``stylekit`` argument parser, generated from :data:`COMMANDS` and the option dataclasses; with
+    ``preset``, the options of the commands that take one default to the preset's values (so ``--help`` shows them
+    and every flag given still overrides)."""
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
     parser.add_argument("--version", action="version", version=f"stylekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -391,8 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
                            description=command.description)
         for dest, metavar, help_text, nargs in command.positionals:
             p.add_argument(dest, metavar=metavar, help=help_text, nargs=nargs)
+        defaults = dict(command.defaults)
+        if preset is not None and TransferOptions in command.options:
+            defaults = {**preset_values(preset), **defaults}
         for cls in command.options:
-            add_arguments(p, cls, dict(command.defaults))
+            add_arguments(p, cls, defaults)
     return parser
 
 
@@ -406,7 +460,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylekit`` command; returns the exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(preset_named(sys.argv[1:] if argv is None else argv)).parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (already printed on one line)
         return int(exc.code or 0)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -7,3 +7,8 @@ class StylekitError(Exception):
 
 class OutOfMemoryEstimate(StylekitError):
     """A run whose estimated peak memory does not fit on the chosen device."""
+
+
+class StylekitWarning(UserWarning):
+    """A run that finished but did not do what was asked (e.g. the image never changed): the message names the
+    likely cause."""

@@ -119,7 +119,9 @@ def load_vgg(arch: str = "vgg19", weights: str | Path | None = None, pooling: st
 
     ``weights`` None for VGG19 means the original Caffe weights (BGR, 0-255, mean-subtracted input); for
     VGG16 it means torchvision's file from the hub cache or a download. A path to a torchvision file
-    (``vgg16-397923af.pth`` / ``vgg19-dcbb9e9d.pth``) selects torchvision's weights and preprocessing.
+    (``vgg16-397923af.pth`` / ``vgg19-dcbb9e9d.pth``) selects torchvision's weights and preprocessing; a path
+    ending in ``.h5`` is a Keras weight file (``vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5``, with or
+    without top, or a Keras 3 ``.weights.h5``; needs h5py) and selects the Caffe preprocessing Keras uses.
     """
     if arch not in CONFIGS:
         raise StylekitError(f"unknown VGG {arch!r}: use vgg16 or vgg19")
@@ -127,6 +129,11 @@ def load_vgg(arch: str = "vgg19", weights: str | Path | None = None, pooling: st
     if arch == "vgg19" and weights is None:
         state = decode_caffe_vgg19(caffe_vgg19_path())
         model = FeatureExtractor(arch, layers, mean=CAFFE_MEAN_BGR, value_range=255.0, bgr=True)
+    elif weights is not None and str(weights).lower().endswith(".h5"):
+        from .keras import keras_vgg_state  # imported here: keras.py reads this module's layer tables
+
+        state = keras_vgg_state(arch, Path(weights))
+        model = FeatureExtractor(f"{arch}-keras", layers, mean=CAFFE_MEAN_BGR, value_range=255.0, bgr=True)
     else:
         path = find_torchvision_weights(arch, weights, allow_download)
         if path.name == TORCHVISION_WEIGHTS[arch][0]:

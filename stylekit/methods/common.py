@@ -13,8 +13,9 @@ from ..backbones import FeatureExtractor, get_backbone
 from ..devices import resolve_device
 from ..errors import StylekitError
 from ..objectives import Objective
-from ..optim import Callback, ItemProgress
+from ..optim import Callback, ItemProgress, OptimResult
 from ..optim.loop import LossFn
+from ..optim.space import RANGE_255, UNIT, PixelSpace
 from ..options import NetworkOptions
 from .result import MethodResult
 
@@ -79,3 +80,61 @@ def objective_loss(backbone: FeatureExtractor, objective: Objective,
         return objective.terms(seen, backbone(seen, layers) if layers else {})
 
     return loss_fn
+
+
+def pixel_space(name: str, backbone: FeatureExtractor) -> PixelSpace:
+    """The space pixels are optimised in: ``unit`` ([0, 1]), ``255`` (0-255 RGB) or ``preprocessed`` (the
+    backbone's own input: for the Caffe VGG19, BGR in 0-255 minus the ImageNet mean)."""
+    if name == "unit":
+        return UNIT
+    if name == "255":
+        return RANGE_255
+    if name == "preprocessed":
+        return PixelSpace("preprocessed", backbone.value_range, tuple(backbone.mean.flatten().tolist()),
+                          tuple(backbone.std.flatten().tolist()), backbone.bgr)
+    raise StylekitError(f"unknown pixel space {name!r}: use unit, 255 or preprocessed")
+
+
+def noise_image(kind: str, like: torch.Tensor, space: PixelSpace, generator: torch.Generator) -> torch.Tensor:
+    """A noise start shaped like ``like``, as RGB (possibly outside [0, 1]): ``uniform`` over [0, 1]; ``centered``,
+    uniform(0, 255) − 128 in ``space`` (seed 003's start in Keras's preprocessed space); ``faint``, 0.001·N(0, 1) in
+    ``space`` (neural-style's ``-init random``: the mean colour plus faint noise)."""
+    if kind == "uniform":
+        return torch.rand(like.shape, generator=generator).to(like)
+    if kind == "centered":
+        values = torch.rand(like.shape, generator=generator) * space.value_range - space.value_range * 128 / 255
+    elif kind == "faint":
+        values = torch.randn(like.shape, generator=generator) * 0.001
+    else:
+        raise StylekitError(f"unknown noise {kind!r}: use uniform, centered or faint")
+    return space.to_unit(values.to(like))
+
+
+STALL_STEPS = 10
+
+
+def stall_warning(start: torch.Tensor, result: OptimResult, optimizer: str, lr: float | None,
+                  space: PixelSpace) -> str | None:
+    """One line naming the likely cause when a run of at least :data:`STALL_STEPS` steps ended with the image it
+    started from (to 8-bit precision), or when the loss never went below its first value at any scale; None when
+    it made progress (or was too short to tell: L-BFGS's first step is deliberately tiny)."""
+    if len(result.history) < STALL_STEPS or result.interrupted:
+        return None
+    steps = len(result.history)
+    change = (result.image - start.to(result.image)).abs().max().item() if result.image.shape == start.shape         else None
+    rate = f"{lr:g}" if lr is not None else "the default"
+    if change is not None and change < 0.5 / 255:
+        cause = ("the gradient is below L-BFGS's tolerance, so the loss weights are tiny for this loss convention"
+                 if optimizer == "lbfgs" else
+                 f"the learning rate ({rate}) is too small for the {space.name} pixel space, or the loss weights "
+                 "are tiny for this loss convention")
+        return (f"the result is the start image unchanged after {steps} steps: {cause}; raise the style and "
+                "content weights (or the learning rate), or use a preset that matches the recipe")
+    by_scale: dict[int, list[float]] = {}
+    for entry in result.history:
+        by_scale.setdefault(int(entry["scale"]), []).append(entry["loss"])
+    if all(len(losses) > 1 and min(losses[1:]) >= losses[0] for losses in by_scale.values()):
+        first = result.history[0]["loss"]
+        return (f"the loss never went below its first value ({first:.4g}) in {steps} steps: the learning rate "
+                f"({rate}) is too large for the {space.name} pixel space, so every step overshoots; lower it")
+    return None

@@ -1,6 +1,7 @@
 """Gatys et al. style transfer: content + Gram style + total variation, optimised coarse to fine."""
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -8,15 +9,16 @@ import torch
 
 from .. import color
 from ..backbones import FeatureExtractor
-from ..errors import StylekitError
+from ..errors import StylekitError, StylekitWarning
 from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
 from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
 from ..objectives.memory import Reference, plan_tiles
 from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
 from ..optim.loop import LossFn
+from ..optim.space import PixelSpace
 from ..options import TransferOptions, make_options, validate
-from .common import objective_loss, run_context
+from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
 
 
@@ -24,10 +26,10 @@ class _Problem:
     """Targets and objective of one transfer, rebuilt at each scale."""
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
-                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None],
+                 opts: TransferOptions, tiles: dict[tuple[int, int], int | None], space: PixelSpace,
                  extra: Objective | None = None) -> None:
         self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
-        self.extra = extra
+        self.space, self.extra = space, extra
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         if sum(blend) <= 0:
             raise StylekitError("style blend weights sum to 0: give at least one positive weight")
@@ -35,7 +37,7 @@ class _Problem:
 
     @torch.no_grad()
     def objective(self, size: tuple[int, int]) -> Objective:
-        """Content, blended-Gram style and TV terms with targets at ``size``."""
+        """Content, blended-Gram style and TV terms with targets at ``size``, in the options' loss conventions."""
         opts, bb, tile = self.opts, self.backbone, self.tiles.get(size)
         parts: list[Objective] = []
         if opts.content_layers and opts.content_weight > 0:
@@ -43,14 +45,19 @@ class _Problem:
             feats = ({layer: tiled_features(bb, content, layer, tile) for layer in opts.content_layers} if tile
                      else bb(content, opts.content_layers))
             for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
-                parts.append(ContentLoss(layer, feats[layer]) * (opts.content_weight * w))
+                weight = opts.content_weight * w
+                parts.append(ContentLoss(layer, feats[layer], opts.relative, opts.content_reduction,
+                                         weight if opts.normalize_gradients else None) * weight)
         if opts.style_layers and opts.style_weight > 0:
-            style_long = max(MIN_SIDE, round(max(size) * opts.style_scale))
-            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_long, tile)
+            style_size = size if opts.style_resize == "content" else max(MIN_SIDE, round(max(size) * opts.style_scale))
+            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_size, tile, opts.gram_normalize)
             for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
-                parts.append(GramLoss(layer, grams[layer]) * (opts.style_weight * w))
+                weight = opts.style_weight * w
+                parts.append(GramLoss(layer, grams[layer], opts.gram_normalize, opts.relative, opts.style_reduction,
+                                      opts.style_factor, weight if opts.normalize_gradients else None) * weight)
         if opts.tv_weight > 0:
-            parts.append(TotalVariation() * opts.tv_weight)
+            parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space.scale)
+                         * opts.tv_weight)
         if self.extra is not None:
             parts.append(self.extra)
         if not parts:
@@ -64,16 +71,16 @@ class _Problem:
         return tiled_loss(self.backbone, objective, tile) if tile else objective_loss(self.backbone, objective)
 
 
-def _initial_image(init: str, content: torch.Tensor, styles: list[torch.Tensor],
+def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[torch.Tensor], space: PixelSpace,
                    generator: torch.Generator) -> torch.Tensor:
     hw = tuple(content.shape[-2:])
-    if init == "content":
+    if opts.init == "content":
         return content.clone()
-    if init == "noise":
-        return torch.rand(content.shape, generator=generator, device="cpu").to(content)
-    if init == "style":
+    if opts.init == "noise":
+        return noise_image(opts.noise, content, space, generator)
+    if opts.init == "style":
         return resize(styles[0], hw)
-    return resize(load_image(init).rgb.to(content), hw)
+    return resize(load_image(opts.init).rgb.to(content), hw)
 
 
 def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
@@ -103,7 +110,8 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     for i, style in enumerate(style_imgs):
         checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
     plan = schedule(final_hw, max(final_hw), opts.min_size, opts.steps)
-    references = [Reference(tuple(s.shape[-2:]), opts.style_scale, "--style-scale") for s in style_imgs
+    references = [Reference(final_hw if opts.style_resize == "content" else tuple(s.shape[-2:]),
+                            opts.style_scale, "--style-scale") for s in style_imgs
                   if opts.style_layers and opts.style_weight > 0]
     tiles = plan_tiles(backbone, opts, plan, device, references)  # before any work: what cannot fit fails now
 
@@ -116,18 +124,24 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     elif opts.preserve_color == "histogram":
         style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
 
-    init = (_initial_image(opts.init, content_t, style_ts, ctx.generator) if init_image is None
-            else resize(init_image.to(content_t), final_hw))
-    problem = _Problem(backbone, content_t, style_ts, opts, tiles, extra)
+    space = pixel_space(opts.pixel_space, backbone)
+    init = (_initial_image(opts, content_t, style_ts, pixel_space("preprocessed", backbone), ctx.generator)
+            if init_image is None else resize(init_image.to(content_t), final_hw))
+    problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra)
     stopping = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks])
+    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks],
+                      settings=opts, space=space, clamp=opts.clamp)
+    stalled = stall_warning(resize(init, tuple(result.image.shape[-2:])), result, opts.optimizer, opts.lr, space)
+    if stalled:
+        warnings.warn(stalled, StylekitWarning, stacklevel=2)
 
     out = resize(result.image, final_hw)
     if opts.preserve_color == "luminance":
         out = color.combine_luminance(out, resize(full_content, final_hw))
     elif opts.preserve_color == "histogram":
         out = color.match_color(out, resize(full_content, final_hw)).clamp(0, 1)
-    return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted)
+    return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted,
+                        [stalled] if stalled else [])
 
 
 def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
@@ -136,7 +150,9 @@ def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
     """Stylise ``content`` with one or more ``styles`` (paths, PIL images or tensors in [0, 1]).
 
     Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
-    ``preserve_color`` ...). Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
+    ``preserve_color`` ...); ``preset="tf-eager"`` (see :data:`stylekit.options.PRESETS`) starts from a recipe's
+    settings, which the other keywords override. A run that leaves the image unchanged, or never lowers its loss,
+    warns (:class:`stylekit.errors.StylekitWarning`) naming the likely cause. Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
     history is one dict per step with the total loss and every term.
     """
     result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)

@@ -56,7 +56,8 @@ def run_invert(image: ImageLike, options: InvertOptions | None = None, callbacks
     result = optimize(init, lambda size: objective_loss(net, objective), [Scale(hw, opts.steps)], opts.optimizer,
                       opts.lr, callbacks)
     base = MethodResult.from_optim(result, hw)
-    return Inversion(base.image, base.history, base.interrupted, layer, distance(init), distance(result.image))
+    return Inversion(base.image, base.history, base.interrupted, layer=layer, initial_distance=distance(init),
+                     final_distance=distance(result.image))
 
 
 def run_invert_sweep(image: ImageLike, options: InvertOptions | None = None,

@@ -15,11 +15,13 @@ Output = Union[Image.Image, tuple[Image.Image, list[dict[str, float]]]]  # an im
 
 @dataclass
 class MethodResult:
-    """An output image with its loss history; ``interrupted`` when Ctrl-C ended the run early."""
+    """An output image with its loss history; ``interrupted`` when Ctrl-C ended the run early; ``warnings``: lines
+    about a run that did not do what was asked (e.g. the image never changed)."""
 
     image: Image.Image
     history: list[dict[str, float]] = field(default_factory=list)
     interrupted: bool = False
+    warnings: list[str] = field(default_factory=list)
 
     @classmethod
     def from_optim(cls, result: OptimResult, size: tuple[int, int]) -> MethodResult:

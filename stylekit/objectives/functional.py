@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import torch
 
-GRAM_NORMALIZATIONS = ("none", "hw", "chw")
+from ..options import GRAM_NORMALIZATIONS, REDUCTIONS, STYLE_FACTORS, TV_KINDS
+
 # stylekit's own conventions, the defaults of these functions and of the objectives built on them:
 GRAM_NORMALIZE = "chw"  # Grams divided by C·H·W
 RELATIVE = True  # distances divided by the target's magnitude (scale-free)
@@ -46,44 +47,136 @@ def gram_matrix(features: torch.Tensor, normalize: str = GRAM_NORMALIZE) -> torc
     return gram if divisor == 1 else gram / divisor
 
 
-def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
-    """Mean squared feature difference: Gatys et al. (2016, eq. 1) ½Σ(F−P)² divided by N_l·M_l/2.
+def reduce(values: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Reduce elementwise squared differences: ``mean``, ``sum``, ``half-sum`` (½Σ, as Gatys et al. write the
+    content loss) or ``rms`` (the square root of the mean: a root-mean-square distance)."""
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    if reduction == "half-sum":
+        return values.sum() / 2
+    if reduction == "rms":
+        return values.mean().clamp_min(1e-30).sqrt()
+    raise ValueError(f"unknown reduction {reduction!r}: use one of {', '.join(REDUCTIONS)}")
 
-    With ``relative`` the result is further divided by the mean square of the target, mean(P²), so a value
-    of 1 means "as far from the target as a zero image" whatever the layer's scale.
+
+def content_loss(features: torch.Tensor, target: torch.Tensor, relative: bool = RELATIVE,
+                 reduction: str = "mean") -> torch.Tensor:
+    """Squared feature difference, reduced: ``half-sum`` is Gatys et al. (2016, eq. 1) ½Σ(F−P)², ``mean`` divides
+    Σ(F−P)² by the N_l·M_l values.
+
+    With ``relative`` the result is divided by the target reduced the same way (e.g. mean(P²)), so a value of 1
+    means "as far from the target as a zero image" whatever the layer's scale.
     """
-    loss = (features - target).pow(2).mean()
+    loss = reduce((features - target).pow(2), reduction)
     if relative:
-        loss = loss / target.pow(2).mean().clamp_min(1e-12)
+        loss = loss / reduce(target.pow(2), reduction).clamp_min(1e-12)
     return loss
 
 
-def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
-    """Squared Gram difference averaged over the N_l² entries: Σ(G−A)²/N_l².
+def style_factor(kind: str, channels: int, positions: int) -> float:
+    """A per-layer factor on a Gram distance: ``none`` (1), ``2hw-squared`` (1/(2·H·W)², the Keras tutorial's)
+    or ``4n2m2`` (1/(4·N_l²·M_l²), Gatys et al. 2016 eq. 4), for ``channels`` N_l and ``positions`` M_l = H·W."""
+    if kind == "none":
+        return 1.0
+    if kind == "2hw-squared":
+        return 1.0 / (2.0 * positions) ** 2
+    if kind == "4n2m2":
+        return 1.0 / (4.0 * channels**2 * positions**2)
+    raise ValueError(f"unknown style factor {kind!r}: use one of {', '.join(STYLE_FACTORS)}")
 
-    With Grams normalised by H·W (``gram_matrix(..., "hw")``) this is 4·E_l of Gatys et al. (2016, eq. 4),
-    E_l = Σ(G−A)²/(4N_l²M_l²) on plain Grams. With ``relative`` it is Σ(G−A)²/ΣA² instead, a scale-free
+
+def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = RELATIVE,
+              reduction: str = "mean") -> torch.Tensor:
+    """Squared Gram difference reduced over the N_l² entries (``mean``: Σ(G−A)²/N_l²).
+
+    With Grams normalised by H·W (``gram_matrix(..., "hw")``) the mean is 4·E_l of Gatys et al. (2016, eq. 4),
+    E_l = Σ(G−A)²/(4N_l²M_l²) on plain Grams (which is ``sum`` times ``style_factor("4n2m2", ...)``). With
+    ``relative`` it is divided by the target reduced the same way (Σ(G−A)²/ΣA² for mean or sum), a scale-free
     distance (0 = the target's statistics, 1 = as far as an all-zero Gram).
     """
-    diff = (gram - target_gram).pow(2)
+    loss = reduce((gram - target_gram).pow(2), reduction)
     if relative:
-        return diff.sum() / target_gram.pow(2).sum().clamp_min(1e-12)
-    return diff.mean()
+        loss = loss / reduce(target_gram.pow(2), reduction).clamp_min(1e-12)
+    return loss
 
 
-def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8) -> torch.Tensor:
-    """Total variation of Mahendran & Vedaldi (2015, eq. 5), averaged over pixels and channels:
-    mean(((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)).
+def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8,
+                    reduction: str = "mean") -> torch.Tensor:
+    """Total variation of Mahendran & Vedaldi (2015, eq. 5): ((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)
+    over the pixels that have both neighbours and every channel, reduced (mean by default).
 
-    β = 2 is the sum-of-squares smoothness used by neural-style; β = 1 is isotropic TV. ``eps`` keeps the
-    gradient finite at flat regions when β < 2.
+    β = 2 is the sum-of-squares smoothness of neural-style and of the Keras tutorial (reduction ``sum``); β = 1
+    is isotropic TV. ``eps`` keeps the gradient finite at flat regions when β < 2.
     """
     dx = image[..., :-1, 1:] - image[..., :-1, :-1]
     dy = image[..., 1:, :-1] - image[..., :-1, :-1]
     sq = dx.pow(2) + dy.pow(2)
-    if beta == 2.0:
-        return sq.mean()
-    return (sq + eps).pow(beta / 2).mean()
+    return reduce(sq if beta == 2.0 else (sq + eps).pow(beta / 2), reduction)
+
+
+def abs_variation(image: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+    """Anisotropic total variation, Σ|x[i+1,j]−x[i,j]| + Σ|x[i,j+1]−x[i,j]| over all neighbour pairs and channels:
+    ``tf.image.total_variation`` with ``sum`` (per image, summed over the batch); ``mean`` divides by the number
+    of values of the image."""
+    dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
+    dx = (image[..., :, 1:] - image[..., :, :-1]).abs()
+    if reduction == "mean":
+        return (dy.sum() + dx.sum()) / image.numel()
+    if reduction in ("sum", "half-sum"):
+        return (dy.sum() + dx.sum()) / (2 if reduction == "half-sum" else 1)
+    raise ValueError(f"absolute variation reduces by sum, half-sum or mean, not {reduction!r}")
+
+
+_SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+
+
+def sobel_variation(image: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Edge energy |S_x ∗ x| + |S_y ∗ x| of the 3×3 Sobel filters on every channel (edge pixels replicated), reduced:
+    the variation loss seed 004's text describes (run a Sobel filter over the styled image and penalise the
+    edges it finds)."""
+    c = image.shape[-3]
+    kx = _SOBEL.to(image)
+    weight = torch.stack([kx, kx.t()]).unsqueeze(1).repeat(c, 1, 1, 1)  # (2C, 1, 3, 3)
+    flat = image.reshape(-1, c, *image.shape[-2:])
+    padded = torch.nn.functional.pad(flat, (1, 1, 1, 1), mode="replicate")
+    edges = torch.nn.functional.conv2d(padded, weight, groups=c).abs()
+    return reduce(edges.reshape(flat.shape[0], c, 2, *flat.shape[-2:]).sum(2), reduction)
+
+
+def variation(image: torch.Tensor, kind: str = "squared", reduction: str = "mean", beta: float = 2.0) -> torch.Tensor:
+    """The variation (smoothness) loss of one kind: ``squared`` (β = 2), ``beta`` (the β-norm of
+    :func:`total_variation`), ``abs`` (:func:`abs_variation`) or ``sobel`` (:func:`sobel_variation`)."""
+    if kind == "squared":
+        return total_variation(image, 2.0, reduction=reduction)
+    if kind == "beta":
+        return total_variation(image, beta, reduction=reduction)
+    if kind == "abs":
+        return abs_variation(image, reduction)
+    if kind == "sobel":
+        return sobel_variation(image, reduction)
+    raise ValueError(f"unknown variation kind {kind!r}: use one of {', '.join(TV_KINDS)}")
+
+
+class _NormalizeGradient(torch.autograd.Function):
+    """Identity forward; backward divides the incoming gradient by its L1 norm and multiplies by ``scale``."""
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor, scale: float) -> torch.Tensor:  # noqa: ANN001 - autograd's
+        ctx.scale = scale
+        return features.view_as(features)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001 - autograd's
+        return grad * (ctx.scale / (grad.abs().sum() + 1e-8)), None
+
+
+def normalize_gradient(features: torch.Tensor, scale: float) -> torch.Tensor:
+    """``features`` unchanged, but the gradient flowing back through them is L1-normalised and multiplied by
+    ``scale``: neural-style's ``-normalize_gradients`` (each loss module's gradient divided by its L1 norm, then
+    weighted), when the term after this carries weight ``scale``."""
+    return _NormalizeGradient.apply(features, scale)
 
 
 def temporal_loss(image: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

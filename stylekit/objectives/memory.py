@@ -74,14 +74,14 @@ def _forward(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int,
 def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size: tuple[int, int],
                         optimizer: str | None = "lbfgs", steps: int | None = None, tile: int | None = None,
                         content_layers: Sequence[str] = (),
-                        references: Sequence[tuple[int, int]] = ()) -> int:
+                        references: Sequence[tuple[int, int]] = (), history: int = LBFGS_HISTORY) -> int:
     """Estimate a run's peak memory (bytes) at ``size`` (h, w), whole or in tiles of ``tile`` px.
 
     Model, fitted to measured peak RSS of VGG19 transfers (benchmarks/memory.py; the other methods are checked
     against it in benchmarks/large_images.py): a fixed runtime, the weights, 1.22 × the activations one
     forward to the deepest layer produces (autograd keeps them; gradients and temporaries add the 0.22) for
     the whole image or one padded tile, and the image copies the optimizer holds (L-BFGS: two per remembered
-    step, ``min(steps, history)``; ``steps`` None means a full history).
+    step, ``min(steps, history)``; ``steps`` None means a full ``history``).
     Tiling adds a whole-image gradient and the ``content_layers``' whole feature maps (the targets). A loss on
     shallow layers only holds more than 1.22 × its few activations (the gradient crossing the first block,
     the loss's target and temporaries): at least 11 full-resolution maps of the first layer's width (measured
@@ -106,7 +106,7 @@ def estimate_peak_bytes(backbone: FeatureExtractor, layers: Sequence[str], size:
     if optimizer is None:
         copies, work = 2, _forward(backbone, layers, size)[1]  # the resized and the normalised image
     else:
-        remembered = LBFGS_HISTORY if steps is None else min(steps, LBFGS_HISTORY)
+        remembered = history if steps is None else min(steps, history)
         copies = (2 * remembered if optimizer == "lbfgs" else 3) + 8
         activations = _forward(backbone, layers, clip(size))[0]
         if side is not None:
@@ -124,7 +124,7 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
               optimizer: str | None = "lbfgs", min_size: int | None = None,
               steps: Sequence[int] | int | None = None, content_layers: Sequence[str] = (),
               references: Sequence[Reference] = (), tile: int | None = 0,
-              exact: bool = False) -> dict[tuple[int, int], int | None]:
+              exact: bool = False, history: int = LBFGS_HISTORY) -> dict[tuple[int, int], int | None]:
     """Check a run against the free memory of ``device`` before it starts; for every scale of ``plan``, None
     (whole image) or the tile size that makes it fit.
 
@@ -139,7 +139,7 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
 
     def estimate(scale: Scale, final: tuple[int, int], refs: Sequence[Reference], tile: int | None = None) -> int:
         return estimate_peak_bytes(backbone, layers, scale.size, optimizer, scale.steps, tile, content_layers,
-                                   [r.size_at(scale.size, final) for r in refs])
+                                   [r.size_at(scale.size, final) for r in refs], history)
 
     def decide(scale: Scale, final: tuple[int, int], refs: Sequence[Reference]) -> int | None | bool:
         if tile:
@@ -200,7 +200,10 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
 def plan_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: Sequence[Scale], device: torch.device,
                references: Sequence[Reference] = ()) -> dict[tuple[int, int], int | None]:
     """:func:`preflight` for a transfer: ``opts.tile`` N forces N-px tiles, 0 forbids tiling, None tiles the
-    scales that do not fit whole."""
+    scales that do not fit whole (never with normalised gradients or an rms content distance, which need the whole
+    image)."""
+    untileable = opts.normalize_gradients or opts.content_reduction == "rms"
     return preflight(backbone, device, [*opts.content_layers, *opts.style_layers], plan, optimizer=opts.optimizer,
                      min_size=opts.min_size, steps=opts.steps, content_layers=opts.content_layers,
-                     references=references, tile=opts.tile, exact=not isinstance(opts.size, int))
+                     references=references, tile=0 if untileable and not opts.tile else opts.tile,
+                     exact=not isinstance(opts.size, int), history=opts.lbfgs_history)

@@ -82,39 +82,62 @@ class Weighted(Objective):
 
 
 class ContentLoss(Objective):
-    """Feature reconstruction at one layer (see :func:`functional.content_loss`)."""
+    """Feature reconstruction at one layer (see :func:`functional.content_loss`); with ``grad_scale`` its
+    gradient is L1-normalised and multiplied by it (see :func:`functional.normalize_gradient`)."""
 
-    def __init__(self, layer: str, target: torch.Tensor, relative: bool = F.RELATIVE) -> None:
+    def __init__(self, layer: str, target: torch.Tensor, relative: bool = F.RELATIVE, reduction: str = "mean",
+                 grad_scale: float | None = None) -> None:
         self.layer, self.target, self.relative = layer, target.detach(), relative
+        self.reduction, self.grad_scale = reduction, grad_scale
         self.name, self.layers = f"content:{layer}", frozenset([layer])
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
-        return {self.name: F.content_loss(features[self.layer], self.target, self.relative)}
+        feats = features[self.layer]
+        if self.grad_scale is not None:
+            feats = F.normalize_gradient(feats, self.grad_scale)
+        return {self.name: F.content_loss(feats, self.target, self.relative, self.reduction)}
 
 
 class GramLoss(Objective):
-    """Match the Gram matrix of one layer to a target Gram (see :func:`functional.gram_loss`)."""
+    """Match the Gram matrix of one layer to a target Gram (see :func:`functional.gram_loss`), times the
+    layer's ``factor`` (see :func:`functional.style_factor`); ``grad_scale`` as for :class:`ContentLoss`."""
 
     def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = F.GRAM_NORMALIZE,
-                 relative: bool = F.RELATIVE) -> None:
+                 relative: bool = F.RELATIVE, reduction: str = "mean", factor: str = "none",
+                 grad_scale: float | None = None) -> None:
         self.layer, self.target, self.normalize = layer, target_gram.detach(), normalize
-        self.relative = relative
+        self.relative, self.reduction, self.factor, self.grad_scale = relative, reduction, factor, grad_scale
         self.name, self.layers = f"style:{layer}", frozenset([layer])
 
+    def distance(self, gram: torch.Tensor, positions: int) -> torch.Tensor:
+        """This term's loss given the image's Gram (normalised as ``normalize`` says) over ``positions`` H·W."""
+        factor = F.style_factor(self.factor, gram.shape[-1], positions)
+        return F.gram_loss(gram, self.target, self.relative, self.reduction) * factor
+
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
-        gram = F.gram_matrix(features[self.layer], self.normalize)
-        return {self.name: F.gram_loss(gram, self.target, self.relative)}
+        feats = features[self.layer]
+        if self.grad_scale is not None:
+            feats = F.normalize_gradient(feats, self.grad_scale)
+        gram = F.gram_matrix(feats, self.normalize)
+        return {self.name: self.distance(gram, feats.shape[-2] * feats.shape[-1])}
 
 
 class TotalVariation(Objective):
-    """Total variation of the image itself (see :func:`functional.total_variation`)."""
+    """Smoothness of the image itself (see :func:`functional.variation`), measured on the image times ``scale``
+    (255 where pixels are optimised in 0-255, so a tutorial's weight means what it meant there)."""
 
-    def __init__(self, beta: float = 2.0) -> None:
-        self.beta = beta
+    def __init__(self, beta: float = 2.0, kind: str | None = None, reduction: str = "mean",
+                 scale: float = 1.0) -> None:
+        self.beta, self.reduction, self.scale = beta, reduction, scale
+        self.kind = kind or ("squared" if beta == 2.0 else "beta")
         self.name = "tv"
 
+    def value(self, image: torch.Tensor) -> torch.Tensor:
+        """The loss of ``image`` (RGB in [0, 1])."""
+        return F.variation(image * self.scale if self.scale != 1.0 else image, self.kind, self.reduction, self.beta)
+
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
-        return {self.name: F.total_variation(image, self.beta)}
+        return {self.name: self.value(image)}
 
 
 class TemporalLoss(Objective):

@@ -7,7 +7,7 @@ import torch
 
 from ..backbones import FeatureExtractor
 from ..io.geometry import fit_long_side, resize
-from .functional import gram_matrix
+from .functional import GRAM_NORMALIZE, gram_matrix
 from .tiled import tiled_grams
 
 
@@ -18,17 +18,19 @@ def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> lis
 
 @torch.no_grad()
 def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
-                  layers: Sequence[str], long_side: int, tile: int | None = None) -> dict[str, torch.Tensor]:
-    """Per layer, the blend-weighted sum of the styles' Gram matrices (C·H·W-normalised), each style resized
-    to ``long_side`` (as neural-style blends several styles); computed in tiles of ``tile`` px if given."""
+                  layers: Sequence[str], size: int | tuple[int, int], tile: int | None = None,
+                  normalize: str = GRAM_NORMALIZE) -> dict[str, torch.Tensor]:
+    """Per layer, the blend-weighted sum of the styles' Gram matrices (normalised as ``normalize`` says), each
+    style resized to long side ``size`` (or to exactly ``size`` (H, W)), as neural-style blends several styles;
+    computed in tiles of ``tile`` px if given."""
     grams: dict[str, torch.Tensor] = {}
     for style, weight in zip(styles, blend):
-        image = resize(style, fit_long_side(*style.shape[-2:], long_side))
+        image = resize(style, size if isinstance(size, tuple) else fit_long_side(*style.shape[-2:], size))
         if tile:
-            per_layer = tiled_grams(backbone, image, layers, tile)
+            per_layer = tiled_grams(backbone, image, layers, tile, normalize)
         else:
             feats = backbone(image, layers)
-            per_layer = {layer: gram_matrix(feats[layer]) for layer in layers}
+            per_layer = {layer: gram_matrix(feats[layer], normalize) for layer in layers}
         for layer in layers:
             g = per_layer[layer] * weight
             grams[layer] = grams[layer] + g if layer in grams else g

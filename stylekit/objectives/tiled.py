@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..backbones import FeatureExtractor
+from ..errors import StylekitError
 from ..optim.loop import LossFn
 from . import functional as F
 from .modules import ContentLoss, GramLoss, Objective, Sum, TotalVariation, Weighted
@@ -119,6 +120,9 @@ def _leaves(objective: Objective) -> list[tuple[float, Objective]]:
         weight, inner = (part.weight, part.inner) if isinstance(part, Weighted) else (1.0, part)
         if not isinstance(inner, (ContentLoss, GramLoss, TotalVariation)):
             raise ValueError(f"tiled evaluation supports content, Gram and TV terms, not {inner!r}")
+        if getattr(inner, "grad_scale", None) is not None:
+            raise StylekitError("normalised gradients cannot be computed in tiles: drop --normalize-gradients or "
+                                "lower --size")
         out.append((weight, inner))
     return out
 
@@ -136,8 +140,12 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
     # Per content term, the factor on its tile's sum of squared differences (mean, relative if asked).
     content_scale = {}
     for w, leaf in contents:
-        scale = w / leaf.target.numel()
-        content_scale[leaf.name] = scale / leaf.target.pow(2).mean().clamp_min(1e-12) if leaf.relative else scale
+        if leaf.reduction == "rms":
+            raise StylekitError("an rms content distance cannot be computed in tiles: use another "
+                                "--content-reduction or a smaller --size")
+        scale = w * {"mean": 1 / leaf.target.numel(), "sum": 1.0, "half-sum": 0.5}[leaf.reduction]
+        content_scale[leaf.name] = (scale / F.reduce(leaf.target.pow(2), leaf.reduction).clamp_min(1e-12)
+                                    if leaf.relative else scale)
 
     def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
         x = image.detach()
@@ -150,7 +158,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
                 g = full[leaf.layer]
                 norm = F.gram_divisor(g.shape[-1], _positions(x, strides[leaf.layer]), leaf.normalize)
                 g = (g / norm).requires_grad_(True)
-                value = w * F.gram_loss(g, leaf.target, leaf.relative)
+                value = w * leaf.distance(g, _positions(x, strides[leaf.layer]))
                 (grad,) = torch.autograd.grad(value, g)
                 dgram[leaf.layer] = dgram.get(leaf.layer, 0) + grad / norm
                 terms[leaf.name] = value.detach()
@@ -176,7 +184,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
         terms.update(content_sums)
         for w, leaf in leaves:
             if isinstance(leaf, TotalVariation):
-                terms[leaf.name] = w * F.total_variation(image, leaf.beta)
+                terms[leaf.name] = w * leaf.value(image)
         # Hand the tiled gradient to the loop's backward: a term's value unchanged, its gradient grad_x.
         if dgram or contents:
             first = (grams or contents)[0][1].name

@@ -5,15 +5,17 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from ..errors import StylekitError
 from ..io.geometry import resize
-from ..options import OPTIMIZER_CHOICES
+from ..options import OPTIMIZER_CHOICES, OptimizerSettings
 from .callbacks import Callback, KeepBest, Progress, StopRun, StopScale
+from .space import UNIT, PixelSpace
 
-LBFGS_HISTORY = 50  # past steps kept by L-BFGS; bounds its memory at 2·50 image copies
+LBFGS_HISTORY = OptimizerSettings.lbfgs_history  # past steps kept by L-BFGS by default: 2·50 image copies
 LossFn = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 OPTIMIZERS = (*OPTIMIZER_CHOICES, "normalized")  # "normalized" is DeepDream's own, not offered to users
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02, "sgd": 0.05, "normalized": 0.01}
@@ -57,15 +59,20 @@ class NormalizedGradient(torch.optim.Optimizer):
         return loss
 
 
-def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> torch.optim.Optimizer:
-    """L-BFGS (one iteration per step), Adam, SGD with momentum, or normalized gradient steps."""
+def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None,
+                   settings: OptimizerSettings | None = None) -> torch.optim.Optimizer:
+    """L-BFGS (``settings.evals_per_step`` iterations per step), Adam, SGD with momentum, or normalized gradient
+    steps, with ``settings``' momentum, betas, epsilon, history and line search (defaults: stylekit's)."""
+    s = settings or OptimizerSettings()
     lr = DEFAULT_LR.get(name, 1.0) if lr is None else lr
     if name == "lbfgs":
-        return torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=LBFGS_HISTORY)
+        return torch.optim.LBFGS(params, lr=lr, max_iter=s.evals_per_step, max_eval=s.evals_per_step,
+                                 history_size=s.lbfgs_history,
+                                 line_search_fn="strong_wolfe" if s.line_search == "strong-wolfe" else None)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=(s.adam_beta1, s.adam_beta2), eps=s.adam_eps)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9)
+        return torch.optim.SGD(params, lr=lr, momentum=s.momentum)
     if name == "normalized":
         return NormalizedGradient(params, lr=lr)
     raise StylekitError(f"unknown optimizer {name!r}: choose one of {', '.join(OPTIMIZERS)}")
@@ -73,59 +80,74 @@ def make_optimizer(name: str, params: list[torch.Tensor], lr: float | None) -> t
 
 def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn], schedule: Sequence[Scale],
              optimizer: str = "lbfgs", lr: float | None = None, callbacks: Sequence[Callback] = (),
-             carry: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor] = resize) -> OptimResult:
+             carry: Callable[[torch.Tensor, tuple[int, int]], torch.Tensor] = resize,
+             settings: OptimizerSettings | None = None, space: PixelSpace = UNIT, clamp: bool = True) -> OptimResult:
     """Minimise ``build_loss(size)(image)`` over the pixels of an image, scale by scale.
 
-    Each scale starts from ``carry(image, size)``: ``init`` (B, 3, H, W) in [0, 1] for the first, then the
-    previous scale's best image (by default simply resized). ``build_loss(size)`` returns a function of the
-    image giving named loss terms (targets are computed once per scale, there). Pixels are clamped to [0, 1]
-    after every step.
-    A Ctrl-C (KeyboardInterrupt) or a callback's :class:`StopRun` ends the run and returns the best image so
-    far with ``interrupted``.
+    Each scale starts from ``carry(image, size)``: ``init`` (B, 3, H, W) RGB in [0, 1] for the first, then the
+    previous scale's result (by default simply resized). ``build_loss(size)`` returns a function of the RGB image
+    giving named loss terms (targets are computed once per scale, there). The pixels optimised live in ``space``
+    (e.g. 0-255 or the network's preprocessed values, so a tutorial's learning rate means what it says); with
+    ``clamp`` they are kept in range after every step. ``settings`` are the optimizer's own (momentum, betas,
+    L-BFGS history, evaluations per step, line search, restarts, keeping the best image or the last).
+
+    Callbacks hear ``on_step`` once per step, with the lowest-loss evaluation of that step (a step of L-BFGS may
+    evaluate the loss several times). A Ctrl-C (KeyboardInterrupt) or a callback's :class:`StopRun` ends the run and
+    returns the image so far with ``interrupted``.
     """
+    settings = settings or OptimizerSettings()
     keep = KeepBest()
     callbacks = [keep, *callbacks]
     total = sum(s.steps for s in schedule)
     start, step, history = time.perf_counter(), 0, []
     image, interrupted = init.detach(), False
     for index, scale in enumerate(schedule):
-        x = carry(image, scale.size).detach().clone().requires_grad_(True)
+        y = space.to_space(carry(image, scale.size)).detach().clone().requires_grad_(True)
         try:
             for cb in callbacks:
                 cb.on_scale_start(index, scale.size, scale.steps)
             loss_fn = build_loss(scale.size)
-            opt = make_optimizer(optimizer, [x], lr)
+            opt = make_optimizer(optimizer, [y], lr, settings)
+            seen: dict[str, Any] = {}
 
             def closure() -> torch.Tensor:
-                nonlocal step
                 opt.zero_grad(set_to_none=True)
+                x = space.to_unit(y)
                 terms = loss_fn(x)
                 loss = sum(terms.values())
                 if not torch.isfinite(loss):
                     raise StylekitError("the loss became NaN or infinite: lower --lr or the loss weights")
                 loss.backward()
-                if not x.grad.is_contiguous():  # some conv kernels return channels-last gradients
-                    x.grad = x.grad.contiguous()
-                step += 1
-                values = {k: float(v.detach()) for k, v in terms.items()}
-                elapsed = time.perf_counter() - start
-                history.append({"step": step, "scale": index, "elapsed": elapsed, "loss": float(loss.detach()),
-                                **values})
-                progress = Progress(step, total, index, len(schedule), scale.size, float(loss.detach()), values,
-                                    elapsed, x.detach())
-                for cb in callbacks:
-                    cb.on_step(progress)
+                if not y.grad.is_contiguous():  # some conv kernels return channels-last gradients
+                    y.grad = y.grad.contiguous()
+                value = float(loss.detach())
+                if value < seen.get("loss", math.inf):
+                    seen.update(loss=value, terms={k: float(v.detach()) for k, v in terms.items()},
+                                image=x.detach().clone())
                 return loss
 
-            for _ in range(scale.steps):
+            for i in range(scale.steps):
+                if i and settings.restart_every and i % settings.restart_every == 0:
+                    opt = make_optimizer(optimizer, [y], lr, settings)
+                seen.clear()
                 opt.step(closure)
-                with torch.no_grad():
-                    x.clamp_(0, 1)
+                if clamp:
+                    with torch.no_grad():
+                        y.copy_(space.clamp(y))
+                step += 1
+                elapsed = time.perf_counter() - start
+                history.append({"step": step, "scale": index, "elapsed": elapsed, "loss": seen["loss"],
+                                **seen["terms"]})
+                progress = Progress(step, total, index, len(schedule), scale.size, seen["loss"], seen["terms"],
+                                    elapsed, seen["image"])
+                for cb in callbacks:
+                    cb.on_step(progress)
         except StopScale:
             pass
         except (KeyboardInterrupt, StopRun):
             interrupted = True
-        image = keep.image if keep.image is not None else x.detach()
+        last = space.to_unit(y).detach()
+        image = keep.image if settings.keep_best and keep.image is not None else last
         if interrupted:
             break
         step = sum(s.steps for s in schedule[: index + 1])

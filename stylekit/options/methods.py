@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .presets import PRESETS
 from .schema import MAX_SIDE, SEED_MAX, OptionError, option
 
 Namer = Callable[[str], str]
@@ -24,6 +25,15 @@ VIDEO_METHODS = ("fast", "gatys")
 FLOW_METHODS = ("dis", "farneback")
 FEATURE_ORDERS = ("index", "mean", "max", "std")
 COLOR_SCALES = ("shared", "per-map")
+# Loss conventions (see stylekit.objectives.functional), pixel spaces and optimizer details (stylekit.optim).
+GRAM_NORMALIZATIONS = ("chw", "hw", "none")
+REDUCTIONS = ("mean", "sum", "half-sum", "rms")
+STYLE_FACTORS = ("none", "2hw-squared", "4n2m2")
+TV_KINDS = ("squared", "abs", "beta", "sobel")
+PIXEL_SPACES = ("unit", "255", "preprocessed")
+NOISES = ("uniform", "centered", "faint")
+LINE_SEARCHES = ("none", "strong-wolfe")
+STYLE_RESIZES = ("long-side", "content")
 COLORMAPS = ("viridis", "gray", "magma", "inferno", "plasma", "cividis", "gray_r", "coolwarm", "jet")
 WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
 # Upper bounds that no sensible run reaches; past them a number is a typo, refused before any work.
@@ -91,6 +101,29 @@ class ScheduleOptions:
                                   "run every step)", "bool", group="size and schedule", web="schedule")
 
 
+@dataclass
+class OptimizerSettings:
+    """The optimizer's own settings beyond its name and learning rate, so a tutorial's optimizer runs as printed."""
+
+    momentum: float = option(0.9, "sgd: momentum", "float", low=0, high=0.999999, group="optimizer details")
+    adam_beta1: float = option(0.9, "adam: beta1 (decay of the gradient average)", "float", low=0, high=0.999999,
+                               group="optimizer details")
+    adam_beta2: float = option(0.999, "adam: beta2 (decay of the squared-gradient average)", "float", low=0,
+                               high=0.999999, group="optimizer details")
+    adam_eps: float = option(1e-8, "adam: epsilon", "float", above=0, high=1e3, group="optimizer details")
+    lbfgs_history: int = option(50, "lbfgs: past steps remembered (the correction count)", "int", low=1, high=1000,
+                                group="optimizer details")
+    evals_per_step: int = option(1, "lbfgs: iterations (and at most as many loss evaluations) in one step; a step "
+                                 "is what --steps counts, --save-every saves and --restart-every restarts", "int",
+                                 low=1, high=10_000, group="optimizer details")
+    line_search: str = option("none", "lbfgs: line search (none: fixed step --lr)", "choice",
+                              choices=LINE_SEARCHES, group="optimizer details")
+    restart_every: int = option(0, "restart the optimizer (forget its history) every N steps; 0: never", "int",
+                                low=0, high=STEPS_MAX, group="optimizer details")
+    keep_best: bool = option(True, "return the lowest-loss image seen (--no-keep-best: the last one)", "bool",
+                             group="optimizer details")
+
+
 def _optimizer(default: str = "lbfgs") -> Any:
     return option(default, "optimisation algorithm", "choice", choices=OPTIMIZER_CHOICES, group="optimisation",
                   web="optimisation")
@@ -141,9 +174,13 @@ def _check_steps(options: Any, name: Namer) -> None:
 # ---- methods ------------------------------------------------------------------------------------------------
 
 @dataclass
-class TransferOptions(ScheduleOptions, RunOptions):
-    """Every setting of a Gatys transfer run."""
+class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
+    """Every setting of a Gatys transfer run; ``preset`` starts from a tutorial's or neural-style's settings (see
+    :mod:`stylekit.options.presets`)."""
 
+    preset: str | None = option(None, "start from a known recipe's settings (see 'stylekit presets'); every other "
+                                "option still overrides", "choice", choices=tuple(PRESETS), optional=True,
+                                group="preset")
     size: int | tuple[int, int] = _size(512)
     content_weight: float = option(1.0, "content loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
                                    web="losses")
@@ -166,10 +203,47 @@ class TransferOptions(ScheduleOptions, RunOptions):
     tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
                               "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
                               group="optimisation")
+    style_resize: str = option("long-side", "long-side: each style keeps its aspect, its long side the output's "
+                               "times --style-scale; content: resized to the content's exact size", "choice",
+                               choices=STYLE_RESIZES, group="losses")
+    # Loss conventions: stylekit's defaults are scale-free; the tutorials' raw formulas are these choices.
+    relative: bool = option(True, "divide each content and style distance by its target's (scale-free losses, the "
+                            "default); --no-relative: the raw distances tutorials use, where the weights must "
+                            "match the convention", "bool", group="loss conventions")
+    gram_normalize: str = option("chw", "Gram matrix divided by C*H*W, by H*W, or not at all", "choice",
+                                 choices=GRAM_NORMALIZATIONS, group="loss conventions")
+    content_reduction: str = option("mean", "content distance: mean, sum or half-sum of squared differences, or "
+                                    "their root mean square (rms)", "choice", choices=REDUCTIONS,
+                                    group="loss conventions")
+    style_reduction: str = option("mean", "style distance over the Gram entries: mean, sum, half-sum or rms",
+                                  "choice", choices=REDUCTIONS, group="loss conventions")
+    style_factor: str = option("none", "per-layer factor on the style distance: 2hw-squared is 1/(2HW)^2 (the Keras "
+                               "tutorial), 4n2m2 is 1/(4 N^2 M^2) (Gatys et al. 2016)", "choice",
+                               choices=STYLE_FACTORS, group="loss conventions")
+    tv_kind: str = option("squared", "smoothness loss: squared neighbour differences, abs (tf.image."
+                          "total_variation), beta (the beta-norm of --tv-beta) or sobel (Sobel edge energy)",
+                          "choice", choices=TV_KINDS, group="loss conventions")
+    tv_reduction: str = option("mean", "smoothness loss reduced by mean, sum or half-sum", "choice",
+                               choices=REDUCTIONS, group="loss conventions")
+    tv_beta: float = option(2.0, "exponent of --tv-kind beta", "float", above=0, high=16, group="loss conventions")
+    normalize_gradients: bool = option(False, "divide each content and style term's gradient by its L1 norm "
+                                       "(neural-style's -normalize_gradients)", "bool", group="loss conventions")
+    # The space the pixels are optimised in, so tutorials' learning rates and noise carry over.
+    pixel_space: str = option("unit", "optimise pixels in [0,1] (unit), in 0-255, or in the network's preprocessed "
+                              "space (Caffe VGG: BGR 0-255 minus the mean); the smoothness loss is measured there "
+                              "too", "choice", choices=PIXEL_SPACES, group="pixels")
+    clamp: bool = option(True, "keep pixels in range after every step (--no-clamp: only when saving)", "bool",
+                         group="pixels")
+    noise: str = option("uniform", "--init noise: uniform over the range; centered: uniform(0,255)-128 in the "
+                        "preprocessed space (Keras tutorial); faint: 0.001*randn there, i.e. the mean colour "
+                        "(neural-style)", "choice", choices=NOISES, group="pixels")
 
     def check(self, name: Namer) -> None:
         """Cross-field checks (each field's own range is checked from its declaration)."""
         _check_steps(self, name)
+        if self.tv_kind == "abs" and self.tv_reduction == "rms":
+            raise OptionError(f"{name('tv_reduction')} rms does not apply to {name('tv_kind')} abs: use mean, sum "
+                              "or half-sum")
         if self.tile is not None and 0 < self.tile < 64:
             raise OptionError(f"{name('tile')} must be 0 (never tile) or at least 64 pixels, got {self.tile}")
         if self.init not in INITS and not Path(self.init).expanduser().is_file():
@@ -390,8 +464,20 @@ class RecordOptions(OutputOptions):
                              group="output")
     intermediates: str | None = option(None, "folder for --save-every images (default: next to the output)",
                                        "path", optional=True, group="output")
+    save_name: str = option("{stem}_{step:05d}", "file name of each --save-every image, without its extension: "
+                            "{stem} is the output's name, {step} the step", "text", group="output")
     history: str | None = option(None, "write the per-step loss history to this JSON file", "path", optional=True,
                                  group="output")
+
+    def check(self, name: Namer) -> None:
+        """The intermediates' name must say where the step goes."""
+        try:
+            named = self.save_name.format(stem="x", step=1, item="x")
+        except (KeyError, IndexError, ValueError):
+            named = ""
+        if "{step" not in self.save_name or not named or "/" in named or "\\" in named:
+            raise OptionError(f"{name('save_name')} must be a file name containing {{step}} (and optionally "
+                              f"{{stem}}), got {self.save_name!r}")
 
 
 @dataclass

@@ -272,13 +272,29 @@ def validate(options: Any, style: str = "python", **context: Any) -> Any:
     return options
 
 
+def with_preset(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` over the values of the preset they name (``values["preset"]``, for a class with a ``preset``
+    field), limited to ``cls``'s fields: a preset's settings are defaults every given value overrides."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    name = values.get("preset")
+    if name is None or "preset" not in names:
+        return dict(values)
+    from .presets import preset_values
+
+    try:
+        return {**preset_values(name, names), **values}
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+
+
 def make_options(cls: type, values: Mapping[str, Any], style: str = "python") -> Any:
-    """Build and validate an options dataclass from keyword values, naming unknown ones."""
+    """Build and validate an options dataclass from keyword values (over a named ``preset``'s), naming unknown
+    ones."""
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(names))}")
-    return validate(cls(**values), style)
+    return validate(cls(**with_preset(cls, values)), style)
 
 
 # ---- the command line ---------------------------------------------------------------------------------------

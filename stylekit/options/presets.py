@@ -1,0 +1,168 @@
+"""Presets: the settings of the tutorials stylekit was built from (``../shared/seeds``), of the Gatys et al. paper and
+of jcjohnson/neural-style, as values of the transfer's options. Each runs its document's own layers, loss
+formulas, weights and optimizer; where the printed code is broken or cannot run here, ``deviations`` says what was
+done instead and why (docs/recipes.md has the same list with results).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+KERAS_STYLE = tuple(f"block{i}_conv1" for i in range(1, 6))  # = relu1_1 ... relu5_1
+NS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+# What every preset fixes whatever stylekit's defaults are: raw losses, N iterations on one scale, every step run.
+_RAW = {"relative": False, "min_size": None, "early_stopping": False, "style_blend_weights": None,
+        "preserve_color": "none", "style_scale": 1.0, "tv_kind": "squared", "tv_reduction": "mean",
+        "style_factor": "none", "normalize_gradients": False, "restart_every": 0, "evals_per_step": 1,
+        "line_search": "none", "style_resize": "long-side", "init": "content", "noise": "uniform", "clamp": True,
+        "keep_best": True, "backbone": "vgg19", "pooling": "max", "save_every": 0, "save_name": "{stem}_{step:05d}"}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named set of option values with where it comes from and how it deviates from the printed recipe."""
+
+    name: str
+    source: str
+    summary: str  # one line: what it is and how it deviates
+    values: Mapping[str, Any]
+    deviations: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "values", MappingProxyType({**_RAW, **self.values}))
+
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset(
+        "sgd-simple", "seed 000, 'Neural Style Transfer in a Most Simple Way' (Egesabanci)",
+        "VGG19, unnormalised Grams, style mean((G-A)^2), content 0.5*sum((F-P)^2), weights 2e-5/1e-4, plain SGD "
+        "lr 1e-4 from the content, 50 steps; SGD steps on normalised gradients",
+        {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
+         "style_layer_weights": (1.0,) * 5, "content_weight": 2e-5, "style_weight": 1e-4, "tv_weight": 0.0,
+         "gram_normalize": "none", "content_reduction": "half-sum", "style_reduction": "mean",
+         "pixel_space": "255", "optimizer": "sgd", "lr": 1e-4, "momentum": 0.0, "steps": 50, "keep_best": False,
+         "size": 512},
+        deviations=(
+            "The printed code wraps the uint8 photo in tf.Variable, which cannot take gradient steps: the image is "
+            "optimised as floats in 0-255.",
+            "Literally, SGD with lr 1e-4 on these raw losses moves 0-255 pixels by about 1e4 per step (the Gram "
+            "terms are ~1e13 at 512 px) and the image saturates to black and white: stylekit keeps the formulas, the "
+            "weights and the lr and normalises each step's gradient by its mean magnitude, so lr 1e-4 moves pixels by "
+            "a fixed fraction of the range.",
+            "'--backbone scratch' stands for the seed's from-scratch extractor (random weights).",
+        )),
+    Preset(
+        "tf-eager", "seed 001, 'Neural Artistic Style Transfer using Tensorflow' (TF eager-execution notebook)",
+        "VGG19, Gram/(H*W), reduce_mean losses, 1/L per layer, content 1e3, style 1e-2, Adam lr 10 on 0-255 "
+        "preprocessed pixels clipped to range, 1000 steps, best image kept, intermediates every 100; no TV",
+        {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
+         "style_layer_weights": (0.2,) * 5, "content_weight": 1e3, "style_weight": 1e-2, "tv_weight": 0.0,
+         "gram_normalize": "hw", "content_reduction": "mean", "style_reduction": "mean",
+         "pixel_space": "preprocessed", "optimizer": "adam", "lr": 10.0, "adam_beta1": 0.9, "adam_beta2": 0.999,
+         "adam_eps": 1e-8, "steps": 1000, "keep_best": True, "size": 512, "save_every": 100},
+        deviations=(
+            "compute_loss unpacks two loss weights into three and total_variation_loss is never defined: the "
+            "variation weight is 0 (the article defines no TV loss).",
+            "The notebook's image loader caps the long side at 512 px: --size 512.",
+        )),
+    Preset(
+        "noise-init", "seed 002, 'What is Neural Style Transfer?' (blog post, no numbers given)",
+        "VGG19 from random pixels, content at the top conv layer (block5_conv4), style on block1-4_conv1, RMS "
+        "Gram distance, no variation loss; weights, Gram scaling and optimizer chosen by stylekit",
+        {"content_layers": ("block5_conv4",), "content_layer_weights": (1.0,),
+         "style_layers": KERAS_STYLE[:4], "style_layer_weights": (0.25,) * 4, "content_weight": 1.0,
+         "style_weight": 1e3, "tv_weight": 0.0, "gram_normalize": "chw", "content_reduction": "mean",
+         "style_reduction": "rms", "pixel_space": "unit", "init": "noise", "noise": "uniform",
+         "optimizer": "lbfgs", "lr": 1.0, "steps": (200, 100, 60), "min_size": 256, "size": 512},
+        deviations=(
+            "The post gives no weights, optimizer or step counts: content 1, style 1e3 on Grams divided by C*H*W "
+            "(its RMS distance is then about 1e-3 per layer), L-BFGS, 200/100/60 steps on three scales from 256 px "
+            "(from noise a single 512-px scale needs several times the steps for the same look).",
+            "'Lower-intermediate' style layers read as block1_conv1 ... block4_conv1; 'the top-most convolution "
+            "layer' as block5_conv4.",
+        )),
+    Preset(
+        "keras-lbfgs", "seed 003, 'Neural Style Transfer: Creating Art with Deep Learning' (Keras, TOPBOTS)",
+        "content block4_conv2 sum((F-P)^2), style sum((G-A)^2)/(2HW)^2 x (10,10,50,10,10)/5, squared TV, weights "
+        "500/200, uniform(0,255)-128 noise, fmin_l_bfgs_b maxfun 20 restarted 50 times; VGG19 instead of VGG16",
+        {"content_layers": ("block4_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
+         "style_layer_weights": (2.0, 2.0, 10.0, 2.0, 2.0), "content_weight": 500.0, "style_weight": 1.0,
+         "tv_weight": 200.0, "gram_normalize": "none", "content_reduction": "sum", "style_reduction": "sum",
+         "style_factor": "2hw-squared", "tv_kind": "squared", "tv_reduction": "sum",
+         "pixel_space": "preprocessed", "clamp": False, "init": "noise", "noise": "centered", "optimizer": "lbfgs",
+         "lr": 1.0, "lbfgs_history": 10, "evals_per_step": 20, "line_search": "strong-wolfe", "restart_every": 1,
+         "steps": 50, "keep_best": False, "style_resize": "content", "size": 512, "save_every": 10,
+         "save_name": "{stem}_at_iteration_{step}"},
+        deviations=(
+            "Its default convnet is VGG16, whose weights are not shipped here: the preset runs on VGG19 (the "
+            "tutorial's convnet='vgg19'). With Keras's vgg16 .h5 or torchvision's vgg16-397923af.pth, add "
+            "'--backbone vgg16 --weights FILE'.",
+            "fmin_l_bfgs_b (m=10, maxfun=20, More-Thuente line search) becomes torch L-BFGS with history 10, 20 "
+            "iterations per step and a strong-Wolfe line search, restarted every step as the outer loop does.",
+            "The loop runs range(iterations+1), 51 outer iterations, saving at 0, 10, ... 50: stylekit runs the 50 "
+            "iterations the text names and saves after 10, 20, ... 50 as _at_iteration_N.",
+            "The output is the content at --size 512 (the code keeps the content's own size); the style is resized "
+            "to exactly that size, as preprocess_image(style, new_dims) does.",
+        )),
+    Preset(
+        "tf-adam", "seed 004, 'Implementing Neural Style Transfer' (TensorFlow, BITS Pilani rotunda)",
+        "block1-5_conv1 style weighted {1,2,7,1,4}, style 2e-5, content 5e5, variation 10 as "
+        "tf.image.total_variation, Adam lr 0.02 beta1 0.99 eps 0.1 clipped to [0,1], 224x224, 4x50 steps",
+        {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
+         "style_layer_weights": (0.2, 0.4, 1.4, 0.2, 0.8), "content_weight": 5e5, "style_weight": 2e-5,
+         "tv_weight": 10.0, "gram_normalize": "none", "content_reduction": "mean", "style_reduction": "mean",
+         "tv_kind": "abs", "tv_reduction": "sum", "pixel_space": "unit", "clamp": True, "optimizer": "adam",
+         "lr": 0.02, "adam_beta1": 0.99, "adam_beta2": 0.999, "adam_eps": 0.1, "steps": 200, "keep_best": False,
+         "size": (224, 224), "style_resize": "content"},
+        deviations=(
+            "gram_matrix reshapes to f x mn and then multiplies the unreshaped tensor: the Gram is the text's "
+            "F*F^T of the (channels x positions) matrix.",
+            "The training loop never calls train_step: each of the 4 epochs runs its 50 steps of train_step.",
+            "The layer lists are cut off after their first entry; the style list is the five block{i}_conv1 of "
+            "style_weights; the content layer is block5_conv2, the TensorFlow tutorial the article follows.",
+            "The text's Sobel variation loss is --tv-kind sobel; the code (tf.image.total_variation) is the default.",
+        )),
+    Preset(
+        "gatys2016", "Gatys, Ecker & Bethge, 'Image Style Transfer Using Convolutional Neural Networks', CVPR 2016",
+        "VGG19 with average pooling, content conv4_2, style conv1_1..conv5_1 at 1/5, E_l = sum((G-A)^2)/(4N^2M^2), "
+        "alpha/beta = 1e-3, L-BFGS from white noise; 500 steps at 512 px chosen by stylekit",
+        {"content_layers": ("relu4_2",), "content_layer_weights": (1.0,), "style_layers": NS_STYLE,
+         "style_layer_weights": (0.2,) * 5, "content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
+         "gram_normalize": "none", "content_reduction": "half-sum", "style_reduction": "sum",
+         "style_factor": "4n2m2", "pooling": "avg", "pixel_space": "preprocessed", "clamp": False,
+         "init": "noise", "noise": "uniform", "optimizer": "lbfgs", "lr": 1.0, "lbfgs_history": 100,
+         "steps": 500, "size": 512},
+        deviations=(
+            "The paper gives no iteration count: 500 L-BFGS steps at one scale.",
+            "Layers are the rectified responses (relu4_2 for 'conv4_2'), as in the paper's Caffe implementation.",
+            "Average pooling is rescaled by 2 (as in crowsonkb/style-transfer-pytorch) so activations keep their "
+            "max-pooling magnitude; the ratio alpha/beta = 1e-3 is content 1, style 1e3.",
+        )),
+    Preset(
+        "neural-style", "jcjohnson/neural-style, neural_style.lua defaults",
+        "content relu4_2 x5, style relu1_1..relu5_1 x100 each, TV 1e-3, Gram/(C*H*W), MSE, 0-255 BGR pixels, "
+        "-init random (randn*0.001), L-BFGS (100 corrections), 1000 iterations at 512; same as "
+        "'stylekit neural-style'",
+        {"content_layers": ("relu4_2",), "content_layer_weights": (1.0,), "style_layers": NS_STYLE,
+         "style_layer_weights": (1.0,) * 5, "content_weight": 5.0, "style_weight": 100.0, "tv_weight": 1e-3,
+         "gram_normalize": "chw", "content_reduction": "mean", "style_reduction": "mean", "tv_kind": "squared",
+         "tv_reduction": "half-sum", "pixel_space": "preprocessed", "clamp": False, "init": "noise",
+         "noise": "faint", "optimizer": "lbfgs", "lr": 1.0, "lbfgs_history": 100, "steps": 1000,
+         "keep_best": False, "size": 512},
+        deviations=(
+            "Torch's optim.lbfgs and torch.optim.LBFGS take the same steps (no line search, first step "
+            "min(1, 1/|g|_1)); -normalize_gradients is --normalize-gradients.",
+            "The TV module only has a gradient in neural-style (its loss reads 0); stylekit reports its value, "
+            "0.5*sum of squared differences, whose gradient that is.",
+        )),
+)}
+
+
+def preset_values(name: str, fields: set[str] | None = None) -> dict[str, Any]:
+    """The values preset ``name`` sets, limited to ``fields`` when given; a ValueError names the valid presets."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    values = dict(PRESETS[name].values)
+    return {k: v for k, v in values.items() if fields is None or k in fields}
