@@ -14,6 +14,7 @@ from typing import Any
 
 from .version import __version__
 from .errors import StylekitError
+from .neural_style import add_arguments as neural_style_arguments
 from .options import (PRESETS, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
                       InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, TextureOptions,
                       TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments, options_from,
@@ -49,6 +50,7 @@ class Command:
     options: tuple[type, ...]
     run: Callable[[argparse.Namespace], int]
     defaults: tuple[tuple[str, Any], ...] = ()
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None  # a command with its own flags
 
 
 def _callbacks_for(out: RecordOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
@@ -62,7 +64,8 @@ def _callbacks_for(out: RecordOptions, output: Path, bar: ProgressBar, items: Se
         folder = Path(out.intermediates).expanduser() if out.intermediates else output.parent
         suffix = output.suffix if output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") else ".png"
         tag = "_{item}" if items else ""
-        pattern = folder / f"{output.stem}{tag}_{{step:05d}}{suffix}"
+        pattern = folder / (out.save_name.replace("{stem}", output.stem.replace("{", "{{").replace("}", "}}") + tag)
+                            + suffix)
         callbacks.append(SaveEvery(out.save_every, str(pattern), lambda img, path: save_image(img, path), items))
     return callbacks
 
@@ -190,6 +193,24 @@ def _transfer(args: argparse.Namespace) -> int:
         content, styles = args.content, args.styles
     return _run_single(out, [content, *styles, options.init],
                        lambda callbacks: run_transfer(content, styles, options, callbacks))
+
+
+def _neural_style(args: argparse.Namespace) -> int:
+    import torch
+
+    from .io.examples import example_content, example_style
+    from .methods.gatys import run_transfer
+    from .neural_style import LossPrinter, translate
+
+    run = translate(args, torch.cuda.is_available())
+    for note in run.notes:
+        print(f"stylekit: note: {note}", file=sys.stderr)
+    content = run.content or example_content()
+    styles = run.styles or [example_style()]
+    printer = LossPrinter(run.print_iter, sum(run.options.steps) if not isinstance(run.options.steps, int)
+                          else run.options.steps, lambda text: print(text, flush=True))
+    return _run_single(run.output, [content, *styles, run.options.init],
+                       lambda callbacks: run_transfer(content, styles, run.options, [*callbacks, printer]))
 
 
 def _texture(args: argparse.Namespace) -> int:
@@ -382,6 +403,11 @@ COMMANDS: dict[str, Command] = {
                     "Style transfer of a built-in photo (Grace Hopper, public domain, shipped with matplotlib) with a "
                     "built-in swirling painting.", (), (TransferOptions, RecordOptions), _transfer,
                     (("output", "stylized.png"),)),
+    "neural-style": Command("jcjohnson/neural-style's command line",
+                            "Run a neural_style.lua command line: 'th neural_style.lua ARGS' is 'stylekit neural-style "
+                            "ARGS' (single-dash flags, neural-style's defaults and loss semantics; see 'stylekit presets "
+                            "neural-style'). Flags naming Torch internals are noted and ignored.", (), (),
+                            _neural_style, arguments=neural_style_arguments),
     "texture": Command("texture synthesis from a style image",
                        "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from "
                        "noise, at any size.", (("source", "STYLE", "texture or painting to synthesise from", None),),
@@ -447,6 +473,8 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
             defaults = {**preset_values(preset), **defaults}
         for cls in command.options:
             add_arguments(p, cls, defaults)
+        if command.arguments is not None:
+            command.arguments(p)
     return parser
 
 

@@ -9,11 +9,11 @@ from .base import FeatureExtractor, make_pool
 from .vgg import IMAGENET_MEAN, IMAGENET_STD
 
 # (block, convs, channels): names follow VGG19's so the default layer choices work unchanged.
-SCRATCH_CONFIG = ((1, 1, 16), (2, 1, 32), (3, 1, 48), (4, 2, 64), (5, 1, 64))
+SCRATCH_CONFIG = ((1, 1, 16), (2, 1, 32), (3, 1, 48), (4, 2, 64), (5, 2, 64))
 
 
 def load_scratch(pooling: str = "max", seed: int = 0) -> FeatureExtractor:
-    """A five-block random CNN (conv1_1 ... relu5_1) with He-initialised weights drawn from ``seed``.
+    """A five-block random CNN (conv1_1 ... relu5_2) with He-initialised weights drawn from ``seed``.
 
     Random filters already carry useful texture statistics (Ustyuzhaninov et al., 2016), and each block's
     pooling makes the features multi-scale.

@@ -10,12 +10,15 @@ from typing import TypeVar
 import torch
 
 from ..backbones import FeatureExtractor, get_backbone
+from ..backbones.vgg import CAFFE_MEAN_BGR
 from ..devices import resolve_device
 from ..errors import StylekitError
 from ..objectives import Objective
 from ..optim import Callback, ItemProgress, OptimResult
 from ..optim.loop import LossFn
 from ..optim.space import RANGE_255, UNIT, PixelSpace
+
+CAFFE = PixelSpace("preprocessed", 255.0, CAFFE_MEAN_BGR, (1.0, 1.0, 1.0), bgr=True)  # Caffe/Keras VGG input
 from ..options import NetworkOptions
 from .result import MethodResult
 
@@ -95,10 +98,11 @@ def pixel_space(name: str, backbone: FeatureExtractor) -> PixelSpace:
     raise StylekitError(f"unknown pixel space {name!r}: use unit, 255 or preprocessed")
 
 
-def noise_image(kind: str, like: torch.Tensor, space: PixelSpace, generator: torch.Generator) -> torch.Tensor:
+def noise_image(kind: str, like: torch.Tensor, generator: torch.Generator, space: PixelSpace = CAFFE) -> torch.Tensor:
     """A noise start shaped like ``like``, as RGB (possibly outside [0, 1]): ``uniform`` over [0, 1]; ``centered``,
     uniform(0, 255) − 128 in ``space`` (seed 003's start in Keras's preprocessed space); ``faint``, 0.001·N(0, 1) in
-    ``space`` (neural-style's ``-init random``: the mean colour plus faint noise)."""
+    ``space`` (neural-style's ``-init random``: the mean colour plus faint noise). ``space`` is Caffe's and Keras's
+    VGG input, whatever the backbone, so a seed is the same start everywhere."""
     if kind == "uniform":
         return torch.rand(like.shape, generator=generator).to(like)
     if kind == "centered":
@@ -123,6 +127,14 @@ def stall_warning(start: torch.Tensor, result: OptimResult, optimizer: str, lr: 
     steps = len(result.history)
     change = (result.image - start.to(result.image)).abs().max().item() if result.image.shape == start.shape         else None
     rate = f"{lr:g}" if lr is not None else "the default"
+    by_scale: dict[int, list[float]] = {}
+    for entry in result.history:
+        by_scale.setdefault(int(entry["scale"]), []).append(entry["loss"])
+    never_better = all(len(losses) > 1 and min(losses[1:]) >= losses[0] for losses in by_scale.values())
+    if never_better and any(max(losses[1:]) > losses[0] * (1 + 1e-6) for losses in by_scale.values()):
+        first = result.history[0]["loss"]
+        return (f"the loss never went below its first value ({first:.4g}) in {steps} steps: the learning rate "
+                f"({rate}) is too large for the {space.name} pixel space, so every step overshoots; lower it")
     if change is not None and change < 0.5 / 255:
         cause = ("the gradient is below L-BFGS's tolerance, so the loss weights are tiny for this loss convention"
                  if optimizer == "lbfgs" else
@@ -130,11 +142,4 @@ def stall_warning(start: torch.Tensor, result: OptimResult, optimizer: str, lr: 
                  "are tiny for this loss convention")
         return (f"the result is the start image unchanged after {steps} steps: {cause}; raise the style and "
                 "content weights (or the learning rate), or use a preset that matches the recipe")
-    by_scale: dict[int, list[float]] = {}
-    for entry in result.history:
-        by_scale.setdefault(int(entry["scale"]), []).append(entry["loss"])
-    if all(len(losses) > 1 and min(losses[1:]) >= losses[0] for losses in by_scale.values()):
-        first = result.history[0]["loss"]
-        return (f"the loss never went below its first value ({first:.4g}) in {steps} steps: the learning rate "
-                f"({rate}) is too large for the {space.name} pixel space, so every step overshoots; lower it")
     return None

@@ -56,8 +56,7 @@ class _Problem:
                 parts.append(GramLoss(layer, grams[layer], opts.gram_normalize, opts.relative, opts.style_reduction,
                                       opts.style_factor, weight if opts.normalize_gradients else None) * weight)
         if opts.tv_weight > 0:
-            parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space.scale)
-                         * opts.tv_weight)
+            parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space) * opts.tv_weight)
         if self.extra is not None:
             parts.append(self.extra)
         if not parts:
@@ -71,13 +70,23 @@ class _Problem:
         return tiled_loss(self.backbone, objective, tile) if tile else objective_loss(self.backbone, objective)
 
 
-def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[torch.Tensor], space: PixelSpace,
+def transfer_objective(content: torch.Tensor, styles: Sequence[torch.Tensor], options: TransferOptions,
+                       backbone: FeatureExtractor, size: tuple[int, int] | None = None) -> Objective:
+    """The objective a transfer with ``options`` minimises at ``size`` (default: the content's), with its targets
+    computed from ``content`` and ``styles`` ((1, 3, H, W) tensors in [0, 1]); call it as
+    ``objective(image, backbone(image, sorted(objective.layers)))``."""
+    opts = validate(options)
+    problem = _Problem(backbone, content, list(styles), opts, {}, pixel_space(opts.pixel_space, backbone))
+    return problem.objective(size or tuple(content.shape[-2:]))
+
+
+def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[torch.Tensor],
                    generator: torch.Generator) -> torch.Tensor:
     hw = tuple(content.shape[-2:])
     if opts.init == "content":
         return content.clone()
     if opts.init == "noise":
-        return noise_image(opts.noise, content, space, generator)
+        return noise_image(opts.noise, content, generator)
     if opts.init == "style":
         return resize(styles[0], hw)
     return resize(load_image(opts.init).rgb.to(content), hw)
@@ -125,8 +134,8 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
         style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
 
     space = pixel_space(opts.pixel_space, backbone)
-    init = (_initial_image(opts, content_t, style_ts, pixel_space("preprocessed", backbone), ctx.generator)
-            if init_image is None else resize(init_image.to(content_t), final_hw))
+    init = (_initial_image(opts, content_t, style_ts, ctx.generator) if init_image is None
+            else resize(init_image.to(content_t), final_hw))
     problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra)
     stopping = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks],

@@ -102,6 +102,17 @@ def gram_loss(gram: torch.Tensor, target_gram: torch.Tensor, relative: bool = RE
     return loss
 
 
+def style_loss(features: torch.Tensor, target_features: torch.Tensor, normalize: str = GRAM_NORMALIZE,
+               relative: bool = RELATIVE, reduction: str = "mean", factor: str = "none") -> torch.Tensor:
+    """The Gram distance of two feature maps of one layer (C, H, W): :func:`gram_loss` of their Grams times
+    :func:`style_factor` of the layer (H·W of ``features``). Seed 003's ``style_reconstruction_loss`` is
+    ``style_loss(output, base, "none", False, "sum", "2hw-squared")``."""
+    gram = gram_matrix(features, normalize)
+    positions = features.shape[-2] * features.shape[-1]
+    return gram_loss(gram, gram_matrix(target_features, normalize), relative, reduction) * style_factor(
+        factor, features.shape[-3], positions)
+
+
 def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8,
                     reduction: str = "mean") -> torch.Tensor:
     """Total variation of Mahendran & Vedaldi (2015, eq. 5): ((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from ..optim.space import UNIT, PixelSpace
 from . import functional as F
 
 Features = Mapping[str, torch.Tensor]
@@ -123,18 +124,20 @@ class GramLoss(Objective):
 
 
 class TotalVariation(Objective):
-    """Smoothness of the image itself (see :func:`functional.variation`), measured on the image times ``scale``
-    (255 where pixels are optimised in 0-255, so a tutorial's weight means what it meant there)."""
+    """Smoothness of the image itself (see :func:`functional.variation`), measured in pixel ``space`` (e.g. 0-255
+    or the network's preprocessed values, so a tutorial's weight means what it meant there); RGB [0, 1] by
+    default."""
 
     def __init__(self, beta: float = 2.0, kind: str | None = None, reduction: str = "mean",
-                 scale: float = 1.0) -> None:
-        self.beta, self.reduction, self.scale = beta, reduction, scale
+                 space: PixelSpace = UNIT) -> None:
+        self.beta, self.reduction, self.space = beta, reduction, space
         self.kind = kind or ("squared" if beta == 2.0 else "beta")
         self.name = "tv"
 
     def value(self, image: torch.Tensor) -> torch.Tensor:
         """The loss of ``image`` (RGB in [0, 1])."""
-        return F.variation(image * self.scale if self.scale != 1.0 else image, self.kind, self.reduction, self.beta)
+        seen = image if self.space is UNIT else self.space.to_space(image)
+        return F.variation(seen, self.kind, self.reduction, self.beta)
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
         return {self.name: self.value(image)}

@@ -12,8 +12,10 @@ from .tiled import tiled_grams
 
 
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
-    """Given per-layer weights, or equal weights summing to 1."""
-    return list(weights) if weights is not None else [1.0 / len(layers)] * len(layers)
+    """Given per-layer weights (one given weight is every layer's), or equal weights summing to 1."""
+    if weights is None:
+        return [1.0 / len(layers)] * len(layers)
+    return list(weights) * len(layers) if len(weights) == 1 else list(weights)
 
 
 @torch.no_grad()

@@ -120,6 +120,8 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
                 loss.backward()
                 if not y.grad.is_contiguous():  # some conv kernels return channels-last gradients
                     y.grad = y.grad.contiguous()
+                if optimizer == "sgd" and settings.sgd_normalize:
+                    y.grad.div_(y.grad.abs().mean().clamp_min(1e-30))
                 value = float(loss.detach())
                 if value < seen.get("loss", math.inf):
                     seen.update(loss=value, terms={k: float(v.detach()) for k, v in terms.items()},

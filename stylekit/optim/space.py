@@ -40,11 +40,6 @@ class PixelSpace:
         """The values with their RGB image clamped to [0, 1]."""
         return self.to_space(self.to_unit(values).clamp(0, 1))
 
-    @property
-    def scale(self) -> float:
-        """How much larger a pixel difference is here than in [0, 1] (255 for 0-255 and Caffe's space)."""
-        return self.value_range / (sum(self.std) / 3)
-
 
 UNIT = PixelSpace()
 RANGE_255 = PixelSpace("255", 255.0)

@@ -50,11 +50,11 @@ INVERT_LAYER = "relu4_2"
 
 
 def _check_pair(name: Namer, layers: str, weights: str, options: Any) -> None:
-    """One weight per layer, when weights are given."""
+    """One weight per layer, or one for every layer, when weights are given."""
     given = getattr(options, weights)
-    if given is not None and len(given) != len(getattr(options, layers)):
+    if given is not None and len(given) not in (1, len(getattr(options, layers))):
         raise OptionError(f"{len(given)} {name(weights)} for {len(getattr(options, layers))} {name(layers)}: "
-                          "give one weight per layer")
+                          "give one weight per layer, or one for all")
 
 
 # ---- shared pieces ------------------------------------------------------------------------------------------
@@ -106,6 +106,9 @@ class OptimizerSettings:
     """The optimizer's own settings beyond its name and learning rate, so a tutorial's optimizer runs as printed."""
 
     momentum: float = option(0.9, "sgd: momentum", "float", low=0, high=0.999999, group="optimizer details")
+    sgd_normalize: bool = option(False, "sgd: divide each gradient by its mean magnitude, so --lr is how far pixels "
+                                 "move per step (in the pixel space's units) whatever the loss's scale", "bool",
+                                 group="optimizer details")
     adam_beta1: float = option(0.9, "adam: beta1 (decay of the gradient average)", "float", low=0, high=0.999999,
                                group="optimizer details")
     adam_beta2: float = option(0.999, "adam: beta2 (decay of the squared-gradient average)", "float", low=0,
@@ -145,7 +148,8 @@ def _style_layers(help_text: str = "style layers, comma-separated") -> Any:
 
 
 def _layer_weights(what: str) -> Any:
-    return option(None, f"one weight per {what} layer (default: equal, summing to 1)", "floats", low=0, high=WEIGHT_MAX,
+    return option(None, f"one weight per {what} layer, or one for every layer (default: equal, summing to 1)",
+                  "floats", low=0, high=WEIGHT_MAX,
                   optional=True, group="losses")
 
 
@@ -234,9 +238,9 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
                               "too", "choice", choices=PIXEL_SPACES, group="pixels")
     clamp: bool = option(True, "keep pixels in range after every step (--no-clamp: only when saving)", "bool",
                          group="pixels")
-    noise: str = option("uniform", "--init noise: uniform over the range; centered: uniform(0,255)-128 in the "
-                        "preprocessed space (Keras tutorial); faint: 0.001*randn there, i.e. the mean colour "
-                        "(neural-style)", "choice", choices=NOISES, group="pixels")
+    noise: str = option("uniform", "--init noise: uniform over [0,1]; centered: uniform(0,255)-128 in Caffe/Keras "
+                        "VGG's input space, BGR minus the mean (Keras tutorial); faint: 0.001*randn there, i.e. the "
+                        "mean colour (neural-style)", "choice", choices=NOISES, group="pixels")
 
     def check(self, name: Namer) -> None:
         """Cross-field checks (each field's own range is checked from its declaration)."""

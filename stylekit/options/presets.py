@@ -15,7 +15,7 @@ NS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # What every preset fixes whatever stylekit's defaults are: raw losses, N iterations on one scale, every step run.
 _RAW = {"relative": False, "min_size": None, "early_stopping": False, "style_blend_weights": None,
         "preserve_color": "none", "style_scale": 1.0, "tv_kind": "squared", "tv_reduction": "mean",
-        "style_factor": "none", "normalize_gradients": False, "restart_every": 0, "evals_per_step": 1,
+        "style_factor": "none", "normalize_gradients": False, "sgd_normalize": False, "restart_every": 0, "evals_per_step": 1,
         "line_search": "none", "style_resize": "long-side", "init": "content", "noise": "uniform", "clamp": True,
         "keep_best": True, "backbone": "vgg19", "pooling": "max", "save_every": 0, "save_name": "{stem}_{step:05d}"}
 
@@ -38,29 +38,31 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset(
         "sgd-simple", "seed 000, 'Neural Style Transfer in a Most Simple Way' (Egesabanci)",
         "VGG19, unnormalised Grams, style mean((G-A)^2), content 0.5*sum((F-P)^2), weights 2e-5/1e-4, plain SGD "
-        "lr 1e-4 from the content, 50 steps; SGD steps on normalised gradients",
+        "from the content, 50 steps; SGD lr 1e-4 diverges on these losses, so each step moves pixels by 2 levels",
         {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
-         "style_layer_weights": (1.0,) * 5, "content_weight": 2e-5, "style_weight": 1e-4, "tv_weight": 0.0,
+         "style_layer_weights": (1.0,), "content_weight": 2e-5, "style_weight": 1e-4, "tv_weight": 0.0,
          "gram_normalize": "none", "content_reduction": "half-sum", "style_reduction": "mean",
-         "pixel_space": "255", "optimizer": "sgd", "lr": 1e-4, "momentum": 0.0, "steps": 50, "keep_best": False,
+         "pixel_space": "255", "optimizer": "sgd", "lr": 2.0, "sgd_normalize": True, "momentum": 0.0, "steps": 50,
+         "keep_best": False,
          "size": 512},
         deviations=(
             "The printed code wraps the uint8 photo in tf.Variable, which cannot take gradient steps: the image is "
             "optimised as floats in 0-255.",
-            "Literally, SGD with lr 1e-4 on these raw losses moves 0-255 pixels by about 1e4 per step (the Gram "
-            "terms are ~1e13 at 512 px) and the image saturates to black and white: stylekit keeps the formulas, the "
-            "weights and the lr and normalises each step's gradient by its mean magnitude, so lr 1e-4 moves pixels by "
-            "a fixed fraction of the range.",
+            "Literally, SGD with lr 1e-4 on these raw losses diverges: the Gram terms are about 1e13 at 256 px and "
+            "1e14 at 512 px, the first step throws 0-255 pixels far out of range and the loss grows 2000-fold. The "
+            "gradient's scale grows with the image area, so no fixed lr suits every size: stylekit keeps the "
+            "formulas, the weights and plain SGD, and divides each gradient by its mean magnitude with lr 2 "
+            "(--sgd-normalize --lr 2: pixels move about 2 levels per step, at any size).",
             "'--backbone scratch' stands for the seed's from-scratch extractor (random weights).",
         )),
     Preset(
         "tf-eager", "seed 001, 'Neural Artistic Style Transfer using Tensorflow' (TF eager-execution notebook)",
         "VGG19, Gram/(H*W), reduce_mean losses, 1/L per layer, content 1e3, style 1e-2, Adam lr 10 on 0-255 "
         "preprocessed pixels clipped to range, 1000 steps, best image kept, intermediates every 100; no TV",
-        {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
-         "style_layer_weights": (0.2,) * 5, "content_weight": 1e3, "style_weight": 1e-2, "tv_weight": 0.0,
+        {"content_layers": ("block5_conv2",), "content_layer_weights": None, "style_layers": KERAS_STYLE,
+         "style_layer_weights": None, "content_weight": 1e3, "style_weight": 1e-2, "tv_weight": 0.0,
          "gram_normalize": "hw", "content_reduction": "mean", "style_reduction": "mean",
-         "pixel_space": "preprocessed", "optimizer": "adam", "lr": 10.0, "adam_beta1": 0.9, "adam_beta2": 0.999,
+         "pixel_space": "255", "optimizer": "adam", "lr": 10.0, "adam_beta1": 0.9, "adam_beta2": 0.999,
          "adam_eps": 1e-8, "steps": 1000, "keep_best": True, "size": 512, "save_every": 100},
         deviations=(
             "compute_loss unpacks two loss weights into three and total_variation_loss is never defined: the "
@@ -71,15 +73,16 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "noise-init", "seed 002, 'What is Neural Style Transfer?' (blog post, no numbers given)",
         "VGG19 from random pixels, content at the top conv layer (block5_conv4), style on block1-4_conv1, RMS "
         "Gram distance, no variation loss; weights, Gram scaling and optimizer chosen by stylekit",
-        {"content_layers": ("block5_conv4",), "content_layer_weights": (1.0,),
-         "style_layers": KERAS_STYLE[:4], "style_layer_weights": (0.25,) * 4, "content_weight": 1.0,
-         "style_weight": 1e3, "tv_weight": 0.0, "gram_normalize": "chw", "content_reduction": "mean",
+        {"content_layers": ("block5_conv4",), "content_layer_weights": None,
+         "style_layers": KERAS_STYLE[:4], "style_layer_weights": None, "content_weight": 1.0,
+         "style_weight": 0.1, "tv_weight": 0.0, "gram_normalize": "chw", "content_reduction": "mean",
          "style_reduction": "rms", "pixel_space": "unit", "init": "noise", "noise": "uniform",
          "optimizer": "lbfgs", "lr": 1.0, "steps": (200, 100, 60), "min_size": 256, "size": 512},
         deviations=(
-            "The post gives no weights, optimizer or step counts: content 1, style 1e3 on Grams divided by C*H*W "
-            "(its RMS distance is then about 1e-3 per layer), L-BFGS, 200/100/60 steps on three scales from 256 px "
-            "(from noise a single 512-px scale needs several times the steps for the same look).",
+            "The post gives no weights, optimizer or step counts: content 1, style 0.1 on Grams divided by C*H*W "
+            "(the style terms then start about ten times the content term; at style 10 and above the content never "
+            "shows, at 0.02 the picture is noisy), L-BFGS, 200/100/60 steps on three scales from 256 px (from noise a "
+            "single 512-px scale needs several times the steps for the same look).",
             "'Lower-intermediate' style layers read as block1_conv1 ... block4_conv1; 'the top-most convolution "
             "layer' as block5_conv4.",
         )),
@@ -91,7 +94,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
          "style_layer_weights": (2.0, 2.0, 10.0, 2.0, 2.0), "content_weight": 500.0, "style_weight": 1.0,
          "tv_weight": 200.0, "gram_normalize": "none", "content_reduction": "sum", "style_reduction": "sum",
          "style_factor": "2hw-squared", "tv_kind": "squared", "tv_reduction": "sum",
-         "pixel_space": "preprocessed", "clamp": False, "init": "noise", "noise": "centered", "optimizer": "lbfgs",
+         "pixel_space": "255", "clamp": False, "init": "noise", "noise": "centered", "optimizer": "lbfgs",
          "lr": 1.0, "lbfgs_history": 10, "evals_per_step": 20, "line_search": "strong-wolfe", "restart_every": 1,
          "steps": 50, "keep_best": False, "style_resize": "content", "size": 512, "save_every": 10,
          "save_name": "{stem}_at_iteration_{step}"},
@@ -110,7 +113,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "tf-adam", "seed 004, 'Implementing Neural Style Transfer' (TensorFlow, BITS Pilani rotunda)",
         "block1-5_conv1 style weighted {1,2,7,1,4}, style 2e-5, content 5e5, variation 10 as "
         "tf.image.total_variation, Adam lr 0.02 beta1 0.99 eps 0.1 clipped to [0,1], 224x224, 4x50 steps",
-        {"content_layers": ("block5_conv2",), "content_layer_weights": (1.0,), "style_layers": KERAS_STYLE,
+        {"content_layers": ("block5_conv2",), "content_layer_weights": None, "style_layers": KERAS_STYLE,
          "style_layer_weights": (0.2, 0.4, 1.4, 0.2, 0.8), "content_weight": 5e5, "style_weight": 2e-5,
          "tv_weight": 10.0, "gram_normalize": "none", "content_reduction": "mean", "style_reduction": "mean",
          "tv_kind": "abs", "tv_reduction": "sum", "pixel_space": "unit", "clamp": True, "optimizer": "adam",
@@ -129,9 +132,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "VGG19 with average pooling, content conv4_2, style conv1_1..conv5_1 at 1/5, E_l = sum((G-A)^2)/(4N^2M^2), "
         "alpha/beta = 1e-3, L-BFGS from white noise; 500 steps at 512 px chosen by stylekit",
         {"content_layers": ("relu4_2",), "content_layer_weights": (1.0,), "style_layers": NS_STYLE,
-         "style_layer_weights": (0.2,) * 5, "content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
+         "style_layer_weights": None, "content_weight": 1.0, "style_weight": 1e3, "tv_weight": 0.0,
          "gram_normalize": "none", "content_reduction": "half-sum", "style_reduction": "sum",
-         "style_factor": "4n2m2", "pooling": "avg", "pixel_space": "preprocessed", "clamp": False,
+         "style_factor": "4n2m2", "pooling": "avg", "pixel_space": "255", "clamp": False,
          "init": "noise", "noise": "uniform", "optimizer": "lbfgs", "lr": 1.0, "lbfgs_history": 100,
          "steps": 500, "size": 512},
         deviations=(
@@ -146,9 +149,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "-init random (randn*0.001), L-BFGS (100 corrections), 1000 iterations at 512; same as "
         "'stylekit neural-style'",
         {"content_layers": ("relu4_2",), "content_layer_weights": (1.0,), "style_layers": NS_STYLE,
-         "style_layer_weights": (1.0,) * 5, "content_weight": 5.0, "style_weight": 100.0, "tv_weight": 1e-3,
+         "style_layer_weights": (1.0,), "content_weight": 5.0, "style_weight": 100.0, "tv_weight": 1e-3,
          "gram_normalize": "chw", "content_reduction": "mean", "style_reduction": "mean", "tv_kind": "squared",
-         "tv_reduction": "half-sum", "pixel_space": "preprocessed", "clamp": False, "init": "noise",
+         "tv_reduction": "half-sum", "pixel_space": "255", "clamp": False, "init": "noise",
          "noise": "faint", "optimizer": "lbfgs", "lr": 1.0, "lbfgs_history": 100, "steps": 1000,
          "keep_best": False, "size": 512},
         deviations=(

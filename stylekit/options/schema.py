@@ -237,8 +237,11 @@ def web_label(field: dataclasses.Field) -> str:
     return (spec.label if spec and spec.label else None) or field.name.replace("_", " ")
 
 
-def namer(cls: type, style: str) -> Namer:
-    """A function from field name to the name the user knows: ``cli`` flags, ``web`` labels, ``python`` names."""
+def namer(cls: type, style: str | Namer) -> Namer:
+    """A function from field name to the name the user knows: ``cli`` flags, ``web`` labels, ``python`` names, or
+    ``style`` itself when it is such a function (a front end with its own spellings)."""
+    if callable(style):
+        return style
     if style == "python":
         return lambda name: name
     by_name = {f.name: f for f in dataclasses.fields(cls)}
@@ -252,7 +255,7 @@ def namer(cls: type, style: str) -> Namer:
 
 # ---- validation ---------------------------------------------------------------------------------------------
 
-def validate(options: Any, style: str = "python", **context: Any) -> Any:
+def validate(options: Any, style: str | Namer = "python", **context: Any) -> Any:
     """Check and normalise every option field of ``options`` in place (strings are parsed), then run the
     class's own cross-field ``check(name, **context)``; raise :class:`OptionError` naming the option in
     ``style``. ``context`` carries what a check needs beyond the options (e.g. ``n_styles``)."""
@@ -287,7 +290,7 @@ def with_preset(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
         raise OptionError(str(exc)) from None
 
 
-def make_options(cls: type, values: Mapping[str, Any], style: str = "python") -> Any:
+def make_options(cls: type, values: Mapping[str, Any], style: str | Namer = "python") -> Any:
     """Build and validate an options dataclass from keyword values (over a named ``preset``'s), naming unknown
     ones."""
     names = {f.name for f in dataclasses.fields(cls)}
