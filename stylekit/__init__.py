@@ -8,9 +8,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-from .errors import StylekitError
-from .options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig, TextureOptions,
-                      TransferOptions, VideoOptions, ZoomOptions)
+from .errors import StylekitError, StylekitWarning
+from .options import (PRESETS, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig,
+                      TextureOptions, TransferOptions, VideoOptions, ZoomOptions)
 from .version import __version__
 
 _FUNCTIONS = {
@@ -31,5 +31,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
 
 
-__all__ = ["DreamOptions", "FastOptions", "FeaturesOptions", "InvertOptions", "ServerConfig", "StylekitError",
-           "TextureOptions", "TransferOptions", "VideoOptions", "ZoomOptions", "__version__", *_FUNCTIONS]
+__all__ = ["PRESETS", "DreamOptions", "FastOptions", "FeaturesOptions", "InvertOptions", "ServerConfig",
+           "StylekitError", "StylekitWarning", "TextureOptions", "TransferOptions", "VideoOptions", "ZoomOptions",
+           "__version__", *_FUNCTIONS]

@@ -404,9 +404,10 @@ COMMANDS: dict[str, Command] = {
                     "built-in swirling painting.", (), (TransferOptions, RecordOptions), _transfer,
                     (("output", "stylized.png"),)),
     "neural-style": Command("jcjohnson/neural-style's command line",
-                            "Run a neural_style.lua command line: 'th neural_style.lua ARGS' is 'stylekit neural-style "
-                            "ARGS' (single-dash flags, neural-style's defaults and loss semantics; see 'stylekit presets "
-                            "neural-style'). Flags naming Torch internals are noted and ignored.", (), (),
+                            "Run a neural_style.lua command line: 'th neural_style.lua ARGS' is 'stylekit "
+                            "neural-style ARGS' (single-dash flags, neural-style's defaults and loss semantics; see "
+                            "'stylekit presets neural-style'). Flags naming Torch internals are noted and ignored.",
+                            (), (),
                             _neural_style, arguments=neural_style_arguments),
     "texture": Command("texture synthesis from a style image",
                        "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from "

@@ -133,3 +133,27 @@ def test_a_missing_extra_is_named_in_one_line(monkeypatch, capsys, tmp_path):
     assert main(["video", str(tmp_path / "in.mp4"), str(tmp_path / "s.png"), "-o", str(tmp_path / "o.mp4")]) == 2
     assert "pip install 'stylekit[video]'" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_preset_runs_with_the_scratch_backbone_and_flags_override_it(tmp_path, capsys, content_path, style_path):
+    out = tmp_path / "o.png"
+    code, _, err = run(capsys, "transfer", str(content_path), str(style_path), "-o", str(out), "--preset",
+                       "sgd-simple", "--backbone", "scratch", "--size", "32", "--steps", "12", "--save-every", "6",
+                       "--save-name", "{stem}_at_iteration_{step}", "--history", str(tmp_path / "h.json"))
+    assert code == 0 and Image.open(out).size == (32, 32), err
+    assert (tmp_path / "o_at_iteration_6.png").is_file() and (tmp_path / "o_at_iteration_12.png").is_file()
+    history = json.loads((tmp_path / "h.json").read_text())
+    assert len(history) == 12 and "content:block5_conv2" in history[0]  # the preset's layers, our steps
+
+
+def test_presets_lists_every_preset_and_shows_one(capsys):
+    code, listing, _ = run(capsys, "presets")
+    names = [line.split()[0] for line in listing.splitlines()]
+    assert code == 0 and names == ["sgd-simple", "tf-eager", "noise-init", "keras-lbfgs", "tf-adam", "gatys2016",
+                                   "neural-style"]
+    code, shown, _ = run(capsys, "presets", "keras-lbfgs")
+    assert code == 0 and "--style-factor 2hw-squared" in shown and "VGG16" in shown
+    code, help_text, _ = run(capsys, "transfer", "--preset", "tf-adam", "--help")
+    assert code == 0 and "default: 224x224" in help_text.replace("\n", " ").replace("  ", " ")
+    code, _, err = run(capsys, "presets", "nope")
+    assert code == 2 and "unknown preset 'nope'" in err

@@ -19,8 +19,8 @@ _LOCK = threading.Lock()
 
 def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
                   allow_download: bool = True) -> FeatureExtractor:
-    """Build a new backbone by name: ``vgg19`` (original weights unless ``weights`` names a torchvision file),
-    ``vgg16`` (torchvision weights) or ``scratch`` (random weights)."""
+    """Build a new backbone by name: ``vgg19`` (original weights unless ``weights`` names a torchvision or Keras
+    file), ``vgg16`` (torchvision's or, with a ``.h5`` file, Keras's weights) or ``scratch`` (random weights)."""
     if name == "scratch":
         if weights is not None:
             raise StylekitError("the scratch backbone has random weights: drop --weights")

@@ -17,10 +17,10 @@ from ..objectives import Objective
 from ..optim import Callback, ItemProgress, OptimResult
 from ..optim.loop import LossFn
 from ..optim.space import RANGE_255, UNIT, PixelSpace
-
-CAFFE = PixelSpace("preprocessed", 255.0, CAFFE_MEAN_BGR, (1.0, 1.0, 1.0), bgr=True)  # Caffe/Keras VGG input
 from ..options import NetworkOptions
 from .result import MethodResult
+
+CAFFE = PixelSpace("preprocessed", 255.0, CAFFE_MEAN_BGR, (1.0, 1.0, 1.0), bgr=True)  # Caffe/Keras VGG input
 
 
 R = TypeVar("R", bound=MethodResult)
@@ -125,7 +125,8 @@ def stall_warning(start: torch.Tensor, result: OptimResult, optimizer: str, lr: 
     if len(result.history) < STALL_STEPS or result.interrupted:
         return None
     steps = len(result.history)
-    change = (result.image - start.to(result.image)).abs().max().item() if result.image.shape == start.shape         else None
+    same_size = result.image.shape == start.shape
+    change = (result.image - start.to(result.image)).abs().max().item() if same_size else None
     rate = f"{lr:g}" if lr is not None else "the default"
     by_scale: dict[int, list[float]] = {}
     for entry in result.history:

@@ -161,8 +161,9 @@ def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
     Keyword options are the fields of :class:`TransferOptions` (``size``, ``steps``, ``style_weight``,
     ``preserve_color`` ...); ``preset="tf-eager"`` (see :data:`stylekit.options.PRESETS`) starts from a recipe's
     settings, which the other keywords override. A run that leaves the image unchanged, or never lowers its loss,
-    warns (:class:`stylekit.errors.StylekitWarning`) naming the likely cause. Returns a PIL image, or ``(image, history)`` with ``return_history=True``;
-    history is one dict per step with the total loss and every term.
+    warns (:class:`stylekit.errors.StylekitWarning`) naming the likely cause. Returns a PIL image, or
+    ``(image, history)`` with ``return_history=True``; history is one dict per step with the total loss and every
+    term.
     """
     result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image

@@ -72,8 +72,9 @@ class NetworkOptions(DeviceOptions):
 
     backbone: str = option("vgg19", "feature extractor (vgg19: original Caffe weights, bundled; scratch: small "
                            "random-weight CNN)", "choice", choices=BACKBONES, group="network", web="network")
-    weights: str | None = option(None, "torchvision weight file for vgg16/vgg19 (vgg16-397923af.pth, "
-                                 "vgg19-dcbb9e9d.pth)", "path", optional=True, group="network")
+    weights: str | None = option(None, "weight file for vgg16/vgg19: torchvision's (vgg16-397923af.pth, "
+                                 "vgg19-dcbb9e9d.pth) or Keras's .h5 (vgg16_weights_tf_dim_ordering_tf_kernels_"
+                                 "notop.h5)", "path", optional=True, group="network")
     pooling: str = option("max", "pooling in the backbone", "choice", choices=POOLINGS, group="network",
                           web="network")
 
@@ -91,7 +92,8 @@ class ScheduleOptions:
     """Steps per scale of a coarse-to-fine schedule, and early stopping."""
 
     steps: Sequence[int] | int = option((60, 20, 8), "optimisation steps per scale, coarse to fine, "
-                                        "comma-separated (one number: every scale)", "ints", low=0, high=STEPS_MAX,
+                                        "comma-separated (one number: every scale); exactly N steps on one scale "
+                                        "with --single-scale --no-early-stopping", "ints", low=0, high=STEPS_MAX,
                                         group="size and schedule", web="schedule")
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
                                   "output size (empty: single scale)", "int", low=16, high=MAX_SIDE, optional=True,
@@ -524,7 +526,8 @@ class LayersOptions:
     """``stylekit layers``."""
 
     backbone: str = option("vgg19", "feature extractor", "choice", choices=BACKBONES, group="network")
-    weights: str | None = option(None, "torchvision weight file for vgg16", "path", optional=True, group="network")
+    weights: str | None = option(None, "weight file for vgg16/vgg19 (torchvision .pth or Keras .h5)", "path",
+                                 optional=True, group="network")
 
 
 @dataclass

@@ -15,8 +15,9 @@ NS_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 # What every preset fixes whatever stylekit's defaults are: raw losses, N iterations on one scale, every step run.
 _RAW = {"relative": False, "min_size": None, "early_stopping": False, "style_blend_weights": None,
         "preserve_color": "none", "style_scale": 1.0, "tv_kind": "squared", "tv_reduction": "mean",
-        "style_factor": "none", "normalize_gradients": False, "sgd_normalize": False, "restart_every": 0, "evals_per_step": 1,
-        "line_search": "none", "style_resize": "long-side", "init": "content", "noise": "uniform", "clamp": True,
+        "style_factor": "none", "normalize_gradients": False, "sgd_normalize": False, "restart_every": 0,
+        "evals_per_step": 1, "line_search": "none", "style_resize": "long-side", "init": "content",
+        "noise": "uniform", "clamp": True,
         "keep_best": True, "backbone": "vgg19", "pooling": "max", "save_every": 0, "save_name": "{stem}_{step:05d}"}
 
 

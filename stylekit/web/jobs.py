@@ -35,6 +35,7 @@ class JobOutput:
     media_type: str
     size: tuple[int, int]  # (width, height)
     interrupted: bool = False
+    warnings: tuple[str, ...] = ()  # a run that finished without doing what was asked says why
 
 
 @dataclass
@@ -66,6 +67,7 @@ class Job:
                 "has_result": self.output is not None,
                 "size": list(self.output.size) if self.output else None,
                 "interrupted": bool(self.output and self.output.interrupted),
+                "warnings": list(self.output.warnings) if self.output else [],
                 "error": self.error, "elapsed": round(end - self.started, 2) if self.started else 0.0}
 
 

@@ -53,8 +53,8 @@ def encode_png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _output(image: Image.Image, interrupted: bool = False) -> JobOutput:
-    return JobOutput(encode_png(image), "image/png", image.size, interrupted)
+def _output(image: Image.Image, interrupted: bool = False, warnings: Sequence[str] = ()) -> JobOutput:
+    return JobOutput(encode_png(image), "image/png", image.size, interrupted, tuple(warnings))
 
 
 class JobReporter(Callback):
@@ -85,7 +85,7 @@ def _run_transfer(content: Any, styles: list[Any], options: TransferOptions, ctx
     from ..methods.gatys import run_transfer
 
     result = run_transfer(content, styles, options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted)
+    return _output(result.image, result.interrupted, result.warnings)
 
 
 def _run_texture(content: Any, styles: list[Any], options: TextureOptions, ctx: JobContext,

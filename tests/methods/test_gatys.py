@@ -177,7 +177,7 @@ def test_bad_options(content_path, style_path):
                          (dict(size=0), "size"), (dict(size=10**6), "between 16 and 65536"),
                          (dict(init="bogus"), "init"),
                          (dict(optimizer="newton"), "optimizer"), (dict(style_layers=("relu1_1", "nope")), "nope"),
-                         (dict(style_layer_weights=[1.0]), "one weight per layer"),
+                         (dict(style_layer_weights=[1.0, 2.0]), "one weight per layer, or one for all"),
                          (dict(device="tpu"), "device"),
                          (dict(preserve_color="sepia"), "preserve_color must be one of")]:
         with pytest.raises(StylekitError, match=pattern_):

@@ -187,6 +187,16 @@ def test_an_optimisation_shows_progress_can_be_cancelled_and_keeps_its_best(clie
     assert client.raw("GET", f"/api/jobs/{job['id']}?session=someone-else")[0] == 404
 
 
+def test_a_run_that_cannot_move_the_image_says_so_on_its_card(client):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    style = client.upload(png_bytes(pattern(48, 1, "style")))["id"]
+    tiny = {**SCRATCH, "steps": "12", "content_weight": "0.00002", "style_weight": "0.0001", "tv_weight": "0"}
+    done = client.wait(client.submit("transfer", content, [style], tiny)["id"])
+    assert done["state"] == "done" and len(done["warnings"]) == 1 and "unchanged" in done["warnings"][0]
+    fine = client.wait(client.submit("transfer", content, [style], {**SCRATCH, "steps": "12"})["id"])
+    assert fine["state"] == "done" and fine["warnings"] == []
+
+
 def test_a_failing_job_leaves_the_server_serving(client):
     content = client.upload(png_bytes(pattern(48)))["id"]
     failed = client.wait(client.submit("dream", content, [], {"layer": "relu9_9", "backbone": "scratch"})["id"])

@@ -171,7 +171,7 @@ function jobCard(job) {
   li.className = "job"; li.dataset.id = job.id;
   li.innerHTML = `<div class="head"><span class="title"></span><span class="state"></span></div>
     <progress class="bar" max="1" value="0"></progress><div class="info"></div>
-    <img class="view" alt="" hidden><div class="error"></div>
+    <img class="view" alt="" hidden><div class="error"></div><div class="warning"></div>
     <div class="buttons"><button type="button" class="cancel">Cancel</button>
     <a class="download" hidden>Download full resolution</a></div>`;
   li.querySelector(".title").textContent = state.config.methods.find((m) => m.name === job.method).title;
@@ -201,6 +201,7 @@ function showJob(job) {
   if (job.size) info.push(`${job.size[0]}×${job.size[1]}`);
   li.querySelector(".info").textContent = info.join(" · ");
   li.querySelector(".error").textContent = job.error || "";
+  li.querySelector(".warning").textContent = (job.warnings || []).join(" ");
   const view = li.querySelector(".view");
   if (job.has_result && !(seen && seen.has_result)) {
     view.src = q(`/api/jobs/${job.id}/result.png`); view.hidden = false; view.alt = "result";
