@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .version import __version__
-from .errors import StylekitError
+from .errors import StylekitError, StylekitWarning
 from .neural_style import add_arguments as neural_style_arguments
 from .options import (PRESETS, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
                       InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, TextureOptions,
@@ -146,7 +146,8 @@ def _require(extra: str) -> None:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"stylekit: note: {message}", file=sys.stderr)
+    kind = "warning" if issubclass(category, StylekitWarning) else "note"
+    print(f"stylekit: {kind}: {message}", file=sys.stderr)
 
 
 def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None) -> int:

@@ -157,3 +157,12 @@ def test_presets_lists_every_preset_and_shows_one(capsys):
     assert code == 0 and "default: 224x224" in help_text.replace("\n", " ").replace("  ", " ")
     code, _, err = run(capsys, "presets", "nope")
     assert code == 2 and "unknown preset 'nope'" in err
+
+
+def test_a_literal_recipe_in_stylekits_conventions_warns_in_one_line(tmp_path, capsys, content_path, style_path):
+    out = tmp_path / "o.png"  # seed 000's weights without its preset: stylekit's scale-free losses barely move
+    code, _, err = run(capsys, "transfer", content_path, style_path, "-o", out, *SMALL[:4], "--steps", "12",
+                       "--single-scale", "--no-early-stopping", "--content-weight", "2e-5", "--style-weight", "1e-4",
+                       "--tv-weight", "0")
+    warned = [line for line in err.splitlines() if line.startswith("stylekit: warning:")]
+    assert code == 0 and out.is_file() and len(warned) == 1 and "unchanged" in warned[0]
