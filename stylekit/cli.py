@@ -208,8 +208,7 @@ def _neural_style(args: argparse.Namespace) -> int:
         print(f"stylekit: note: {note}", file=sys.stderr)
     content = run.content or example_content()
     styles = run.styles or [example_style()]
-    printer = LossPrinter(run.print_iter, sum(run.options.steps) if not isinstance(run.options.steps, int)
-                          else run.options.steps, lambda text: print(text, flush=True))
+    printer = LossPrinter(run.print_iter, sum(run.options.steps), lambda text: print(text, flush=True))
     return _run_single(run.output, [content, *styles, run.options.init],
                        lambda callbacks: run_transfer(content, styles, run.options, [*callbacks, printer]))
 
@@ -376,8 +375,7 @@ def _presets(args: argparse.Namespace) -> int:
 
 def describe_preset(name: str) -> str:
     """A preset's source, its settings as the flags that set them, and its deviations from the printed recipe."""
-    from .options import cli_flag, specs
-    from .options.schema import _shown
+    from .options import as_typed, cli_flag, specs
 
     preset = PRESETS[name]
     fields = {f.name: (f, spec) for cls in (TransferOptions, RecordOptions) for f, spec in specs(cls)}
@@ -387,8 +385,8 @@ def describe_preset(name: str) -> str:
         if spec.kind == "bool":
             flags.append(cli_flag(f) if value else "--no-" + cli_flag(f)[2:])
         else:
-            shown = _shown(value, spec.kind)
-            flags.append(f"{cli_flag(f)} {'none' if shown is None else shown}")
+            typed = as_typed(value, spec.kind)
+            flags.append(f"{cli_flag(f)} {'none' if typed is None else typed}")
     lines = [f"{preset.name}: {preset.source}", f"  {preset.summary}", "", "settings (every flag given overrides):"]
     lines += [f"  {flag}" for flag in flags]
     lines += ["", "deviations from the printed recipe:"] + [f"  - {d}" for d in preset.deviations]

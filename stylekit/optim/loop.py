@@ -124,8 +124,8 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
                     y.grad.div_(y.grad.abs().mean().clamp_min(1e-30))
                 value = float(loss.detach())
                 if value < seen.get("loss", math.inf):
-                    seen.update(loss=value, terms={k: float(v.detach()) for k, v in terms.items()},
-                                image=x.detach().clone())
+                    # x is computed from y, not a view of it: later steps do not change it
+                    seen.update(loss=value, terms={k: float(v.detach()) for k, v in terms.items()}, image=x.detach())
                 return loss
 
             for i in range(scale.steps):

@@ -10,16 +10,16 @@ from .methods import (BACKBONES, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL,
                       ServerConfig, TextureOptions, TransferOptions, VideoOptions, VideoOutput, WeightsDirOptions,
                       ZoomOptions)
 from .presets import PRESETS, Preset, preset_values
-from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, check_value, cli_flag, form_fields,
-                     make_options, namer, option, options_from, parse_form, spec_of, specs, validate,
-                     web_label, with_preset)
+from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag,
+                     form_fields, make_options, namer, option, options_from, parse_form, spec_of, specs,
+                     validate, web_label, with_preset)
 
 __all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS", "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS",
            "FEATURE_LAYERS", "FEATURE_ORDERS", "FLOW_METHODS", "GRAM_NORMALIZATIONS", "INITS", "INVERT_LAYER",
            "LINE_SEARCHES", "MAX_SIDE", "NOISES", "OPTIMIZER_CHOICES", "OptimizerSettings", "PIXEL_SPACES", "POOLINGS",
            "PRESERVE_COLOR", "PRESETS", "Preset", "REDUCTIONS", "SEED_MAX", "STYLE_FACTORS", "STYLE_LAYERS",
            "STYLE_RESIZES", "TV_KINDS", "VIDEO_METHODS", "preset_values", "with_preset",
-           "WEIGHTS_ENV", "DeviceOptions", "DreamOptions", "DreamOutput", "FastOptions", "FastOutput",
+           "WEIGHTS_ENV", "as_typed", "DeviceOptions", "DreamOptions", "DreamOutput", "FastOptions", "FastOutput",
            "FeaturesOptions", "FigureOutput", "InvertOptions", "LayersOptions", "NetworkOptions", "OptionError",
            "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "Spec", "TextureOptions",
            "TransferOptions", "VideoOptions", "VideoOutput", "WeightsDirOptions", "ZoomOptions", "add_arguments",

@@ -313,7 +313,7 @@ def _arg_type(spec: Spec) -> Callable[[str], Any]:
     return parse
 
 
-def _shown(value: Any, kind: str) -> Any:
+def as_typed(value: Any, kind: str) -> Any:
     """A default as a user would type it (``512x384``, ``relu1_1,relu2_1``)."""
     if value is None:
         return None
@@ -357,7 +357,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, defaults: Mapping[
             if spec.required and default is None:
                 kwargs["required"] = True
             else:
-                kwargs["default"] = _shown(default, spec.kind)
+                kwargs["default"] = as_typed(default, spec.kind)
             group.add_argument(*flags, **kwargs)
         for alias, value, help_text in spec.aliases:
             group.add_argument(alias, dest=f.name, action="store_const", const=value, help=help_text)
@@ -389,7 +389,7 @@ def form_fields(cls: type) -> list[dict[str, Any]]:
         if spec.web is None:
             continue
         out.append({"name": f.name, "kind": spec.kind, "label": web_label(f), "help": spec.help,
-                    "group": spec.web, "default": _shown(getattr(defaults, f.name), spec.kind),
+                    "group": spec.web, "default": as_typed(getattr(defaults, f.name), spec.kind),
                     "choices": list(spec.choices), "optional": spec.optional,
                     "min": spec.low if spec.low is not None else spec.above, "max": spec.high})
     return out

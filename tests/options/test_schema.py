@@ -10,7 +10,7 @@ from stylekit import cli
 from stylekit.options import (OptionError, TransferOptions, add_arguments, check_value, cli_flag, form_fields, option,
                               parse_form, spec_of, specs, validate, web_label)
 from stylekit.options import methods as option_classes
-from stylekit.options.schema import _fields_for_cli, _shown
+from stylekit.options.schema import _fields_for_cli, as_typed
 from stylekit.web.tasks import METHODS
 
 CLASSES = [c for c in vars(option_classes).values()
@@ -42,7 +42,7 @@ def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
                 assert flag in action.option_strings, (name, f.name, action.option_strings)
                 assert action.help == spec.help, (name, f.name)
                 if not action.required:
-                    assert action.default == _shown(overrides.get(f.name, default), spec.kind), (name, f.name)
+                    assert action.default == as_typed(overrides.get(f.name, default), spec.kind), (name, f.name)
                 for alias, value, _ in spec.aliases:
                     assert actions[f.name].dest == f.name and alias in parsers[name]._option_string_actions
     bases = ("DeviceOptions", "NetworkOptions", "RunOptions", "ScheduleOptions", "WeightsDirOptions",
@@ -59,7 +59,7 @@ def test_every_web_field_matches_its_declaration_and_round_trips():
         defaults = method.options()
         for name, (f, spec) in declared.items():
             assert fields[name]["help"] == spec.help and fields[name]["label"] == web_label(f)
-            assert fields[name]["default"] == _shown(getattr(defaults, name), spec.kind)
+            assert fields[name]["default"] == as_typed(getattr(defaults, name), spec.kind)
         typed = {k: "" if v["default"] is None else str(v["default"]) for k, v in fields.items()}
         parsed = parse_form(method.options, typed)
         for name in fields:
