@@ -11,7 +11,7 @@ from .. import color
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError, StylekitWarning
 from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
-from ..objectives import ContentLoss, GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
+from ..objectives import ContentLoss, Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.memory import Reference, plan_tiles
 from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
@@ -27,9 +27,9 @@ class _Problem:
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
                  opts: TransferOptions, tiles: dict[tuple[int, int], int | None], space: PixelSpace,
-                 extra: Objective | None = None) -> None:
+                 extra: Objective | None = None, generator: torch.Generator | None = None) -> None:
         self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
-        self.space, self.extra = space, extra
+        self.space, self.extra, self.generator = space, extra, generator
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         if sum(blend) <= 0:
             raise StylekitError("style blend weights sum to 0: give at least one positive weight")
@@ -37,7 +37,7 @@ class _Problem:
 
     @torch.no_grad()
     def objective(self, size: tuple[int, int]) -> Objective:
-        """Content, blended-Gram style and TV terms with targets at ``size``, in the options' loss conventions."""
+        """Content, blended style and TV terms with targets at ``size``, in the options' loss conventions."""
         opts, bb, tile = self.opts, self.backbone, self.tiles.get(size)
         parts: list[Objective] = []
         if opts.content_layers and opts.content_weight > 0:
@@ -50,11 +50,11 @@ class _Problem:
                                          weight if opts.normalize_gradients else None) * weight)
         if opts.style_layers and opts.style_weight > 0:
             style_size = size if opts.style_resize == "content" else max(MIN_SIDE, round(max(size) * opts.style_scale))
-            grams = blended_grams(bb, self.styles, self.blend, opts.style_layers, style_size, tile, opts.gram_normalize)
-            for layer, w in zip(opts.style_layers, layer_weights(opts.style_layers, opts.style_layer_weights)):
-                weight = opts.style_weight * w
-                parts.append(GramLoss(layer, grams[layer], opts.gram_normalize, opts.relative, opts.style_reduction,
-                                      opts.style_factor, weight if opts.normalize_gradients else None) * weight)
+            weights = [opts.style_weight * w for w in layer_weights(opts.style_layers, opts.style_layer_weights)]
+            parts += style_terms(bb, self.styles, self.blend, opts.style_layers, weights, style_size, tile,
+                                 opts.style_loss, normalize=opts.gram_normalize, relative=opts.relative,
+                                 reduction=opts.style_reduction, factor=opts.style_factor,
+                                 normalize_gradients=opts.normalize_gradients, generator=self.generator)
         if opts.tv_weight > 0:
             parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space) * opts.tv_weight)
         if self.extra is not None:
@@ -118,7 +118,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     style_long = max(MIN_SIDE, round(max(final_hw) * opts.style_scale))
     for i, style in enumerate(style_imgs):
         checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
-    plan = schedule(final_hw, max(final_hw), opts.min_size, opts.steps)
+    plan = schedule(final_hw, max(final_hw), opts.min_size, opts.per_scale())
     references = [Reference(final_hw if opts.style_resize == "content" else tuple(s.shape[-2:]),
                             opts.style_scale, "--style-scale") for s in style_imgs
                   if opts.style_layers and opts.style_weight > 0]
@@ -136,7 +136,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     space = pixel_space(opts.pixel_space, backbone)
     init = (_initial_image(opts, content_t, style_ts, ctx.generator) if init_image is None
             else resize(init_image.to(content_t), final_hw))
-    problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra)
+    problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator)
     stopping = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks],
                       settings=opts, space=space, clamp=opts.clamp)

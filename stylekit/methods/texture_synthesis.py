@@ -1,5 +1,5 @@
 """Texture synthesis (Gatys, Ecker & Bethge, "Texture Synthesis Using Convolutional Neural Networks", 2015):
-match a source's Gram matrices from noise, any output size, coarse to fine."""
+match a source's Gram matrices (or another style statistic) from noise, any output size, coarse to fine."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from ..io import ImageLike, checked_hw, load_image
-from ..objectives import GramLoss, Objective, TotalVariation, blended_grams, layer_weights, total
+from ..objectives import Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.memory import Reference, preflight
 from ..objectives.tiled import tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
@@ -20,7 +20,7 @@ from .result import MethodResult, Output
 
 def run_texture(source: ImageLike, options: TextureOptions | None = None,
                 callbacks: Sequence[Callback] = ()) -> MethodResult:
-    """Synthesise a texture with the Gram statistics of ``source``, at ``options.size``."""
+    """Synthesise a texture with the style statistics of ``source`` (``options.style_loss``), at ``options.size``."""
     opts = validate(options or TextureOptions())
     size = (opts.size, opts.size) if isinstance(opts.size, int) else opts.size  # N: a square
     src = load_image(source, "source")
@@ -31,16 +31,16 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     checked_hw(*src_rgb.shape[-2:], src_long, "the texture source")
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
     final_long = max(size)
-    plan = schedule(size, max(size), opts.min_size, opts.steps)
+    plan = schedule(size, max(size), opts.min_size, opts.per_scale())
     source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "--source-size", relative=False)
     tiles = preflight(net, ctx.device, opts.style_layers, plan, optimizer=opts.optimizer, min_size=opts.min_size,
-                      steps=opts.steps, references=[source_ref], tile=None, exact=True)
+                      steps=opts.per_scale(), references=[source_ref], tile=None, exact=True)
 
     def build(size: tuple[int, int]) -> LossFn:
         # At coarse scales the source shrinks with the output, so each scale sees the same texture scale.
-        grams = blended_grams(net, [src_rgb], [1.0], opts.style_layers,
-                              max(16, round(src_long * max(size) / final_long)), tiles[size])
-        parts: list[Objective] = [GramLoss(layer, grams[layer]) * w for layer, w in zip(opts.style_layers, weights)]
+        parts: list[Objective] = style_terms(net, [src_rgb], [1.0], opts.style_layers, weights,
+                                             max(16, round(src_long * max(size) / final_long)), tiles[size],
+                                             opts.style_loss, generator=ctx.generator)
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
         return tiled_loss(net, total(parts), tiles[size]) if tiles[size] else objective_loss(net, total(parts))
@@ -53,7 +53,7 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
 
 def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
             return_history: bool = False, **options: Any) -> Output:
-    """Synthesise a texture with the Gram statistics of ``source``.
+    """Synthesise a texture with the style statistics of ``source``.
 
     Keyword options are the fields of :class:`TextureOptions`; returns a PIL image, or ``(image, history)`` with
     ``return_history=True``.

@@ -113,6 +113,170 @@ def style_loss(features: torch.Tensor, target_features: torch.Tensor, normalize:
         factor, features.shape[-3], positions)
 
 
+# ---- style losses beyond the Gram matrix ---------------------------------------------------------------------
+
+W2_EPS = 1e-4  # added to covariances' diagonals, relative to the target's mean channel variance
+SQRTM_ITERATIONS = 20  # Newton-Schulz iterations, forward and backward (enough for eigenvalues 1e-6 of the norm)
+
+
+def moments(features: torch.Tensor) -> torch.Tensor:
+    """First and second raw moments over positions of (C, H, W) or (1, C, H, W) features, packed (C, C + 1):
+    ``[E[f·fᵀ] | E[f]]``. Several images' moments blend by a weighted average."""
+    flat = features.reshape(features.shape[-3], -1)
+    n = flat.shape[-1]
+    return torch.cat([flat @ flat.t() / n, flat.mean(-1, keepdim=True)], dim=-1)
+
+
+def _ns_sqrt(a: torch.Tensor, iterations: int) -> torch.Tensor:
+    """Coupled Newton-Schulz iteration: Y → √(A/‖A‖), Z → its inverse; returns √A."""
+    norm = a.norm()
+    eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    y, z = a / norm, eye
+    for _ in range(iterations):
+        t = (3 * eye - z @ y) / 2
+        y, z = y @ t, t @ z
+    return y * norm.sqrt()
+
+
+def _ns_lyapunov(z: torch.Tensor, g: torch.Tensor, iterations: int) -> torch.Tensor:
+    """X with Z·X + X·Z = G (the gradient through √A of a symmetric positive definite A with √A = Z), by the
+    Newton-Schulz iteration of Lin & Maji (2017): B → I, C → 2X, starting from B = Z/‖Z‖, C = G/‖Z‖."""
+    norm = z.norm()
+    eye = torch.eye(z.shape[-1], dtype=z.dtype, device=z.device)
+    b, c = z / norm, g / norm
+    for _ in range(iterations):
+        b2 = b @ b
+        c = (c @ (3 * eye - b2) - b2 @ c + b @ c @ b) / 2
+        b = b @ (3 * eye - b2) / 2
+    return c / 2
+
+
+class _MatrixSqrt(torch.autograd.Function):
+    """√A of a symmetric positive definite matrix by Newton-Schulz, with the Lyapunov-equation backward."""
+
+    @staticmethod
+    def forward(ctx, a: torch.Tensor, iterations: int) -> torch.Tensor:  # noqa: ANN001 - autograd's
+        z = _ns_sqrt(a, iterations)
+        ctx.save_for_backward(z)
+        ctx.iterations = iterations
+        return z
+
+    @staticmethod
+    def backward(ctx, g: torch.Tensor) -> tuple[torch.Tensor, None]:  # noqa: ANN001 - autograd's
+        (z,) = ctx.saved_tensors
+        return _ns_lyapunov(z, (g + g.transpose(-1, -2)) / 2, ctx.iterations), None
+
+
+def sqrtm(a: torch.Tensor, iterations: int = SQRTM_ITERATIONS) -> torch.Tensor:
+    """The square root of a symmetric positive definite (C, C) matrix (Newton-Schulz iterations), differentiable."""
+    return _MatrixSqrt.apply(a, iterations)
+
+
+def covariance(m: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+    """The covariance E[f·fᵀ] − μμᵀ of packed :func:`moments`, plus ``eps`` on the diagonal."""
+    mean = m[..., -1:]
+    cov = m[..., :-1] - mean @ mean.transpose(-1, -2)
+    return cov + eps * torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device) if eps else cov
+
+
+def w2_eps(target: torch.Tensor, eps: float = W2_EPS) -> float:
+    """The absolute diagonal term for a target's packed moments: ``eps`` times its mean channel variance."""
+    return eps * float(covariance(target).diagonal().mean().clamp_min(1e-12))
+
+
+def w2_distance(m: torch.Tensor, target: torch.Tensor, target_cov_sqrt: torch.Tensor | None = None,
+                eps: float | None = None, relative: bool = RELATIVE) -> torch.Tensor:
+    """Squared Wasserstein-2 (Fréchet) distance between the Gaussians of two packed :func:`moments`:
+    ‖μ−μ_t‖² + tr(Σ + Σ_t − 2·(Σ_t^½ Σ Σ_t^½)^½), each covariance plus ``eps``·I (default :func:`w2_eps` of the
+    target), the matrix roots by Newton-Schulz. ``target_cov_sqrt``: Σ_t^½ if already computed. With ``relative``
+    divided by the target's distance from zero, ‖μ_t‖² + tr(Σ_t)."""
+    eps = w2_eps(target) if eps is None else eps
+    cov, cov_t = covariance(m, eps), covariance(target, eps)
+    root_t = sqrtm(cov_t) if target_cov_sqrt is None else target_cov_sqrt
+    mixed = sqrtm(root_t @ cov @ root_t)
+    mean_term = (m[..., -1] - target[..., -1]).pow(2).sum()
+    loss = mean_term + (cov.diagonal().sum() + cov_t.diagonal().sum() - 2 * mixed.diagonal().sum()).clamp_min(0)
+    if relative:
+        loss = loss / (target[..., -1].pow(2).sum() + cov_t.diagonal().sum()).clamp_min(1e-12)
+    return loss
+
+
+def w2_loss(features: torch.Tensor, target_features: torch.Tensor, eps: float = W2_EPS,
+            relative: bool = RELATIVE) -> torch.Tensor:
+    """:func:`w2_distance` between two feature maps' Gaussians (``eps`` relative to the target's variance)."""
+    target = moments(target_features)
+    return w2_distance(moments(features), target, eps=w2_eps(target, eps), relative=relative)
+
+
+def mean_std(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and standard deviation from packed :func:`moments`."""
+    mean = m[..., -1]
+    var = m[..., :-1].diagonal(dim1=-2, dim2=-1) - mean.pow(2)
+    return mean, (var.clamp_min(0) + 1e-8).sqrt()
+
+
+def meanstd_distance(m: torch.Tensor, target: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
+    """Squared distance of the per-channel means and standard deviations (the AdaIN statistics) of two packed
+    :func:`moments`, averaged over channels: mean((μ−μ_t)² + (σ−σ_t)²); with ``relative`` divided by
+    mean(μ_t² + σ_t²)."""
+    mean, std = mean_std(m)
+    mean_t, std_t = mean_std(target)
+    loss = ((mean - mean_t).pow(2) + (std - std_t).pow(2)).mean()
+    if relative:
+        loss = loss / (mean_t.pow(2) + std_t.pow(2)).mean().clamp_min(1e-12)
+    return loss
+
+
+def meanstd_loss(features: torch.Tensor, target_features: torch.Tensor, relative: bool = RELATIVE) -> torch.Tensor:
+    """:func:`meanstd_distance` of two feature maps."""
+    return meanstd_distance(moments(features), moments(target_features), relative)
+
+
+def random_directions(channels: int, count: int | None = None, generator: torch.Generator | None = None,
+                      ) -> torch.Tensor:
+    """``count`` (default ``channels``) random unit vectors in feature space, (count, channels)."""
+    d = torch.randn(count or channels, channels, generator=generator)
+    return d / d.norm(dim=1, keepdim=True)
+
+
+def project(features: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Every position's features projected on each direction: (P, N) from (C, N), (C, H, W) or (1, C, H, W)."""
+    channels = features.shape[0 if features.dim() == 2 else -3]
+    return directions.to(features) @ features.reshape(channels, -1)
+
+
+def quantiles(sorted_values: torch.Tensor, count: int) -> torch.Tensor:
+    """``count`` evenly spaced quantiles of each row of sorted values (linear interpolation), (P, count)."""
+    n = sorted_values.shape[-1]
+    if n == count:
+        return sorted_values
+    pos = (torch.arange(count, dtype=torch.float64, device=sorted_values.device) + 0.5) * n / count - 0.5
+    pos = pos.clamp(0, n - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n - 1)
+    frac = (pos - lo).to(sorted_values.dtype)
+    return sorted_values[..., lo] * (1 - frac) + sorted_values[..., hi] * frac
+
+
+def sliced_distance(projected: torch.Tensor, target_projected: torch.Tensor,
+                    relative: bool = RELATIVE) -> torch.Tensor:
+    """The sliced Wasserstein loss of Heitz et al. (CVPR 2021) on projected features (P, N) and (P, N_t): each
+    projection sorted, the target's resampled to N quantiles, mean squared difference of the sorted values; with
+    ``relative`` divided by the mean square of the target's."""
+    mine = projected.sort(dim=-1).values
+    theirs = quantiles(target_projected.sort(dim=-1).values, mine.shape[-1])
+    loss = (mine - theirs).pow(2).mean()
+    if relative:
+        loss = loss / theirs.pow(2).mean().clamp_min(1e-12)
+    return loss
+
+
+def sliced_loss(features: torch.Tensor, target_features: torch.Tensor, directions: torch.Tensor,
+                relative: bool = RELATIVE) -> torch.Tensor:
+    """:func:`sliced_distance` of two feature maps projected on ``directions`` (P, C)."""
+    return sliced_distance(project(features, directions), project(target_features, directions), relative)
+
+
 def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8,
                     reduction: str = "mean") -> torch.Tensor:
     """Total variation of Mahendran & Vedaldi (2015, eq. 5): ((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)

@@ -204,6 +204,6 @@ def plan_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: Sequence
     image)."""
     untileable = opts.normalize_gradients or opts.content_reduction == "rms"
     return preflight(backbone, device, [*opts.content_layers, *opts.style_layers], plan, optimizer=opts.optimizer,
-                     min_size=opts.min_size, steps=opts.steps, content_layers=opts.content_layers,
+                     min_size=opts.min_size, steps=opts.per_scale(), content_layers=opts.content_layers,
                      references=references, tile=0 if untileable and not opts.tile else opts.tile,
                      exact=not isinstance(opts.size, int), history=opts.lbfgs_history)

@@ -99,28 +99,127 @@ class ContentLoss(Objective):
         return {self.name: F.content_loss(feats, self.target, self.relative, self.reduction)}
 
 
-class GramLoss(Objective):
+class StyleLoss(Objective):
+    """Match a statistic of one layer's features to a style target's; ``grad_scale`` as for :class:`ContentLoss`.
+
+    Subclasses say how the statistic is computed (:meth:`statistic`, raw: summed over positions, or one column per
+    position when ``combine`` is ``"cat"``) and how far it is from the target (:meth:`distance`), so the same
+    loss is computed whole or tile by tile (:mod:`stylekit.objectives.tiled`).
+    """
+
+    combine = "sum"  # how tiles' statistics join: "sum" (over positions) or "cat" (positions side by side)
+
+    def __init__(self, layer: str, relative: bool = F.RELATIVE, grad_scale: float | None = None) -> None:
+        self.layer, self.relative, self.grad_scale = layer, relative, grad_scale
+        self.name, self.layers = f"style:{layer}", frozenset([layer])
+
+    def prepare(self) -> None:
+        """Called once per loss evaluation, before any :meth:`statistic` (sliced draws its directions here)."""
+
+    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+        """The raw statistic of (1, C, H, W) features (e.g. F·Fᵀ), before dividing by the positions."""
+        raise NotImplementedError
+
+    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+        """This term's loss given the image's raw statistic over ``positions`` H·W."""
+        raise NotImplementedError
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        self.prepare()
+        feats = features[self.layer]
+        if self.grad_scale is not None:
+            feats = F.normalize_gradient(feats, self.grad_scale)
+        return {self.name: self.distance(self.statistic(feats), feats.shape[-2] * feats.shape[-1])}
+
+
+class GramLoss(StyleLoss):
     """Match the Gram matrix of one layer to a target Gram (see :func:`functional.gram_loss`), times the
     layer's ``factor`` (see :func:`functional.style_factor`); ``grad_scale`` as for :class:`ContentLoss`."""
 
     def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = F.GRAM_NORMALIZE,
                  relative: bool = F.RELATIVE, reduction: str = "mean", factor: str = "none",
                  grad_scale: float | None = None) -> None:
-        self.layer, self.target, self.normalize = layer, target_gram.detach(), normalize
-        self.relative, self.reduction, self.factor, self.grad_scale = relative, reduction, factor, grad_scale
-        self.name, self.layers = f"style:{layer}", frozenset([layer])
+        super().__init__(layer, relative, grad_scale)
+        self.target, self.normalize, self.reduction, self.factor = target_gram.detach(), normalize, reduction, factor
 
-    def distance(self, gram: torch.Tensor, positions: int) -> torch.Tensor:
-        """This term's loss given the image's Gram (normalised as ``normalize`` says) over ``positions`` H·W."""
-        factor = F.style_factor(self.factor, gram.shape[-1], positions)
+    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+        return F.gram_matrix(features, "none")
+
+    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+        channels = statistic.shape[-1]
+        gram = statistic / F.gram_divisor(channels, positions, self.normalize)
+        factor = F.style_factor(self.factor, channels, positions)
         return F.gram_loss(gram, self.target, self.relative, self.reduction) * factor
 
-    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
-        feats = features[self.layer]
-        if self.grad_scale is not None:
-            feats = F.normalize_gradient(feats, self.grad_scale)
-        gram = F.gram_matrix(feats, self.normalize)
-        return {self.name: self.distance(gram, feats.shape[-2] * feats.shape[-1])}
+
+class _MomentLoss(StyleLoss):
+    """A style loss on the first and second moments of the features (target: packed :func:`functional.moments`,
+    blended over several styles by a weighted average)."""
+
+    def __init__(self, layer: str, target_moments: torch.Tensor, relative: bool = F.RELATIVE,
+                 grad_scale: float | None = None) -> None:
+        super().__init__(layer, relative, grad_scale)
+        self.target = target_moments.detach()
+
+    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+        flat = features.reshape(features.shape[-3], -1)
+        return torch.cat([F.gram_matrix(features, "none").reshape(flat.shape[0], -1), flat.sum(-1, keepdim=True)],
+                         dim=-1)
+
+
+class W2Loss(_MomentLoss):
+    """Wasserstein-2 distance between the Gaussians of the image's and the target's features (see
+    :func:`functional.w2_distance`); the target's covariance root is computed once."""
+
+    def __init__(self, layer: str, target_moments: torch.Tensor, relative: bool = F.RELATIVE,
+                 grad_scale: float | None = None, eps: float = F.W2_EPS) -> None:
+        super().__init__(layer, target_moments, relative, grad_scale)
+        self.eps = F.w2_eps(self.target, eps)
+        self.target_root = F.sqrtm(F.covariance(self.target, self.eps))
+
+    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+        return F.w2_distance(statistic / positions, self.target, self.target_root, self.eps, self.relative)
+
+
+class MeanStdLoss(_MomentLoss):
+    """Per-channel means and standard deviations matched to the target's (see :func:`functional.meanstd_distance`)."""
+
+    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+        flat = features.reshape(features.shape[-3], -1)
+        # only the diagonal of E[f·fᵀ] is needed: pack it as a diagonal matrix for meanstd_distance
+        return torch.cat([torch.diag_embed(flat.pow(2).sum(-1)), flat.sum(-1, keepdim=True)], dim=-1)
+
+    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+        return F.meanstd_distance(statistic / positions, self.target, self.relative)
+
+
+class SlicedLoss(StyleLoss):
+    """Sliced Wasserstein distance to the target's features (see :func:`functional.sliced_distance`), with fresh
+    random directions, as many as channels, at every evaluation (from ``generator``, so runs repeat with a seed).
+    ``target_features``: (C, N) samples of the style (several styles: their mixture)."""
+
+    combine = "cat"
+
+    def __init__(self, layer: str, target_features: torch.Tensor, relative: bool = F.RELATIVE,
+                 grad_scale: float | None = None, generator: torch.Generator | None = None) -> None:
+        super().__init__(layer, relative, grad_scale)
+        channels = target_features.shape[0 if target_features.dim() == 2 else -3]
+        self.target = target_features.detach().reshape(channels, -1)
+        self.generator = generator or torch.Generator().manual_seed(0)
+        self.directions = F.random_directions(self.target.shape[0], generator=self.generator)
+        self._target_projected: torch.Tensor | None = None
+
+    def prepare(self) -> None:
+        self.directions = F.random_directions(self.target.shape[0], generator=self.generator).to(self.target)
+        self._target_projected = None
+
+    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+        return F.project(features, self.directions)
+
+    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+        if self._target_projected is None:
+            self._target_projected = F.project(self.target, self.directions)
+        return F.sliced_distance(statistic, self._target_projected, self.relative)
 
 
 class TotalVariation(Objective):

@@ -1,4 +1,5 @@
-"""Style targets: blended Gram matrices of several style images, and per-layer weights."""
+"""Style targets: blended statistics of several style images (Gram matrices, moments, feature samples), and
+per-layer weights."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,8 +8,9 @@ import torch
 
 from ..backbones import FeatureExtractor
 from ..io.geometry import fit_long_side, resize
-from .functional import GRAM_NORMALIZE, gram_matrix
-from .tiled import tiled_grams
+from .functional import GRAM_NORMALIZE, RELATIVE, gram_matrix, moments
+from .modules import GramLoss, MeanStdLoss, Objective, SlicedLoss, W2Loss
+from .tiled import tiled_features, tiled_grams, tiled_moments
 
 
 def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> list[float]:
@@ -16,6 +18,10 @@ def layer_weights(layers: Sequence[str], weights: Sequence[float] | None) -> lis
     if weights is None:
         return [1.0 / len(layers)] * len(layers)
     return list(weights) * len(layers) if len(weights) == 1 else list(weights)
+
+
+def _resized(style: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    return resize(style, size if isinstance(size, tuple) else fit_long_side(*style.shape[-2:], size))
 
 
 @torch.no_grad()
@@ -27,7 +33,7 @@ def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], bl
     computed in tiles of ``tile`` px if given."""
     grams: dict[str, torch.Tensor] = {}
     for style, weight in zip(styles, blend):
-        image = resize(style, size if isinstance(size, tuple) else fit_long_side(*style.shape[-2:], size))
+        image = _resized(style, size)
         if tile:
             per_layer = tiled_grams(backbone, image, layers, tile, normalize)
         else:
@@ -37,3 +43,80 @@ def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], bl
             g = per_layer[layer] * weight
             grams[layer] = grams[layer] + g if layer in grams else g
     return grams
+
+
+@torch.no_grad()
+def blended_moments(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+                    layers: Sequence[str], size: int | tuple[int, int],
+                    tile: int | None = None) -> dict[str, torch.Tensor]:
+    """Per layer, the blend-weighted average of the styles' packed moments (E[f·fᵀ] and E[f], see
+    :func:`functional.moments`): the target of the W2 and mean/std losses."""
+    out: dict[str, torch.Tensor] = {}
+    for style, weight in zip(styles, blend):
+        image = _resized(style, size)
+        if tile:
+            per_layer = tiled_moments(backbone, image, layers, tile)
+        else:
+            feats = backbone(image, layers)
+            per_layer = {layer: moments(feats[layer]) for layer in layers}
+        for layer in layers:
+            m = per_layer[layer] * weight
+            out[layer] = out[layer] + m if layer in out else m
+    return out
+
+
+@torch.no_grad()
+def blended_samples(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+                    layers: Sequence[str], size: int | tuple[int, int],
+                    tile: int | None = None) -> dict[str, torch.Tensor]:
+    """Per layer, feature samples (C, N) of the styles' mixture: every position of one style; of several, as many
+    evenly spaced positions of each as its share of the blend (the target of the sliced loss)."""
+    per_style: list[dict[str, torch.Tensor]] = []
+    for style in styles:
+        image = _resized(style, size)
+        feats = ({layer: tiled_features(backbone, image, layer, tile) for layer in layers} if tile
+                 else backbone(image, layers))
+        per_style.append({layer: f.reshape(f.shape[-3], -1) for layer, f in feats.items()})
+    if len(per_style) == 1:
+        return per_style[0]
+    out = {}
+    for layer in layers:
+        count = max(f[layer].shape[-1] for f in per_style)
+        pieces = []
+        for feats, weight in zip(per_style, blend):
+            n = round(weight * count)
+            if n:
+                index = torch.linspace(0, feats[layer].shape[-1] - 1, n, device=feats[layer].device).round().long()
+                pieces.append(feats[layer][:, index])
+        out[layer] = torch.cat(pieces, dim=-1)
+    return out
+
+
+def style_terms(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+                layers: Sequence[str], weights: Sequence[float], size: int | tuple[int, int], tile: int | None = None,
+                loss: str = "gram", *, normalize: str = GRAM_NORMALIZE, relative: bool = RELATIVE,
+                reduction: str = "mean", factor: str = "none", normalize_gradients: bool = False,
+                generator: torch.Generator | None = None) -> list[Objective]:
+    """One weighted style term per layer, of the style ``loss`` (``gram``, ``w2``, ``sliced`` or ``meanstd``), with
+    targets from the blended ``styles`` at ``size`` (see :func:`blended_grams`); ``normalize``, ``reduction`` and
+    ``factor`` are the Gram loss's conventions; ``generator`` draws the sliced loss's directions."""
+    if loss == "gram":
+        targets = blended_grams(backbone, styles, blend, layers, size, tile, normalize)
+    elif loss in ("w2", "meanstd"):
+        targets = blended_moments(backbone, styles, blend, layers, size, tile)
+    elif loss == "sliced":
+        targets = blended_samples(backbone, styles, blend, layers, size, tile)
+        seed = int(torch.randint(2**62, (1,), generator=generator)) if generator is not None else 0
+    else:
+        raise ValueError(f"unknown style loss {loss!r}: use gram, w2, sliced or meanstd")
+    terms = []
+    for i, (layer, w) in enumerate(zip(layers, weights)):
+        scale = w if normalize_gradients else None
+        if loss == "gram":
+            term: Objective = GramLoss(layer, targets[layer], normalize, relative, reduction, factor, scale)
+        elif loss == "sliced":
+            term = SlicedLoss(layer, targets[layer], relative, scale, torch.Generator().manual_seed(seed + i))
+        else:
+            term = (W2Loss if loss == "w2" else MeanStdLoss)(layer, targets[layer], relative, scale)
+        terms.append(term * w)
+    return terms

@@ -1,15 +1,16 @@
-"""Tiled evaluation of content + Gram + TV objectives, for images too large for one forward+backward.
+"""Tiled evaluation of content + style + TV objectives, for images too large for one forward+backward.
 
-Gram matrices are sums over positions, so they add up tile by tile. Each tile is read with a halo of
+Every style loss is a function of a statistic that is a sum over positions (Gram matrices, moments) or one
+column per position (sliced projections), so it is assembled tile by tile. Each tile is read with a halo of
 context and only its core's features count, so with a halo wider than the network's reach the tiled
-features equal the whole image's. A step takes two passes: (1) without gradients, accumulate every layer's
-Gram over the tiles and get dL/dG; (2) per tile, backpropagate the surrogate <dL/dG, F_core F_coreᵀ>/(C·N)
+features equal the whole image's. A step takes two passes: (1) without gradients, assemble every style
+term's statistic S over the tiles and get dL/dS; (2) per tile, backpropagate the surrogate <dL/dS, S_tile>
 plus the tile's share of the content loss into the image gradient. Peak memory is then set by the tile,
 not the image.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -18,7 +19,7 @@ from ..backbones import FeatureExtractor
 from ..errors import StylekitError
 from ..optim.loop import LossFn
 from . import functional as F
-from .modules import ContentLoss, GramLoss, Objective, Sum, TotalVariation, Weighted
+from .modules import ContentLoss, Objective, StyleLoss, Sum, TotalVariation, Weighted
 
 
 
@@ -89,19 +90,34 @@ def _cores(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str
 
 
 @torch.no_grad()
-def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], tile: int,
-                normalize: str = F.GRAM_NORMALIZE) -> dict[str, torch.Tensor]:
-    """Gram matrices of a large image, accumulated tile by tile (equal to ``gram_matrix`` of the whole
-    image's features when the halo covers the network's reach)."""
+def tiled_sums(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], tile: int,
+               statistic: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, tuple[torch.Tensor, int]]:
+    """Per layer, ``statistic`` of each tile core's features summed over the tiles, with the positions counted
+    (equal to the whole image's when the statistic is a sum over positions and the halo covers the network's
+    reach)."""
     sums: dict[str, torch.Tensor] = {}
     positions = dict.fromkeys(layers, 0)
     for _, cores in _cores(backbone, image, layers, TileLayout.for_layers(backbone, layers, tile)):
         for layer, f in cores.items():
-            flat = f.flatten(2)
-            g = flat @ flat.transpose(-1, -2)
-            sums[layer] = sums[layer] + g if layer in sums else g
-            positions[layer] += flat.shape[-1]
-    return {layer: g / F.gram_divisor(g.shape[-1], positions[layer], normalize) for layer, g in sums.items()}
+            value = statistic(f)
+            sums[layer] = sums[layer] + value if layer in sums else value
+            positions[layer] += f.shape[-2] * f.shape[-1]
+    return {layer: (value, positions[layer]) for layer, value in sums.items()}
+
+
+def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], tile: int,
+                normalize: str = F.GRAM_NORMALIZE) -> dict[str, torch.Tensor]:
+    """Gram matrices of a large image, accumulated tile by tile (equal to ``gram_matrix`` of the whole
+    image's features when the halo covers the network's reach)."""
+    sums = tiled_sums(backbone, image, layers, tile, lambda f: F.gram_matrix(f, "none"))
+    return {layer: g / F.gram_divisor(g.shape[-1], n, normalize) for layer, (g, n) in sums.items()}
+
+
+def tiled_moments(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str],
+                  tile: int) -> dict[str, torch.Tensor]:
+    """Packed :func:`functional.moments` of a large image's features, accumulated tile by tile."""
+    sums = tiled_sums(backbone, image, layers, tile, lambda f: F.moments(f) * (f.shape[-2] * f.shape[-1]))
+    return {layer: m / n for layer, (m, n) in sums.items()}
 
 
 @torch.no_grad()
@@ -118,8 +134,8 @@ def _leaves(objective: Objective) -> list[tuple[float, Objective]]:
     out = []
     for part in parts:
         weight, inner = (part.weight, part.inner) if isinstance(part, Weighted) else (1.0, part)
-        if not isinstance(inner, (ContentLoss, GramLoss, TotalVariation)):
-            raise ValueError(f"tiled evaluation supports content, Gram and TV terms, not {inner!r}")
+        if not isinstance(inner, (ContentLoss, StyleLoss, TotalVariation)):
+            raise ValueError(f"tiled evaluation supports content, style and TV terms, not {inner!r}")
         if getattr(inner, "grad_scale", None) is not None:
             raise StylekitError("normalised gradients cannot be computed in tiles: drop --normalize-gradients or "
                                 "lower --size")
@@ -135,7 +151,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
     layers = sorted(objective.layers)
     strides = {layer: backbone.stride(layer) for layer in layers}
     layout = TileLayout.for_layers(backbone, layers, tile)
-    grams = [(w, leaf) for w, leaf in leaves if isinstance(leaf, GramLoss)]
+    styles = [(w, leaf) for w, leaf in leaves if isinstance(leaf, StyleLoss)]
     contents = [(w, leaf) for w, leaf in leaves if isinstance(leaf, ContentLoss)]
     # Per content term, the factor on its tile's sum of squared differences (mean, relative if asked).
     content_scale = {}
@@ -150,28 +166,35 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
     def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
         x = image.detach()
         terms: dict[str, torch.Tensor] = {}
-        # Pass 1: whole-image Grams, their loss values and dL/dG.
-        dgram: dict[str, torch.Tensor] = {}
-        if grams:
-            full = tiled_grams(backbone, x, sorted({leaf.layer for _, leaf in grams}), tile, "none")
-            for w, leaf in grams:
-                g = full[leaf.layer]
-                norm = F.gram_divisor(g.shape[-1], _positions(x, strides[leaf.layer]), leaf.normalize)
-                g = (g / norm).requires_grad_(True)
-                value = w * leaf.distance(g, _positions(x, strides[leaf.layer]))
-                (grad,) = torch.autograd.grad(value, g)
-                dgram[leaf.layer] = dgram.get(leaf.layer, 0) + grad / norm
+        # Pass 1: every style term's whole-image statistic, its loss value and dL/dS (per tile for "cat").
+        grads: list[list[torch.Tensor]] = []
+        if styles:
+            for _, leaf in styles:
+                leaf.prepare()
+            style_layers = sorted({leaf.layer for _, leaf in styles})
+            parts: list[list[torch.Tensor]] = [[] for _ in styles]
+            with torch.no_grad():
+                for _, cores in _cores(backbone, x, style_layers, layout):
+                    for i, (_, leaf) in enumerate(styles):
+                        parts[i].append(leaf.statistic(cores[leaf.layer]))
+            for (w, leaf), pieces in zip(styles, parts):
+                joined = (torch.cat(pieces, dim=-1) if leaf.combine == "cat"
+                          else torch.stack(pieces).sum(0)).requires_grad_(True)
+                value = w * leaf.distance(joined, _positions(x, strides[leaf.layer]))
+                (grad,) = torch.autograd.grad(value, joined)
+                grads.append(list(grad.split([p.shape[-1] for p in pieces], dim=-1)) if leaf.combine == "cat"
+                             else [grad] * len(pieces))
                 terms[leaf.name] = value.detach()
-        # Pass 2: per tile, backpropagate the Gram surrogate and the tile's content terms.
+        # Pass 2: per tile, backpropagate the style surrogates and the tile's content terms.
         grad_x = torch.zeros_like(x)
         content_sums = {leaf.name: torch.zeros((), device=x.device) for _, leaf in contents}
-        for t in tiles(*x.shape[-2:], layout):
+        for index, t in enumerate(tiles(*x.shape[-2:], layout)):
             patch = _patch(x, t).clone().requires_grad_(True)
             feats = backbone(patch, layers)
             surrogate = torch.zeros((), device=x.device)
-            for layer, d in dgram.items():
-                flat = t.core(feats[layer], strides[layer]).flatten(2)
-                surrogate = surrogate + (d * (flat @ flat.transpose(-1, -2))).sum()
+            for (_, leaf), grad in zip(styles, grads):
+                core = t.core(feats[leaf.layer], strides[leaf.layer])
+                surrogate = surrogate + (grad[index] * leaf.statistic(core)).sum()
             for _, leaf in contents:
                 stride = strides[leaf.layer]
                 f, target = t.core(feats[leaf.layer], stride), t.region(leaf.target, stride)
@@ -186,8 +209,8 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
             if isinstance(leaf, TotalVariation):
                 terms[leaf.name] = w * leaf.value(image)
         # Hand the tiled gradient to the loop's backward: a term's value unchanged, its gradient grad_x.
-        if dgram or contents:
-            first = (grams or contents)[0][1].name
+        if styles or contents:
+            first = (styles or contents)[0][1].name
             link = (image * grad_x).sum()
             terms[first] = terms[first] + link - link.detach()
         return terms

@@ -7,21 +7,31 @@ from collections.abc import Sequence
 from ..io.geometry import MIN_SIDE, fit_long_side
 from .loop import Scale
 
+RATIO = math.sqrt(2)  # the most one scale's long side grows over the last
+
 
 def schedule(content_hw: tuple[int, int], size: int, min_size: int | None,
              steps: Sequence[int] | int) -> list[Scale]:
-    """Coarse-to-fine scales from ``min_size`` to ``size`` (long side), each about √2 larger than the last; the
-    coarsest scale starts no smaller than keeps every side at least :data:`MIN_SIDE` pixels."""
-    if min_size is not None:
-        min_size = max(min_size, math.ceil(MIN_SIDE * max(content_hw) / min(content_hw)))
-    if min_size is None or min_size >= size:
+    """Coarse-to-fine scales ending at ``size`` (long side), with ``steps`` counted from the coarsest scale up.
+
+    ``steps[i]`` is the i-th scale's, the coarsest first; fine scales beyond the list repeat its last entry, and
+    one number is every scale's. The scales grow by at most √2 from ``min_size`` to ``size``; when that gives
+    fewer scales than ``steps`` has entries (a small output), the pyramid starts below ``min_size`` instead, √2
+    apart, so a 256-px run visits 128, 181 and 256 with every entry's steps. The coarsest scale keeps every side
+    at least :data:`MIN_SIDE` pixels; when that leaves fewer scales, the list's first entries are used.
+    ``min_size`` None: one scale at ``size`` with the first entry's steps.
+    """
+    per_scale = [steps] if isinstance(steps, int) else list(steps)
+    smallest = math.ceil(MIN_SIDE * max(content_hw) / min(content_hw))  # the long side at which the short is 16
+    if min_size is None or size <= smallest:
         longs = [size]
     else:
-        count = max(2, math.ceil(math.log(size / min_size, math.sqrt(2)) - 1e-9) + 1)
-        longs = [round(min_size * (size / min_size) ** (i / (count - 1))) for i in range(count)]
-    per_scale = [steps] * len(longs) if isinstance(steps, int) else list(steps)
-    if len(per_scale) < len(longs):  # short lists repeat their last entry at the fine scales
-        per_scale += [per_scale[-1]] * (len(longs) - len(per_scale))
-    elif len(per_scale) > len(longs):  # long lists keep the coarse counts and end at the finest
-        per_scale = per_scale[: len(longs) - 1] + [per_scale[-1]]
-    return [Scale(fit_long_side(*content_hw, s), n) for s, n in zip(longs, per_scale)]
+        start = max(min(min_size, size), smallest)
+        count = 1 if start >= size else max(2, math.ceil(math.log(size / start, RATIO) - 1e-9) + 1)
+        if count < len(per_scale):  # a small output: start below min_size, one entry per scale
+            count = min(len(per_scale), 1 + math.floor(math.log(size / smallest, RATIO) + 1e-9))
+            start = size / RATIO ** (count - 1)
+        longs = [size] if count == 1 else [round(start * (size / start) ** (i / (count - 1)))
+                                           for i in range(count)]
+    counts = [per_scale[min(i, len(per_scale) - 1)] for i in range(len(longs))]
+    return [Scale(fit_long_side(*content_hw, s), n) for s, n in zip(longs, counts)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .presets import PRESETS
 from .schema import MAX_SIDE, SEED_MAX, OptionError, option
@@ -34,6 +34,8 @@ PIXEL_SPACES = ("unit", "255", "preprocessed")
 NOISES = ("uniform", "centered", "faint")
 LINE_SEARCHES = ("none", "strong-wolfe")
 STYLE_RESIZES = ("long-side", "content")
+QUALITIES = ("draft", "normal", "high")
+STYLE_LOSSES = ("gram", "w2", "sliced", "meanstd")
 COLORMAPS = ("viridis", "gray", "magma", "inferno", "plasma", "cividis", "gray_r", "coolwarm", "jet")
 WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
 # Upper bounds that no sensible run reaches; past them a number is a typo, refused before any work.
@@ -87,20 +89,40 @@ class RunOptions(NetworkOptions):
                               high=SEED_MAX, optional=True, group="output", web="output")
 
 
+def _steps(table: dict[str, tuple[int, ...]], web: str | None = "schedule") -> Any:
+    shown = "; ".join(f"{q} {','.join(map(str, table[q]))}" for q in QUALITIES)
+    return option(None, "optimisation steps per scale, counted from the coarsest (fine scales beyond the list repeat "
+                  f"its last entry; one number: every scale); default from --quality ({shown}); exactly N steps "
+                  "on one scale with --single-scale --no-early-stopping", "ints", low=0, high=STEPS_MAX,
+                  optional=True, group="size and schedule", web=web)
+
+
+def _quality(draft_share: str) -> Any:
+    return option("normal", f"how long to optimise: draft (about {draft_share} of normal's time, a preview), normal, "
+                  "or high (more steps at every scale, a closer match to the style); --steps overrides", "choice",
+                  choices=QUALITIES, group="size and schedule", web="schedule")
+
+
 @dataclass
 class ScheduleOptions:
-    """Steps per scale of a coarse-to-fine schedule, and early stopping."""
+    """Steps per scale of a coarse-to-fine schedule (given, or from the quality), and early stopping."""
 
-    steps: Sequence[int] | int = option((60, 20, 8), "optimisation steps per scale, coarse to fine, "
-                                        "comma-separated (one number: every scale); exactly N steps on one scale "
-                                        "with --single-scale --no-early-stopping", "ints", low=0, high=STEPS_MAX,
-                                        group="size and schedule", web="schedule")
+    QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "draft": (20, 7, 3), "normal": (60, 20, 8), "high": (150, 60, 25)}
+
+    quality: str = _quality("a third")
+    steps: Sequence[int] | int | None = _steps(QUALITY_STEPS)
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
-                                  "output size (empty: single scale)", "int", low=16, high=MAX_SIDE, optional=True,
-                                  group="size and schedule", web="schedule", label="coarsest size",
+                                  "output size, and start below it when the output is small, so every entry of "
+                                  "--steps gets a scale (empty: single scale)", "int", low=16, high=MAX_SIDE,
+                                  optional=True, group="size and schedule", web="schedule", label="coarsest size",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
     early_stopping: bool = option(True, "end a scale when the loss has stopped improving (--no-early-stopping: "
                                   "run every step)", "bool", group="size and schedule", web="schedule")
+
+    def per_scale(self) -> Sequence[int] | int:
+        """The steps per scale this run takes: ``steps`` when given, else the quality's."""
+        return self.QUALITY_STEPS[self.quality] if self.steps is None else self.steps
 
 
 @dataclass
@@ -171,7 +193,16 @@ def _size(default: Any, help_text: str = "long side of the output in pixels (WID
     return option(default, help_text, "size", group="size and schedule", web="size", **extra)
 
 
+def _style_loss() -> Any:
+    return option("gram", "how style is matched: gram (Gram matrices, Gatys et al.), w2 (Wasserstein-2 distance of "
+                  "the features' Gaussians), sliced (sliced Wasserstein distance of the feature distributions) or "
+                  "meanstd (per-channel means and deviations)", "choice", choices=STYLE_LOSSES, group="losses",
+                  web="losses")
+
+
 def _check_steps(options: Any, name: Namer) -> None:
+    if options.steps is None:
+        return
     steps = [options.steps] if isinstance(options.steps, int) else list(options.steps)
     if not steps:
         raise OptionError(f"{name('steps')} must be whole numbers >= 0, got {options.steps}")
@@ -198,6 +229,7 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     content_layer_weights: Sequence[float] | None = _layer_weights("content")
     style_layers: Sequence[str] = _style_layers()
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
+    style_loss: str = _style_loss()
     style_blend_weights: Sequence[float] | None = _blend_weights()
     style_scale: float = option(1.0, "style image size relative to the content at each scale", "float", above=0,
                                 high=16, group="losses", web="style")
@@ -247,6 +279,11 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     def check(self, name: Namer) -> None:
         """Cross-field checks (each field's own range is checked from its declaration)."""
         _check_steps(self, name)
+        if self.style_loss != "gram":
+            for field, default in (("style_reduction", "mean"), ("style_factor", "none"), ("gram_normalize", "chw")):
+                if getattr(self, field) != default:
+                    raise OptionError(f"{name(field)} applies to {name('style_loss')} gram only, not "
+                                      f"{self.style_loss}: leave it out")
         if self.tv_kind == "abs" and self.tv_reduction == "rms":
             raise OptionError(f"{name('tv_reduction')} rms does not apply to {name('tv_kind')} abs: use mean, sum "
                               "or half-sum")
@@ -269,15 +306,18 @@ class TextureOptions(ScheduleOptions, RunOptions):
                                         "the source")
     source_size: int | None = option(None, "long side the source is analysed at (default: its own, at most 512)",
                                      "int", low=16, high=MAX_SIDE, optional=True, group="size and schedule")
-    steps: Sequence[int] | int = option((100, 40, 20), "optimisation steps per scale, coarse to fine, "
-                                        "comma-separated (one number: every scale)", "ints", low=0, high=STEPS_MAX,
-                                        group="size and schedule", web="schedule")
-    min_size: int | None = option(128, "long side of the coarsest scale (empty: single scale)", "int", low=16,
-                                  high=MAX_SIDE, optional=True, group="size and schedule", web="schedule",
+    QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
+        "draft": (35, 14, 7), "normal": (100, 40, 20), "high": (250, 100, 50)}
+
+    steps: Sequence[int] | int | None = _steps(QUALITY_STEPS)
+    min_size: int | None = option(128, "long side of the coarsest scale; scales start below it when the output "
+                                  "is small, so every entry of --steps gets a scale (empty: single scale)", "int",
+                                  low=16, high=MAX_SIDE, optional=True, group="size and schedule", web="schedule",
                                   label="coarsest size",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
-    style_layers: Sequence[str] = _style_layers("layers whose Gram matrices are matched, comma-separated")
+    style_layers: Sequence[str] = _style_layers("layers whose statistics are matched, comma-separated")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
+    style_loss: str = _style_loss()
     tv_weight: float = _tv_weight(0.0)
     optimizer: str = _optimizer()
     lr: float | None = _lr()

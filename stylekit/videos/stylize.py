@@ -89,7 +89,7 @@ class _FrameStylizer:
         o = self.opts
         if o.method == "gatys":
             first = self._transfer_options(frame_hw, first=True)
-            plan_tiles(self.backbone, first, schedule(frame_hw, max(frame_hw), first.min_size, first.steps),
+            plan_tiles(self.backbone, first, schedule(frame_hw, max(frame_hw), first.min_size, first.per_scale()),
                        self.device)
         else:
             self.fast.plan(frame_hw, "frame", "--size")

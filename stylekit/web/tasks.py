@@ -158,7 +158,7 @@ def total_steps(options: Any) -> int:
     if isinstance(options, ScheduleOptions):
         size = options.size  # type: ignore[attr-defined]
         long = max(size) if isinstance(size, tuple) else size
-        return sum(scale.steps for scale in schedule((long, long), long, options.min_size, options.steps))
+        return sum(scale.steps for scale in schedule((long, long), long, options.min_size, options.per_scale()))
     return getattr(options, "steps", 0) * getattr(options, "octaves", 1)
 
 
