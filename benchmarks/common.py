@@ -52,3 +52,12 @@ def referee(output: str | Path, content: str | Path, style: str | Path, size: in
         g_out, g_sty = gram_matrix(out[layer], "chw"), gram_matrix(sty[layer], "chw")
         style_distance += float((g_out - g_sty).pow(2).sum() / g_sty.pow(2).sum())
     return content_distance, style_distance
+
+
+def pairs(folder: Path, count: int | None = None) -> list[tuple[Path, Path]]:
+    """Ordered (content, style) pairs of the images in ``folder``: every image with every other (20 for five
+    images), or ``count`` of them, each image once as the content with the next as the style."""
+    images = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if count is not None:
+        return [(images[i % len(images)], images[(i + 1) % len(images)]) for i in range(count)]
+    return [(a, b) for a in images for b in images if a != b]

@@ -74,13 +74,15 @@ def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callba
 
 
 def objective_loss(backbone: FeatureExtractor, objective: Objective,
-                   transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> LossFn:
-    """A loop loss function: features of the (optionally transformed) image, then the objective's terms."""
+                   transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                   dtype: torch.dtype = torch.float32) -> LossFn:
+    """A loop loss function: features of the (optionally transformed) image, computed in ``dtype`` (see
+    :meth:`FeatureExtractor.forward`), then the objective's terms."""
     layers = sorted(objective.layers)
 
     def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
         seen = transform(image) if transform is not None else image
-        return objective.terms(seen, backbone(seen, layers) if layers else {})
+        return objective.terms(seen, backbone(seen, layers, dtype) if layers else {})
 
     return loss_fn
 

@@ -9,6 +9,7 @@ import torch
 
 from .. import color
 from ..backbones import FeatureExtractor
+from ..devices import resolve_precision
 from ..errors import StylekitError, StylekitWarning
 from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
 from ..objectives import ContentLoss, Objective, TotalVariation, layer_weights, style_terms, total
@@ -30,6 +31,7 @@ class _Problem:
                  extra: Objective | None = None, generator: torch.Generator | None = None) -> None:
         self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
         self.space, self.extra, self.generator = space, extra, generator
+        self.dtype = resolve_precision(opts.precision, content.device)
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         if sum(blend) <= 0:
             raise StylekitError("style blend weights sum to 0: give at least one positive weight")
@@ -67,7 +69,9 @@ class _Problem:
         """The loss function at one scale (targets computed here, once), tiled where memory requires."""
         tile = self.tiles.get(size)
         objective = self.objective(size)
-        return tiled_loss(self.backbone, objective, tile) if tile else objective_loss(self.backbone, objective)
+        if tile:
+            return tiled_loss(self.backbone, objective, tile, self.dtype)
+        return objective_loss(self.backbone, objective, dtype=self.dtype)
 
 
 def transfer_objective(content: torch.Tensor, styles: Sequence[torch.Tensor], options: TransferOptions,

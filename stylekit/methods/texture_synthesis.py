@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ..devices import resolve_precision
 from ..io import ImageLike, checked_hw, load_image
 from ..objectives import Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.memory import Reference, preflight
@@ -30,6 +31,7 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     src_long = opts.source_size or min(max(src_rgb.shape[-2:]), 512)
     checked_hw(*src_rgb.shape[-2:], src_long, "the texture source")
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
+    dtype = resolve_precision(opts.precision, ctx.device)
     final_long = max(size)
     plan = schedule(size, max(size), opts.min_size, opts.per_scale())
     source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "--source-size", relative=False)
@@ -43,7 +45,9 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
                                              opts.style_loss, generator=ctx.generator)
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
-        return tiled_loss(net, total(parts), tiles[size]) if tiles[size] else objective_loss(net, total(parts))
+        if tiles[size]:
+            return tiled_loss(net, total(parts), tiles[size], dtype)
+        return objective_loss(net, total(parts), dtype=dtype)
 
     init = torch.rand(1, 3, *plan[0].size, generator=ctx.generator).to(ctx.device)
     extra = [EarlyStopping()] if opts.early_stopping else []

@@ -81,11 +81,11 @@ def _patch(image: torch.Tensor, t: Tile) -> torch.Tensor:
     return image[..., t.py0:t.py1, t.px0:t.px1]
 
 
-def _cores(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str],
-           layout: TileLayout) -> Iterator[tuple[Tile, dict[str, torch.Tensor]]]:
+def _cores(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str], layout: TileLayout,
+           dtype: torch.dtype = torch.float32) -> Iterator[tuple[Tile, dict[str, torch.Tensor]]]:
     strides = {layer: backbone.stride(layer) for layer in layers}
     for t in tiles(*image.shape[-2:], layout):
-        feats = backbone(_patch(image, t), layers)
+        feats = backbone(_patch(image, t), layers, dtype)
         yield t, {layer: t.core(f, strides[layer]) for layer, f in feats.items()}
 
 
@@ -143,10 +143,11 @@ def _leaves(objective: Objective) -> list[tuple[float, Objective]]:
     return out
 
 
-def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> LossFn:
+def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int,
+               dtype: torch.dtype = torch.float32) -> LossFn:
     """A loop loss function equal in value and gradient to ``objective`` on the whole image, computed tile
-    by tile (cores of about ``tile`` pixels). Content targets are whole-image feature maps
-    (see :func:`tiled_features`)."""
+    by tile (cores of about ``tile`` pixels), the backbone in ``dtype``. Content targets are whole-image feature
+    maps (see :func:`tiled_features`)."""
     leaves = _leaves(objective)
     layers = sorted(objective.layers)
     strides = {layer: backbone.stride(layer) for layer in layers}
@@ -174,7 +175,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
             style_layers = sorted({leaf.layer for _, leaf in styles})
             parts: list[list[torch.Tensor]] = [[] for _ in styles]
             with torch.no_grad():
-                for _, cores in _cores(backbone, x, style_layers, layout):
+                for _, cores in _cores(backbone, x, style_layers, layout, dtype):
                     for i, (_, leaf) in enumerate(styles):
                         parts[i].append(leaf.statistic(cores[leaf.layer]))
             for (w, leaf), pieces in zip(styles, parts):
@@ -190,7 +191,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int) -> L
         content_sums = {leaf.name: torch.zeros((), device=x.device) for _, leaf in contents}
         for index, t in enumerate(tiles(*x.shape[-2:], layout)):
             patch = _patch(x, t).clone().requires_grad_(True)
-            feats = backbone(patch, layers)
+            feats = backbone(patch, layers, dtype)
             surrogate = torch.zeros((), device=x.device)
             for (_, leaf), grad in zip(styles, grads):
                 core = t.core(feats[leaf.layer], strides[leaf.layer])

@@ -1,7 +1,8 @@
 """Options of every method, declared once (torch-free): the CLI, the web form and validation come from them."""
 from .methods import (BACKBONES, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL, DREAM_LAYER, FAST_MODELS,
                       FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS, INITS, INVERT_LAYER,
-                      LINE_SEARCHES, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS, PRESERVE_COLOR, QUALITIES,
+                      LINE_SEARCHES, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS, PRECISIONS, PRESERVE_COLOR,
+                      QUALITIES,
                       REDUCTIONS, STYLE_FACTORS, STYLE_LOSSES, STYLE_LAYERS, STYLE_RESIZES, TV_KINDS, VIDEO_METHODS,
                       WEIGHTS_ENV,
                       DeviceOptions, DreamOptions,
@@ -18,7 +19,7 @@ from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_ty
 __all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS", "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS",
            "FEATURE_LAYERS", "FEATURE_ORDERS", "FLOW_METHODS", "GRAM_NORMALIZATIONS", "INITS", "INVERT_LAYER",
            "LINE_SEARCHES", "MAX_SIDE", "NOISES", "OPTIMIZER_CHOICES", "OptimizerSettings", "PIXEL_SPACES", "POOLINGS",
-           "PRESERVE_COLOR", "PRESETS", "Preset", "QUALITIES", "REDUCTIONS", "SEED_MAX", "STYLE_FACTORS",
+           "PRECISIONS", "PRESERVE_COLOR", "PRESETS", "Preset", "QUALITIES", "REDUCTIONS", "SEED_MAX", "STYLE_FACTORS",
            "STYLE_LAYERS", "STYLE_LOSSES",
            "STYLE_RESIZES", "TV_KINDS", "VIDEO_METHODS", "preset_values", "with_preset",
            "WEIGHTS_ENV", "as_typed", "DeviceOptions", "DreamOptions", "DreamOutput", "FastOptions", "FastOutput",
