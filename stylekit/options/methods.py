@@ -109,7 +109,7 @@ class ScheduleOptions:
     """Steps per scale of a coarse-to-fine schedule (given, or from the quality), and early stopping."""
 
     QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
-        "draft": (20, 7, 3), "normal": (60, 20, 8), "high": (150, 60, 25)}
+        "draft": (12, 5, 3), "normal": (40, 20, 8), "high": (100, 50, 25)}
 
     quality: str = _quality("a third")
     steps: Sequence[int] | int | None = _steps(QUALITY_STEPS)

@@ -17,7 +17,7 @@ _RAW = {"relative": False, "min_size": None, "early_stopping": False, "style_ble
         "preserve_color": "none", "style_scale": 1.0, "tv_kind": "squared", "tv_reduction": "mean",
         "style_factor": "none", "normalize_gradients": False, "sgd_normalize": False, "restart_every": 0,
         "evals_per_step": 1, "line_search": "none", "style_resize": "long-side", "init": "content",
-        "noise": "uniform", "clamp": True,
+        "noise": "uniform", "clamp": True, "precision": "fp32", "style_loss": "gram", "quality": "normal",
         "keep_best": True, "backbone": "vgg19", "pooling": "max", "save_every": 0, "save_name": "{stem}_{step:05d}"}
 
 

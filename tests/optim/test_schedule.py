@@ -33,14 +33,14 @@ def test_every_size_gets_every_entry_coarsest_first(size):
 def test_min_size_still_sets_the_coarsest_scale_of_large_outputs():
     assert longs(schedule((384, 512), 512, 256, NORMAL)) == [256, 362, 512]
     assert longs(schedule((384, 512), 1024, 256, NORMAL)) == [256, 362, 512, 724, 1024]
-    assert [s.steps for s in schedule((384, 512), 1024, 256, NORMAL)] == [60, 20, 8, 8, 8]
+    assert [s.steps for s in schedule((384, 512), 1024, 256, NORMAL)] == [*NORMAL, NORMAL[-1], NORMAL[-1]]
 
 
 def test_one_number_single_scale_and_the_smallest_images():
     assert [s.steps for s in schedule((300, 400), 512, 128, 7)] == [7] * 5
-    assert [(s.size, s.steps) for s in schedule((300, 400), 512, None, NORMAL)] == [((384, 512), 60)]
+    assert [(s.size, s.steps) for s in schedule((300, 400), 512, None, NORMAL)] == [((384, 512), NORMAL[0])]
     # 20x20 cannot go below 16 px: one scale, with the coarsest entry's steps
-    assert [(s.size, s.steps) for s in schedule((20, 20), 20, 256, NORMAL)] == [((20, 20), 60)]
+    assert [(s.size, s.steps) for s in schedule((20, 20), 20, 256, NORMAL)] == [((20, 20), NORMAL[0])]
     # a 16:1 strip: the short side limits the pyramid to the scales that keep 16 px
     plan = schedule((32, 512), 512, 128, NORMAL)
     assert min(min(s.size) for s in plan) >= MIN_SIDE and [s.steps for s in plan] == list(NORMAL)
@@ -65,9 +65,9 @@ def _final_loss(tmp_path, **options):
 
 
 def test_a_small_size_run_converges_as_far_as_the_big_sizes_coarsest_scale(tmp_path):
-    """At 128 px (below --min-size) the default schedule runs 60+20+8 steps on 64, 91 and 128 px, and ends at least
-    as low as 60 steps at 128 px itself (what a 512-px run gives its coarsest scale); the old schedule gave a
-    128-px run only the 8 steps meant for the finest scale."""
+    """At 128 px (below --min-size) the default schedule runs every entry of the normal steps on 64, 91 and 128 px,
+    and ends at least as low as the first entry's steps at 128 px itself (what a 512-px run gives its coarsest
+    scale); the old schedule gave a 128-px run only the last entry, meant for the finest scale."""
     scheduled = _final_loss(tmp_path)
     coarsest_steps = _final_loss(tmp_path, min_size=None, steps=NORMAL[0])
     old = _final_loss(tmp_path, min_size=None, steps=NORMAL[-1])

@@ -138,7 +138,8 @@ def test_form_values_are_parsed_and_checked_with_the_pages_labels():
     methods = methods_by_name()
     transfer = {f["name"]: f for f in methods["transfer"].describe()["fields"]}
     d = TransferOptions()
-    assert transfer["size"]["default"] == d.size and transfer["steps"]["default"] == "60,20,8"
+    assert transfer["size"]["default"] == d.size and transfer["steps"]["default"] is None
+    assert transfer["quality"]["default"] == "normal" and transfer["quality"]["choices"] == ["draft", "normal", "high"]
     options = methods["transfer"].parse({"size": "300", "steps": "10,5", "min_size": "", "seed": "3"}, {})
     assert options.size == 300 and options.steps == (10, 5) and options.min_size is None
     assert options.seed == 3 and options.style_weight == d.style_weight
@@ -210,7 +211,8 @@ def test_a_job_past_the_time_limit_stops_like_a_cancel_and_keeps_its_best():
 
 def test_steps_are_counted_over_every_scale_and_octave_and_capped():
     assert total_steps(TransferOptions(size=512, min_size=256, steps=(60, 20, 8))) == 88
-    assert total_steps(TransferOptions(size=512, min_size=None, steps=(60, 20, 8))) == 8  # one scale: the last
+    assert total_steps(TransferOptions(size=512, min_size=None, steps=(60, 20, 8))) == 60  # one scale: the first
+    assert total_steps(TransferOptions(size=128)) == sum(TransferOptions.QUALITY_STEPS["normal"])  # 64, 91, 128 px
     assert total_steps(TextureOptions(size=(512, 512), min_size=256, steps=50)) == 150
     assert total_steps(DreamOptions(steps=10, octaves=4)) == 40
     assert total_steps(InvertOptions(steps=200)) == 200
