@@ -20,6 +20,12 @@ PENDING: dict[str, str] = {
         ("keras-lbfgs", "19 s per outer iteration (20 L-BFGS evaluations)", 2, "16 minutes"),
         ("gatys2016", "0.93 s per L-BFGS step", 20, "8 minutes"),
         ("neural-style", "1.1 s per L-BFGS iteration", 10, "18 minutes"))}
+# What a finished run showed that its numbers do not say.
+OBSERVED = {"keras-lbfgs": "Observed: from noise at these weights the style terms dominate, and after the 50 outer "
+                           "iterations the content has not emerged (the tutorial ran VGG16, not obtainable here); "
+                           "raise `--content-weight` for a recognisable picture.",
+            "gatys2016": "Observed: from white noise the style dominates (the x2-rescaled average pooling keeps "
+                         "max-pooling magnitudes); the content shows as the church and the houses' outline."}
 docs = Path(__file__).resolve().parent
 times = {}
 for line in (runs / "times.txt").read_text().splitlines():
@@ -66,6 +72,8 @@ for p in PRESETS.values():
         jpg.parent.mkdir(parents=True, exist_ok=True)
         Image.open(png).convert("RGB").save(jpg, quality=85)
         out += [f"![{p.name}](images/recipes/{p.name}.jpg)", "", f"{shown(p.name)}.", ""]
+        if p.name in OBSERVED:
+            out += [OBSERVED[p.name], ""]
     else:
         out += [PENDING.get(p.name, "Not run to the end at 512 px in this session."), ""]
     out += ["Deviations from the printed recipe, and why:", ""] + [f"- {d}" for d in p.deviations] + [""]
