@@ -206,7 +206,7 @@ class SlicedLoss(StyleLoss):
         channels = target_features.shape[0 if target_features.dim() == 2 else -3]
         self.target = target_features.detach().reshape(channels, -1)
         self.generator = generator or torch.Generator().manual_seed(0)
-        self.directions = F.random_directions(self.target.shape[0], generator=self.generator)
+        self.directions = torch.empty(0)  # drawn by prepare(), before every evaluation
         self._target_projected: torch.Tensor | None = None
 
     def prepare(self) -> None:
