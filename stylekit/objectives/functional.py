@@ -119,12 +119,18 @@ W2_EPS = 1e-4  # added to covariances' diagonals, relative to the target's mean 
 SQRTM_ITERATIONS = 20  # Newton-Schulz iterations, forward and backward (enough for eigenvalues 1e-6 of the norm)
 
 
+def moment_sums(features: torch.Tensor) -> torch.Tensor:
+    """Sums over positions of (C, H, W) or (1, C, H, W) features, packed (C, C + 1): ``[Σ f·fᵀ | Σ f]`` (they add
+    up over tiles; divided by the H·W positions they are :func:`moments`)."""
+    channels = features.shape[-3]
+    second = gram_matrix(features, "none").reshape(channels, channels)
+    return torch.cat([second, features.reshape(channels, -1).sum(-1, keepdim=True)], dim=-1)
+
+
 def moments(features: torch.Tensor) -> torch.Tensor:
     """First and second raw moments over positions of (C, H, W) or (1, C, H, W) features, packed (C, C + 1):
     ``[E[f·fᵀ] | E[f]]``. Several images' moments blend by a weighted average."""
-    flat = features.reshape(features.shape[-3], -1)
-    n = flat.shape[-1]
-    return torch.cat([flat @ flat.t() / n, flat.mean(-1, keepdim=True)], dim=-1)
+    return moment_sums(features) / (features.shape[-2] * features.shape[-1])
 
 
 def _ns_sqrt(a: torch.Tensor, iterations: int) -> torch.Tensor:

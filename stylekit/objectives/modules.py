@@ -162,9 +162,7 @@ class _MomentLoss(StyleLoss):
         self.target = target_moments.detach()
 
     def statistic(self, features: torch.Tensor) -> torch.Tensor:
-        flat = features.reshape(features.shape[-3], -1)
-        return torch.cat([F.gram_matrix(features, "none").reshape(flat.shape[0], -1), flat.sum(-1, keepdim=True)],
-                         dim=-1)
+        return F.moment_sums(features)
 
 
 class W2Loss(_MomentLoss):
@@ -206,20 +204,18 @@ class SlicedLoss(StyleLoss):
         channels = target_features.shape[0 if target_features.dim() == 2 else -3]
         self.target = target_features.detach().reshape(channels, -1)
         self.generator = generator or torch.Generator().manual_seed(0)
-        self.directions = torch.empty(0)  # drawn by prepare(), before every evaluation
-        self._target_projected: torch.Tensor | None = None
+        # drawn by prepare(), before every evaluation
+        self.directions = self.target_projected = torch.empty(0)
 
     def prepare(self) -> None:
         self.directions = F.random_directions(self.target.shape[0], generator=self.generator).to(self.target)
-        self._target_projected = None
+        self.target_projected = F.project(self.target, self.directions)
 
     def statistic(self, features: torch.Tensor) -> torch.Tensor:
         return F.project(features, self.directions)
 
     def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
-        if self._target_projected is None:
-            self._target_projected = F.project(self.target, self.directions)
-        return F.sliced_distance(statistic, self._target_projected, self.relative)
+        return F.sliced_distance(statistic, self.target_projected, self.relative)
 
 
 class TotalVariation(Objective):

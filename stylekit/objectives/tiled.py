@@ -116,7 +116,7 @@ def tiled_grams(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequenc
 def tiled_moments(backbone: FeatureExtractor, image: torch.Tensor, layers: Sequence[str],
                   tile: int) -> dict[str, torch.Tensor]:
     """Packed :func:`functional.moments` of a large image's features, accumulated tile by tile."""
-    sums = tiled_sums(backbone, image, layers, tile, lambda f: F.moments(f) * (f.shape[-2] * f.shape[-1]))
+    sums = tiled_sums(backbone, image, layers, tile, F.moment_sums)
     return {layer: m / n for layer, (m, n) in sums.items()}
 
 
