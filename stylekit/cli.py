@@ -16,9 +16,9 @@ from .version import __version__
 from .errors import StylekitError, StylekitWarning
 from .neural_style import add_arguments as neural_style_arguments
 from .options import (PRESETS, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
-                      InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, TextureOptions,
-                      TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments, options_from,
-                      preset_values)
+                      InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, StylesOptions,
+                      TextureOptions, TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
+                      options_from, preset_values)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -313,6 +313,19 @@ def _fast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _styles(args: argparse.Namespace) -> int:
+    from .feedforward.sheet import contact_sheet
+    from .io import save_image
+    from .io.examples import example_content
+
+    options = options_from(args, StylesOptions)
+    out = options_from(args, OutputOptions)
+    content = args.content if args.content is not None else example_content()
+    output = _check_outputs(out, [content])
+    save_image(contact_sheet(content, options), output)
+    return _finish(out, output, False)
+
+
 def _video(args: argparse.Namespace) -> int:
     _require("video")
     from .videos.stylize import run_video, work_dir
@@ -423,10 +436,17 @@ COMMANDS: dict[str, Command] = {
                         (("image", "IMAGE", "image to look at", None),), (FeaturesOptions, FigureOutput),
                         _features),
     "fast": Command("fast feed-forward arbitrary style transfer",
-                    "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained arbitrary-style "
-                    "network (MicroAST or a WCT cascade).",
-                    (("content", "CONTENT", "content image, or a folder of images (batch mode)", None), _STYLES),
+                    "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained network: an "
+                    "arbitrary-style one (Magenta's, MicroAST or a WCT cascade) with STYLE images, or the 26-style "
+                    "network with --builtin N (see 'stylekit styles').",
+                    (("content", "CONTENT", "content image, or a folder of images (batch mode)", None),
+                     ("styles", "STYLE", "style image(s); none with --builtin", "*")),
                     (FastOptions, FastOutput), _fast),
+    "styles": Command("contact sheet of the 26 built-in styles",
+                      "Draw CONTENT (default: the built-in example photo) in each of the 26-style network's styles, "
+                      "numbered as 'stylekit fast --builtin N' takes them.",
+                      (("content", "CONTENT", "photo to show the styles on", "?"),), (StylesOptions, OutputOptions),
+                      _styles),
     "video": Command("stylise a video with temporal consistency",
                      "Stylise every frame of INPUT (frame rate and audio kept), warping the previous stylised frame "
                      "along the optical flow to avoid flicker. An interrupted job resumes when run again with the "

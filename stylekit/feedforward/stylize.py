@@ -1,4 +1,5 @@
-"""Fast (feed-forward) arbitrary style transfer: one pass of MicroAST or the WCT cascade per image."""
+"""Fast (feed-forward) style transfer: one pass of Magenta's network, MicroAST or the WCT cascade per image, or of
+the 26-style network with its built-in styles."""
 from __future__ import annotations
 
 import math
@@ -18,17 +19,21 @@ from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import FastOptions, make_options, validate
+from ..options import N_BUILTIN, FastOptions, make_options, validate
+from .magenta import Magenta, MultiStyle, predictor_input
 from .microast import MicroAST, StyleCode
 from .tiles import TILE
-from .wct import WCT, ColorTransform
+from .wct import WCT
 from .weights import resolve
 
 # Peak memory of one image on top of the loaded model, fitted to measured peak RSS (docs/benchmarks.md, "Fast
 # models on large images"): a fixed part, and bytes per padded pixel whole and in tiles (plus, in tiles, the
 # whole figure for one padded tile).
 PEAK_FIXED = 256 * 2**20
-PEAK_BYTES_PER_PIXEL = {"microast": (400, 100), "wct": (850, 64)}
+MAGENTA_PEAK = 250
+MULTISTYLE_PEAK = 700
+PEAK_BYTES_PER_PIXEL = {"microast": (400, 100), "wct": (850, 64), "magenta": (MAGENTA_PEAK, None),
+                        "multistyle26": (MULTISTYLE_PEAK, None)}  # None: instance norms throughout, no tiling
 MAX_HALO = 160  # the widest halo a tile is read with (WCT's level 5)
 TILE_ABOVE = 2048 * 2048  # padded pixels above which images are tiled anyway: less memory, no slower (measured)
 
@@ -58,15 +63,17 @@ class FastStylizer:
         self.device = resolve_device(opts.device)
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
-        model = MicroAST if opts.model == "microast" else WCT
-        self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_size, model.min_style)
+        self.model = "multistyle26" if opts.builtin is not None else opts.model
+        model = {"magenta": Magenta, "microast": MicroAST, "wct": WCT, "multistyle26": MultiStyle}[self.model]
+        self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side, model.min_style)
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
-        files = resolve(opts.model, opts.weights_dir)
+        files = resolve(self.model, opts.weights_dir)
         with torch.random.fork_rng(devices=[]):  # layers draw initial weights (overwritten below) from torch's
             net = model()  # global RNG: leave its state as it was
         self.net = net.load_files(files).to(self.device).to(memory_format=torch.channels_last)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
-        self._codes = None if opts.preserve_color != "none" else self._encode(self.styles)
+        recolored = opts.preserve_color != "none" and self.model != "multistyle26"
+        self._codes = None if recolored else self._encode(self.styles)
 
     def _style(self, style: LoadedImage, size: int | tuple[int, int] | None, shortest: int) -> torch.Tensor:
         """A style image at ``size``, brought up to the model's ``shortest`` side if it is below it (with a note)."""
@@ -82,12 +89,14 @@ class FastStylizer:
     def plan(self, size: tuple[int, int], what: str = "content", option: str = "--content-size") -> int | None:
         """The tile size an (h, w) image is stylised in (None: whole): whole when it has at most
         :data:`TILE_ABOVE` pixels and its estimated peak fits in the free memory, else in tiles (unless the
-        stylizer's ``tile`` says otherwise). Raises :class:`OutOfMemoryEstimate` naming the largest ``option``
-        that fits when it cannot fit."""
+        stylizer's ``tile`` says otherwise; the Magenta and 26-style networks normalise every layer over the
+        whole image, so they always run whole). Raises :class:`OutOfMemoryEstimate` naming the largest
+        ``option`` that fits when it cannot fit."""
         h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
-        whole, tiled = PEAK_BYTES_PER_PIXEL[self.opts.model]
+        whole, tiled = PEAK_BYTES_PER_PIXEL[self.model]
         free = available_memory(self.device)
-        if self.tile == 0 or self.tile is None and h * w <= TILE_ABOVE and PEAK_FIXED + whole * h * w <= free:
+        fits_whole = PEAK_FIXED + whole * h * w <= free
+        if tiled is None or self.tile == 0 or self.tile is None and h * w <= TILE_ABOVE and fits_whole:
             tile, fixed, per_pixel = None, PEAK_FIXED, whole
         else:
             tile = self.tile or TILE
@@ -102,7 +111,17 @@ class FastStylizer:
         raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} {what} needs about {need / 2**30:.1f} GiB but "
                                   f"{free / 2**30:.1f} GiB is free on {self.device}: {advice}")
 
-    def _encode(self, styles: list[torch.Tensor]) -> StyleCode | list[list[ColorTransform]]:
+    def _encode(self, styles: list[torch.Tensor]) -> Any:
+        """What the model needs of the styles: Magenta's blended style vector, the 26-style network's weights,
+        MicroAST's blended code, or WCT's transforms."""
+        if isinstance(self.net, MultiStyle):
+            weights = torch.zeros(1, N_BUILTIN)
+            for index, weight in self.opts.builtin:
+                weights[0, index] += weight
+            return (weights / weights.sum()).to(self.device)
+        if isinstance(self.net, Magenta):
+            vectors = [self.net.style_vector(predictor_input(s)) for s in styles]
+            return sum(w * v for w, v in zip(self.blend, vectors))
         codes = []
         for i, style in enumerate(styles):
             tile = self.plan(tuple(style.shape[-2:]), f"style image {i + 1}", "--style-size")
@@ -111,6 +130,22 @@ class FastStylizer:
                          else self.net.encode_style(style, self.opts.levels, tile))
         return StyleCode.blend(codes, self.blend) if isinstance(self.net, MicroAST) else codes
 
+    def _stylize(self, x: torch.Tensor, codes: Any, tile: int | None, hw: tuple[int, int]) -> torch.Tensor:
+        """The model on content ``x`` of size ``hw`` padded, with ``codes`` (from :meth:`_encode`), alpha applied."""
+        alpha = self.opts.alpha
+        if isinstance(self.net, Magenta):
+            if alpha < 1:  # the TF-Hub colab's interpolation towards the content's own style vector
+                codes = alpha * codes + (1 - alpha) * self.net.style_vector(predictor_input(x))
+            return self.net.stylize(x, codes)
+        if isinstance(self.net, MultiStyle):
+            out = self.net.stylize(x, codes)
+            return out if alpha == 1 else alpha * out + (1 - alpha) * x  # no "content style" to mix towards
+        if isinstance(self.net, MicroAST):
+            return self.net.stylize(x, codes, alpha, tile)
+        mask = None if self.mask is None else F.interpolate(self.mask, size=hw, mode="bilinear")
+        mask = None if mask is None else _pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
+        return self.net.stylize(x, codes, self.blend, alpha, mask, tile)
+
     @torch.no_grad()
     def __call__(self, content: torch.Tensor) -> torch.Tensor:
         """The stylised content, same size as given (content_size is applied by the caller)."""
@@ -118,19 +153,14 @@ class FastStylizer:
         x = content.to(self.device)
         codes, original = self._codes, x
         if self.opts.preserve_color == "luminance":
-            codes = self._encode([color.match_luminance(s, x) for s in self.styles])
             x = color.match_luminance(x, x)
-        elif self.opts.preserve_color == "histogram":
+            if codes is None:
+                codes = self._encode([color.match_luminance(s, original) for s in self.styles])
+        elif self.opts.preserve_color == "histogram" and codes is None:
             codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
         padded = _pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
-        if isinstance(self.net, MicroAST):
-            out = self.net.stylize(padded, codes, self.opts.alpha, tile)
-        else:
-            mask = None if self.mask is None else F.interpolate(self.mask, size=(h, w), mode="bilinear")
-            mask = None if mask is None else _pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
-            out = self.net.stylize(padded, codes, self.blend, self.opts.alpha, mask, tile)
-        out = out[..., :h, :w].contiguous()
+        out = self._stylize(padded, codes, tile, (h, w))[..., :h, :w].contiguous()
         if self.opts.preserve_color == "luminance":
             out = color.combine_luminance(out, original)
         elif self.opts.preserve_color == "histogram":

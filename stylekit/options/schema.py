@@ -130,9 +130,35 @@ def _size(text: str) -> int | tuple[int, int]:
     raise ValueProblem(f"must be N or WIDTHxHEIGHT, got {text!r}")
 
 
+def _mix(text: str) -> tuple[tuple[int, float], ...]:
+    """``7`` or ``3:0.5,12:0.5``: numbered items, each with an optional weight (default 1)."""
+    pairs = []
+    for part in _split(text):
+        index, _, weight = part.partition(":")
+        pairs.append((_whole(index), _number(weight) if weight.strip() else 1.0))
+    return tuple(pairs)
+
+
+def _check_mix(value: Any, spec: Spec) -> tuple[tuple[int, float], ...]:
+    """A mix given as an int, a {index: weight} mapping or (index, weight) pairs, as checked pairs."""
+    items = value.items() if isinstance(value, Mapping) else [value] if isinstance(value, int) else value
+    index = Spec("int", "", low=spec.low, high=spec.high)
+    pairs = []
+    for item in items:
+        i, w = (item, 1.0) if isinstance(item, int) else item
+        try:
+            pairs.append((_check_number(i, index, True), _check_number(w, Spec("float", "", low=0), False)))
+        except ValueProblem as exc:
+            raise ValueProblem(f"{'numbers' if 'whole' in str(exc) or 'between' in str(exc) else 'weights'} {exc}") \
+                from None
+    if not pairs or sum(w for _, w in pairs) <= 0:
+        raise ValueProblem("needs at least one item with a weight above 0, e.g. 7 or 3:0.5,12:0.5")
+    return tuple(pairs)
+
+
 PARSERS: dict[str, Callable[[str], Any]] = {
-    "int": _whole, "float": _number, "bool": _bool, "choice": str.strip, "text": str.strip, "path": str.strip,
-    "image": str.strip, "ints": lambda t: [_whole(p) for p in _split(t)],
+    "mix": _mix, "int": _whole, "float": _number, "bool": _bool, "choice": str.strip, "text": str.strip,
+    "path": str.strip, "image": str.strip, "ints": lambda t: [_whole(p) for p in _split(t)],
     "floats": lambda t: [_number(p) for p in _split(t)], "names": _split, "size": _size,
 }
 KINDS = tuple(PARSERS)
@@ -182,6 +208,7 @@ def check_value(value: Any, spec: Spec) -> Any:
         value = PARSERS[spec.kind](value)
         if spec.kind in ("ints", "floats", "names") and not value and not spec.optional:
             raise ValueProblem("must not be empty")
+        value = None if spec.kind == "mix" and not value else value
     if value is None:
         if spec.optional or spec.kind == "nested":
             return None
@@ -209,6 +236,13 @@ def check_value(value: Any, spec: Spec) -> Any:
             return tuple(v.strip() for v in items)
         element = Spec("int" if kind == "ints" else "float", "", low=spec.low, high=spec.high, above=spec.above)
         return tuple(_check_number(v, element, kind == "ints") for v in items)
+    if kind == "mix":
+        try:
+            return _check_mix(value, spec)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ValueProblem):
+                raise
+            raise ValueProblem(f"must be a number such as 7 or a mix such as 3:0.5,12:0.5, got {value!r}") from None
     if kind == "size":
         sides = list(value) if isinstance(value, (tuple, list)) else [value]
         if len(sides) not in (1, 2):

@@ -1,0 +1,48 @@
+"""The contact sheet of the 26-style network's built-in styles: a content image in each, numbered as
+``--builtin`` takes them."""
+from __future__ import annotations
+
+from PIL import Image, ImageDraw, ImageFont
+
+import torch
+
+from ..devices import resolve_device
+from ..io import ImageLike, load_image, resize_to, to_pil
+from ..options import N_BUILTIN, StylesOptions, validate
+from .magenta import MultiStyle
+from .weights import resolve
+
+PAD, LABEL = 6, 22  # pixels between pictures, and of the caption strip above each
+
+
+@torch.no_grad()
+def builtin_styles(content: ImageLike, options: StylesOptions | None = None) -> list[Image.Image]:
+    """``content`` (long side ``options.size``) in each built-in style, in order 0 to 25."""
+    opts = validate(options or StylesOptions())
+    device = resolve_device(opts.device)
+    x = resize_to(load_image(content, "content").rgb, opts.size).to(device)
+    with torch.random.fork_rng(devices=[]):
+        net = MultiStyle()
+    net = net.load_files(resolve("multistyle26", opts.weights_dir)).to(device)
+    h, w = x.shape[-2:]
+    padded = torch.nn.functional.pad(x, (0, -w % net.multiple, 0, -h % net.multiple), mode="replicate")
+    return [to_pil(net.stylize(padded, torch.eye(N_BUILTIN, device=device)[i:i + 1])[..., :h, :w])
+            for i in range(N_BUILTIN)]
+
+
+def contact_sheet(content: ImageLike, options: StylesOptions | None = None) -> Image.Image:
+    """One image: the content ("original") then the 26 styles, ``options.columns`` per row, each captioned."""
+    opts = validate(options or StylesOptions())
+    x = resize_to(load_image(content, "content").rgb, opts.size)
+    pictures = [("original", to_pil(x))] + [(f"{i}", image) for i, image in enumerate(builtin_styles(x, opts))]
+    tw, th = pictures[0][1].size
+    rows = -(-len(pictures) // opts.columns)
+    sheet = Image.new("RGB", (opts.columns * (tw + PAD) + PAD, rows * (th + LABEL + PAD) + PAD), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=16)
+    for n, (caption, image) in enumerate(pictures):
+        row, col = divmod(n, opts.columns)
+        x, y = PAD + col * (tw + PAD), PAD + row * (th + LABEL + PAD)
+        draw.text((x + 2, y + 2), caption, fill="black", font=font)
+        sheet.paste(image, (x, y + LABEL))
+    return sheet
