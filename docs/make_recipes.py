@@ -11,15 +11,6 @@ from PIL import Image
 from stylekit.options import PRESETS
 
 runs = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/recipes")
-PENDING: dict[str, str] = {
-    name: (f"Result image pending: the full run was not finished in this session. Measured alone on this machine: "
-           f"{per} (`--steps {probe}` with the preset, minus the 4.6 s a 1-step run takes), so the full run takes "
-           f"about {total}.")
-    for name, per, probe, total in (
-        ("tf-eager", "0.94 s per Adam step at 512x384", 20, "16 minutes"),
-        ("keras-lbfgs", "19 s per outer iteration (20 L-BFGS evaluations)", 2, "16 minutes"),
-        ("gatys2016", "0.93 s per L-BFGS step", 20, "8 minutes"),
-        ("neural-style", "1.1 s per L-BFGS iteration", 10, "18 minutes"))}
 # What a finished run showed that its numbers do not say.
 OBSERVED = {"keras-lbfgs": "Observed: from noise at these weights the style terms dominate, and after the 50 outer "
                            "iterations the content has not emerged (the tutorial ran VGG16, not obtainable here); "
@@ -75,7 +66,7 @@ for p in PRESETS.values():
         if p.name in OBSERVED:
             out += [OBSERVED[p.name], ""]
     else:
-        out += [PENDING.get(p.name, "Not run to the end at 512 px in this session."), ""]
+        out += ["Not run to the end at 512 px in this session.", ""]
     out += ["Deviations from the printed recipe, and why:", ""] + [f"- {d}" for d in p.deviations] + [""]
 out += ["## neural-style's own command line", "",
         "`stylekit neural-style` takes neural_style.lua's flags and runs the `neural-style` preset with them:", "",
