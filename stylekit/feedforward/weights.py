@@ -128,6 +128,7 @@ def _fetch_member(entry: WeightFile, dest: Path) -> Path:
             out.write(src.read())
         check_hash(tmp, entry.sha256)
 
+    dest.parent.mkdir(parents=True, exist_ok=True)
     return write_atomic(dest, extract)
 
 

@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError
-from ..options import ServerConfig, namer, validate
+from ..options import N_BUILTIN, ServerConfig, namer, validate
 from .jobs import Job, JobQueue, QueueFull
 from .tasks import OPTIMISE, QUICK, Method, check_limits, encode_png, methods_by_name, server_settings
 
@@ -160,6 +160,9 @@ def _measure(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
     return img.size
 
 
+BUILTIN_THUMBNAIL = 112  # long side of the built-in styles' gallery pictures
+
+
 def _thumbnail(img: Image.Image) -> bytes:
     thumb = img.convert("RGB")
     thumb.thumbnail((256, 256))
@@ -238,6 +241,21 @@ class State:
         self.held = ByteBudget(int(config.max_uploads_mb * MB))
         self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
                               max_seconds=config.max_job_seconds)
+        self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
+        self.builtin_lock = threading.Lock()
+
+    def builtin_thumbnail(self, index: int) -> bytes:
+        """A JPEG of the example portrait in built-in style ``index`` (all 26 are drawn on first use)."""
+        from ..feedforward.sheet import builtin_styles
+        from ..io.examples import example_content
+        from ..options import StylesOptions
+
+        with self.builtin_lock:
+            if not self.builtin_thumbnails:
+                options = StylesOptions(size=BUILTIN_THUMBNAIL, device=self.config.device,
+                                        weights_dir=self.config.weights_dir)
+                self.builtin_thumbnails = [_thumbnail(img) for img in builtin_styles(example_content(), options)]
+        return self.builtin_thumbnails[index]
 
     def _load_examples(self) -> dict[str, StoredImage]:
         from ..io import content_files, load_image, to_pil
@@ -389,6 +407,7 @@ def create_app(config: ServerConfig) -> Starlette:
         return JSONResponse({
             "methods": [m.describe() for m in state.methods.values()],
             "examples": [e.describe() for e in state.examples.values()],
+            "builtin_styles": N_BUILTIN,
             "limits": {"max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
                        "max_side": config.max_side},
             "queue": state.queue.counts()})
@@ -430,6 +449,16 @@ def create_app(config: ServerConfig) -> Starlette:
             return _error("no such example", 404)
         return Response(found.thumbnail, media_type="image/jpeg")
 
+    async def builtin_image(request: Request) -> Response:
+        index = request.path_params["index"]
+        if not 0 <= index < N_BUILTIN:
+            return _error(f"built-in styles are numbered 0 to {N_BUILTIN - 1}", 404)
+        try:
+            data = await asyncio.get_running_loop().run_in_executor(decoders, state.builtin_thumbnail, index)
+        except StylekitError as exc:
+            return _error(str(exc), 503)
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+
     def make_job(body: dict[str, Any]) -> Job:
         token = body.get("session")
         state.session(token)
@@ -445,11 +474,13 @@ def create_app(config: ServerConfig) -> Starlette:
             raise StylekitError("styles must be a list of image ids")
         style_ids = style_ids[: 1 if method.styles == "one" else None]
         fixed = server_settings(method.options, config.weights_dir, config.device)
-        options = method.parse(form, fixed, n_styles=len(style_ids) or 1)
+        builtin = method.name == "fast" and str(form.get("builtin") or "").strip() != ""
+        options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
         check_limits(options, config.max_side, config.max_steps, namer(method.options, "web"))
         content = state.image(token, body.get("content")) if method.needs_content else None
-        if method.styles != "none" and not style_ids:
-            raise StylekitError(f"{method.title} needs a style image: add one")
+        if method.styles != "none" and not style_ids and not builtin:
+            raise StylekitError(f"{method.title} needs a style image: add one" +
+                                (", or pick a built-in style" if method.name == "fast" else ""))
         styles = [state.image(token, i) for i in style_ids]
         if method.name == "fast" and options.content_size is None and content is not None \
                 and max(content.width, content.height) > config.max_side:  # else as uploaded
@@ -546,6 +577,7 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/api/session", new_session, methods=["POST"]),
         Route("/api/images", upload, methods=["POST"]),
         Route("/api/examples/{key}.jpg", example_image),
+        Route("/api/builtin/{index:int}.jpg", builtin_image),
         Route("/api/jobs", submit, methods=["POST"]),
         Route("/api/jobs/{job}", with_job(job_status)),
         Route("/api/jobs/{job}/cancel", with_job(job_cancel), methods=["POST"]),

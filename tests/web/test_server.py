@@ -298,3 +298,16 @@ def test_serve_command_bad_settings_get_one_line_errors(tmp_path):
     finally:
         taken.close()
     assert run("--workers", "0").returncode == 2
+
+
+def test_a_builtin_style_needs_no_style_image_and_the_gallery_serves_all_26(client):
+    assert client.call("GET", "/api/config")["builtin_styles"] == 26
+    content = client.upload(png_bytes(pattern(64, 2)))["id"]
+    job = client.wait(client.submit("fast", content, [], {"builtin": "7"})["id"])
+    assert job["state"] == "done" and tuple(job["size"]) == (64, 64)
+    refused = client.submit("fast", content, [], {"builtin": ""}, expect=400)
+    assert "add one, or pick a built-in style" in refused["error"]
+    for index in (0, 25):
+        status, thumb, _ = client.raw("GET", f"/api/builtin/{index}.jpg")
+        assert status == 200 and Image.open(io.BytesIO(thumb)).format == "JPEG"
+    assert client.raw("GET", "/api/builtin/26.jpg")[0] == 404

@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { config: null, session: null, content: null, styles: [], jobs: new Map() };
+const state = { config: null, session: null, content: null, styles: [], builtin: null, jobs: new Map() };
 
 function say(text) { $("#message").textContent = text || ""; }
 
@@ -49,8 +49,43 @@ function renderStyles() {
     li.append(img, remove);
     list.append(li);
   });
+  if (state.styles.length) pickBuiltin(null);
   $("#style-hint").textContent = state.styles.length
-    ? `${state.styles.length} style image${state.styles.length > 1 ? "s" : ""}` : "Drop one or more paintings here or choose them.";
+    ? `${state.styles.length} style image${state.styles.length > 1 ? "s" : ""}`
+    : state.builtin !== null ? `Built-in style ${state.builtin} (fast method)`
+    : "Drop one or more paintings here or choose them.";
+}
+
+// A built-in style of the 26-style network replaces the style images and selects the fast method.
+function pickBuiltin(index) {
+  state.builtin = index;
+  for (const button of document.querySelectorAll("#builtin button")) {
+    button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
+  }
+  if (index === null) return;
+  state.styles = [];
+  if ($("#method").value !== "fast") { $("#method").value = "fast"; renderOptions(); }
+  const field = $("#opt-builtin");
+  if (field) field.value = String(index);
+  renderStyles();
+}
+
+function renderBuiltin() {
+  const list = $("#builtin");
+  for (let i = 0; i < state.config.builtin_styles; i++) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button"; button.dataset.index = i; button.setAttribute("aria-pressed", "false");
+    button.setAttribute("aria-label", `built-in style ${i}`); button.title = `built-in style ${i}`;
+    const img = document.createElement("img");
+    img.src = `/api/builtin/${i}.jpg`; img.alt = ""; img.loading = "lazy";
+    const number = document.createElement("span");
+    number.textContent = i;
+    button.append(img, number);
+    button.onclick = () => pickBuiltin(i);
+    li.append(button);
+    list.append(li);
+  }
 }
 
 async function addFiles(files, role) {
@@ -129,6 +164,7 @@ function renderOptions() {
   if (m.styles === "many") needs.push("one or more style images");
   if (m.styles === "one") needs.push("one style image (the texture source)");
   $("#method-note").textContent = `Uses ${needs.join(" and ")}.`;
+  if (m.name === "fast" && state.builtin !== null) $("#opt-builtin").value = String(state.builtin);
   $("#content-box").style.opacity = m.needs_content ? 1 : 0.45;
   $("#style-box").style.opacity = m.styles === "none" ? 0.45 : 1;
 }
@@ -145,11 +181,15 @@ async function go() {
   say("");
   const m = method();
   if (m.needs_content && !state.content) { say(`${m.title} needs a content image: choose one.`); return; }
-  if (m.styles !== "none" && !state.styles.length) { say(`${m.title} needs a style image: add one.`); return; }
+  const values = formValues();
+  const builtin = m.name === "fast" && String(values.builtin || "").trim() !== "";
+  if (m.styles !== "none" && !state.styles.length && !builtin) {
+    say(`${m.title} needs a style image: add one${m.name === "fast" ? ", or pick a built-in style" : ""}.`); return;
+  }
   const body = {
-    session: state.session, method: m.name, options: formValues(),
+    session: state.session, method: m.name, options: values,
     content: m.needs_content ? state.content.id : null,
-    styles: m.styles === "none" ? [] : state.styles.map((s) => s.id),
+    styles: m.styles === "none" || builtin ? [] : state.styles.map((s) => s.id),
   };
   try {
     const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body),
@@ -248,6 +288,7 @@ async function start() {
   wireDrop($("#content-box"), "content");
   wireDrop($("#style-box"), "style");
   renderExamples();
+  renderBuiltin();
   renderOptions();
   showQueue(state.config.queue);
   listen();
