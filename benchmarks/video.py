@@ -1,9 +1,10 @@
 """Video benchmark: end-to-end frames per second of `stylekit video --method fast` and the flicker metric
 (mean masked |S_t - warp(S_t-1)|, 0-1 units) with independent frames vs temporal blending, on two clips made
 from ../shared/images (a slow pan and zoom; a disc moving over a still photo). The baseline in the same run
-is a plain decode + encode of the same clip.
+is a plain decode + encode of the same clip. ``--breakdown`` also times each stage of one frame on its own
+(decode, flow, network in fp32 and bf16, PNG save, encode): the levers for the frame rate.
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/video.py --frames 48
+    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/video.py --frames 48 --model magenta --breakdown
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from pathlib import Path
 
 from common import IMAGES
 from stylekit.options import FastOptions, VideoOptions
-from stylekit.videos import FlowEstimator, VideoWriter, consistency_mask, flicker, probe, read_frames, run_video
+from stylekit.videos import (FlowEstimator, VideoWriter, consistency_mask, flicker, probe, read_frames, run_video,
+                             warp)
 from stylekit.videos.clips import make_clip
 
 
@@ -37,17 +39,66 @@ def flicker_of(clip: Path, stylised: Path) -> float:
     return flicker(frames, backs, masks)
 
 
+def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
+    """Median milliseconds per frame of each stage, run one after another on the clip's frames."""
+    import statistics
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from stylekit.feedforward import FastStylizer
+    from stylekit.io import write_atomic
+    from stylekit.videos.stylize import _to_tensor, _to_uint8
+
+    frames = list(read_frames(clip))
+    stylizer = FastStylizer([style], FastOptions(model=model))
+    flows = FlowEstimator()
+    info = probe(clip)
+    stages: dict[str, list[float]] = {}
+
+    def timed(name: str, run):
+        start = time.perf_counter()
+        result = run()
+        stages.setdefault(name, []).append(1000 * (time.perf_counter() - start))
+        return result
+
+    start = time.perf_counter()
+    list(read_frames(clip))
+    stages["decode"] = [1000 * (time.perf_counter() - start) / len(frames)]
+    with VideoWriter(folder / "stages.mp4", info.fps, info.width, info.height) as writer:
+        for i, frame in enumerate(frames):
+            out = timed("network fp32", lambda: stylizer(_to_tensor(frame)))
+            if stylizer.device.type == "cpu":
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    timed("network bf16 (autocast)", lambda: stylizer(_to_tensor(frame)))
+            styled = _to_uint8(out)
+            if i:
+                back = timed("flow: backward", lambda: flows(frame, frames[i - 1]))
+                fwd = timed("flow: forward", lambda: flows(frames[i - 1], frame))
+                timed("flow: mask + warp", lambda: (consistency_mask(back, fwd),
+                                                    warp(styled.astype(np.float32) / 255, back)))
+            timed("PNG save", lambda: write_atomic(folder / "f.png", lambda tmp: Image.fromarray(styled).save(
+                tmp, format="PNG", compress_level=1)))
+            timed("encode", lambda: writer.write(styled))
+    print(f"\nper-frame stages at {info.width}x{info.height}, model {model} (median ms; run one at a time)")
+    for name, values in stages.items():
+        print(f"{name:>26}  {statistics.median(values):7.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--model", default="microast")
     parser.add_argument("--temporal-weight", type=float, default=None, help="default: the method's default")
+    parser.add_argument("--precision", default="fp32", help="the network's arithmetic: fp32, bf16, auto")
+    parser.add_argument("--breakdown", action="store_true", help="also time each stage of a frame on its own")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     style = IMAGES / "starry_night.jpg"
     tw = VideoOptions(temporal_weight=args.temporal_weight).temporal
-    print(f"{args.frames} frames at {width}x{height}, model {args.model}, style {style.name}")
+    print(f"{args.frames} frames at {width}x{height}, model {args.model} ({args.precision}), style {style.name}")
     print(f"{'clip':>7}  {'temporal':>8}  {'fps':>6}  {'copy fps':>8}  {'flicker':>8}  {'vs independent':>14}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -59,11 +110,14 @@ def main() -> None:
             for weight in (0.0, tw):
                 out = folder / f"{kind}_{weight}.mp4"
                 start = time.perf_counter()
-                run_video(clip, style, out, VideoOptions(temporal_weight=weight, fast=FastOptions(model=args.model)))
+                run_video(clip, style, out, VideoOptions(temporal_weight=weight, fast=FastOptions(model=args.model,
+                                                                                  precision=args.precision)))
                 fps = args.frames / (time.perf_counter() - start)
                 score = flicker_of(clip, out)
                 base = score if base is None else base
                 print(f"{kind:>7}  {weight:8.2f}  {fps:6.2f}  {copy_fps:8.1f}  {score:8.4f}  {score / base:14.2f}")
+        if args.breakdown:
+            breakdown(folder / "pan.mp4", style, args.model, folder)
 
 
 if __name__ == "__main__":

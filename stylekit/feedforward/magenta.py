@@ -130,9 +130,10 @@ class StylePredictor(nn.Module):
 
 def predictor_input(style: torch.Tensor) -> torch.Tensor:
     """The style predictor's (B, 3, 256, 256) input from a style image: its centre 256x256 window, or, when a side
-    is shorter than 256, its centre square resized to 256 (antialiased bilinear). A style image at 256 px
-    (the default style size) thus gives its whole centre square, as the TF-Hub colab's ``crop_center``; a
-    larger style size shows the predictor a closer view, which the network renders as larger strokes."""
+    is shorter than 256, its centre square resized to 256 (antialiased bilinear). A style image at 256 px thus
+    gives its whole centre square, as the TF-Hub colab's ``crop_center``; a larger style size shows the
+    predictor a closer view, which the network renders as larger strokes (the default, 384, measured closest
+    to the style: docs/examples.md)."""
     h, w = style.shape[-2:]
     side = min(h, w, STYLE_SIDE)
     top, left = (h - side) // 2, (w - side) // 2

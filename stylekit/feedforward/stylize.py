@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from .. import color
-from ..devices import available_memory, resolve_device
+from ..devices import available_memory, resolve_device, resolve_precision
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
@@ -61,6 +61,7 @@ class FastStylizer:
         self.opts = opts
         self.tile = tile
         self.device = resolve_device(opts.device)
+        self.bf16 = resolve_precision(opts.precision, self.device) == torch.bfloat16
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
         self.model = "multistyle26" if opts.builtin is not None else opts.model
@@ -73,7 +74,12 @@ class FastStylizer:
         self.net = net.load_files(files).to(self.device).to(memory_format=torch.channels_last)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         recolored = opts.preserve_color != "none" and self.model != "multistyle26"
-        self._codes = None if recolored else self._encode(self.styles)
+        with self._precision():
+            self._codes = None if recolored else self._encode(self.styles)
+
+    def _precision(self) -> torch.autocast:
+        """bfloat16 autocast around the network when the precision says so (a no-op context otherwise)."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     def _style(self, style: LoadedImage, size: int | tuple[int, int] | None, shortest: int) -> torch.Tensor:
         """A style image at ``size``, brought up to the model's ``shortest`` side if it is below it (with a note)."""
@@ -155,12 +161,15 @@ class FastStylizer:
         if self.opts.preserve_color == "luminance":
             x = color.match_luminance(x, x)
             if codes is None:
-                codes = self._encode([color.match_luminance(s, original) for s in self.styles])
+                with self._precision():
+                    codes = self._encode([color.match_luminance(s, original) for s in self.styles])
         elif self.opts.preserve_color == "histogram" and codes is None:
-            codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
+            with self._precision():
+                codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
         padded = _pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
-        out = self._stylize(padded, codes, tile, (h, w))[..., :h, :w].contiguous()
+        with self._precision():
+            out = self._stylize(padded, codes, tile, (h, w))[..., :h, :w].float().contiguous()
         if self.opts.preserve_color == "luminance":
             out = color.combine_luminance(out, original)
         elif self.opts.preserve_color == "histogram":

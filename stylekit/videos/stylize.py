@@ -20,7 +20,7 @@ import os
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -117,25 +117,18 @@ class _FrameStylizer:
         return dataclasses.replace(o.gatys, size=max(frame_hw), preserve_color=o.preserve_color, seed=o.seed,
                                    device=o.device, **later)
 
-    def _link(self, frame: np.ndarray, prev_src: np.ndarray, prev_out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The previous stylised frame warped to ``frame`` along the flow, and the mask of where that is valid."""
-        backward, forward = self.flows(frame, prev_src), self.flows(prev_src, frame)
-        return warp(prev_out.astype(np.float32) / 255, backward), consistency_mask(backward, forward)[..., None]
-
-    def __call__(self, frame: np.ndarray, prev_src: np.ndarray | None, prev_out: np.ndarray | None,
-                 helper: Executor | None = None) -> np.ndarray:
-        """The stylised frame; with a ``helper`` thread, the fast method computes the flow on it while the network
-        (torch) stylises: OpenCV and torch both release the GIL."""
+    def __call__(self, frame: np.ndarray, prev_src: np.ndarray | None, prev_out: np.ndarray | None) -> np.ndarray:
         tw = self.opts.temporal
-        linked = prev_src is not None and tw > 0
+        warped = mask = None
+        if prev_src is not None and tw > 0:
+            backward, forward = self.flows(frame, prev_src), self.flows(prev_src, frame)
+            mask = consistency_mask(backward, forward)[..., None]
+            warped = warp(prev_out.astype(np.float32) / 255, backward)
         if self.opts.method == "fast":
-            link = helper.submit(self._link, frame, prev_src, prev_out) if linked and helper else None
             out = self.fast(_to_tensor(frame))[0].permute(1, 2, 0).cpu().numpy()
-            if linked:
-                warped, mask = link.result() if link else self._link(frame, prev_src, prev_out)
+            if warped is not None:
                 out = out + tw * mask * (warped - out)
             return _to_uint8(out)
-        warped, mask = self._link(frame, prev_src, prev_out) if linked else (None, None)
         return self._gatys(frame, warped, mask)
 
     def _gatys(self, frame: np.ndarray, warped: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
@@ -249,10 +242,9 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
         prev_src = prev_out = None
         pending: list[Future] = []
         count = 0
-        # PNG saving and encoding run on one background thread (in order) while the next frame is stylised; the
-        # optical flow of the next frame on another, beside the network.
+        # PNG saving and encoding run on one background thread (in order) while the next frame is stylised.
         with VideoWriter(tmp, info.fps, width, height, source if info.has_audio else None) as writer, \
-                ThreadPoolExecutor(max_workers=1) as io_thread, ThreadPoolExecutor(max_workers=1) as flow_thread:
+                ThreadPoolExecutor(max_workers=1) as io_thread:
             for i, raw in enumerate(read_frames(source)):
                 if opts.max_frames is not None and i >= opts.max_frames:
                     break
@@ -262,7 +254,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
                 if done.is_file():
                     styled = np.asarray(Image.open(done).convert("RGB"))
                 else:
-                    styled = stylize(frame, prev_src, prev_out, flow_thread)
+                    styled = stylize(frame, prev_src, prev_out)
                     pending.append(io_thread.submit(save_frame, done, styled))
                 pending.append(io_thread.submit(writer.write, styled))
                 while len(pending) > MAX_QUEUED:  # keep the frames held bounded when writing is the slower side
