@@ -156,3 +156,20 @@ def test_closing_the_tab_cancels_its_running_job(browser, server, images):
     while (job.state == "running" or queue.get(job_id) is not None) and time.time() < deadline:
         time.sleep(0.1)
     assert job.state == "cancelled" and queue.get(job_id) is None
+
+
+def test_a_builtin_style_from_the_gallery_needs_no_style_image(browser, server, images):
+    page = browser.new_page(viewport={"width": 1400, "height": 950})
+    page.goto(server.url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.set_input_files("#content-input", str(images[0]))
+    page.wait_for_selector("#content-name:has-text('320×240')")
+    page.click("#builtin-box summary")
+    page.wait_for_function("document.querySelector('#builtin button img').naturalWidth > 0", timeout=60_000)
+    page.click("#builtin button[aria-label='built-in style 7']")
+    assert page.input_value("#method") == "fast" and page.input_value("#opt-builtin") == "7"
+    assert page.get_attribute("#builtin button[aria-label='built-in style 7']", "aria-pressed") == "true"
+    page.click("#go")
+    card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+    assert "320×240" in card(page).locator(".info").inner_text()
+    page.close()
