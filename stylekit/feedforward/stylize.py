@@ -30,8 +30,8 @@ from .weights import resolve
 # models on large images"): a fixed part, and bytes per padded pixel whole and in tiles (plus, in tiles, the
 # whole figure for one padded tile).
 PEAK_FIXED = 256 * 2**20
-MAGENTA_PEAK = 250
-MULTISTYLE_PEAK = 700
+MAGENTA_PEAK = 320  # peak RSS growth measured at 1024 and 2048 px: 301 and 273 bytes per pixel
+MULTISTYLE_PEAK = 620  # ... 580 and 571
 PEAK_BYTES_PER_PIXEL = {"microast": (400, 100), "wct": (850, 64), "magenta": (MAGENTA_PEAK, None),
                         "multistyle26": (MULTISTYLE_PEAK, None)}  # None: instance norms throughout, no tiling
 MAX_HALO = 160  # the widest halo a tile is read with (WCT's level 5)
