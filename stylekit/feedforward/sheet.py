@@ -10,6 +10,7 @@ from ..devices import resolve_device
 from ..io import ImageLike, load_image, resize_to, to_pil
 from ..options import N_BUILTIN, StylesOptions, validate
 from .magenta import MultiStyle
+from .stylize import _pad_to
 from .weights import resolve
 
 PAD, LABEL = 6, 22  # pixels between pictures, and of the caption strip above each
@@ -25,7 +26,7 @@ def builtin_styles(content: ImageLike, options: StylesOptions | None = None) -> 
         net = MultiStyle()
     net = net.load_files(resolve("multistyle26", opts.weights_dir)).to(device)
     h, w = x.shape[-2:]
-    padded = torch.nn.functional.pad(x, (0, -w % net.multiple, 0, -h % net.multiple), mode="replicate")
+    padded = _pad_to(x, net.multiple, net.min_content)
     return [to_pil(net.stylize(padded, torch.eye(N_BUILTIN, device=device)[i:i + 1])[..., :h, :w])
             for i in range(N_BUILTIN)]
 
