@@ -142,15 +142,18 @@ def _mix(text: str) -> tuple[tuple[int, float], ...]:
 def _check_mix(value: Any, spec: Spec) -> tuple[tuple[int, float], ...]:
     """A mix given as an int, a {index: weight} mapping or (index, weight) pairs, as checked pairs."""
     items = value.items() if isinstance(value, Mapping) else [value] if isinstance(value, int) else value
-    index = Spec("int", "", low=spec.low, high=spec.high)
+    parts = {"numbers": Spec("int", "", low=spec.low, high=spec.high), "weights": Spec("float", "", low=0)}
+
+    def checked(value: Any, part: str) -> Any:
+        try:
+            return _check_number(value, parts[part], part == "numbers")
+        except ValueProblem as exc:
+            raise ValueProblem(f"{part} {exc}") from None
+
     pairs = []
     for item in items:
         i, w = (item, 1.0) if isinstance(item, int) else item
-        try:
-            pairs.append((_check_number(i, index, True), _check_number(w, Spec("float", "", low=0), False)))
-        except ValueProblem as exc:
-            raise ValueProblem(f"{'numbers' if 'whole' in str(exc) or 'between' in str(exc) else 'weights'} {exc}") \
-                from None
+        pairs.append((checked(i, "numbers"), checked(w, "weights")))
     if not pairs or sum(w for _, w in pairs) <= 0:
         raise ValueProblem("needs at least one item with a weight above 0, e.g. 7 or 3:0.5,12:0.5")
     return tuple(pairs)
