@@ -78,12 +78,15 @@ class NetworkOptions(DeviceOptions):
     """The feature extractor."""
 
     backbone: str = option("vgg19", "feature extractor (vgg19: original Caffe weights, bundled; scratch: small "
-                           "random-weight CNN)", "choice", choices=BACKBONES, group="network", web="network")
+                           "random-weight CNN)", "choice", choices=BACKBONES, group="network", web="network",
+                           label="network", tip="The picture-recognition network that looks at the images: vgg19 "
+                           "(the usual) gives the best results; scratch is a small untrained one for quick tests.")
     weights: str | None = option(None, "weight file for vgg16/vgg19: torchvision's (vgg16-397923af.pth, "
                                  "vgg19-dcbb9e9d.pth) or Keras's .h5 (vgg16_weights_tf_dim_ordering_tf_kernels_"
                                  "notop.h5)", "path", optional=True, group="network")
     pooling: str = option("max", "pooling in the backbone", "choice", choices=POOLINGS, group="network",
-                          web="network")
+                          web="network", tip="How the network shrinks what it sees between layers: max (the usual) "
+                          "keeps the strongest details; avg (average) often gives smoother, softer results.")
 
 
 @dataclass
@@ -91,21 +94,27 @@ class RunOptions(NetworkOptions):
     """Settings every optimising method shares: the network, the device and the random seed."""
 
     seed: int | None = option(None, "random seed; the same seed gives the same output", "int", low=0,
-                              high=SEED_MAX, optional=True, group="output", web="output")
+                              high=SEED_MAX, optional=True, group="output", web="output", label="random seed",
+                              tip="A number that fixes the random choices, so the same number gives the same picture "
+                              "again; leave empty for a different result each time.")
 
 
 def _steps(table: dict[str, tuple[int, ...]], web: str | None = "schedule") -> Any:
     shown = "; ".join(f"{q} {','.join(map(str, table[q]))}" for q in QUALITIES)
+    tip = (f"Rounds of improvement at each size, smallest first (e.g. {','.join(map(str, table['normal']))}): more "
+           "gives a closer match but takes longer; leave empty to follow the quality.")
     return option(None, "optimisation steps per scale, counted from the coarsest (fine scales beyond the list repeat "
                   f"its last entry; one number: every scale); default from --quality ({shown}); exactly N steps "
                   "on one scale with --single-scale --no-early-stopping", "ints", low=0, high=STEPS_MAX,
-                  optional=True, group="size and schedule", web=web)
+                  optional=True, group="size and schedule", web=web, tip=tip)
 
 
 def _quality(draft_share: str) -> Any:
     return option("normal", f"how long to optimise: draft (about {draft_share} of normal's time, a preview), normal, "
                   "or high (more steps at every scale, a closer match to the style); --steps overrides", "choice",
-                  choices=QUALITIES, group="size and schedule", web="schedule")
+                  choices=QUALITIES, group="size and schedule", web="schedule",
+                  tip="How long to work on the picture: draft is a quick preview, high takes longer for a closer "
+                  "match; steps, when filled in, take its place.")
 
 
 @dataclass
@@ -120,10 +129,15 @@ class ScheduleOptions:
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
                                   "output size, and start below it when the output is small, so every entry of "
                                   "--steps gets a scale (empty: single scale)", "int", low=16, high=MAX_SIDE,
-                                  optional=True, group="size and schedule", web="schedule", label="coarsest size",
+                                  optional=True, group="size and schedule", web="schedule", label="starting size",
+                                  tip="The picture is first made at this small size (long side, in pixels) and then "
+                                  "enlarged, which helps large shapes come through; leave empty to work at full "
+                                  "size only.",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
     early_stopping: bool = option(True, "end a scale when the loss has stopped improving (--no-early-stopping: "
-                                  "run every step)", "bool", group="size and schedule", web="schedule")
+                                  "run every step)", "bool", group="size and schedule", web="schedule",
+                                  label="stop early", tip="Move on as soon as the picture stops improving, which "
+                                  "saves time; turn off to always run every step.")
 
     def per_scale(self) -> Sequence[int] | int:
         """The steps per scale this run takes: ``steps`` when given, else the quality's."""
@@ -158,7 +172,8 @@ class OptimizerSettings:
 
 def _optimizer(default: str = "lbfgs") -> Any:
     return option(default, "optimisation algorithm", "choice", choices=OPTIMIZER_CHOICES, group="optimisation",
-                  web="optimisation")
+                  web="optimisation", tip="The method that improves the picture step by step: lbfgs usually "
+                  "gets there fastest; adam and sgd take smaller, steadier steps.")
 
 
 def _lr() -> Any:
@@ -167,13 +182,17 @@ def _lr() -> Any:
                   optional=True, group="optimisation")
 
 
-def _tv_weight(default: float) -> Any:
+def _tv_weight(default: float, slider: tuple[float, float, float], log: bool = True) -> Any:
     return option(default, "total-variation (smoothness) weight", "float", low=0, high=WEIGHT_MAX, group="losses",
-                  web="losses", label="smoothness weight")
+                  web="losses", label="smoothness weight", slider=slider, log=log,
+                  tip="How much grain and speckle is smoothed away: higher gives a cleaner but softer picture, "
+                  "lower keeps more fine detail.")
 
 
-def _style_layers(help_text: str = "style layers, comma-separated") -> Any:
-    return option(STYLE_LAYERS, help_text, "names", group="losses")
+def _style_layers(help_text: str = "style layers, comma-separated", web: str | None = None) -> Any:
+    return option(STYLE_LAYERS, help_text, "names", group="losses", web=web, label="style layers", layers=True,
+                  tip="Which layers of the network capture the painting's style: early ones (relu1, relu2) give "
+                  "fine texture and colour, deeper ones larger strokes and shapes.")
 
 
 def _layer_weights(what: str) -> Any:
@@ -184,25 +203,32 @@ def _layer_weights(what: str) -> Any:
 
 def _blend_weights() -> Any:
     return option(None, "one weight per style image, to interpolate between styles (default: equal)", "floats",
-                  low=0, high=WEIGHT_MAX, optional=True, group="losses", web="style", label="style blend weights")
+                  low=0, high=WEIGHT_MAX, optional=True, group="losses", web="style", label="style mix",
+                  tip="With several style images, how much of each to use, one number per image in order (e.g. 3,1 "
+                  "for mostly the first); leave empty to mix them equally.")
 
 
 def _preserve_color() -> Any:
     return option("none", "keep the content's colours: luminance-only transfer, or match the output's colour "
                   "statistics to the content's", "choice", choices=PRESERVE_COLOR, group="losses", web="style",
-                  label="preserve colour")
+                  label="preserve colour", tip="Keep the photo's own colours: luminance takes only the style's "
+                  "light and dark patterns, histogram recolours the result like the photo; none uses the style's "
+                  "colours.")
 
 
 def _size(default: Any, help_text: str = "long side of the output in pixels (WIDTHxHEIGHT: exactly that size)",
-          **extra: Any) -> Any:
-    return option(default, help_text, "size", group="size and schedule", web="size", **extra)
+          tip: str = "Length of the result's longest side in pixels, or an exact width x height such as 640x480: "
+          "bigger is sharper but slower.", **extra: Any) -> Any:
+    return option(default, help_text, "size", group="size and schedule", web="size", tip=tip, **extra)
 
 
 def _style_loss() -> Any:
     return option("gram", "how style is matched: gram (Gram matrices, Gatys et al.), w2 (Wasserstein-2 distance of "
                   "the features' Gaussians), sliced (sliced Wasserstein distance of the feature distributions) or "
                   "meanstd (per-channel means and deviations)", "choice", choices=STYLE_LOSSES, group="losses",
-                  web="losses")
+                  web="losses", label="style matching", tip="How the style is compared: gram is the classic look; "
+                  "w2 and sliced often match colours and textures more closely; meanstd is the simplest, looser "
+                  "match.")
 
 
 def _precision() -> Any:
@@ -231,25 +257,36 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
                                 group="preset")
     size: int | tuple[int, int] = _size(512)
     content_weight: float = option(1.0, "content loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
-                                   web="losses")
+                                   web="losses", slider=(0.01, 100, 0), log=True,
+                                   tip="How closely the result keeps the photo's shapes: higher keeps more of the "
+                                   "photo, lower lets the style take over.")
     style_weight: float = option(10.0, "style loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
-                                 web="losses")
-    tv_weight: float = _tv_weight(5.0)
+                                 web="losses", slider=(0.01, 10000, 0), log=True,
+                                 tip="How strongly the painting's texture is imposed: higher gives more brush "
+                                 "strokes, lower keeps more of the photo.")
+    tv_weight: float = _tv_weight(5.0, (0.01, 1000, 0))
     content_layers: Sequence[str] = option(CONTENT_LAYERS, "content layers, comma-separated (see 'stylekit "
-                                           "layers')", "names", group="losses")
+                                           "layers')", "names", group="losses", web="losses",
+                                           label="content layers", layers=True,
+                                           tip="Which layers of the network check that the photo's shapes are kept: "
+                                           "deeper ones (relu4, relu5) keep the layout but let details change.")
     content_layer_weights: Sequence[float] | None = _layer_weights("content")
-    style_layers: Sequence[str] = _style_layers()
+    style_layers: Sequence[str] = _style_layers(web="losses")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
     style_loss: str = _style_loss()
     style_blend_weights: Sequence[float] | None = _blend_weights()
     style_scale: float = option(1.0, "style image size relative to the content at each scale", "float", above=0,
-                                high=16, group="losses", web="style")
+                                high=16, group="losses", web="style", slider=(0.25, 4, 0), log=True,
+                                tip="How large the painting is used compared with the photo: above 1 gives bigger "
+                                "brush strokes and patterns, below 1 smaller ones.")
     preserve_color: str = _preserve_color()
     optimizer: str = _optimizer()
     lr: float | None = _lr()
     precision: str = _precision()
     init: str = option("content", "start image: content, noise, style, or an image file", "text",
-                       choices=INITS, group="optimisation", web="optimisation", label="start from")
+                       choices=INITS, group="optimisation", web="optimisation", label="start from",
+                       tip="What the picture starts as: the photo (content), random noise for a freer result, or "
+                       "the painting (style).")
     tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
                               "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
                               group="optimisation")
@@ -315,7 +352,8 @@ class TextureOptions(ScheduleOptions, RunOptions):
     """Settings of a texture synthesis run."""
 
     size: int | tuple[int, int] = _size((512, 512), "output size, WIDTHxHEIGHT or N for a square; may exceed "
-                                        "the source")
+                                        "the source", "Size of the texture to make: one number for a square, or "
+                                        "width x height such as 640x480; it may be larger than the sample.")
     source_size: int | None = option(None, "long side the source is analysed at (default: its own, at most 512)",
                                      "int", low=16, high=MAX_SIDE, optional=True, group="size and schedule")
     QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
@@ -325,12 +363,15 @@ class TextureOptions(ScheduleOptions, RunOptions):
     min_size: int | None = option(128, "long side of the coarsest scale; scales start below it when the output "
                                   "is small, so every entry of --steps gets a scale (empty: single scale)", "int",
                                   low=16, high=MAX_SIDE, optional=True, group="size and schedule", web="schedule",
-                                  label="coarsest size",
+                                  label="starting size",
+                                  tip="The picture is first made at this small size (long side, in pixels) and then "
+                                  "enlarged, which helps large shapes come through; leave empty to work at full "
+                                  "size only.",
                                   aliases=(("--single-scale", None, "optimise at the output size only"),))
     style_layers: Sequence[str] = _style_layers("layers whose statistics are matched, comma-separated")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
     style_loss: str = _style_loss()
-    tv_weight: float = _tv_weight(0.0)
+    tv_weight: float = _tv_weight(0.0, (0, 20, 0.5), log=False)
     optimizer: str = _optimizer()
     lr: float | None = _lr()
     precision: str = _precision()
@@ -347,14 +388,23 @@ class TextureOptions(ScheduleOptions, RunOptions):
 class InvertOptions(RunOptions):
     """Settings of a feature inversion run (one layer, or a sweep over several)."""
 
-    layer: str = option(INVERT_LAYER, "layer to reconstruct from", "text", group="inversion", web="inversion")
+    layer: str = option(INVERT_LAYER, "layer to reconstruct from", "text", group="inversion", web="inversion",
+                        label="network layer", layers=True, tip="Which layer of the network the picture is rebuilt "
+                        "from: early ones (relu1, relu2) give a near copy, deeper ones keep only what the network "
+                        "recognises.")
     layers: Sequence[str] | None = option(None, "comma-separated layers: one reconstruction per layer, written "
                                           "side by side", "names", optional=True, group="inversion")
-    size: int | tuple[int, int] = _size(224, "long side in pixels (WIDTHxHEIGHT: exactly that size)")
-    steps: int = option(200, "optimisation steps", "int", low=1, high=STEPS_MAX, group="inversion", web="inversion")
-    tv_weight: float = _tv_weight(0.5)
+    size: int | tuple[int, int] = _size(224, "long side in pixels (WIDTHxHEIGHT: exactly that size)",
+                                        "Length of the picture's longest side in pixels, or width x height such as "
+                                        "320x240: bigger is slower.")
+    steps: int = option(200, "optimisation steps", "int", low=1, high=STEPS_MAX, group="inversion", web="inversion",
+                        slider=(10, 1000, 10), tip="Rounds of improvement: more gives a sharper, fuller rebuild "
+                        "but takes longer.")
+    tv_weight: float = _tv_weight(0.5, (0.01, 100, 0))
     beta: float = option(2.0, "total-variation exponent (2: smooth, 1: edge-preserving)", "float", above=0, high=16,
-                         group="losses", web="losses", label="smoothness exponent")
+                         group="losses", web="losses", label="edge softness", slider=(1, 3, 0.1),
+                         tip="How the smoothing treats edges: 2 softens everything evenly, values near 1 keep "
+                         "edges crisp.")
     alpha: float = option(6.0, "exponent of the alpha-norm bound on pixels", "float", above=0, high=64, group="losses")
     alpha_weight: float = option(0.05, "weight of the alpha-norm bound", "float", low=0, high=WEIGHT_MAX,
                                  group="losses")
@@ -366,19 +416,32 @@ class InvertOptions(RunOptions):
 class DreamOptions(RunOptions):
     """Settings of a DeepDream run."""
 
-    layer: str = option(DREAM_LAYER, "layer whose activations are amplified", "text", group="dream", web="dream")
+    layer: str = option(DREAM_LAYER, "layer whose activations are amplified", "text", group="dream", web="dream",
+                        label="network layer", layers=True, tip="Which layer of the network to amplify: early ones "
+                        "(relu1, relu2) give fine lines and textures, deeper ones eyes, shapes and objects.")
     channels: Sequence[int] | None = option(None, "comma-separated channel indices of the layer (default: all)",
-                                            "ints", low=0, optional=True, group="dream", web="dream")
+                                            "ints", low=0, optional=True, group="dream", web="dream",
+                                            label="pattern channels", tip="Amplify only these of the layer's pattern "
+                                            "detectors, by number (e.g. 3,17); leave empty to amplify them all.")
     guide: Any = option(None, "guide image: amplify the patterns it contains", "image", optional=True,
                         group="dream")
     size: int | tuple[int, int] = _size(512)
-    octaves: int = option(4, "number of octaves", "int", low=1, high=16, group="dream", web="dream")
-    octave_scale: float = option(1.4, "size ratio between octaves", "float", low=1, high=4, group="dream", web="dream")
+    octaves: int = option(4, "number of octaves", "int", low=1, high=16, group="dream", web="dream",
+                          label="number of sizes", slider=(1, 8, 1), tip="How many sizes the dream is worked at, "
+                          "from small to full: more gives larger patterns spread over the whole picture.")
+    octave_scale: float = option(1.4, "size ratio between octaves", "float", low=1, high=4, group="dream", web="dream",
+                                 label="size ratio", slider=(1.1, 2, 0.05), tip="How much bigger each size is than "
+                                 "the one before: higher gives larger patterns.")
     steps: int = option(10, "ascent steps per octave", "int", low=1, high=STEPS_MAX, group="dream", web="dream",
-                        label="steps per octave")
+                        label="steps per octave", slider=(1, 50, 1), tip="Rounds of dreaming at each size: more "
+                        "gives stronger, more vivid patterns but takes longer.")
     lr: float = option(0.01, "normalised step size (pixels move about this much per step)", "float", above=0, high=1,
-                       group="dream", web="dream", label="step size")
-    jitter: int = option(32, "random shift per step, pixels", "int", low=0, high=1024, group="dream", web="dream")
+                       group="dream", web="dream", label="step size", slider=(0.001, 0.1, 0), log=True,
+                       tip="How much the picture changes in each round: larger gives bolder patterns sooner, "
+                       "smaller is gentler and finer.")
+    jitter: int = option(32, "random shift per step, pixels", "int", low=0, high=1024, group="dream", web="dream",
+                         label="random shift", slider=(0, 64, 1), tip="How far, in pixels, the picture is shifted "
+                         "at random each round, which avoids a grid-like look: higher gives smoother patterns.")
 
 
 @dataclass
@@ -397,19 +460,29 @@ class FeaturesOptions(NetworkOptions):
     """Settings of a feature-map grid."""
 
     layers: Sequence[str] = option(FEATURE_LAYERS, "comma-separated layers", "names", group="feature maps",
-                                   web="feature maps")
+                                   web="feature maps", label="network layers", layers=True,
+                                   tip="Which layers of the network to look inside: early ones respond to edges "
+                                   "and colours, deeper ones to textures and parts of objects.")
     channels: int = option(16, "channels shown per layer", "int", low=1, high=512, group="feature maps",
-                           web="feature maps")
+                           web="feature maps", label="maps per layer", slider=(1, 64, 1),
+                           tip="How many maps to show for each layer; each map shows where one of the network's "
+                           "pattern detectors responds.")
     order: str = option("index", "which channels: the first ones, or the highest by mean, max or std activation",
-                        "choice", choices=FEATURE_ORDERS, group="feature maps", web="feature maps")
+                        "choice", choices=FEATURE_ORDERS, group="feature maps", web="feature maps",
+                        label="which maps", tip="Which maps to show: the first ones (index), or the most active by "
+                        "average (mean), peak (max) or spread (std).")
     color_scale: str = option("shared", "one colour range per layer, or one per map", "choice",
-                              choices=COLOR_SCALES, group="feature maps", web="feature maps", label="colour scale")
+                              choices=COLOR_SCALES, group="feature maps", web="feature maps", label="colour scale",
+                              tip="Shared gives all maps of a layer one brightness range, so they can be compared; "
+                              "per-map stretches each map on its own, showing faint ones better.")
     per_layer: bool = option(False, "one figure per layer (OUTPUT_<layer>.png) instead of one sheet", "bool",
                              group="feature maps")
     cmap: str = option("viridis", "matplotlib colour map of the maps (gray: as the seeds' figures)", "choice",
-                       choices=COLORMAPS, group="feature maps", web="feature maps", label="colours")
+                       choices=COLORMAPS, group="feature maps", web="feature maps", label="colours",
+                       tip="The colours the maps are drawn in, from weak to strong response (gray: black to white).")
     size: int | tuple[int, int] = _size(256, "long side the image is resized to (WIDTHxHEIGHT: exactly that "
-                                        "size)")
+                                        "size)", "The photo is resized to this longest side in pixels (or width x "
+                                        "height) first: bigger shows finer maps but takes longer.")
 
     def check(self, name: Namer) -> None:
         """Cross-field checks."""
@@ -441,25 +514,38 @@ class FastOptions(WeightsDirOptions):
 
     model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017); microast: tiny, "
                         "fastest; wct: whitening-colouring cascade on a compressed VGG19", "choice",
-                        choices=FAST_MODELS, group="model", web="model")
+                        choices=FAST_MODELS, group="model", web="model", tip="Which ready-made network paints "
+                        "the picture: magenta (good with any style), microast (smallest and fastest) or wct "
+                        "(strongest, most painterly).")
     builtin: Any = option(None, f"one of the 26-style network's built-in styles (0-{N_BUILTIN - 1}; see 'stylekit "
                           "styles'), or a blend such as 3:0.5,12:0.5; no style image needed", "mix", low=0,
                           high=N_BUILTIN - 1, optional=True, group="model", web="model", label="built-in style",
+                          tip=f"Use one of the {N_BUILTIN} ready-made styles (numbered 0 to {N_BUILTIN - 1}) instead "
+                          "of a style image, or mix several, such as 3:0.5,12:0.5.",
                           metavar="N[:W],...")
     alpha: float = option(1.0, "style strength, 0 (content) to 1", "float", low=0, high=1, group="model",
-                          web="model", label="style strength")
+                          web="model", label="style strength", slider=(0, 1, 0.05),
+                          tip="How much of the style to apply: 1 is the full style, 0 leaves the photo as it is.")
     style_blend_weights: Sequence[float] | None = _blend_weights()
     preserve_color: str = _preserve_color()
     content_size: int | tuple[int, int] | None = option(None, "long side of the content in pixels (default: as "
                                                         "given)", "size", low=16, high=16384, optional=True,
-                                                        group="model", web="size")
+                                                        group="model", web="size", label="photo size",
+                                                        tip="Resize the photo to this longest side in pixels (or "
+                                                        "width x height) first: smaller is faster; leave empty to "
+                                                        "keep its size.")
     style_size: int | tuple[int, int] | None = option(None, "long side of each style image in pixels (default: "
                                                       f"{MAGENTA_STYLE_SIZE} for magenta, whose style predictor "
                                                       "reads the 256x256 centre of it, so larger sizes give larger "
                                                       f"strokes; {STYLE_SIZE} for the others)", "size", low=16,
-                                                      high=16384, optional=True, group="model", web="size")
+                                                      high=16384, optional=True, group="model", web="size",
+                                                      tip="Resize each style image to this longest side in pixels "
+                                                      "first: larger gives bigger brush strokes; leave empty for "
+                                                      "the model's usual size.")
     levels: int = option(5, "wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1", "int", low=1,
-                         high=5, group="model", web="model", label="WCT levels")
+                         high=5, group="model", web="model", label="style depth (wct)", slider=(1, 5, 1),
+                         tip="For the wct model only: how many layers of the network restyle the picture, from 5 "
+                         "(strongest) down to 1 (lightest).")
     precision: str = option("fp32", "arithmetic of the network: fp32, bf16 (bfloat16 convolutions: about 1.4x "
                             "faster on CPUs with native bfloat16, pixels off by 1-6 levels on average), or auto "
                             "(bf16 where native)", "choice", choices=PRECISIONS, group="model")
@@ -649,6 +735,9 @@ class ServerConfig(WeightsDirOptions):
                             group="limits")
     max_job_seconds: float = option(900.0, "seconds a job may run; then it stops like a cancel, keeping its best "
                                     "image", "float", above=0, high=7 * 86400, group="limits")
+    keep_minutes: float = option(30.0, "minutes a page's pictures, jobs and results are kept in memory after it was "
+                                 "last open, so a reload, a closed tab or a dropped connection loses nothing", "float",
+                                 above=0, high=7 * 24 * 60, group="limits")
     examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
                                       optional=True, group="models and examples", flag="--examples")
 

@@ -24,7 +24,12 @@ Namer = Callable[[str], str]
 
 
 class OptionError(StylekitError):
-    """A bad option value; the message already names the option the way the user typed it."""
+    """A bad option value; the message already names the option the way the user typed it. ``field``: the
+    option's field name when one option alone is at fault (a page shows the message beside it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class ValueProblem(ValueError):
@@ -41,7 +46,10 @@ class Spec:
     ``--help`` section; ``flag``: the CLI spelling (default ``--field-name``); ``short``: e.g. ``-o``;
     ``label``: plain words for the page and messages there (default: the name with spaces);
     ``aliases``: extra CLI flags that set a constant, as ``(flag, value, help)``; ``required``: the CLI must get it;
-    ``expose``: for a nested options dataclass, which of its fields this command offers.
+    ``expose``: for a nested options dataclass, which of its fields this command offers; for the page:
+    ``tip``, plain-language help (default ``help``, which may name CLI flags), ``slider``, the (low, high,
+    step) of a slider where a range makes sense (``log``: the slider moves in ratios, for weights spanning
+    decades), and ``layers``: the value is layer names of the chosen backbone, offered as choices.
     """
 
     kind: str
@@ -61,6 +69,10 @@ class Spec:
     required: bool = False
     metavar: str | None = None
     expose: tuple[str, ...] = ()
+    tip: str | None = None
+    slider: tuple[float, float, float] | None = None
+    log: bool = False
+    layers: bool = False
 
 
 def option(default: Any, help: str, kind: str, **spec: Any) -> Any:
@@ -305,7 +317,7 @@ def validate(options: Any, style: str | Namer = "python", **context: Any) -> Any
         try:
             setattr(options, f.name, check_value(value, spec))
         except ValueProblem as exc:
-            raise OptionError(f"{name(f.name)} {exc}") from None
+            raise OptionError(f"{name(f.name)} {exc}", f.name) from None
     check = getattr(options, "check", None)
     if check is not None:
         check(name, **context)
@@ -358,6 +370,8 @@ def as_typed(value: Any, kind: str) -> Any:
         return f"{value[1]}x{value[0]}"
     if kind in ("ints", "floats", "names") and isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
+    if kind == "mix" and isinstance(value, (list, tuple)):
+        return ",".join(str(i) if w == 1 else f"{i}:{w:g}" for i, w in value)
     return value
 
 
@@ -425,10 +439,11 @@ def form_fields(cls: type) -> list[dict[str, Any]]:
     for f, spec in specs(cls):
         if spec.web is None:
             continue
-        out.append({"name": f.name, "kind": spec.kind, "label": web_label(f), "help": spec.help,
+        out.append({"name": f.name, "kind": spec.kind, "label": web_label(f), "help": spec.tip or spec.help,
                     "group": spec.web, "default": as_typed(getattr(defaults, f.name), spec.kind),
                     "choices": list(spec.choices), "optional": spec.optional,
-                    "min": spec.low if spec.low is not None else spec.above, "max": spec.high})
+                    "min": spec.low if spec.low is not None else spec.above, "max": spec.high,
+                    "slider": list(spec.slider) if spec.slider else None, "log": spec.log, "layers": spec.layers})
     return out
 
 
@@ -444,16 +459,16 @@ def parse_form(cls: type, form: Mapping[str, Any], fixed: Mapping[str, Any] | No
         spec = spec_of(shown[key])
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             if not spec.optional:
-                raise OptionError(f"{web_label(shown[key])} needs a value")
+                raise OptionError(f"{web_label(shown[key])} needs a value", key)
             values[key] = None
         elif spec.choices and raw not in spec.choices:  # the page offers only these (a text option's others
             # are files on this machine, which the page never names)
-            raise OptionError(f"{web_label(shown[key])} must be one of {', '.join(spec.choices)}, got {raw!r}")
+            raise OptionError(f"{web_label(shown[key])} must be one of {', '.join(spec.choices)}, got {raw!r}", key)
         elif spec.kind == "bool" and isinstance(raw, str):
             try:
                 values[key] = _bool(raw)
             except ValueProblem as exc:
-                raise OptionError(f"{web_label(shown[key])} {exc}") from None
+                raise OptionError(f"{web_label(shown[key])} {exc}", key) from None
         else:
             values[key] = raw if not isinstance(raw, (int, float)) or spec.kind in ("int", "float", "bool") \
                 else str(raw)

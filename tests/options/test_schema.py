@@ -58,7 +58,7 @@ def test_every_web_field_matches_its_declaration_and_round_trips():
         assert set(fields) == set(declared), method.name
         defaults = method.options()
         for name, (f, spec) in declared.items():
-            assert fields[name]["help"] == spec.help and fields[name]["label"] == web_label(f)
+            assert fields[name]["help"] == (spec.tip or spec.help) and fields[name]["label"] == web_label(f)
             assert fields[name]["default"] == as_typed(getattr(defaults, name), spec.kind)
         typed = {k: "" if v["default"] is None else str(v["default"]) for k, v in fields.items()}
         parsed = parse_form(method.options, typed)
