@@ -11,7 +11,7 @@ from ..errors import StylekitError
 from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
-from .vgg import decode_caffe_vgg19, load_vgg
+from .vgg import decode_caffe_vgg19, load_vgg, vgg_layers
 
 _LOADED: dict[tuple, FeatureExtractor] = {}
 _LOCK = threading.Lock()
@@ -27,6 +27,15 @@ def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path
         return load_scratch(pooling)
     if name in ("vgg19", "vgg16"):
         return load_vgg(name, weights, pooling, allow_download)
+    raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+
+
+def layer_names(name: str) -> list[str]:
+    """A backbone's layer names in forward order, without loading its weights (scratch's are random anyway)."""
+    if name == "scratch":
+        return load_scratch().layer_names
+    if name in ("vgg19", "vgg16"):
+        return [layer for layer, _ in vgg_layers(name, "max")]
     raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
@@ -51,5 +60,5 @@ def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path 
     return net
 
 
-__all__ = ["BACKBONES", "FeatureExtractor", "decode_caffe_vgg19", "get_backbone", "load_backbone", "load_scratch",
-           "load_vgg"]
+__all__ = ["BACKBONES", "FeatureExtractor", "decode_caffe_vgg19", "get_backbone", "layer_names", "load_backbone",
+           "load_scratch", "load_vgg"]
