@@ -58,11 +58,17 @@ class Job:
     error: str | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     timed_out: bool = False
+    removed: bool = False  # its owner removed it: forgotten as soon as it stops
+    inputs: dict[str, Any] = field(default_factory=dict)  # what made it, for the page (images, settings)
+    work: float = 0.0  # its amount of work, in the caller's units (for learning how long work takes)
+    estimate: float | None = None  # seconds it was expected to run
 
-    def snapshot(self, position: int | None = None) -> dict[str, Any]:
-        """A JSON-ready description (``position``: 1-based place in its lane's waiting line)."""
+    def snapshot(self, position: int | None = None, version: int = 0) -> dict[str, Any]:
+        """A JSON-ready description (``position``: 1-based place in its lane's waiting line; ``version``: the
+        queue's version when it was taken, so a reader can drop a snapshot older than one it has)."""
         end = self.finished or time.time()
-        return {"id": self.id, "method": self.method, "lane": self.lane, "state": self.state,
+        return {"id": self.id, "method": self.method, "lane": self.lane, "state": self.state, "version": version,
+                "inputs": self.inputs, "estimate": self.estimate,
                 "position": position, "progress": dict(self.progress), "preview_version": self.preview_version,
                 "has_result": self.output is not None,
                 "size": list(self.output.size) if self.output else None,
@@ -102,11 +108,13 @@ class JobQueue:
 
     ``lanes`` maps a lane name to its number of workers; ``max_waiting`` bounds each lane's waiting line;
     ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first); ``max_seconds``
-    (None: no limit) is how long a job may run before it is stopped like a cancel.
+    (None: no limit) is how long a job may run before it is stopped like a cancel; ``observer`` is called
+    (outside the lock) with each job that finished its work.
     """
 
     def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20,
-                 max_seconds: float | None = None) -> None:
+                 max_seconds: float | None = None, observer: Callable[[Job], None] | None = None) -> None:
+        self.observer = observer
         self.lock = threading.Condition()
         self.version = 0  # bumped on every change, so watchers can poll cheaply
         self.max_waiting, self.keep_finished, self.max_seconds = max_waiting, keep_finished, max_seconds
@@ -164,13 +172,30 @@ class JobQueue:
     def describe(self, job: Job) -> dict[str, Any]:
         """A consistent snapshot of one job, with its place in line."""
         with self.lock:
-            return job.snapshot(self.position(job))
+            return job.snapshot(self.position(job), self.version)
 
     def session_jobs(self, session: str) -> list[dict[str, Any]]:
         """Snapshots of a session's jobs, oldest first."""
         with self.lock:
             places = {job.id: place for lane in self.waiting for place, job in enumerate(self.line(lane), 1)}
-            return [job.snapshot(places.get(job.id)) for job in self.jobs.values() if job.session == session]
+            return [job.snapshot(places.get(job.id), self.version) for job in self.jobs.values()
+                    if job.session == session]
+
+    def activity(self, session: str) -> tuple[bool, float | None]:
+        """Whether the session has a job waiting or running, and when its last job finished (None: none has)."""
+        with self.lock:
+            mine = [job for job in self.jobs.values() if job.session == session]
+            return (any(job.state not in FINISHED for job in mine),
+                    max((job.finished for job in mine if job.finished), default=None))
+
+    def remove(self, job: Job) -> None:
+        """Cancel a job and forget it (a running one as soon as it stops)."""
+        with self.lock:
+            self.cancel(job)
+            job.removed = True
+            if job.state in FINISHED:
+                self.jobs.pop(job.id, None)
+            self.changed()
 
     def cancel(self, job: Job) -> None:
         """Stop a job: a waiting one never runs, a running one stops at its next report and keeps its best."""
@@ -247,15 +272,19 @@ class JobQueue:
                 job.output, job.error, job.finished = output, error, time.time()
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
                 if job.timed_out and not error:
-                    job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job "
-                                 "(stylekit serve --max-job-seconds)" +
+                    job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job" +
                                  ("; the best image so far is kept" if output is not None else ""))
-                if job.session in self.closed_sessions:
+                if job.session in self.closed_sessions or job.removed:
                     self.jobs.pop(job.id, None)
                     if not any(j.session == job.session for j in self.jobs.values()):
                         self.closed_sessions.discard(job.session)
                 self._trim(job.session)
                 self.changed()
+            if job.state == DONE and self.observer is not None:
+                try:
+                    self.observer(job)
+                except Exception:  # learning is a nicety: never lose the worker over it
+                    log.exception("observing job %s failed", job.id)
 
     def _trim(self, session: str) -> None:
         finished = [j for j in self.jobs.values() if j.session == session and j.state in FINISHED]

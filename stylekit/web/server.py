@@ -2,8 +2,10 @@
 
 Uploads are raw request bodies, checked for size and pixel count in memory and kept compressed (decoded only
 while a job uses them); nothing a client sends is ever used as a file path, and nothing is written to disk.
-Each page holds a session (a random token) and a WebSocket on which it hears about its jobs; when the socket
-closes (the tab went away) the session's jobs are cancelled and its images and results dropped.
+Each page holds a session (a random token, which the browser keeps) and a WebSocket on which it hears about its
+jobs. A reload, a closed tab or a dropped connection loses nothing: the session's images, jobs and results are kept
+in memory until no page has had it open for ``--keep-minutes``, and a page that comes back with the token finds
+them again.
 
 What a client can hold is bounded: request bodies time out when they stall and count against one budget of
 upload memory, job bodies are small, sessions are limited in number, and jobs in steps and run time. Requests
@@ -16,6 +18,7 @@ import contextlib
 import io
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import threading
@@ -41,13 +44,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError
-from ..options import N_BUILTIN, ServerConfig, namer, validate
+from ..options import BACKBONES, N_BUILTIN, ServerConfig, namer, validate
+from ..options.schema import OptionError, as_typed, cli_flag, specs, web_label
+from .estimate import Estimator, say_seconds
+from .estimate import work as estimate_work
 from .jobs import Job, JobQueue, QueueFull
 from .tasks import OPTIMISE, QUICK, Method, check_limits, encode_png, methods_by_name, server_settings
 
 MB = 1024 * 1024
 JOB_LIMIT = 64 * 1024  # bytes of JSON a job may take; the page sends a few hundred
-PAGELESS_IDLE = 600  # seconds a session without an open page lives after its last request
+EXPIRE_EVERY = 15.0  # seconds between sweeps for sessions past their time
+VIEW_SIDES = (256, 1024)  # long sides the page may ask an image at (thumbnails, before/after views)
 DECODERS = 2  # threads that decode uploads to check them: a few at a time, and few allocator arenas to keep
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -129,11 +136,14 @@ class StoredImage:
     data: bytes = field(repr=False)
     width: int
     height: int
-    thumbnail: bytes | None = field(default=None, repr=False)  # JPEG, for examples
+    thumbnail: bytes | None = field(default=None, repr=False)  # JPEG, made on first use
+    kind: str = "upload"  # or "photo" / "painting" for the examples
+    credit: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
-        return {"id": self.id, "name": self.name, "width": self.width, "height": self.height}
+        return {"id": self.id, "name": self.name, "width": self.width, "height": self.height, "kind": self.kind,
+                "credit": self.credit}
 
     def open(self) -> Image.Image:
         """The decoded image (checked when it was stored)."""
@@ -148,7 +158,7 @@ def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
     if not data:
         raise StylekitError(f"{name} is empty")
     return open_image(io.BytesIO(data), name, max_pixels,
-                      f"this server accepts up to {max_pixels / 1e6:.1f} (--max-pixels)", "this server")
+                      f"this server accepts up to {max_pixels / 1e6:.1f}: upload a smaller picture", "this server")
 
 
 def _measure(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
@@ -163,11 +173,14 @@ def _measure(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
 BUILTIN_THUMBNAIL = 112  # long side of the built-in styles' gallery pictures
 
 
-def _thumbnail(img: Image.Image) -> bytes:
-    thumb = img.convert("RGB")
-    thumb.thumbnail((256, 256))
+def _thumbnail(img: Image.Image, side: int = 256) -> bytes:
+    """A JPEG of ``img`` at most ``side`` px on its long side (transparency over white)."""
+    rgba = img.convert("RGBA")
+    thumb = Image.new("RGB", rgba.size, "white")
+    thumb.paste(rgba, mask=rgba.getchannel("A"))
+    thumb.thumbnail((side, side), Image.LANCZOS)
     buf = io.BytesIO()
-    thumb.save(buf, "JPEG", quality=85)
+    thumb.save(buf, "JPEG", quality=85 if side <= 256 else 90)
     return buf.getvalue()
 
 
@@ -207,18 +220,17 @@ class ByteBudget:
 
 
 def _uploads_full(budget: ByteBudget) -> str:
-    return (f"this server already holds {budget.used / MB:.1f} MB of uploads, its limit (stylekit serve "
-            "--max-uploads-mb): try again later")
+    return f"this server already holds {budget.used / MB:.1f} MB of uploads, as much as it may: try again later"
 
 
 @dataclass
 class Session:
-    """One page's images (oldest first), when it was last heard from, and whether the page has its socket open
-    (the session ends when that socket closes)."""
+    """One page's images (oldest first), when it was last heard from (``time.time()``), and how many pages have
+    it open now (a session no page has open is kept for a while, so a reload finds it)."""
 
     images: OrderedDict[str, StoredImage] = field(default_factory=OrderedDict)
-    last_seen: float = field(default_factory=time.monotonic)
-    page: bool = False
+    last_seen: float = field(default_factory=time.time)
+    pages: int = 0
 
 
 class State:
@@ -239,8 +251,10 @@ class State:
         self.lock = threading.Lock()
         self.sessions: dict[str, Session] = {}
         self.held = ByteBudget(int(config.max_uploads_mb * MB))
+        self.keep = config.keep_minutes * 60
+        self.estimator = Estimator.for_this_machine()
         self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
-                              max_seconds=config.max_job_seconds)
+                              max_seconds=config.max_job_seconds, observer=self._learn)
         self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
         self.builtin_lock = threading.Lock()
 
@@ -257,49 +271,72 @@ class State:
                 self.builtin_thumbnails = [_thumbnail(img) for img in builtin_styles(example_content(), options)]
         return self.builtin_thumbnails[index]
 
+    def _learn(self, job: Job) -> None:
+        if job.started and job.finished and not (job.output and job.output.interrupted):
+            self.estimator.observe(job.method, job.work, job.finished - job.started)
+
     def _load_examples(self) -> dict[str, StoredImage]:
         from ..io import content_files, load_image, to_pil
         from ..io.examples import example_content, example_style
 
-        def stored(key: str, name: str, source: Path | Image.Image) -> StoredImage:
+        def stored(key: str, name: str, source: Path | Image.Image, kind: str, credit: str) -> StoredImage:
             if isinstance(source, Path):  # the project's loader: EXIF orientation, one-line errors
                 img, data = to_pil(load_image(source).rgb), source.read_bytes()
             else:
                 img, data = source, encode_png(source)
-            return StoredImage(key, name, data, img.width, img.height, _thumbnail(img))
+            return StoredImage(key, name, data, img.width, img.height, _thumbnail(img), kind, credit)
 
-        found = [stored("ex-portrait", "Grace Hopper (portrait)", example_content()),
-                 stored("ex-swirls", "Swirls (painting)", example_style())]
+        found = [stored("ex-portrait", "Grace Hopper", example_content(), "photo",
+                        "U.S. Navy portrait, 1984, public domain"),
+                 stored("ex-swirls", "Swirls", example_style(), "painting", "generated by stylekit")]
+        gallery = resources.files("stylekit.web") / "gallery"
+        for painting in json.loads((gallery / "credits.json").read_text("utf-8"))["paintings"]:
+            with resources.as_file(gallery / painting["file"]) as path:
+                found.append(stored(f"ex-{Path(painting['file']).stem}", painting["title"], path, "painting",
+                                    f"{painting['artist']}, {painting['year']}, {painting['license']}"))
         if self.config.examples_dir:
             for path in content_files(Path(self.config.examples_dir).expanduser()):
-                found.append(stored(f"ex-{len(found)}", path.stem.replace("_", " "), path))
+                found.append(stored(f"ex-{len(found)}", path.stem.replace("_", " "), path, "photo",
+                                    "from this server's examples folder"))
         return {example.id: example for example in found}
 
-    def new_session(self) -> str:
-        """A fresh session token. Sessions without a page are dropped after :data:`PAGELESS_IDLE` seconds
-        without a request; at ``max_sessions`` the longest idle one without a page makes room, and when every
-        session has a page open the new one is refused (:class:`Busy`)."""
-        now = time.monotonic()
+    def expire(self) -> None:
+        """Forget the sessions no page has had open for ``keep_minutes``, once their jobs have stopped (the
+        time counts from the later of the page's last request and the session's last finished job)."""
+        now = time.time()
         with self.lock:
-            pageless = {token: s.last_seen for token, s in self.sessions.items() if not s.page}
-            for token in [t for t, seen in pageless.items() if now - seen > PAGELESS_IDLE]:
-                self.drop_session(token)
-                del pageless[token]
+            for token, found in list(self.sessions.items()):
+                if found.pages:
+                    continue
+                busy, finished = self.queue.activity(token)
+                if not busy and now - max(found.last_seen, finished or 0.0) > self.keep:
+                    self.drop_session(token)
+
+    def new_session(self, resume: Any = None) -> tuple[str, bool]:
+        """The session ``resume`` names while it is still kept (True), else a fresh one (False). At
+        ``max_sessions`` the longest idle session without a page makes room, and when every session has a page
+        open the new one is refused (:class:`Busy`)."""
+        self.expire()
+        with self.lock:
+            if isinstance(resume, str) and resume in self.sessions:
+                self.sessions[resume].last_seen = time.time()
+                return resume, True
             if len(self.sessions) >= self.config.max_sessions:
+                pageless = {token: s.last_seen for token, s in self.sessions.items() if not s.pages}
                 if not pageless:
-                    raise Busy(f"this server already has {len(self.sessions)} pages open, its limit "
-                               "(stylekit serve --max-sessions): try again later")
+                    raise Busy(f"this server already has {len(self.sessions)} pages open, as many as it may: "
+                               "try again later")
                 self.drop_session(min(pageless, key=pageless.__getitem__))
             token = secrets.token_urlsafe(16)
-            self.sessions[token] = Session(last_seen=now)
-        return token
+            self.sessions[token] = Session()
+        return token, False
 
     def session(self, token: Any) -> Session:
         """A live session (now seen again); a user error otherwise."""
         found = self.sessions.get(token) if isinstance(token, str) else None
         if found is None:
-            raise UnknownSession("unknown or expired session: reload the page")
-        found.last_seen = time.monotonic()
+            raise UnknownSession("this page's session has expired: reload the page to start a new one")
+        found.last_seen = time.time()
         return found
 
     def drop_session(self, token: str) -> None:
@@ -334,6 +371,37 @@ class State:
 # would otherwise have the connection reset under it and never see the message. A body larger still is
 # answered at once and the connection closed with the rest unread.
 DISCARD_LIMIT = 64 * 1024 * 1024
+
+
+GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Result expired - stylekit</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem">
+<h1>This result has expired</h1><p>{message}</p><p><a href="/">Back to stylekit</a> to make it again.</p></body></html>
+"""
+
+
+def plain(message: str, options: type) -> str:
+    """A message from the Python API in the page's words: CLI flags become the page's labels."""
+    label = namer(options, "web")
+    for f, _ in specs(options):
+        message = message.replace(cli_flag(f), label(f.name))
+    return re.sub(r" ?\((?:stylekit \w+ )?--[a-z-]+\)", "", message).replace("--", "")
+
+
+def settings_shown(options: Any) -> list[list[str]]:
+    """The page's settings of a job that differ from their defaults (and its size and quality), as
+    [label, value] pairs for its card."""
+    defaults = type(options)()
+    shown = []
+    for f, spec in specs(options):
+        value = as_typed(getattr(options, f.name), spec.kind)
+        if spec.web is None or value is None:
+            continue
+        if value != as_typed(getattr(defaults, f.name), spec.kind) or f.name in ("quality", "size", "model"):
+            text = "yes" if value is True else "no" if value is False else \
+                f"{value:g}" if isinstance(value, float) else str(value)
+            shown.append([web_label(f), text])
+    return shown
 
 
 class Refused(Exception):
@@ -404,19 +472,37 @@ def create_app(config: ServerConfig) -> Starlette:
         return HTMLResponse((static / "index.html").read_text("utf-8"))
 
     async def api_config(request: Request) -> Response:
+        from ..backbones import layer_names
+
         return JSONResponse({
             "methods": [m.describe() for m in state.methods.values()],
             "examples": [e.describe() for e in state.examples.values()],
             "builtin_styles": N_BUILTIN,
+            "layers": {name: layer_names(name) for name in BACKBONES},
+            "keep_minutes": config.keep_minutes,
             "limits": {"max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
                        "max_side": config.max_side},
             "queue": state.queue.counts()})
 
     async def new_session(request: Request) -> Response:
         try:
-            return JSONResponse({"session": state.new_session()})
+            body = json.loads(await read_body(request, JOB_LIMIT, "send only a session token", state.held,
+                                              config.body_timeout) or b"{}")
+        except (Refused, ValueError, RecursionError):
+            body = {}
+        resume = body.get("resume") if isinstance(body, dict) else None
+        try:
+            token, resumed = state.new_session(resume)
         except Busy as exc:
             return _error(str(exc), 503)
+        images = [image.describe() for image in state.sessions[token].images.values()] if resumed else []
+        return JSONResponse({"session": token, "resumed": resumed, "expired": bool(resume) and not resumed,
+                             "images": images})
+
+    async def end_session(request: Request) -> Response:
+        with state.lock:
+            state.drop_session(request.query_params.get("session", ""))
+        return JSONResponse({"ended": True})
 
     async def upload(request: Request) -> Response:
         name = _label(request.query_params.get("name", "image"))
@@ -425,8 +511,8 @@ def create_app(config: ServerConfig) -> Starlette:
             state.session(token)
         except UnknownSession as exc:
             return _error(str(exc), 403)
-        too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB " \
-                  "(--max-upload-mb): upload a smaller file"
+        too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB: " \
+                  "upload a smaller file"
         try:
             data = await read_body(request, limit, too_big, state.held, config.body_timeout)
             loop = asyncio.get_running_loop()
@@ -442,6 +528,21 @@ def create_app(config: ServerConfig) -> Starlette:
         except StylekitError as exc:
             return _error(str(exc), 415)
         return JSONResponse(stored.describe())
+
+    async def image_view(request: Request) -> Response:
+        """An example or upload as a JPEG at most ``side`` px long (256 or 1024), for thumbnails and views."""
+        try:
+            found = state.image(request.query_params.get("session"), request.path_params["image"])
+        except StylekitError as exc:
+            return _error(str(exc), 404)
+        side = VIEW_SIDES[-1] if request.query_params.get("side") == str(VIEW_SIDES[-1]) else VIEW_SIDES[0]
+        if side == VIEW_SIDES[0] and found.thumbnail is not None:
+            data = found.thumbnail
+        else:
+            data = await asyncio.get_running_loop().run_in_executor(decoders, lambda: _thumbnail(found.open(), side))
+            if side == VIEW_SIDES[0]:
+                found.thumbnail = data
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     async def example_image(request: Request) -> Response:
         found = state.examples.get(request.path_params["key"])
@@ -460,6 +561,9 @@ def create_app(config: ServerConfig) -> Starlette:
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
     def make_job(body: dict[str, Any]) -> Job:
+        """A job from a submitted body (not queued); user errors name the page's fields and images. A body with
+        ``"estimate": true`` only asks how long the job would take, so missing images are not errors."""
+        asking = body.get("estimate") is True
         token = body.get("session")
         state.session(token)
         name = body.get("method")
@@ -475,24 +579,41 @@ def create_app(config: ServerConfig) -> Starlette:
         style_ids = style_ids[: 1 if method.styles == "one" else None]
         fixed = server_settings(method.options, config.weights_dir, config.device)
         builtin = method.name == "fast" and str(form.get("builtin") or "").strip() != ""
+        label = namer(method.options, "web")
         options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
-        check_limits(options, config.max_side, config.max_steps, namer(method.options, "web"))
-        content = state.image(token, body.get("content")) if method.needs_content else None
-        if method.styles != "none" and not style_ids and not builtin:
-            raise StylekitError(f"{method.title} needs a style image: add one" +
-                                (", or pick a built-in style" if method.name == "fast" else ""))
+        check_limits(options, config.max_side, config.max_steps, label)
+        if method.needs_content and body.get("content") is None and not asking:
+            raise OptionError(f"{method.title} needs a photo: pick an example or upload one", "content")
+        content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None
+        if method.styles != "none" and not style_ids and not builtin and not asking:
+            raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
+                              (", or pick a built-in style" if method.name == "fast" else ""), "style")
         styles = [state.image(token, i) for i in style_ids]
         if method.name == "fast" and options.content_size is None and content is not None \
                 and max(content.width, content.height) > config.max_side:  # else as uploaded
             options.content_size = config.max_side
+        hw = (content.height, content.width) if content is not None else None
+        work = estimate_work(method.name, options, hw)
 
         def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs
             source = content.open() if content is not None else None
-            return method.run(source, [style.open() for style in styles], options, ctx, config.preview_every)
+            try:
+                return method.run(source, [style.open() for style in styles], options, ctx, config.preview_every)
+            except StylekitError as exc:
+                raise StylekitError(plain(str(exc), method.options)) from None
 
-        return Job(token, method.name, method.lane, run)  # type: ignore[arg-type]
+        inputs = {"title": method.title, "content": content.describe() if content else None,
+                  "styles": [style.describe() for style in styles], "settings": settings_shown(options)}
+        return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
+                   estimate=state.estimator.seconds(method.name, work))
 
-    async def submit(request: Request) -> Response:
+    def job_error(exc: StylekitError, status: int = 400) -> Response:
+        response = _error(str(exc), status)
+        if isinstance(exc, OptionError) and exc.field:
+            response = JSONResponse({"error": str(exc), "field": exc.field}, status_code=status)
+        return response
+
+    async def read_job(request: Request) -> dict[str, Any] | Response:
         try:
             raw = await read_body(request, JOB_LIMIT, f"a job is at most {JOB_LIMIT // 1024} kB of JSON: send "
                                   "its settings, not its images", state.held, config.body_timeout)
@@ -504,19 +625,45 @@ def create_app(config: ServerConfig) -> Starlette:
             body = None
         if not isinstance(body, dict):
             return _error("send the job as a JSON object")
+        return body
+
+    async def submit(request: Request) -> Response:
+        body = await read_job(request)
+        if isinstance(body, Response):
+            return body
         try:
             job = state.queue.submit(make_job(body))
+        except UnknownSession as exc:
+            return _error(str(exc), 403)
         except StylekitError as exc:
-            return _error(str(exc), 503 if isinstance(exc, QueueFull) else 400)
+            return job_error(exc, 503 if isinstance(exc, QueueFull) else 400)
         return JSONResponse(state.queue.describe(job))
 
-    def with_job(handler: Callable[[Job], Response]) -> Callable[[Request], Any]:
-        """An endpoint for one of the caller's jobs (by id and session); 404 when there is none."""
+    async def estimate(request: Request) -> Response:
+        """How long the job in the body would take here (it is checked, not queued): ``seconds`` and ``text``,
+        or the problem with it, as a job submission would answer."""
+        body = await read_job(request)
+        if isinstance(body, Response):
+            return body
+        try:
+            job = make_job(body)
+        except UnknownSession as exc:
+            return _error(str(exc), 403)
+        except StylekitError as exc:
+            return job_error(exc)
+        return JSONResponse({"seconds": job.estimate, "text": say_seconds(job.estimate or 0.0)})
+
+    def with_job(handler: Callable[[Job], Response], gone: Callable[[Request], Response] | None = None) \
+            -> Callable[[Request], Any]:
+        """An endpoint for one of the caller's jobs (by id and session); 404 (or ``gone``) when there is none."""
         async def endpoint(request: Request) -> Response:
             token = request.query_params.get("session")
             job = state.queue.get(request.path_params["job"], token)
             if job is None:
-                return _error("no such job (it was cancelled with its page, or expired)", 404)
+                if gone is not None:
+                    return gone(request)
+                return _error("this result is no longer kept (removed, or its page was closed more than "
+                              f"{config.keep_minutes:g} minutes ago)", 404)
             with contextlib.suppress(StylekitError):
                 state.session(token)  # asking about a job keeps its session alive
             return handler(job)
@@ -528,6 +675,10 @@ def create_app(config: ServerConfig) -> Starlette:
     def job_cancel(job: Job) -> Response:
         state.queue.cancel(job)
         return job_status(job)
+
+    def job_remove(job: Job) -> Response:
+        state.queue.remove(job)
+        return JSONResponse({"removed": job.id})
 
     def job_preview(job: Job) -> Response:
         if job.preview is None:
@@ -541,15 +692,24 @@ def create_app(config: ServerConfig) -> Starlette:
                    "Cache-Control": "no-store"}
         return Response(job.output.data, media_type=job.output.media_type, headers=headers)
 
+    def result_gone(request: Request) -> Response:
+        """A download link whose result is no longer kept: a page that says so (410) for a browser, JSON else."""
+        message = (f"This result is no longer kept. stylekit keeps results for {config.keep_minutes:g} minutes "
+                   "after its page was last open, and forgets results that were removed or cancelled with "
+                   "their page.")
+        if "text/html" not in request.headers.get("accept", ""):
+            return _error(message, 410)
+        return HTMLResponse(GONE_PAGE.format(message=message), status_code=410)
+
     async def session_socket(ws: WebSocket) -> None:
         token = ws.path_params["session"]
         await ws.accept()
         with state.lock:
             found = state.sessions.get(token)
             if found is not None:
-                found.page = True
+                found.pages += 1
         if found is None:
-            await ws.close(code=4404, reason="unknown session: reload the page")
+            await ws.close(code=4404, reason="this page's session has expired")
             return
 
         async def pump() -> None:
@@ -569,25 +729,37 @@ def create_app(config: ServerConfig) -> Starlette:
         finally:
             task.cancel()
             with state.lock:
-                state.drop_session(token)
+                found.pages -= 1
+                found.last_seen = time.time()
 
     routes = [
         Route("/", index),
         Route("/api/config", api_config),
         Route("/api/session", new_session, methods=["POST"]),
+        Route("/api/session/end", end_session, methods=["POST"]),
+        Route("/api/images/{image}.jpg", image_view),
         Route("/api/images", upload, methods=["POST"]),
         Route("/api/examples/{key}.jpg", example_image),
         Route("/api/builtin/{index:int}.jpg", builtin_image),
         Route("/api/jobs", submit, methods=["POST"]),
+        Route("/api/estimate", estimate, methods=["POST"]),
         Route("/api/jobs/{job}", with_job(job_status)),
         Route("/api/jobs/{job}/cancel", with_job(job_cancel), methods=["POST"]),
         Route("/api/jobs/{job}/preview.jpg", with_job(job_preview)),
-        Route("/api/jobs/{job}/result.png", with_job(job_result)),
+        Route("/api/jobs/{job}/remove", with_job(job_remove), methods=["POST"]),
+        Route("/api/jobs/{job}/result.png", with_job(job_result, result_gone)),
         WebSocketRoute("/api/session/{session}/ws", session_socket),
     ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async def sweep() -> None:
+            while True:
+                await asyncio.sleep(EXPIRE_EVERY)
+                state.expire()
+
+        sweeper = asyncio.create_task(sweep())
         yield
+        sweeper.cancel()
         await asyncio.to_thread(state.queue.shutdown)
         decoders.shutdown()
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import StylekitError
 from ..io import to_pil
 from ..optim import Callback, Progress, StopRun
 from ..optim.schedule import schedule
 from ..options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions, TextureOptions,
                        TransferOptions, form_fields, parse_form, specs)
+from ..options.schema import OptionError
 from .jobs import JobContext, JobOutput
 
 OPTIMISE, QUICK = "optimise", "quick"
@@ -66,6 +66,7 @@ class JobReporter(Callback):
     def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
         if self.ctx.cancelled:
             raise StopRun
+        self.ctx.report(stage="optimising")
 
     def on_step(self, progress: Progress) -> None:
         preview = None
@@ -116,7 +117,10 @@ def _run_fast(content: Any, styles: list[Any], options: FastOptions, ctx: JobCon
               preview_every: int) -> JobOutput:
     from ..feedforward import FastStylizer
 
-    return _output(FastStylizer(styles, options).stylize_image(content))
+    ctx.report(stage="loading the model")
+    stylizer = FastStylizer(styles, options)
+    ctx.report(stage="stylising")
+    return _output(stylizer.stylize_image(content))
 
 
 def _run_features(content: Any, styles: list[Any], options: FeaturesOptions, ctx: JobContext,
@@ -170,9 +174,9 @@ def check_limits(options: Any, max_side: int, max_steps: int, label: Callable[[s
             continue
         sides: Sequence[int] = value if isinstance(value, tuple) else (value,)
         if max(sides) > max_side:
-            raise StylekitError(f"{label(f.name)} {max(sides)} px is above this server's limit of "
-                                f"{max_side} px (stylekit serve --max-side)")
+            raise OptionError(f"{label(f.name)} {max(sides)} px is above this server's limit of {max_side} px: "
+                              "choose a smaller size", f.name)
     steps = total_steps(options)
     if steps > max_steps:
-        raise StylekitError(f"this job asks for {steps} optimisation steps in all, above this server's limit of "
-                            f"{max_steps} per job (stylekit serve --max-steps): lower {label('steps')}")
+        raise OptionError(f"this job asks for {steps} optimisation steps in all, above this server's limit of "
+                          f"{max_steps} per job: lower {label('steps')}", "steps")

@@ -157,7 +157,12 @@ def test_an_upload_over_the_limit_is_answered_not_reset(client):
 def test_bad_jobs_get_one_line_messages(client):
     content = client.upload(png_bytes(pattern(48)))["id"]
     assert "unknown method" in client.submit("paint", content, [], {}, expect=400)["error"]
-    assert "needs a style image" in client.submit("transfer", content, [], {}, expect=400)["error"]
+    no_style = client.submit("transfer", content, [], {}, expect=400)
+    assert "needs a style: pick a painting or upload one" in no_style["error"] and no_style["field"] == "style"
+    no_photo = client.submit("transfer", None, ["ex-swirls"], {}, expect=400)
+    assert "needs a photo" in no_photo["error"] and no_photo["field"] == "content"
+    bad_size = client.submit("transfer", content, ["ex-swirls"], {"size": "12.5"}, expect=400)
+    assert bad_size["field"] == "size" and "invalid literal" not in bad_size["error"]
     assert "size must be a number of pixels" in client.submit("transfer", content, ["ex-swirls"], {"size": "big"},
                                                        expect=400)["error"]
     assert "limit of 512 px" in client.submit("transfer", content, ["ex-swirls"], {"size": "4096"},
@@ -207,20 +212,93 @@ def test_a_failing_job_leaves_the_server_serving(client):
     assert done["state"] == "done" and done["size"] == [40, 24]
 
 
-def test_closing_the_page_socket_cancels_its_jobs(server, client):
+def test_a_closed_page_finds_its_pictures_jobs_and_results_again_until_they_expire(server, client):
     from websockets.sync.client import connect
 
-    content = client.upload(png_bytes(pattern(48)))["id"]
+    content = client.upload(png_bytes(pattern(48)), name="mine.png")["id"]
     with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws") as socket:
-        job = client.submit("transfer", content, ["ex-swirls"], SCRATCH)
+        job = client.submit("transfer", content, ["ex-swirls"], {**SCRATCH, "steps": "30"})
         states = []
         while "running" not in states:  # the page hears about its job as it changes
             message = json.loads(socket.recv(timeout=30))
             states += [j["state"] for j in message["jobs"] if j["id"] == job["id"]]
-    queue = server.state.queue
-    assert queue.wait_for(lambda: queue.get(job["id"]) is None, 30)  # cancelled, then forgotten
-    assert client.session not in server.state.sessions
+    done = client.wait(job["id"])  # the page is gone, the job runs on
+    assert done["state"] == "done" and done["inputs"]["content"]["name"] == "mine.png"
+    again = client.call("POST", "/api/session", {"resume": client.session})  # the reload
+    assert again["session"] == client.session and again["resumed"] and not again["expired"]
+    assert [image["id"] for image in again["images"]] == [content]
+    result = f"/api/jobs/{job['id']}/result.png?session={client.session}"
+    assert client.raw("GET", result)[0] == 200
+
+    state = server.state
+    state.sessions[client.session].last_seen -= state.keep + 1
+    state.queue.get(job["id"]).finished -= state.keep + 1
+    state.expire()  # no page for longer than keep_minutes: forgotten
+    assert client.session not in state.sessions and state.queue.get(job["id"]) is None
+    status, page, headers = client.raw("GET", result, headers={"Accept": "text/html,*/*"})
+    assert status == 410 and b"This result has expired" in page and headers["content-type"].startswith("text/html")
+    status, payload, _ = client.raw("GET", result)
+    assert status == 410 and "no longer kept" in json.loads(payload)["error"]
+    fresh = client.call("POST", "/api/session", {"resume": client.session})
+    assert fresh["session"] != client.session and fresh["expired"] and not fresh["resumed"]
+
+
+def test_a_page_that_is_still_open_keeps_its_session_however_long(server, client):
+    from websockets.sync.client import connect
+
+    with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws") as socket:
+        socket.recv(timeout=30)
+        server.state.sessions[client.session].last_seen -= server.state.keep + 1
+        server.state.expire()
+        assert client.session in server.state.sessions
+
+
+def test_estimates_check_a_job_without_queueing_it(server, client):
+    base = {"session": client.session, "method": "transfer", "styles": [], "estimate": True}
+    draft = client.call("POST", "/api/estimate", {**base, "options": {"quality": "draft", "size": "256"}})
+    high = client.call("POST", "/api/estimate", {**base, "options": {"quality": "high", "size": "256"}})
+    larger = client.call("POST", "/api/estimate", {**base, "options": {"quality": "high", "size": "512"}})
+    assert 0 < draft["seconds"] < high["seconds"] < larger["seconds"] and draft["text"].startswith(("about", "under"))
+    bad = client.call("POST", "/api/estimate", {**base, "options": {"style_weight": "lots"}}, expect=400)
+    assert bad == {"error": "style weight must be a number, got 'lots'", "field": "style_weight"}
+    assert server.state.queue.session_jobs(client.session) == []  # nothing was queued
+    unchecked = {**base, "estimate": False}  # a real check: the images are missing
+    assert client.call("POST", "/api/estimate", unchecked, expect=400)["field"] == "content"
+
+
+def test_each_job_carries_what_made_it_and_can_be_removed(client):
+    content = client.upload(png_bytes(pattern(48)), name="photo.png")["id"]
+    job = client.submit("transfer", content, ["ex-swirls"], {**SCRATCH, "steps": "5", "style_weight": "20"})
+    assert job["inputs"]["title"] == "Style transfer (Gatys)"
+    assert job["inputs"]["content"]["name"] == "photo.png" and job["inputs"]["styles"][0]["name"] == "Swirls"
+    settings = dict(job["inputs"]["settings"])
+    assert settings["style weight"] == "20" and settings["size"] == "48" and "seed" not in settings
+    assert job["estimate"] > 0 and job["version"] > 0
+    client.wait(job["id"])
+    assert client.call("POST", f"/api/jobs/{job['id']}/remove?session={client.session}")["removed"] == job["id"]
     assert client.raw("GET", f"/api/jobs/{job['id']}?session={client.session}")[0] == 404
+
+
+def test_images_are_served_as_jpeg_views_to_their_session_only(client):
+    content = client.upload(png_bytes(pattern(500)), name="big.png")["id"]  # 500 x 500
+    for side, expected in (("", 256), ("1024", 500)):
+        status, data, _ = client.raw("GET", f"/api/images/{content}.jpg?session={client.session}&side={side}")
+        assert status == 200 and Image.open(io.BytesIO(data)).size == (expected, expected)
+    assert Client(client.url).raw("GET", f"/api/images/{content}.jpg?session=other")[0] == 404
+    status, data, _ = client.raw("GET", f"/api/images/ex-starry_night.jpg?session={client.session}&side=1024")
+    assert status == 200 and max(Image.open(io.BytesIO(data)).size) == 512
+
+
+def test_the_gallery_offers_credited_public_domain_paintings_and_layer_choices(client):
+    config = client.call("GET", "/api/config")
+    paintings = {e["id"]: e for e in config["examples"] if e["kind"] == "painting"}
+    assert {"ex-swirls", "ex-starry_night", "ex-the_scream", "ex-shipwreck"} <= set(paintings)
+    assert all("public domain" in p["credit"] for k, p in paintings.items() if k != "ex-swirls")
+    assert max(paintings["ex-the_scream"]["width"], paintings["ex-the_scream"]["height"]) <= 512
+    assert "relu4_2" in config["layers"]["vgg19"] and "relu5_4" not in config["layers"]["vgg16"]
+    fields = {f["name"]: f for m in config["methods"] for f in m["fields"] if m["name"] == "transfer"}
+    assert fields["style_layers"]["layers"] and fields["style_weight"]["slider"]
+    assert all("--" not in f["help"] for m in config["methods"] for f in m["fields"])
 
 
 def test_twenty_concurrent_fast_requests_complete_and_the_server_stays_responsive(server, weights_dir):
@@ -306,7 +384,7 @@ def test_a_builtin_style_needs_no_style_image_and_the_gallery_serves_all_26(clie
     job = client.wait(client.submit("fast", content, [], {"builtin": "7"})["id"])
     assert job["state"] == "done" and tuple(job["size"]) == (64, 64)
     refused = client.submit("fast", content, [], {"builtin": ""}, expect=400)
-    assert "add one, or pick a built-in style" in refused["error"]
+    assert "upload one, or pick a built-in style" in refused["error"]
     for index in (0, 25):
         status, thumb, _ = client.raw("GET", f"/api/builtin/{index}.jpg")
         assert status == 200 and Image.open(io.BytesIO(thumb)).format == "JPEG"
