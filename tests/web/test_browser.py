@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 
 import pytest
 from PIL import Image
@@ -63,10 +62,18 @@ def images(tmp_path, shared_images):
     return tmp_path / "tubingen_small.jpg", tmp_path / "starry.jpg"
 
 
-def open_page(browser, server, images):
-    page = browser.new_page(viewport={"width": 1400, "height": 950}, accept_downloads=True)
+DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
+
+
+def new_page(browser, server, viewport=DESKTOP, context=None):
+    page = context.new_page() if context else browser.new_page(viewport=viewport, accept_downloads=True)
     page.goto(server.url)
     page.wait_for_selector("body[data-ready='1']")
+    return page
+
+
+def open_page(browser, server, images):
+    page = new_page(browser, server)
     page.set_input_files("#content-input", str(images[0]))
     page.set_input_files("#style-input", str(images[1]))
     page.wait_for_selector("#content-name:has-text('320×240')")
@@ -74,12 +81,20 @@ def open_page(browser, server, images):
     return page
 
 
+def advanced(page, method: str, **fields) -> None:
+    """Pick a method under Advanced settings and fill its fields (text, or True/False for a checkbox)."""
+    if not page.locator("#advanced").evaluate("d => d.open"):
+        page.click("#advanced summary")
+    page.select_option("#method", method)
+    for name, value in fields.items():
+        if isinstance(value, bool):
+            page.set_checked(f"#opt-{name}", value)
+        else:
+            page.fill(f"#opt-{name}", value)
+
+
 def short_transfer(page, steps: int) -> None:
-    page.select_option("#method", "transfer")
-    page.fill("#opt-size", "128")
-    page.fill("#opt-steps", str(steps))
-    page.fill("#opt-min_size", "")
-    page.uncheck("#opt-early_stopping")
+    advanced(page, "transfer", size="128", steps=str(steps), min_size="", early_stopping=False)
     page.click("#go")
 
 
@@ -88,10 +103,66 @@ def card(page, index: int = 0):
     return page.locator("#jobs .job").nth(index)
 
 
+def in_viewport(page, selector: str) -> bool:
+    """Whether the element is shown and lies wholly inside the window."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["width"] > 0 and 0 <= box["x"] and box["x"] + box["width"] <= size["width"] \
+        and 0 <= box["y"] and box["y"] + box["height"] <= size["height"]
+
+
+def set_size(page, pixels: int) -> None:
+    page.eval_on_selector("#size-slider", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
+                          pixels)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_three_clicks_from_the_gallery_give_a_result_with_a_before_after_slider(browser, server, viewport):
+    page = new_page(browser, server, viewport)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting The Starry Night").click()
+    page.get_by_role("button", name="Go", exact=True).click()
+    result = card(page)
+    result.locator(".state:has-text('done')").wait_for(timeout=60_000)
+    assert in_viewport(page, "#jobs .job .head")  # on a phone the page scrolled to the new card
+    assert result.locator("img[alt='photo: Grace Hopper']").count() == 1
+    assert result.locator("img[alt='style: The Starry Night']").count() == 1
+    split = result.locator("input.split")
+    assert split.is_visible() and split.get_attribute("aria-label") == "before and after: move to compare"
+    assert result.locator("img.before").is_visible()
+    split.fill("80")
+    assert "80%" in result.locator(".after").evaluate("el => el.style.clipPath")
+    assert result.locator("progress").get_attribute("aria-label") == \
+        "progress of Fast style transfer: Grace Hopper in the style of The Starry Night"
+    result.get_by_role("button", name="View full size").click()
+    page.wait_for_function("document.querySelector('#viewer-image').naturalWidth > 0", timeout=30_000)
+    page.click("#viewer-close")
+    page.close()
+
+
+def test_good_quality_runs_a_draft_optimisation_with_an_estimate(browser, server):
+    page = new_page(browser, server)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting The Scream").click()
+    set_size(page, 160)
+    page.get_by_text("Good", exact=True).click()
+    page.wait_for_function("document.querySelector('.q-time[data-quality=good]').textContent.startsWith('about') "
+                           "|| document.querySelector('.q-time[data-quality=good]').textContent.startsWith('under')")
+    assert page.input_value("#method") == "transfer" and page.input_value("#opt-quality") == "draft"
+    assert "on this machine" in page.text_content("#estimate")
+    page.click("#go")
+    result = card(page)
+    result.locator(".state:has-text('done')").wait_for(timeout=120_000)
+    assert "quality draft" in result.locator(".settings").inner_text()
+    assert "×160" in result.locator(".info").inner_text()  # 137x160: the portrait at the chosen size
+    assert result.locator("input.split").is_visible()
+    page.close()
+
+
 def test_fast_then_optimise_with_progress_cancel_and_download(browser, server, images, weights_dir, tmp_path):
     page = open_page(browser, server, images)
-    # Fast stylisation: the result appears and downloads at full resolution.
-    page.select_option("#method", "fast")
+    # Fast stylisation at the photo's own size: the result downloads at full resolution.
+    advanced(page, "fast", content_size="")
     page.click("#go")
     fast = card(page)
     fast.locator(".state:has-text('done')").wait_for(timeout=60_000)
@@ -104,22 +175,23 @@ def test_fast_then_optimise_with_progress_cancel_and_download(browser, server, i
     # A short optimisation (real VGG19 at 128 px): progress and the current image show while it runs.
     short_transfer(page, 400)
     opt = card(page)
-    opt.locator(".state:has-text('running')").wait_for(timeout=60_000)
+    opt.locator(".state:has-text('optimising')").wait_for(timeout=60_000)
     page.wait_for_function("document.querySelector('#jobs .job.running progress').value >= 6", timeout=60_000)
     assert "step" in opt.locator(".info").inner_text()
     assert opt.locator("img.view").get_attribute("src").count("preview.jpg") == 1
 
     # A second optimisation waits in line; a fast job meanwhile is not stuck behind them.
-    short_transfer(page, 400)
+    page.click("#go")
     card(page).locator(".state:has-text('#1 in line')").wait_for(timeout=10_000)
     page.select_option("#method", "fast")
     page.click("#go")
     card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
-    assert "running" in card(page, 2).locator(".state").inner_text()
+    assert "optimising" in card(page, 2).locator(".state").inner_text()
 
-    # Cancel the queued one, then the running one: it keeps its best image, which downloads.
+    # Cancel the queued one (no full bar), then the running one: it keeps its best image, which downloads.
     card(page, 1).locator("button.cancel").click()
     card(page, 1).locator(".state:has-text('cancelled')").wait_for(timeout=10_000)
+    assert not card(page, 1).locator("progress").is_visible()
     card(page, 2).locator("button.cancel").click()
     card(page, 2).locator(".state:has-text('best so far kept')").wait_for(timeout=30_000)
     with page.expect_download() as download_info:
@@ -130,46 +202,102 @@ def test_fast_then_optimise_with_progress_cancel_and_download(browser, server, i
     page.close()
 
 
-def test_bad_upload_shows_a_message(browser, server, images, tmp_path):
-    page = browser.new_page()
-    page.goto(server.url)
-    page.wait_for_selector("body[data-ready='1']")
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_errors_show_inside_the_viewport_next_to_their_cause(browser, server, tmp_path, viewport):
+    page = new_page(browser, server, viewport)
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # wherever the user is on the page
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a picture")
     page.set_input_files("#content-input", str(notes))
-    page.wait_for_selector("#message:has-text('not an image this server can read')")
-    page.click("#go")  # nothing chosen: the page says what is missing
-    page.wait_for_selector("#message:has-text('needs a content image')")
+    page.wait_for_selector("#content-error:has-text('not an image')")
+    toast = page.locator(".toast[role=alert]:has-text('not an image')")
+    toast.wait_for()
+    assert in_viewport(page, ".toast[role=alert]")
+    assert "invalid literal" not in toast.inner_text() and "--" not in toast.inner_text()
+    toast.get_by_role("button", name="dismiss message").click()
+    page.get_by_role("button", name="Go", exact=True).click()  # nothing chosen: the page says what is missing
+    page.wait_for_selector("#content-error:has-text('needs a photo')")
+    assert in_viewport(page, ".toast[role=alert]:has-text('needs a photo')")
     page.close()
 
 
-def test_closing_the_tab_cancels_its_running_job(browser, server, images):
-    page = open_page(browser, server, images)
-    short_transfer(page, 2000)
-    card(page).locator(".state:has-text('running')").wait_for(timeout=60_000)
+def test_a_bad_setting_is_marked_at_its_field_in_plain_words(browser, server):
+    page = new_page(browser, server)
+    advanced(page, "transfer", style_weight="lots")
+    page.wait_for_selector("#err-style_weight:has-text('style weight must be a number')")
+    assert page.get_attribute("#opt-style_weight", "aria-invalid") == "true"
+    page.select_option("#method", "dream")
+    assert page.locator("#opt-layer").evaluate("el => el.tagName") == "SELECT"  # layers are choices
+    assert "relu4_2" in page.locator("#opt-layer option").all_inner_texts()
+    page.close()
+
+
+def test_tab_reaches_the_file_pickers_and_dropped_or_pasted_files_become_the_photo(browser, server, images):
+    page = new_page(browser, server)
+    reached = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.id"))
+    assert {"content-pick", "style-pick"} <= reached
+    data = images[0].read_bytes()
+    for event in ("drop", "paste"):
+        page.evaluate("""([bytes, event]) => {
+            const file = new File([new Uint8Array(bytes)], event + ".jpg", { type: "image/jpeg" });
+            const data = new DataTransfer(); data.items.add(file);
+            const target = document.querySelector("#results");
+            target.dispatchEvent(event === "drop"
+                ? new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true })
+                : new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+        }""", [list(data), event])
+        page.wait_for_selector(f"#content-name:has-text('{event}.jpg')")
+    assert page.url.rstrip("/") == server.url  # the drop did not navigate away
+    page.close()
+
+
+def test_double_clicking_go_queues_one_job(browser, server):
+    page = new_page(browser, server)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting Swirls").click()
+    page.locator("#go").dblclick()
+    card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.locator("#jobs .job").count() == 1
+    session = page.evaluate("JSON.parse(localStorage.getItem('stylekit.page')).session")
+    assert len(server.state.queue.session_jobs(session)) == 1
+    page.close()
+
+
+def test_a_reload_during_a_running_job_keeps_it_and_its_result(browser, server, images):
+    context = browser.new_context(viewport=DESKTOP)
+    page = new_page(browser, server, context=context)
+    page.set_input_files("#content-input", str(images[0]))
+    page.set_input_files("#style-input", str(images[1]))
+    page.wait_for_selector("#style-list li")
+    short_transfer(page, 60)
+    card(page).locator(".state:has-text('optimising')").wait_for(timeout=60_000)
     job_id = card(page).get_attribute("data-id")
-    queue = server.state.queue
-    job = queue.get(job_id)
-    assert job is not None and job.state == "running"
-    page.close()
-    deadline = time.time() + 30
-    while (job.state == "running" or queue.get(job_id) is not None) and time.time() < deadline:
-        time.sleep(0.1)
-    assert job.state == "cancelled" and queue.get(job_id) is None
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    again = page.locator(f"#jobs .job[data-id='{job_id}']")
+    again.wait_for(timeout=10_000)
+    assert page.locator("#content-name").inner_text().startswith("tubingen_small.jpg")  # the photo is still chosen
+    again.locator(".state:has-text('done')").wait_for(timeout=120_000)
+    assert again.locator("a.download").is_visible()
+    page.close()  # a closed tab too: a new one finds the result
+    page = new_page(browser, server, context=context)
+    page.locator(f"#jobs .job[data-id='{job_id}'] .state:has-text('done')").wait_for(timeout=10_000)
+    context.close()
 
 
 def test_a_builtin_style_from_the_gallery_needs_no_style_image(browser, server, images):
-    page = browser.new_page(viewport={"width": 1400, "height": 950})
-    page.goto(server.url)
-    page.wait_for_selector("body[data-ready='1']")
+    page = new_page(browser, server)
     page.set_input_files("#content-input", str(images[0]))
     page.wait_for_selector("#content-name:has-text('320×240')")
-    page.click("#builtin-box summary")
     page.wait_for_function("document.querySelector('#builtin button img').naturalWidth > 0", timeout=60_000)
-    page.click("#builtin button[aria-label='built-in style 7']")
+    page.click("#builtin button[aria-label='use built-in style 7']")
     assert page.input_value("#method") == "fast" and page.input_value("#opt-builtin") == "7"
-    assert page.get_attribute("#builtin button[aria-label='built-in style 7']", "aria-pressed") == "true"
+    assert page.get_attribute("#builtin button[aria-label='use built-in style 7']", "aria-pressed") == "true"
     page.click("#go")
     card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
-    assert "320×240" in card(page).locator(".info").inner_text()
+    assert "×" in card(page).locator(".info").inner_text()
     page.close()

@@ -2,37 +2,130 @@
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
-const state = { config: null, session: null, content: null, styles: [], builtin: null, jobs: new Map() };
+const QUALITY = { quick: null, good: "draft", best: "high" };  // the transfer quality each choice runs at
+const SIZE_FIELDS = ["size", "content_size"];  // one size, whichever field the method calls it
+const STORE = "stylekit.page";
+const state = {
+  config: null, session: null, socket: null, retry: 0,
+  content: null, styles: [], method: "fast", quality: "quick",
+  values: {}, images: new Map(), jobs: new Map(), submitting: false,
+};
 
-function say(text) { $("#message").textContent = text || ""; }
+// ---- talking to the server -------------------------------------------------------------------------------
+class ApiError extends Error {
+  constructor(message, status, field) { super(message); this.status = status; this.field = field; }
+}
 
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  let response;
+  try { response = await fetch(path, options); }
+  catch (e) { throw new ApiError("cannot reach the server: check that stylekit serve is still running", 0); }
   let body = null;
   try { body = await response.json(); } catch (e) { body = null; }
-  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  if (!response.ok) {
+    throw new ApiError((body && body.error) || `the server answered ${response.status} ${response.statusText}`,
+                       response.status, body && body.field);
+  }
   return body;
 }
 
-function q(path) { return `${path}?session=${encodeURIComponent(state.session)}`; }
+function q(path) { return `${path}${path.includes("?") ? "&" : "?"}session=${encodeURIComponent(state.session)}`; }
+function post(path, body) {
+  return api(path, { method: "POST", body: JSON.stringify(body || {}), headers: { "Content-Type": "application/json" } });
+}
+function imageUrl(image, side) { return q(`/api/images/${image.id}.jpg${side ? `?side=${side}` : ""}`); }
 
-// ---- images -----------------------------------------------------------------------------------------
-async function upload(file) {
+// ---- messages: next to their cause and as a toast, always in view, always announced ---------------------------
+function toast(text, kind = "error") {
+  const box = document.createElement("div");
+  box.className = `toast ${kind}`;
+  box.setAttribute("role", kind === "error" ? "alert" : "status");
+  const words = document.createElement("span");
+  words.textContent = text;
+  const close = document.createElement("button");
+  close.type = "button"; close.textContent = "×"; close.setAttribute("aria-label", "dismiss message");
+  close.onclick = () => box.remove();
+  box.append(words, close);
+  $("#toasts").append(box);
+  setTimeout(() => box.remove(), kind === "error" ? 12000 : 6000);
+}
+
+function announce(text) { $("#announce").textContent = text; }
+
+const SLOTS = { content: "#content-error", style: "#style-error" };
+function clearErrors() {
+  for (const slot of ["#content-error", "#style-error", "#go-error"]) $(slot).textContent = "";
+  for (const el of document.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const el of document.querySelectorAll("#options .field-error")) el.textContent = "";
+}
+
+// Show an error where it belongs: an image box, a field of the advanced form, or the Go area; and as a toast.
+function showError(error) {
+  const field = error.field;
+  if (field && SLOTS[field]) $(SLOTS[field]).textContent = error.message;
+  else if (field && fieldSlot(field)) {
+    $("#advanced").open = true;
+    fieldSlot(field).textContent = error.message;
+    const input = document.getElementById(`opt-${field}`);
+    if (input) input.setAttribute("aria-invalid", "true");
+  } else $("#go-error").textContent = error.message;
+  toast(error.message);
+}
+
+function fieldSlot(name) { return document.getElementById(`err-${name}`); }
+
+// ---- images ---------------------------------------------------------------------------------------------------
+function remember(image) { state.images.set(image.id, image); return image; }
+
+async function upload(file, role) {
   const limit = state.config.limits.max_upload_mb * 1024 * 1024;
+  const name = file.name || "pasted image";
   if (file.size > limit) {
-    throw new Error(`${file.name} is larger than this server's upload limit of ${state.config.limits.max_upload_mb} MB`);
+    throw new ApiError(`${name} is larger than this server's upload limit of ${state.config.limits.max_upload_mb} MB: ` +
+                       "choose a smaller file", 413, role);
   }
-  const info = await api(`${q("/api/images")}&name=${encodeURIComponent(file.name)}`,
-                         { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } });
-  info.url = URL.createObjectURL(file);
-  return info;
+  try {
+    return remember(await api(q(`/api/images?name=${encodeURIComponent(name)}`),
+                              { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } }));
+  } catch (error) { error.field = role; throw error; }
+}
+
+async function addFiles(files, role) {
+  clearErrors();
+  const images = files.filter((f) => f.type === "" || f.type.startsWith("image/") || /\.[a-z]+$/i.test(f.name));
+  if (!images.length) { showError(new ApiError("that is not an image file: choose a JPEG, PNG or WebP picture", 0, role)); return; }
+  const box = role === "content" ? $("#content-box") : $("#style-box");
+  box.classList.add("busy"); box.setAttribute("aria-busy", "true");
+  try {
+    for (const file of role === "content" ? images.slice(0, 1) : images) {
+      try {
+        const image = await upload(file, role);
+        if (role === "content") setContent(image); else addStyle(image);
+      } catch (error) { showError(error); }
+    }
+  } finally { box.classList.remove("busy"); box.removeAttribute("aria-busy"); }
 }
 
 function setContent(image) {
   state.content = image;
   const img = $("#content-preview");
-  img.src = image.url; img.hidden = false; img.alt = image.name;
+  img.src = imageUrl(image, 256); img.hidden = false; img.alt = `your photo: ${image.name}`;
   $("#content-name").textContent = `${image.name} — ${image.width}×${image.height}`;
+  $("#content-error").textContent = "";
+  markPicked();
+  changed();
+}
+
+// The built-in style chosen (the fast method's "built-in style" field: a number, or a blend such as 3:0.5,12:0.5).
+function builtin() { return String(state.values.builtin ?? "").trim(); }
+function builtinIndex() { return /^\d+$/.test(builtin()) ? Number(builtin()) : null; }
+
+function addStyle(image) {
+  if (!state.styles.some((s) => s.id === image.id)) state.styles.push(image);
+  state.values.builtin = "";
+  if (state.quality === "quick" && state.method !== "fast") setMethod("fast");
+  $("#style-error").textContent = "";
+  renderStyles();
 }
 
 function renderStyles() {
@@ -41,256 +134,632 @@ function renderStyles() {
   state.styles.forEach((image, index) => {
     const li = document.createElement("li");
     const img = document.createElement("img");
-    img.src = image.url; img.alt = image.name; img.title = `${image.name} — ${image.width}×${image.height}`;
+    img.src = imageUrl(image, 256); img.alt = `style: ${image.name}`; img.title = image.name;
     const remove = document.createElement("button");
     remove.type = "button"; remove.className = "remove"; remove.textContent = "×";
-    remove.setAttribute("aria-label", `remove ${image.name}`);
+    remove.setAttribute("aria-label", `remove the style ${image.name}`);
     remove.onclick = () => { state.styles.splice(index, 1); renderStyles(); };
     li.append(img, remove);
     list.append(li);
   });
-  if (state.styles.length) pickBuiltin(null);
   $("#style-hint").textContent = state.styles.length
-    ? `${state.styles.length} style image${state.styles.length > 1 ? "s" : ""}`
-    : state.builtin !== null ? `Built-in style ${state.builtin} (fast method)`
-    : "Drop one or more paintings here or choose them.";
+    ? state.styles.map((s) => s.name).join(" + ")
+    : builtin() ? `Built-in style ${builtin()}` : "Pick a painting below or upload your own.";
+  markPicked();
+  changed();
 }
 
-// A built-in style of the 26-style network replaces the style images and selects the fast method.
-function pickBuiltin(index) {
-  state.builtin = index;
-  for (const button of document.querySelectorAll("#builtin button")) {
-    button.setAttribute("aria-pressed", String(Number(button.dataset.index) === index));
+function markPicked() {
+  for (const button of document.querySelectorAll(".gallery button, #builtin button")) {
+    const id = button.dataset.id, index = button.dataset.index;
+    const picked = id !== undefined
+      ? (state.content && state.content.id === id && button.dataset.role === "content") ||
+        (button.dataset.role === "style" && state.styles.some((s) => s.id === id))
+      : Number(index) === builtinIndex();
+    button.setAttribute("aria-pressed", String(Boolean(picked)));
   }
-  if (index === null) return;
-  state.styles = [];
-  if ($("#method").value !== "fast") { $("#method").value = "fast"; renderOptions(); }
-  const field = $("#opt-builtin");
-  if (field) field.value = String(index);
+}
+
+// A built-in style of the 26-style network replaces the style images; it runs on the Quick path only.
+function pickBuiltin(index) {
+  state.values.builtin = index === null ? "" : String(index);
+  if (index !== null) state.styles = [];
+  if (index !== null && state.method !== "fast") setQuality("quick"); else renderOptions();
   renderStyles();
 }
 
-function renderBuiltin() {
+function galleryButton(image, role) {
+  const li = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button"; button.dataset.id = image.id; button.dataset.role = role;
+  button.setAttribute("aria-pressed", "false");
+  button.setAttribute("aria-label", role === "content" ? `use the photo ${image.name}` : `use the painting ${image.name}`);
+  button.title = image.credit ? `${image.name} (${image.credit})` : image.name;
+  const img = document.createElement("img");
+  img.src = `/api/examples/${image.id}.jpg`; img.alt = ""; img.loading = "lazy";
+  const name = document.createElement("span");
+  name.textContent = image.name;
+  button.append(img, name);
+  button.onclick = () => {
+    clearErrors();
+    if (role === "content") setContent(image);
+    else if (state.styles.some((s) => s.id === image.id)) { state.styles = state.styles.filter((s) => s.id !== image.id); renderStyles(); }
+    else addStyle(image);
+  };
+  li.append(button);
+  return li;
+}
+
+function renderGallery() {
+  for (const image of state.config.examples) {
+    remember(image);
+    (image.kind === "painting" ? $("#paintings") : $("#photos")).append(galleryButton(image, image.kind === "painting" ? "style" : "content"));
+  }
   const list = $("#builtin");
   for (let i = 0; i < state.config.builtin_styles; i++) {
     const li = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button"; button.dataset.index = i; button.setAttribute("aria-pressed", "false");
-    button.setAttribute("aria-label", `built-in style ${i}`); button.title = `built-in style ${i}`;
+    button.setAttribute("aria-label", `use built-in style ${i}`); button.title = `built-in style ${i}`;
     const img = document.createElement("img");
     img.src = `/api/builtin/${i}.jpg`; img.alt = ""; img.loading = "lazy";
     const number = document.createElement("span");
     number.textContent = i;
     button.append(img, number);
-    button.onclick = () => pickBuiltin(i);
+    button.onclick = () => { clearErrors(); pickBuiltin(builtinIndex() === i ? null : i); };
     li.append(button);
     list.append(li);
   }
 }
 
-async function addFiles(files, role) {
-  say("");
-  for (const file of files) {
-    try {
-      const image = await upload(file);
-      if (role === "content") setContent(image); else { state.styles.push(image); renderStyles(); }
-    } catch (error) { say(error.message); }
-  }
-}
-
-function wireDrop(box, role) {
-  box.addEventListener("dragover", (e) => { e.preventDefault(); box.classList.add("over"); });
-  box.addEventListener("dragleave", () => box.classList.remove("over"));
-  box.addEventListener("drop", (e) => {
-    e.preventDefault(); box.classList.remove("over");
-    const files = [...e.dataTransfer.files];
-    addFiles(role === "content" ? files.slice(0, 1) : files, role);
+// Files dropped anywhere go to the photo box (onto the style box: to the styles); pasted images too.
+function wireFiles() {
+  $("#content-pick").onclick = () => $("#content-input").click();
+  $("#style-pick").onclick = () => $("#style-input").click();
+  $("#content-input").onchange = (e) => { addFiles([...e.target.files], "content"); e.target.value = ""; };
+  $("#style-input").onchange = (e) => { addFiles([...e.target.files], "style"); e.target.value = ""; };
+  const target = (node) => (node && node.closest && node.closest("#style-box") && !$("#style-box").inert ? "style" : "content");
+  document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    document.body.classList.add("dragging");
+    for (const box of [$("#content-box"), $("#style-box")]) box.classList.toggle("over", target(e.target) === (box.id === "style-box" ? "style" : "content"));
+  });
+  document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) dragDone(); });
+  document.addEventListener("drop", (e) => {
+    e.preventDefault(); dragDone();
+    const files = [...(e.dataTransfer ? e.dataTransfer.files : [])];
+    if (files.length) addFiles(files, target(e.target));
+  });
+  document.addEventListener("paste", (e) => {
+    const files = [...(e.clipboardData ? e.clipboardData.files : [])];
+    if (!files.length) return;
+    e.preventDefault();
+    addFiles(files, target(document.activeElement));
   });
 }
 
-function renderExamples() {
-  const list = $("#examples");
-  for (const example of state.config.examples) {
-    example.url = `/api/examples/${example.id}.jpg`;
-    const li = document.createElement("li");
-    li.className = "example";
-    const img = document.createElement("img");
-    img.src = example.url; img.alt = example.name;
-    const name = document.createElement("p");
-    name.className = "name"; name.textContent = example.name;
-    const asContent = document.createElement("button");
-    asContent.type = "button"; asContent.textContent = "content"; asContent.dataset.use = "content";
-    asContent.onclick = () => setContent(example);
-    const asStyle = document.createElement("button");
-    asStyle.type = "button"; asStyle.textContent = "style"; asStyle.dataset.use = "style";
-    asStyle.onclick = () => { state.styles.push(example); renderStyles(); };
-    li.append(img, name, asContent, " ", asStyle);
-    list.append(li);
-  }
+function dragDone() {
+  document.body.classList.remove("dragging");
+  for (const box of document.querySelectorAll(".over")) box.classList.remove("over");
 }
 
-// ---- method and options -----------------------------------------------------------------------------
-function method() { return state.config.methods.find((m) => m.name === $("#method").value); }
+// ---- method, quality, size and the advanced form --------------------------------------------------------------
+function method(name = state.method) { return state.config.methods.find((m) => m.name === name); }
+function sizeField(m = method()) { return m.fields.find((f) => SIZE_FIELDS.includes(f.name)); }
+function value(field) {
+  const key = SIZE_FIELDS.includes(field.name) ? "size" : field.name;
+  return key in state.values ? state.values[key] : field.default;
+}
+function setValue(name, v) { state.values[SIZE_FIELDS.includes(name) ? "size" : name] = v; }
+
+function setMethod(name) {
+  state.method = name;
+  $("#method").value = name;
+  renderOptions();
+}
+
+// Quick runs the fast method; Good and Best run style transfer (or texture synthesis) at a quality.
+function setQuality(quality) {
+  state.quality = quality;
+  for (const radio of document.querySelectorAll("#quality input")) radio.checked = radio.value === quality;
+  if (quality === "quick") { if (state.method !== "fast") setMethod("fast"); }
+  else {
+    if (builtin()) { state.values.builtin = ""; renderStyles(); }
+    setValue("quality", QUALITY[quality]);
+    if (!method().fields.some((f) => f.name === "quality")) setMethod("transfer"); else renderOptions();
+  }
+  changed();
+}
+
+// The quality choice a method's settings amount to (null: none of the three).
+function qualityOf(m) {
+  if (m.name === "fast") return "quick";
+  const field = m.fields.find((f) => f.name === "quality");
+  return field ? Object.keys(QUALITY).find((k) => QUALITY[k] === value(field)) || null : null;
+}
+
+function syncQuality() {
+  const m = method();
+  const hasQuality = m.name === "fast" || m.fields.some((f) => f.name === "quality");
+  const quality = qualityOf(m);
+  state.quality = quality;
+  for (const radio of document.querySelectorAll("#quality input")) {
+    radio.checked = radio.value === quality;
+  }
+  $("#quality-note").textContent = !hasQuality ? `${m.title} has its own settings under Advanced.`
+    : quality === null ? "Custom settings (see Advanced)." : builtin() ? "Built-in styles run on Quick." : "";
+  const field = sizeField(m);
+  const slider = $("#size-slider");
+  slider.max = state.config.limits.max_side;
+  const current = field ? value(field) : null;
+  const long = current === null || current === undefined || current === "" ? null
+    : Math.max(...String(current).split("x").map(Number));
+  if (long && Number.isFinite(long)) slider.value = Math.min(long, slider.max);
+  $("#size-value").textContent = !field ? "—" : long ? `${String(current).includes("x") ? current : long} px`
+    : "as uploaded";
+  slider.disabled = !field;
+}
+
+function layerChoices() {
+  const backbone = state.values.backbone || "vgg19";
+  return state.config.layers[backbone] || [];
+}
+
+function sliderInput(field, input) {
+  const [lo, hi, step] = field.slider;
+  const range = document.createElement("input");
+  range.type = "range"; range.className = "slider"; range.setAttribute("aria-label", field.label);
+  const toRange = (v) => field.log ? (Math.log(v) - Math.log(lo)) / (Math.log(hi) - Math.log(lo)) * 1000 : v;
+  const fromRange = (r) => {
+    if (!field.log) return Number(r);
+    const v = Math.exp(Math.log(lo) + (Number(r) / 1000) * (Math.log(hi) - Math.log(lo)));
+    return Number(v.toPrecision(2));
+  };
+  if (field.log) { range.min = 0; range.max = 1000; range.step = 1; } else { range.min = lo; range.max = hi; range.step = step || "any"; }
+  const place = () => { const v = Number(input.value); if (Number.isFinite(v) && v > 0 || !field.log) range.value = toRange(v); };
+  place();
+  range.oninput = () => { input.value = fromRange(range.value); input.dispatchEvent(new Event("input")); };
+  input.addEventListener("change", place);
+  return range;
+}
+
+function fieldControl(field) {
+  const id = `opt-${field.name}`;
+  const current = value(field);
+  let input;
+  if (field.layers && field.kind === "names") {
+    input = document.createElement("fieldset");
+    input.className = "layers"; input.id = id;
+    const legend = document.createElement("legend");
+    legend.className = "visually-hidden"; legend.textContent = field.label;
+    input.append(legend);
+    const chosen = new Set(String(current || "").split(",").map((s) => s.trim()).filter(Boolean));
+    for (const layer of layerChoices().filter((name) => name.startsWith("relu") || chosen.has(name))) {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.value = layer; box.checked = chosen.has(layer);
+      box.onchange = () => {
+        setValue(field.name, [...input.querySelectorAll("input:checked")].map((b) => b.value).join(","));
+        changed();
+      };
+      label.append(box, layer);
+      input.append(label);
+    }
+    return input;
+  }
+  const choices = field.layers ? layerChoices() : field.choices;
+  if (choices.length) {
+    input = document.createElement("select");
+    if (field.optional) input.append(new Option("(none)", "", false, !current));
+    for (const choice of choices) input.append(new Option(choice, choice, false, String(choice) === String(current)));
+  } else if (field.kind === "bool") {
+    input = document.createElement("input");
+    input.type = "checkbox"; input.checked = current === true || current === "true";
+  } else {
+    input = document.createElement("input");
+    input.type = "text";
+    input.inputMode = field.kind === "int" || field.kind === "float" ? "decimal" : "text";
+    input.value = current ?? "";
+    input.placeholder = field.optional ? (SIZE_FIELDS.includes(field.name) ? "as uploaded" : "(empty)") : "";
+  }
+  input.id = id; input.name = field.name;
+  const read = () => {
+    setValue(field.name, input.type === "checkbox" ? input.checked : input.value);
+    if (field.name === "backbone") renderOptions();
+    if (field.name === "quality" || SIZE_FIELDS.includes(field.name)) syncQuality();
+    if (field.name === "builtin") { if (builtin()) state.styles = []; renderStyles(); }
+    changed();
+  };
+  input.addEventListener(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input", read);
+  return input;
+}
 
 function renderOptions() {
   const m = method();
   const form = $("#options");
   form.replaceChildren();
+  const groups = new Map();
   for (const field of m.fields) {
-    const id = `opt-${field.name}`;
-    const label = document.createElement("label");
-    label.htmlFor = id; label.textContent = field.label; label.title = field.help;
-    let input;
-    if (field.choices.length) {
-      input = document.createElement("select");
-      for (const choice of field.choices) input.append(new Option(choice, choice, false, choice === field.default));
-    } else {
-      input = document.createElement("input");
-      if (field.kind === "bool") { input.type = "checkbox"; input.checked = Boolean(field.default); }
-      else {
-        input.type = (field.kind === "int" || field.kind === "float") ? "number" : "text";
-        if (field.kind === "float") input.step = "any";
-        if (input.type === "number" && field.min !== null) input.min = field.min;
-        if (input.type === "number" && field.max !== null) input.max = field.max;
-        input.value = field.default ?? "";
-        input.placeholder = field.optional ? "(empty)" : "";
-      }
+    if (!groups.has(field.group)) {
+      const set = document.createElement("fieldset");
+      const legend = document.createElement("legend");
+      legend.textContent = field.group;
+      set.append(legend);
+      groups.set(field.group, set);
+      form.append(set);
     }
-    input.id = id; input.name = field.name; input.title = field.help;
-    form.append(label, input);
+    const row = document.createElement("div");
+    row.className = "field";
+    const label = document.createElement("label");
+    label.htmlFor = `opt-${field.name}`; label.textContent = field.label;
+    const control = fieldControl(field);
+    const help = document.createElement("span");
+    help.className = "help"; help.id = `help-${field.name}`; help.textContent = field.help;
+    const error = document.createElement("span");
+    error.className = "field-error"; error.id = `err-${field.name}`; error.setAttribute("role", "alert");
+    control.setAttribute("aria-describedby", `help-${field.name} err-${field.name}`);
+    const line = document.createElement("div");
+    line.className = "control";
+    line.append(control);
+    if (field.slider && control.tagName === "INPUT" && control.type === "text") line.prepend(sliderInput(field, control));
+    row.append(label, line, help, error);
+    groups.get(field.group).append(row);
   }
   const needs = [];
-  if (m.needs_content) needs.push("a content image");
-  if (m.styles === "many") needs.push("one or more style images");
-  if (m.styles === "one") needs.push("one style image (the texture source)");
+  if (m.needs_content) needs.push("a photo");
+  if (m.styles === "many") needs.push(m.name === "fast" ? "a style (or a built-in one)" : "one or more styles");
+  if (m.styles === "one") needs.push("one style (the texture to grow)");
   $("#method-note").textContent = `Uses ${needs.join(" and ")}.`;
-  if (m.name === "fast" && state.builtin !== null) $("#opt-builtin").value = String(state.builtin);
-  $("#content-box").style.opacity = m.needs_content ? 1 : 0.45;
-  $("#style-box").style.opacity = m.styles === "none" ? 0.45 : 1;
+  for (const [box, active] of [[$("#content-box"), m.needs_content], [$("#style-box"), m.styles !== "none"]]) {
+    box.inert = !active;
+    box.classList.toggle("inactive", !active);
+    box.setAttribute("aria-disabled", String(!active));
+  }
+  syncQuality();
+  changed();
 }
 
-function formValues() {
+// The job the page would send now (``quality``: as if that choice were made).
+function jobBody(quality = state.quality) {
+  let m = method();
   const values = {};
-  for (const input of $("#options").elements) {
-    values[input.name] = input.type === "checkbox" ? input.checked : input.value;
+  if (quality && quality !== qualityOf(m)) {
+    m = quality === "quick" ? method("fast") : m.fields.some((f) => f.name === "quality") ? m : method("transfer");
   }
-  return values;
-}
-
-async function go() {
-  say("");
-  const m = method();
-  if (m.needs_content && !state.content) { say(`${m.title} needs a content image: choose one.`); return; }
-  const values = formValues();
-  const builtin = m.name === "fast" && String(values.builtin || "").trim() !== "";
-  if (m.styles !== "none" && !state.styles.length && !builtin) {
-    say(`${m.title} needs a style image: add one${m.name === "fast" ? ", or pick a built-in style" : ""}.`); return;
+  for (const field of m.fields) {
+    let v = value(field);
+    if (field.name === "quality" && quality && quality !== "quick") v = QUALITY[quality];
+    values[field.name] = v === null || v === undefined ? "" : v;
   }
-  const body = {
+  return {
     session: state.session, method: m.name, options: values,
-    content: m.needs_content ? state.content.id : null,
-    styles: m.styles === "none" || builtin ? [] : state.styles.map((s) => s.id),
+    content: m.needs_content && state.content ? state.content.id : null,
+    styles: m.styles === "none" || (m.name === "fast" && values.builtin !== "") ? [] : state.styles.map((s) => s.id),
   };
-  try {
-    const job = await api("/api/jobs", { method: "POST", body: JSON.stringify(body),
-                                         headers: { "Content-Type": "application/json" } });
-    showJob(job);
-  } catch (error) { say(error.message); }
 }
 
-// ---- jobs ---------------------------------------------------------------------------------------------
+// ---- estimates, checked as the settings change ------------------------------------------------------------
+let estimateTimer = null;
+function changed() {
+  save();
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(estimate, 250);
+}
+
+async function estimate() {
+  if (!state.session) return;
+  const current = jobBody();
+  try {
+    const answer = await post("/api/estimate", { ...current, estimate: true });
+    for (const el of document.querySelectorAll("#options .field-error")) el.textContent = "";
+    for (const el of document.querySelectorAll("#options [aria-invalid=true]")) el.removeAttribute("aria-invalid");
+    $("#estimate").textContent = `${answer.text} on this machine`;
+  } catch (error) {
+    $("#estimate").textContent = "";
+    if (error.field && fieldSlot(error.field)) {
+      fieldSlot(error.field).textContent = error.message;
+      const input = document.getElementById(`opt-${error.field}`);
+      if (input) input.setAttribute("aria-invalid", "true");
+    }
+  }
+  for (const quality of Object.keys(QUALITY)) {
+    const slot = document.querySelector(`.q-time[data-quality="${quality}"]`);
+    if (quality !== "quick" && builtin()) { slot.textContent = "needs a painting"; continue; }
+    try {
+      const answer = await post("/api/estimate", { ...jobBody(quality), estimate: true });
+      slot.textContent = answer.text;
+    } catch (error) { slot.textContent = ""; }
+  }
+}
+
+// ---- Go ------------------------------------------------------------------------------------------------------
+async function go() {
+  if (state.submitting) return;
+  clearErrors();
+  const m = method();
+  if (m.needs_content && !state.content) { showError(new ApiError(`${m.title} needs a photo: pick an example or upload one.`, 0, "content")); return; }
+  const body = jobBody();
+  if (m.styles !== "none" && !body.styles.length && !(body.options.builtin)) {
+    showError(new ApiError("Pick a style first: a painting, your own upload, or a built-in style.", 0, "style")); return;
+  }
+  state.submitting = true;
+  $("#go").disabled = true; $("#go").setAttribute("aria-busy", "true");
+  try {
+    const job = await post("/api/jobs", body);
+    const card = showJob(job);
+    if (card.getBoundingClientRect().top > window.innerHeight || card.getBoundingClientRect().bottom < 0) {
+      card.scrollIntoView({ behavior: "smooth", block: "start" });
+    }
+    announce(`${job.inputs.title} queued`);
+  } catch (error) {
+    if (error.status === 403) await expired();
+    showError(error);
+  } finally {
+    state.submitting = false;
+    $("#go").disabled = false; $("#go").removeAttribute("aria-busy");
+  }
+}
+
+// ---- result cards --------------------------------------------------------------------------------------------
 function describeState(job) {
-  if (job.state === "queued") return job.position ? `queued, #${job.position} in line` : "queued";
-  if (job.state === "running") return "running";
-  if (job.state === "cancelled") return job.has_result ? "cancelled, best so far kept" : "cancelled";
-  return job.state;
+  if (job.state === "queued") return job.position ? `waiting, #${job.position} in line` : "waiting";
+  if (job.state === "running") return job.progress.stage || "starting";
+  if (job.state === "cancelled") return job.has_result ? "stopped, best so far kept" : "cancelled";
+  if (job.state === "failed") return "failed";
+  return job.interrupted ? "stopped early" : "done";
+}
+
+function describeJob(job) {
+  const i = job.inputs || {};
+  const parts = [];
+  if (i.content) parts.push(i.content.name);
+  if (i.styles && i.styles.length) parts.push(`in the style of ${i.styles.map((s) => s.name).join(" + ")}`);
+  const chosen = (i.settings || []).find(([label]) => label === "built-in style");
+  if (chosen) parts.push(`in built-in style ${chosen[1]}`);
+  return `${i.title || job.method}${parts.length ? ": " + parts.join(" ") : ""}`;
 }
 
 function jobCard(job) {
   const li = document.createElement("li");
   li.className = "job"; li.dataset.id = job.id;
-  li.innerHTML = `<div class="head"><span class="title"></span><span class="state"></span></div>
-    <progress class="bar" max="1" value="0"></progress><div class="info"></div>
-    <img class="view" alt="" hidden><div class="error"></div><div class="warning"></div>
+  li.innerHTML = `<div class="head"><span class="title"></span><span class="state"></span>
+    <button type="button" class="remove-job">Remove</button></div>
+    <div class="inputs"></div>
+    <progress class="bar" max="1"></progress><div class="info"></div>
+    <div class="compare"><div class="frame"><img class="before" alt="" hidden>
+      <div class="after"><img class="view" alt="" hidden></div></div>
+      <input type="range" class="split" min="0" max="100" value="50" hidden></div>
+    <div class="error" role="alert"></div><div class="warning"></div>
     <div class="buttons"><button type="button" class="cancel">Cancel</button>
-    <a class="download" hidden>Download full resolution</a></div>`;
-  li.querySelector(".title").textContent = state.config.methods.find((m) => m.name === job.method).title;
-  li.querySelector(".cancel").onclick = () => api(q(`/api/jobs/${job.id}/cancel`), { method: "POST" })
-    .catch((error) => say(error.message));
+    <button type="button" class="full" hidden>View full size</button>
+    <a class="download" hidden>Download</a></div>`;
+  const title = describeJob(job);
+  li.querySelector(".title").textContent = job.inputs.title || job.method;
+  li.setAttribute("aria-label", title);
+  li.querySelector(".bar").setAttribute("aria-label", `progress of ${title}`);
+  const inputs = li.querySelector(".inputs");
+  const images = [...(job.inputs.content ? [["photo", job.inputs.content]] : []),
+                  ...(job.inputs.styles || []).map((s) => ["style", s])];
+  for (const [role, image] of images) {
+    const img = document.createElement("img");
+    img.src = imageUrl(image, 256); img.alt = `${role}: ${image.name}`; img.title = `${role}: ${image.name}`;
+    inputs.append(img);
+  }
+  const settings = document.createElement("span");
+  settings.className = "settings";
+  settings.textContent = (job.inputs.settings || []).map(([k, v]) => `${k} ${v}`).join(" · ");
+  inputs.append(settings);
+  const before = li.querySelector(".before"), split = li.querySelector(".split");
+  if (job.inputs.content && ["transfer", "fast", "dream", "invert"].includes(job.method)) {
+    before.src = imageUrl(job.inputs.content, 1024); before.alt = `before: ${job.inputs.content.name}`;
+    split.setAttribute("aria-label", "before and after: move to compare");
+  }
+  split.oninput = () => li.querySelector(".after").style.clipPath = `inset(0 0 0 ${split.value}%)`;
+  li.querySelector(".after").style.clipPath = "inset(0 0 0 50%)";
+  li.querySelector(".cancel").onclick = () => api(q(`/api/jobs/${job.id}/cancel`), { method: "POST" }).catch(showError);
+  li.querySelector(".remove-job").setAttribute("aria-label", `remove ${title}`);
+  li.querySelector(".remove-job").onclick = () => removeJob(job.id);
+  li.querySelector(".full").onclick = () => openViewer(job.id, title);
   $("#jobs").prepend(li);
   return li;
 }
 
+async function removeJob(id) {
+  const known = state.jobs.get(id);
+  if (known) { known.li.remove(); state.jobs.delete(id); }
+  updateResultsHead();
+  try { await api(q(`/api/jobs/${id}/remove`), { method: "POST" }); } catch (error) { /* already gone */ }
+}
+
 function showJob(job) {
   const known = state.jobs.get(job.id);
+  if (known && known.job.version > job.version) return known.li;  // an older snapshot than the one shown
   const li = known ? known.li : jobCard(job);
   const seen = known ? known.job : null;
-  state.jobs.set(job.id, { li, job });
+  state.jobs.set(job.id, { li, job, at: performance.now() });
   li.className = `job ${job.state}`;
+  li.setAttribute("aria-busy", String(job.state === "queued" || job.state === "running"));
   li.querySelector(".state").textContent = describeState(job);
-  const bar = li.querySelector(".bar");
-  const p = job.progress || {};
-  if (p.total) { bar.max = p.total; bar.value = p.step; }
-  else if (job.state === "done" || job.state === "cancelled") { bar.max = 1; bar.value = 1; }
-  else if (job.state === "running") bar.removeAttribute("value");
-  const info = [];
-  if (p.total) info.push(`step ${p.step} of ${p.total}`);
-  if (p.scales > 1) info.push(`scale ${p.scale}/${p.scales} (${p.size})`);
-  if (p.loss !== undefined) info.push(`loss ${Number(p.loss).toPrecision(4)}`);
-  if (job.elapsed) info.push(`${job.elapsed.toFixed(1)} s`);
-  if (job.size) info.push(`${job.size[0]}×${job.size[1]}`);
-  li.querySelector(".info").textContent = info.join(" · ");
+  if (seen && seen.state !== job.state && ["done", "failed", "cancelled"].includes(job.state)) {
+    announce(`${describeJob(job)}: ${describeState(job)}${job.error ? ". " + job.error : ""}`);
+  }
+  drawProgress(li, job, 0);
   li.querySelector(".error").textContent = job.error || "";
   li.querySelector(".warning").textContent = (job.warnings || []).join(" ");
-  const view = li.querySelector(".view");
-  if (job.has_result && !(seen && seen.has_result)) {
-    view.src = q(`/api/jobs/${job.id}/result.png`); view.hidden = false; view.alt = "result";
+  const view = li.querySelector(".view"), before = li.querySelector(".before"), split = li.querySelector(".split");
+  const hasBefore = Boolean(before.getAttribute("src"));
+  if (job.has_result && !(seen && seen.has_result && view.dataset.result)) {
+    view.src = q(`/api/jobs/${job.id}/result.png`); view.dataset.result = "1";
+    view.alt = `result: ${describeJob(job)}`; view.hidden = false;
     const link = li.querySelector(".download");
     link.href = q(`/api/jobs/${job.id}/result.png`);
     link.download = `stylekit-${job.method}-${job.id.slice(0, 8)}.png`;
     link.hidden = false;
+    link.setAttribute("aria-label", `download ${describeJob(job)} at full resolution`);
+    li.querySelector(".full").hidden = false;
   } else if (!job.has_result && job.preview_version && (!seen || seen.preview_version !== job.preview_version)) {
     view.src = `${q(`/api/jobs/${job.id}/preview.jpg`)}&v=${job.preview_version}`; view.hidden = false;
-    view.alt = "current image";
+    view.alt = `current image of ${describeJob(job)}`;
   }
-  li.querySelector(".cancel").disabled = !(job.state === "queued" || job.state === "running");
+  const showing = !view.hidden;
+  before.hidden = !(hasBefore && showing); split.hidden = before.hidden;
+  li.querySelector(".compare").classList.toggle("comparing", !before.hidden);
+  if (before.hidden) li.querySelector(".after").style.clipPath = "";
+  else li.querySelector(".after").style.clipPath = `inset(0 0 0 ${split.value}%)`;
+  li.querySelector(".cancel").hidden = !(job.state === "queued" || job.state === "running");
+  updateResultsHead();
+  return li;
+}
+
+// Steps where the method counts them; else, for a running job, time against its estimate.
+function drawProgress(li, job, extra) {
+  const bar = li.querySelector(".bar"), p = job.progress || {};
+  const running = job.state === "running", elapsed = job.elapsed + (running ? extra : 0);
+  bar.hidden = !(running || job.state === "queued" || (p.total && job.state !== "failed"));
+  if (p.total) { bar.max = p.total; bar.value = p.step; }
+  else if (running && job.estimate > 2) { bar.max = 1; bar.value = Math.min(0.95, elapsed / job.estimate); }
+  else if (job.state === "done") { bar.max = 1; bar.value = 1; }
+  else bar.removeAttribute("value");
+  const info = [];
+  if (p.total) info.push(`step ${p.step} of ${p.total}`);
+  if (p.scales > 1) info.push(`scale ${p.scale} of ${p.scales} (${p.size})`);
+  if (running || job.elapsed) info.push(`${elapsed.toFixed(running ? 0 : 1)} s`);
+  if (running && job.estimate) info.push(`expected ${Math.round(job.estimate)} s`);
+  if (job.state === "queued" && job.estimate) info.push(`will take about ${Math.round(job.estimate)} s`);
+  if (job.size) info.push(`${job.size[0]}×${job.size[1]}`);
+  li.querySelector(".info").textContent = info.join(" · ");
+}
+
+function tick() {
+  const now = performance.now();
+  for (const { li, job, at } of state.jobs.values()) {
+    if (job.state === "running") drawProgress(li, job, (now - at) / 1000);
+  }
+}
+
+function updateResultsHead() {
+  $("#clear").hidden = state.jobs.size === 0;
+  $("#results-note").textContent = state.jobs.size ? "" : "Your pictures appear here. They are kept while this page "
+    + `is open and for ${state.config.keep_minutes} minutes after, so a reload loses nothing.`;
+}
+
+function openViewer(id, title) {
+  $("#viewer-image").src = q(`/api/jobs/${id}/result.png`);
+  $("#viewer-image").alt = `full size: ${title}`;
+  $("#viewer-title").textContent = title;
+  $("#viewer").showModal();
 }
 
 function showQueue(queue) {
   const o = queue.optimise, f = queue.quick;
-  $("#queue-status").textContent =
-    `optimisations: ${o.running} running, ${o.waiting} waiting · quick jobs: ${f.running} running, ${f.waiting} waiting`;
+  const busy = o.running + o.waiting + f.running + f.waiting;
+  $("#queue-status").textContent = busy ? `server: ${o.running + f.running} running, ${o.waiting + f.waiting} waiting` : "";
+}
+
+// ---- the session: kept in the browser, found again after a reload; the socket reconnects by itself ----------------
+function save() {
+  if (!state.session) return;
+  localStorage.setItem(STORE, JSON.stringify({
+    session: state.session, content: state.content, styles: state.styles, method: state.method,
+    values: state.values,
+  }));
+}
+
+function restore(saved, known) {
+  const has = (image) => image && (known.has(image.id));
+  if (saved.values && typeof saved.values === "object") state.values = saved.values;
+  if (saved.method && method(saved.method)) state.method = saved.method;
+  if (has(saved.content)) setContent(known.get(saved.content.id));
+  state.styles = (saved.styles || []).filter(has).map((s) => known.get(s.id));
+}
+
+async function expired() {
+  const answer = await post("/api/session", {});
+  state.session = answer.session;
+  state.content = null; state.styles = [];
+  $("#content-preview").hidden = true;
+  $("#content-name").textContent = "Pick an example, upload a photo, drop one anywhere on the page or paste it.";
+  renderStyles();
+  save();
+  toast(`Your earlier session has expired (pictures are kept ${state.config.keep_minutes} minutes after the page `
+        + "closes): upload your pictures again.", "info");
+  listen();
 }
 
 function listen() {
+  if (state.socket) { state.socket.onclose = null; state.socket.close(); }
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/session/${state.session}/ws`);
+  state.socket = socket;
+  socket.onopen = () => { state.retry = 0; $("#connection").textContent = ""; };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
+    const live = new Set(message.jobs.map((job) => job.id));
     for (const job of message.jobs) showJob(job);
+    for (const [id, known] of state.jobs) {
+      if (!live.has(id)) { known.li.remove(); state.jobs.delete(id); }
+    }
+    updateResultsHead();
     showQueue(message.queue);
   };
-  socket.onclose = () => say("Lost the connection to the server: reload the page.");
-  setInterval(() => { if (socket.readyState === WebSocket.OPEN) socket.send("ping"); }, 20000);
+  socket.onclose = (event) => {
+    if (state.socket !== socket) return;
+    if (event.code === 4404) { expired().catch(showError); return; }
+    state.retry = Math.min(state.retry + 1, 5);
+    $("#connection").textContent = "connection lost, reconnecting…";
+    setTimeout(listen, 500 * 2 ** state.retry);
+  };
 }
 
 async function start() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(STORE) || "{}") || {}; } catch (e) { saved = {}; }
   try {
     state.config = await api("/api/config");
-    state.session = (await api("/api/session", { method: "POST" })).session;
-  } catch (error) { say(`Cannot reach the server: ${error.message}`); return; }
+    const answer = await post("/api/session", { resume: saved.session });
+    state.session = answer.session;
+    if (answer.expired) {
+      toast(`Your earlier pictures have expired (they are kept ${state.config.keep_minutes} minutes after the page `
+            + "closes).", "info");
+    }
+    const known = new Map(state.config.examples.map((e) => [e.id, e]));
+    for (const image of answer.images) known.set(image.id, remember(image));
+    if (answer.resumed) restore(saved, known);
+  } catch (error) { toast(`Cannot start: ${error.message}`); return; }
   for (const m of state.config.methods) $("#method").append(new Option(m.title, m.name));
-  $("#method").onchange = renderOptions;
-  $("#reset").onclick = renderOptions;
+  $("#method").value = state.method;
+  $("#method").onchange = () => {
+    setMethod($("#method").value);
+    if (state.method !== "fast" && builtin()) { state.values.builtin = ""; renderStyles(); }
+  };
+  $("#reset").onclick = () => { state.values = { size: "512" }; renderStyles(); renderOptions(); };
+  for (const radio of document.querySelectorAll("#quality input")) radio.onchange = () => setQuality(radio.value);
+  $("#size-slider").oninput = () => {
+    const field = sizeField();
+    if (!field) return;
+    setValue(field.name, $("#size-slider").value);
+    const input = document.getElementById(`opt-${field.name}`);
+    if (input) input.value = $("#size-slider").value;
+    syncQuality();
+    changed();
+  };
   $("#go").onclick = go;
-  $("#content-input").onchange = (e) => { addFiles([...e.target.files].slice(0, 1), "content"); e.target.value = ""; };
-  $("#style-input").onchange = (e) => { addFiles([...e.target.files], "style"); e.target.value = ""; };
-  wireDrop($("#content-box"), "content");
-  wireDrop($("#style-box"), "style");
-  renderExamples();
-  renderBuiltin();
+  $("#clear").onclick = () => { for (const id of [...state.jobs.keys()]) removeJob(id); };
+  $("#viewer-close").onclick = () => $("#viewer").close();
+  $("#viewer").onclick = (e) => { if (e.target === $("#viewer")) $("#viewer").close(); };
+  window.addEventListener("beforeunload", (e) => {
+    if ([...state.jobs.values()].some(({ job }) => job.state === "queued" || job.state === "running")) {
+      e.preventDefault(); e.returnValue = "";
+    }
+  });
+  wireFiles();
+  renderGallery();
+  if (!("size" in state.values)) state.values.size = "512";
+  renderStyles();
   renderOptions();
+  updateResultsHead();
   showQueue(state.config.queue);
+  setInterval(tick, 1000);
   listen();
   document.body.dataset.ready = "1";
 }
