@@ -226,9 +226,15 @@ def test_a_bad_setting_is_marked_at_its_field_in_plain_words(browser, server):
     advanced(page, "transfer", style_weight="lots")
     page.wait_for_selector("#err-style_weight:has-text('style weight must be a number')")
     assert page.get_attribute("#opt-style_weight", "aria-invalid") == "true"
+    page.fill("#opt-size", "300")
+    page.select_option("#opt-preserve_color", "luminance")
+    page.select_option("#method", "fast")  # shared settings carry over to the other method
+    assert page.input_value("#opt-content_size") == "300" and page.input_value("#opt-preserve_color") == "luminance"
+    assert page.text_content("#size-value") == "300 px"
     page.select_option("#method", "dream")
     assert page.locator("#opt-layer").evaluate("el => el.tagName") == "SELECT"  # layers are choices
     assert "relu4_2" in page.locator("#opt-layer option").all_inner_texts()
+    assert page.locator("#style-box").evaluate("el => el.inert")  # dreams take no style: really inactive
     page.close()
 
 
@@ -300,4 +306,29 @@ def test_a_builtin_style_from_the_gallery_needs_no_style_image(browser, server, 
     page.click("#go")
     card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
     assert "×" in card(page).locator(".info").inner_text()
+    page.close()
+
+
+def test_a_dropped_connection_reconnects_by_itself(browser, server):
+    page = new_page(browser, server)
+    first = page.evaluate_handle("state.socket")
+    page.evaluate("state.socket.close()")  # as if the network dropped it
+    page.wait_for_function("s => state.socket !== s && state.socket.readyState === 1", arg=first, timeout=30_000)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting Swirls").click()
+    page.click("#go")
+    card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)  # heard over the new socket
+    assert page.text_content("#connection") == ""
+    page.close()
+
+
+def test_leaving_a_page_with_a_running_job_asks_first(browser, server, images):
+    page = open_page(browser, server, images)
+    short_transfer(page, 3000)
+    card(page).locator(".state:has-text('optimising')").wait_for(timeout=60_000)
+    leaving = "window.dispatchEvent(new Event('beforeunload', { cancelable: true })) === false"  # prevented: asks
+    assert page.evaluate(leaving)  # (headless Chromium shows no dialog, so the page's answer is checked)
+    card(page).locator("button.cancel").click()
+    card(page).locator(".state:has-text('best so far kept')").wait_for(timeout=30_000)
+    assert not page.evaluate(leaving)  # nothing running: leaves without asking
     page.close()

@@ -389,3 +389,23 @@ def test_a_builtin_style_needs_no_style_image_and_the_gallery_serves_all_26(clie
         status, thumb, _ = client.raw("GET", f"/api/builtin/{index}.jpg")
         assert status == 200 and Image.open(io.BytesIO(thumb)).format == "JPEG"
     assert client.raw("GET", "/api/builtin/26.jpg")[0] == 404
+
+
+def test_every_field_of_every_method_refuses_junk_in_plain_words_beside_the_field(client):
+    config = client.call("GET", "/api/config")
+    for method in config["methods"]:
+        for field in method["fields"]:
+            for junk in ("abc", "-5", "1e999", "3.5.1", "x" * 300):
+                body = {"session": client.session, "method": method["name"], "styles": [], "estimate": True,
+                        "options": {field["name"]: junk}}
+                status, payload, _ = client.raw("POST", "/api/estimate", json.dumps(body).encode(),
+                                                {"Content-Type": "application/json"})
+                answer = json.loads(payload)
+                if status == 200:
+                    continue  # a value the field takes (a seed of 3.5.1 is not one, "abc" text may be)
+                message = answer["error"]
+                assert status == 400 and "\n" not in message, (method["name"], field["name"], junk, answer)
+                for jargon in ("--", "invalid literal", "could not convert", "Traceback", "NoneType"):
+                    assert jargon not in message, (method["name"], field["name"], junk, message)
+                if "field" in answer or field["kind"] in ("int", "float", "size", "choice", "bool"):
+                    assert answer.get("field") == field["name"], (method["name"], field["name"], junk, answer)
