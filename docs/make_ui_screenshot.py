@@ -1,4 +1,4 @@
-"""Make docs/images/web_ui.jpg: the web UI with a finished fast job and a running optimisation.
+"""Make docs/images/web_ui.jpg: the web UI with a finished Quick result and a Good one optimising.
 
     STYLEKIT_WEIGHTS_DIR=../shared/weights python docs/make_ui_screenshot.py [--images ../shared/images]
 
@@ -29,20 +29,18 @@ def main() -> None:
     images = Path(args.images)
     with BackgroundServer(ServerConfig(port=0, preview_every=2)) as server, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(server.url)
         page.wait_for_selector("body[data-ready='1']")
-        page.set_input_files("#content-input", str(images / "tubingen.jpg"))
-        page.set_input_files("#style-input", str(images / "starry_night.jpg"))
-        page.wait_for_selector("#style-list li")
-        page.select_option("#method", "fast")
-        page.fill("#opt-content_size", "512")
-        page.click("#go")
+        page.set_input_files("#content-input", str(images / "tubingen.jpg"))  # an upload of one's own
+        page.wait_for_selector("#content-name:has-text('tubingen')")
+        page.get_by_role("button", name="use the painting The Starry Night").click()  # a painting of the gallery
+        page.click("#go")  # Quick
         page.wait_for_selector(".job.done")
-        page.select_option("#method", "transfer")
-        page.fill("#opt-size", "384")
+        page.get_by_text("Good", exact=True).click()
+        page.eval_on_selector("#size-slider", "el => { el.value = 384; el.dispatchEvent(new Event('input')); }")
         page.click("#go")
-        page.wait_for_function("(document.querySelector('.job.running progress') || {}).value >= 40",
+        page.wait_for_function("(document.querySelector('.job.running progress') || {}).value >= 10",
                                timeout=300_000)
         shot = page.screenshot()
         browser.close()
