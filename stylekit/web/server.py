@@ -499,11 +499,6 @@ def create_app(config: ServerConfig) -> Starlette:
         return JSONResponse({"session": token, "resumed": resumed, "expired": bool(resume) and not resumed,
                              "images": images})
 
-    async def end_session(request: Request) -> Response:
-        with state.lock:
-            state.drop_session(request.query_params.get("session", ""))
-        return JSONResponse({"ended": True})
-
     async def upload(request: Request) -> Response:
         name = _label(request.query_params.get("name", "image"))
         token = request.query_params.get("session")
@@ -736,7 +731,6 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/", index),
         Route("/api/config", api_config),
         Route("/api/session", new_session, methods=["POST"]),
-        Route("/api/session/end", end_session, methods=["POST"]),
         Route("/api/images/{image}.jpg", image_view),
         Route("/api/images", upload, methods=["POST"]),
         Route("/api/examples/{key}.jpg", example_image),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 from PIL import Image
@@ -332,3 +333,26 @@ def test_leaving_a_page_with_a_running_job_asks_first(browser, server, images):
     card(page).locator(".state:has-text('best so far kept')").wait_for(timeout=30_000)
     assert not page.evaluate(leaving)  # nothing running: leaves without asking
     page.close()
+
+
+def test_a_page_back_after_its_session_expired_says_so_and_starts_afresh(browser, server, images):
+    context = browser.new_context(viewport=DESKTOP)
+    page = new_page(browser, server, context=context)
+    page.set_input_files("#content-input", str(images[0]))
+    page.wait_for_selector("#content-name:has-text('320×240')")
+    token = page.evaluate("state.session")
+    page.close()
+    state = server.state
+    deadline = time.time() + 30
+    while state.sessions[token].pages and time.time() < deadline:  # the server hears the page go
+        time.sleep(0.02)
+    state.sessions[token].last_seen -= state.keep + 1
+    state.expire()
+    page = new_page(browser, server, context=context)
+    page.locator(".toast:has-text('have expired')").wait_for(timeout=10_000)
+    assert page.evaluate("state.session") != token and page.locator("#content-preview").is_hidden()
+    page.get_by_role("button", name="use the photo Grace Hopper").click()  # and the page works as new
+    page.get_by_role("button", name="use the painting Swirls").click()
+    page.click("#go")
+    card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+    context.close()

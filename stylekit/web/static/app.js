@@ -99,7 +99,13 @@ async function addFiles(files, role) {
   try {
     for (const file of role === "content" ? images.slice(0, 1) : images) {
       try {
-        const image = await upload(file, role);
+        let image;
+        try { image = await upload(file, role); }
+        catch (error) {
+          if (error.status !== 403) throw error;
+          await expired();  // the session ran out while the page was away: a new one takes the upload
+          image = await upload(file, role);
+        }
         if (role === "content") setContent(image); else addStyle(image);
       } catch (error) { showError(error); }
     }
@@ -492,8 +498,7 @@ async function go() {
     }
     announce(`${job.inputs.title} queued`);
   } catch (error) {
-    if (error.status === 403) await expired();
-    showError(error);
+    if (error.status === 403) await expired(); else showError(error);
   } finally {
     state.submitting = false;
     $("#go").disabled = false; $("#go").removeAttribute("aria-busy");
@@ -503,7 +508,7 @@ async function go() {
 // ---- result cards --------------------------------------------------------------------------------------------
 function describeState(job) {
   if (job.state === "queued") return job.position ? `waiting, #${job.position} in line` : "waiting";
-  if (job.state === "running") return job.progress.stage || "starting";
+  if (job.state === "running") return job.progress.stage || "running";
   if (job.state === "cancelled") return job.has_result ? "stopped, best so far kept" : "cancelled";
   if (job.state === "failed") return "failed";
   return job.interrupted ? "stopped early" : "done";
