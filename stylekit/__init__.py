@@ -19,6 +19,8 @@ _FUNCTIONS = {
     "dream": "stylekit.methods.deepdream", "dream_zoom": "stylekit.methods.deepdream",
     "features": "stylekit.methods.feature_maps", "fast": "stylekit.feedforward.stylize",
     "fast_batch": "stylekit.feedforward.stylize", "video": "stylekit.videos.stylize",
+    "deconv": "stylekit.methods.deconv", "top_images": "stylekit.methods.deconv",
+    "visualize": "stylekit.methods.visualize",
 }
 
 

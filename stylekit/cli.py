@@ -15,10 +15,10 @@ from typing import Any
 from .version import __version__
 from .errors import StylekitError, StylekitWarning
 from .neural_style import add_arguments as neural_style_arguments
-from .options import (PRESETS, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
-                      InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig, StylesOptions,
-                      TextureOptions, TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
-                      options_from, preset_values)
+from .options import (PRESETS, DeconvOptions, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions,
+                      FigureOutput, InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig,
+                      StylesOptions, TextureOptions, TopImagesOptions, TransferOptions, VideoOptions, VideoOutput,
+                      VisualizeOptions, ZoomOptions, add_arguments, options_from, preset_values)
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -280,6 +280,52 @@ def _features(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deconv(args: argparse.Namespace) -> int:
+    from .io import save_image
+    from .methods.deconv import run_deconv
+
+    options = options_from(args, DeconvOptions)
+    out = options_from(args, OutputOptions)
+    output = _check_outputs(out, [args.image])
+    save_image(run_deconv(args.image, options).sheet, output)
+    return _finish(out, output, False)
+
+
+def _top_images(args: argparse.Namespace) -> int:
+    from .io import content_files, save_image
+    from .methods.deconv import run_top_images
+
+    options = options_from(args, TopImagesOptions)
+    out = options_from(args, OutputOptions)
+    folder = Path(args.folder).expanduser()
+    if not folder.is_dir():
+        raise StylekitError(f"{args.folder} is not a folder: give a folder of images")
+    output = _check_outputs(out, [])
+    sources = [(path.name, path) for path in content_files(folder)]
+    if not sources:
+        raise StylekitError(f"{args.folder} holds no images (JPEG, PNG, WebP, TIFF or BMP)")
+    bar = _bar(out, "image", len(sources))
+    try:
+        result = run_top_images(sources, options, [bar])
+    finally:
+        bar.close()
+    for note in result.skipped:
+        print(f"stylekit: {note}", file=sys.stderr)
+    if result.sheet is None:
+        raise StylekitError(f"none of the {len(sources)} files in {args.folder} could be read as an image")
+    save_image(result.sheet, output)
+    if not out.quiet:
+        print(f"stylekit: {result.scanned} images scanned, {len(result.skipped)} skipped", file=sys.stderr)
+    return _finish(out, output, result.interrupted)
+
+
+def _visualize(args: argparse.Namespace) -> int:
+    from .methods.visualize import run_visualize
+
+    options = options_from(args, VisualizeOptions)
+    return _run_single(options_from(args, RecordOptions), [], lambda callbacks: run_visualize(options, callbacks))
+
+
 def _fast(args: argparse.Namespace) -> int:
     from .feedforward import FastStylizer, stylize_files
     from .io import batch_outputs, check_distinct, check_writable_folder, content_files, save_image
@@ -435,6 +481,23 @@ COMMANDS: dict[str, Command] = {
     "features": Command("grids of feature maps", "Draw the activation maps of the chosen channels of each layer.",
                         (("image", "IMAGE", "image to look at", None),), (FeaturesOptions, FigureOutput),
                         _features),
+    "deconv": Command("deconvnet projections of a layer's strongest activations",
+                      "Zeiler & Fergus's deconvnet: the strongest activation of each chosen channel of a layer in "
+                      "IMAGE (the others of the layer set to zero) projected back to pixels through the network run in "
+                      "reverse (unpooling with the max-pooling switches, rectification, transposed filters); each "
+                      "beside the image patch under it.", (("image", "IMAGE", "image to look at", None),),
+                      (DeconvOptions, OutputOptions), _deconv),
+    "top-images": Command("the image regions that excite each channel most, over a folder",
+                          "For each channel, the K regions of the images in FOLDER (each one's receptive field) that "
+                          "excite it most, each beside its deconvnet projection: Zeiler & Fergus's figure. The folder "
+                          "is streamed, so it may hold thousands of images; unreadable files are skipped with a note.",
+                          (("folder", "FOLDER", "folder of images", None),), (TopImagesOptions, OutputOptions),
+                          _top_images),
+    "visualize": Command("pictures that a channel responds to most (activation maximisation)",
+                         "Draw, from faint noise, the picture that most excites a channel of a layer, with lucid's "
+                         "priors (decorrelated-colour Fourier parameterisation, random jitter, scaling and rotation); "
+                         "--channels draws several on a sheet, --diversity several different pictures of each.", (),
+                         (VisualizeOptions, RecordOptions), _visualize),
     "fast": Command("fast feed-forward arbitrary style transfer",
                     "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained network: an "
                     "arbitrary-style one (Magenta's, MicroAST or a WCT cascade) with STYLE images, or the 26-style "

@@ -2,19 +2,16 @@
 ``--builtin`` takes them."""
 from __future__ import annotations
 
-from PIL import Image, ImageDraw, ImageFont
-
 import torch
+from PIL import Image
 
 from ..devices import resolve_device
 from ..io import ImageLike, load_image, resize_to, to_pil
+from ..io.sheets import captioned_grid
 from ..options import N_BUILTIN, StylesOptions, validate
 from .magenta import MultiStyle
 from .stylize import _pad_to
 from .weights import resolve
-
-PAD, LABEL = 6, 22  # pixels between pictures, and of the caption strip above each
-
 
 @torch.no_grad()
 def builtin_styles(content: ImageLike, options: StylesOptions | None = None) -> list[Image.Image]:
@@ -36,14 +33,4 @@ def contact_sheet(content: ImageLike, options: StylesOptions | None = None) -> I
     opts = validate(options or StylesOptions())
     x = resize_to(load_image(content, "content").rgb, opts.size)
     pictures = [("original", to_pil(x))] + [(f"{i}", image) for i, image in enumerate(builtin_styles(x, opts))]
-    tw, th = pictures[0][1].size
-    rows = -(-len(pictures) // opts.columns)
-    sheet = Image.new("RGB", (opts.columns * (tw + PAD) + PAD, rows * (th + LABEL + PAD) + PAD), "white")
-    draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=16)
-    for n, (caption, image) in enumerate(pictures):
-        row, col = divmod(n, opts.columns)
-        x, y = PAD + col * (tw + PAD), PAD + row * (th + LABEL + PAD)
-        draw.text((x + 2, y + 2), caption, fill="black", font=font)
-        sheet.paste(image, (x, y + LABEL))
-    return sheet
+    return captioned_grid(pictures, opts.columns)

@@ -1,4 +1,5 @@
-"""Objectives as a small algebra: leaves hold targets, ``+`` sums, scalar ``*`` weights, every term is reported.
+"""Objectives as a small algebra: leaves hold targets, ``+`` sums, ``-`` subtracts (and negates), scalar ``*``
+weights, every term is reported.
 
 An objective maps an image and its backbone features to a scalar loss; :meth:`Objective.terms` gives each
 weighted term by name so progress callbacks can show them.
@@ -35,6 +36,12 @@ class Objective:
         return Weighted(self, float(weight))
 
     __rmul__ = __mul__
+
+    def __neg__(self) -> Objective:
+        return Weighted(self, -1.0)
+
+    def __sub__(self, other: Objective) -> Objective:
+        return Sum([self, -other])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"
@@ -288,3 +295,56 @@ class GuidedActivationLoss(Objective):
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
         return {self.name: -F.guided_activation(features[self.layer], self.guide)}
+
+
+def _items(features: torch.Tensor, batch: int | None) -> torch.Tensor:
+    return features if batch is None else features[batch:batch + 1]
+
+
+class ChannelActivation(Objective):
+    """Minus the mean activation of one channel of a layer (of one image of the batch, or of all): minimising it
+    is lucid's ``channel`` objective, activation maximisation."""
+
+    def __init__(self, layer: str, channel: int, batch: int | None = None) -> None:
+        self.layer, self.channel, self.batch = layer, channel, batch
+        self.name, self.layers = f"channel:{layer}:{channel}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        return {self.name: -_items(features[self.layer], self.batch)[:, self.channel].mean()}
+
+
+class NeuronActivation(Objective):
+    """Minus one unit's activation: channel ``channel`` at position (``y``, ``x``) of a layer (default: the
+    centre), of one image of the batch or averaged over all (lucid's ``neuron`` objective)."""
+
+    def __init__(self, layer: str, channel: int, y: int | None = None, x: int | None = None,
+                 batch: int | None = None) -> None:
+        self.layer, self.channel, self.y, self.x, self.batch = layer, channel, y, x, batch
+        self.name, self.layers = f"neuron:{layer}:{channel}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        f = _items(features[self.layer], self.batch)[:, self.channel]
+        y = f.shape[-2] // 2 if self.y is None else self.y
+        x = f.shape[-1] // 2 if self.x is None else self.x
+        return {self.name: -f[:, y, x].mean()}
+
+
+class Diversity(Objective):
+    """The mean cosine similarity between the Gram matrices of some images of the batch at a layer (lucid's
+    ``diversity``, as a loss): minimising it pushes the images apart in style. Scaled by the mean magnitude of
+    ``channel`` in those images (held constant), so its weight is relative to that channel's activation."""
+
+    def __init__(self, layer: str, batch: list[int], channel: int | None = None) -> None:
+        self.layer, self.batch, self.channel = layer, list(batch), channel
+        self.name, self.layers = f"diversity:{layer}", frozenset([layer])
+
+    def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
+        f = features[self.layer][self.batch]
+        if len(self.batch) < 2:
+            return {self.name: f.sum() * 0}
+        grams = torch.nn.functional.normalize(F.gram_matrix(f).flatten(1), dim=1)
+        similarity = grams @ grams.T
+        n = len(self.batch)
+        mean = (similarity.sum() - similarity.diagonal().sum()) / (n * (n - 1))
+        scale = f[:, self.channel].mean().abs().detach() if self.channel is not None else 1.0
+        return {self.name: mean * scale}

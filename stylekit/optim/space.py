@@ -2,6 +2,7 @@
 they meant there (pixels in [0, 1], in 0-255, or the network's preprocessed input)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -43,3 +44,54 @@ class PixelSpace:
 
 UNIT = PixelSpace()
 RANGE_255 = PixelSpace("255", 255.0)
+
+
+# Lucid's colour decorrelation: the square root of ImageNet's colour covariance (from its SVD), its columns scaled
+# so the largest has norm 1.
+COLOR_SQRT = ((0.26, 0.09, 0.02), (0.27, 0.00, -0.05), (0.27, -0.09, 0.03))
+
+
+@dataclass(frozen=True)
+class FourierSpace(PixelSpace):
+    """Lucid's image parameterisation (Olah et al., "Feature Visualization", 2017): the values optimised are an
+    image's Fourier spectrum, scaled by 1/frequency^``decay`` so that every frequency moves at a similar rate, in
+    decorrelated colour, through a sigmoid into [0, 1]. Gradient steps then make natural-looking images instead
+    of high-frequency noise. ``size`` (h, w) is the image's; values are (B, 3, h, w // 2 + 1, 2) (real, imag)."""
+
+    name: str = "fourier"
+    size: tuple[int, int] = (224, 224)
+    decay: float = 1.0
+
+    def _scale(self, like: torch.Tensor) -> torch.Tensor:
+        h, w = self.size
+        fy = torch.fft.fftfreq(h, device=like.device, dtype=torch.float32)[:, None]
+        fx = torch.fft.rfftfreq(w, device=like.device, dtype=torch.float32)[None, :]
+        freqs = (fy * fy + fx * fx).sqrt()
+        return (1.0 / freqs.clamp_min(1.0 / max(h, w)) ** self.decay * math.sqrt(h * w)).to(like.dtype)
+
+    def _colors(self, like: torch.Tensor) -> torch.Tensor:
+        matrix = torch.tensor(COLOR_SQRT, dtype=like.dtype, device=like.device)
+        return matrix / matrix.norm(dim=0).max()
+
+    def to_unit(self, values: torch.Tensor) -> torch.Tensor:
+        """Spectrum values to RGB in [0, 1]; differentiable."""
+        spectrum = torch.view_as_complex(values.contiguous()) * self._scale(values)
+        x = torch.fft.irfft2(spectrum, s=self.size, norm="ortho") / 4
+        x = torch.einsum("bchw,dc->bdhw", x, self._colors(x))
+        return torch.sigmoid(x)
+
+    def to_space(self, image: torch.Tensor) -> torch.Tensor:
+        """RGB (in [0, 1]) to the spectrum values whose image it is (up to the sigmoid's limits)."""
+        x = torch.logit(image.float().clamp(1e-4, 1 - 1e-4))
+        x = torch.einsum("bdhw,cd->bchw", x, torch.linalg.inv(self._colors(x)))
+        spectrum = torch.fft.rfft2(x * 4, norm="ortho") / self._scale(x)
+        return torch.view_as_real(spectrum).to(image.dtype)
+
+    def clamp(self, values: torch.Tensor) -> torch.Tensor:
+        """Every value is a valid image already (the sigmoid keeps it in range)."""
+        return values
+
+    def random(self, batch: int, generator: torch.Generator, sd: float = 0.01) -> torch.Tensor:
+        """Lucid's start: a faint random spectrum (an almost uniform grey image), as RGB."""
+        h, w = self.size
+        return self.to_unit(torch.randn((batch, 3, h, w // 2 + 1, 2), generator=generator) * sd)

@@ -490,6 +490,124 @@ class FeaturesOptions(NetworkOptions):
             raise OptionError(f"give at least one layer in {name('layers')}")
 
 
+DECONV_LAYER = "relu4_1"
+
+
+def _layer(help_text: str, group: str, tip: str) -> Any:
+    return option(DECONV_LAYER, help_text, "text", group=group, web=group, label="network layer", layers=True,
+                  tip=tip)
+
+
+@dataclass
+class DeconvOptions(NetworkOptions):
+    """Settings of a deconvnet projection (Zeiler & Fergus 2014): strong activations of a layer's channels
+    projected back to pixels through the network run in reverse."""
+
+    layer: str = _layer("layer whose activations are projected back to pixels", "deconv",
+                        "Which layer of the network to look inside: early ones (relu1, relu2) see edges and colours, "
+                        "deeper ones (relu4, relu5) textures and object parts.")
+    channels: Sequence[int] | None = option(None, "channels to project, e.g. 3,17,40 or 0-15 (default: the layer's "
+                                            "--top most active channels in the image)", "indices", low=0,
+                                            optional=True, group="deconv", web="deconv", label="channels",
+                                            tip="Which of the layer's filters to show, such as 3,17,40 or 0-15; "
+                                            "leave empty to show the ones the picture excites most.")
+    top: int = option(9, "without --channels: project the N channels most strongly activated by the image", "int",
+                      low=1, high=512, group="deconv", web="deconv", label="strongest channels", slider=(1, 32, 1),
+                      tip="How many of the most excited filters to show when no channels are named.")
+    size: int | tuple[int, int] = _size(512, "long side the image is analysed at (WIDTHxHEIGHT: exactly that size)")
+
+    def check(self, name: Namer) -> None:
+        """The projection unpools through max-pooling switches."""
+        if self.pooling != "max":
+            raise OptionError(f"the deconvnet unpools through the max-pooling switches: {name('pooling')} must be "
+                              f"max, not {self.pooling}", "pooling")
+
+
+@dataclass
+class TopImagesOptions(NetworkOptions):
+    """Settings of a top-activations sheet over a folder of images."""
+
+    layer: str = _layer("layer whose channels are examined", "top images",
+                        "Which layer of the network to look inside: early ones see edges and colours, deeper ones "
+                        "textures and object parts.")
+    channels: Sequence[int] = option(tuple(range(16)), "channels to examine, e.g. 0-15 or 3,17,40", "indices",
+                                     low=0, group="top images", web="top images", label="channels",
+                                     tip="Which of the layer's filters to find pictures for, such as 0-15 or 3,17,40.")
+    k: int = option(9, "image regions kept per channel (the strongest, each from a different image)", "int", low=1,
+                    high=64, group="top images", web="top images", label="pictures per channel", slider=(1, 16, 1),
+                    tip="How many of the most exciting picture regions to show for each filter.")
+    size: int | tuple[int, int] = option(256, "long side each image is analysed at", "size", low=32, high=MAX_SIDE,
+                                         group="top images", web="size", label="analysis size",
+                       tip="Each picture is shrunk to this longest side before the network looks at it.")
+
+
+@dataclass
+class VisualizeOptions(RunOptions):
+    """Settings of a channel visualisation: activation maximisation from noise with lucid's priors."""
+
+    layer: str = _layer("layer of the channel(s) to visualise", "visualize",
+                        "Which layer of the network to look inside: early ones give stripes and colours, deeper "
+                        "ones textures and object parts.")
+    channel: int | None = option(None, "channel to visualise (default: 0 unless --channels is given)", "int", low=0,
+                                 optional=True, group="visualize", web="visualize", label="channel",
+                                 tip="Which of the layer's filters to draw the picture it likes best for.")
+    channels: Sequence[int] | None = option(None, "several channels, e.g. 3,17,40 or 0-7: one picture each, on a "
+                                            "sheet", "indices", low=0, optional=True, group="visualize",
+                                            web="visualize", label="several channels",
+                                            tip="Draw several filters at once, such as 3,17,40 or 0-7, on one sheet.")
+    diversity: int = option(1, "pictures per channel, pushed apart so each shows a different facet", "int", low=1,
+                            high=16, group="visualize", web="visualize", label="variations", slider=(1, 6, 1),
+                            tip="How many different pictures to draw for each filter.")
+    diversity_weight: float = option(1.0, "how hard the pictures of one channel are pushed apart (their Gram "
+                                     "matrices' cosine similarity, relative to the channel's activation)", "float",
+                                     low=0, high=WEIGHT_MAX, group="visualize")
+    size: int | tuple[int, int] = option(224, "side of each square picture in pixels (WIDTHxHEIGHT: that size)",
+                                         "size", low=32, high=MAX_SIDE, group="visualize", web="size", label="size",
+                       tip="Side of each picture in pixels; larger shows more repeats of the pattern.")
+    steps: int = option(256, "optimisation steps", "int", low=1, high=STEPS_MAX, group="visualize",
+                        web="visualize", label="steps", slider=(16, 1024, 16),
+                        tip="How long to work on the pictures: more steps give crisper patterns.")
+    lr: float = option(0.05, "Adam learning rate on the parameterisation", "float", above=0, high=10,
+                       group="visualize")
+    parameterization: str = option("fourier", "fourier: decorrelated colour in a scaled Fourier basis (lucid's, "
+                                   "natural-looking); pixels: plain pixels (noisy, for comparison)", "choice",
+                                   choices=("fourier", "pixels"), group="visualize", web="visualize",
+                                   label="image prior",
+                                   tip="fourier keeps the pictures natural-looking; pixels shows what the network "
+                                   "responds to without that help (noisier).")
+    decay: float = option(1.0, "fourier: power of the 1/frequency scaling of the spectrum (higher: smoother)",
+                          "float", low=0, high=4, group="visualize")
+    jitter: int = option(8, "random shift in pixels at every step", "int", low=0, high=256, group="visualize")
+    scale_jitter: float = option(0.05, "random rescaling by up to this fraction at every step", "float", low=0,
+                                 high=0.5, group="visualize")
+    rotate: float = option(5.0, "random rotation by up to this many degrees at every step", "float", low=0,
+                           high=180, group="visualize")
+
+    def picked(self) -> list[int]:
+        """The channels to draw, in order."""
+        if self.channels:
+            return list(self.channels)
+        return [self.channel if self.channel is not None else 0]
+
+    def check(self, name: Namer) -> None:
+        """Cross-field checks."""
+        if self.channel is not None and self.channels:
+            raise OptionError(f"give {name('channel')} or {name('channels')}, not both")
+        pictures = len(self.picked()) * self.diversity
+        if pictures > 64:
+            raise OptionError(f"{len(self.picked())} channels x {self.diversity} {name('diversity')} is "
+                              f"{pictures} pictures: at most 64 at once")
+        h, w = self.hw
+        if pictures * h * w > 16_000_000:
+            raise OptionError(f"{pictures} pictures of {w}x{h} px are {pictures * h * w / 1e6:.0f} megapixels, "
+                              f"more than the 16 drawn at once: lower {name('size')} or draw fewer")
+
+    @property
+    def hw(self) -> tuple[int, int]:
+        """Each picture's (height, width)."""
+        return self.size if isinstance(self.size, tuple) else (self.size, self.size)
+
+
 @dataclass
 class WeightsDirOptions(DeviceOptions):
     """Where the feed-forward models' weight files are."""

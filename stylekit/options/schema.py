@@ -142,6 +142,21 @@ def _size(text: str) -> int | tuple[int, int]:
     raise ValueProblem(f"must be N or WIDTHxHEIGHT, got {text!r}")
 
 
+def _indices(text: str) -> list[int]:
+    """``3,17,40`` or ranges such as ``0-15`` (both ends included), mixed: ``0-3,8``."""
+    out: list[int] = []
+    for part in _split(text):
+        first, dash, last = part.partition("-")
+        if not dash:
+            out.append(_whole(part))
+            continue
+        low, high = _whole(first), _whole(last)
+        if high < low or high - low > 100_000:
+            raise ValueProblem(f"must be numbers or ranges such as 0-15 (low to high), got {part!r}")
+        out.extend(range(low, high + 1))
+    return out
+
+
 def _mix(text: str) -> tuple[tuple[int, float], ...]:
     """``7`` or ``3:0.5,12:0.5``: numbered items, each with an optional weight (default 1)."""
     pairs = []
@@ -174,6 +189,7 @@ def _check_mix(value: Any, spec: Spec) -> tuple[tuple[int, float], ...]:
 PARSERS: dict[str, Callable[[str], Any]] = {
     "mix": _mix, "int": _whole, "float": _number, "bool": _bool, "choice": str.strip, "text": str.strip,
     "path": str.strip, "image": str.strip, "ints": lambda t: [_whole(p) for p in _split(t)],
+    "indices": _indices,
     "floats": lambda t: [_number(p) for p in _split(t)], "names": _split, "size": _size,
 }
 KINDS = tuple(PARSERS)
@@ -221,7 +237,7 @@ def check_value(value: Any, spec: Spec) -> Any:
     """``value`` (a string is parsed first) checked against ``spec``; the normalised value, or :class:`ValueProblem`."""
     if isinstance(value, str) and spec.kind not in ("text", "path", "choice", "image"):
         value = PARSERS[spec.kind](value)
-        if spec.kind in ("ints", "floats", "names") and not value and not spec.optional:
+        if spec.kind in ("ints", "indices", "floats", "names") and not value and not spec.optional:
             raise ValueProblem("must not be empty")
         value = None if spec.kind == "mix" and not value else value
     if value is None:
@@ -243,14 +259,15 @@ def check_value(value: Any, spec: Spec) -> Any:
         if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
             raise ValueProblem(f"must be a non-empty text, got {value!r}")
         return value
-    if kind in ("ints", "floats", "names"):
-        items = list(value) if isinstance(value, (list, tuple)) else [value]
+    if kind in ("ints", "indices", "floats", "names"):
+        items = list(value) if isinstance(value, (list, tuple, range)) else [value]
         if kind == "names":
             if any(not isinstance(v, str) or not v.strip() for v in items):
                 raise ValueProblem(f"must be names, got {value!r}")
             return tuple(v.strip() for v in items)
-        element = Spec("int" if kind == "ints" else "float", "", low=spec.low, high=spec.high, above=spec.above)
-        return tuple(_check_number(v, element, kind == "ints") for v in items)
+        whole = kind in ("ints", "indices")
+        element = Spec("int" if whole else "float", "", low=spec.low, high=spec.high, above=spec.above)
+        return tuple(_check_number(v, element, whole) for v in items)
     if kind == "mix":
         try:
             return _check_mix(value, spec)
@@ -368,7 +385,7 @@ def as_typed(value: Any, kind: str) -> Any:
         return None
     if kind == "size" and isinstance(value, tuple):
         return f"{value[1]}x{value[0]}"
-    if kind in ("ints", "floats", "names") and isinstance(value, (list, tuple)):
+    if kind in ("ints", "indices", "floats", "names") and isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
     if kind == "mix" and isinstance(value, (list, tuple)):
         return ",".join(str(i) if w == 1 else f"{i}:{w:g}" for i, w in value)

@@ -13,19 +13,30 @@ from typing import Any
 
 from ..io.geometry import MIN_SIDE, fit_long_side, target_hw
 from ..optim.schedule import schedule
-from ..options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions, TextureOptions)
+from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions,
+                       TextureOptions, TopImagesOptions, VisualizeOptions)
 
 # Seconds per megapixel-step and fixed seconds per job, measured by benchmarks/estimates.py on the reference
 # machine (AMD EPYC, 2 cores, bf16 VGG19 passes for the optimisers), and that machine's probe time.
-RATES = {"transfer": 2.9, "texture": 2.6, "dream": 2.5, "invert": 3.2, "fast": 0.6, "features": 1.0}
-FIXED = {"transfer": 2.0, "texture": 1.5, "dream": 0.3, "invert": 0.0, "fast": 0.3, "features": 1.8}
+RATES = {"transfer": 2.9, "texture": 2.6, "dream": 2.5, "invert": 3.2, "fast": 0.6, "features": 1.0,
+         "deconv": 1.5, "top-images": 1.0, "visualize": 2.5}
+FIXED = {"transfer": 2.0, "texture": 1.5, "dream": 0.3, "invert": 0.0, "fast": 0.3, "features": 1.8,
+         "deconv": 0.5, "top-images": 1.0, "visualize": 0.5}
 PROBE_REFERENCE = 0.005
 LEARN = 0.5  # weight of each finished job's own rate against what was known before
 
 
-def work(method: str, options: Any, content_hw: tuple[int, int] | None) -> float:
-    """Megapixel-steps a job of ``method`` with ``options`` on a content of ``content_hw`` (h, w) takes."""
+def work(method: str, options: Any, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixel-steps a job of ``method`` with ``options`` on a content of ``content_hw`` (h, w) takes (for
+    top activations: over ``images`` images, each one pass)."""
     hw = content_hw or (512, 512)
+    if isinstance(options, VisualizeOptions):
+        h, w = options.hw
+        return options.steps * len(options.picked()) * options.diversity * h * w / 1e6
+    if isinstance(options, TopImagesOptions):
+        return images * _area(target_hw(*hw, options.size))
+    if isinstance(options, DeconvOptions):
+        return _area(target_hw(*hw, options.size))
     if isinstance(options, TextureOptions):
         size = options.size
         out = size if isinstance(size, tuple) else (size, size)

@@ -584,21 +584,25 @@ def create_app(config: ServerConfig) -> Starlette:
             raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
                               (", or pick a built-in style" if method.name == "fast" else ""), "style")
         styles = [state.image(token, i) for i in style_ids]
+        if method.pool:  # every picture the page has: the gallery's and the session's uploads
+            styles = [*state.examples.values(), *state.session(token).images.values()]
         if method.name == "fast" and options.content_size is None and content is not None \
                 and max(content.width, content.height) > config.max_side:  # else as uploaded
             options.content_size = config.max_side
         hw = (content.height, content.width) if content is not None else None
-        work = estimate_work(method.name, options, hw)
+        work = estimate_work(method.name, options, hw, len(styles))
 
-        def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs
+        def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs (one at a time: pool)
             source = content.open() if content is not None else None
+            images = [(style.name, style.open) for style in styles] if method.pool else [s.open() for s in styles]
             try:
-                return method.run(source, [style.open() for style in styles], options, ctx, config.preview_every)
+                return method.run(source, images, options, ctx, config.preview_every)
             except StylekitError as exc:
                 raise StylekitError(plain(str(exc), method.options)) from None
 
         inputs = {"title": method.title, "content": content.describe() if content else None,
-                  "styles": [style.describe() for style in styles], "settings": settings_shown(options)}
+                  "styles": [] if method.pool else [style.describe() for style in styles],
+                  "settings": settings_shown(options)}
         return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
                    estimate=state.estimator.seconds(method.name, work))
 

@@ -11,10 +11,12 @@ from typing import Any
 from PIL import Image
 
 from ..io import to_pil
-from ..optim import Callback, Progress, StopRun
+from ..errors import StylekitError
+from ..optim import Callback, ItemProgress, Progress, StopRun
 from ..optim.schedule import schedule
-from ..options import (DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions, TextureOptions,
-                       TransferOptions, form_fields, parse_form, specs)
+from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions,
+                       TextureOptions, TopImagesOptions, TransferOptions, VisualizeOptions, form_fields, parse_form,
+                       specs)
 from ..options.schema import OptionError
 from .jobs import JobContext, JobOutput
 
@@ -33,11 +35,12 @@ class Method:
     styles: str  # "none", "one" or "many"
     options: type
     run: Runner
+    pool: bool = False  # looks through every picture the page has (its uploads and the gallery), given as styles
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
         return {"name": self.name, "title": self.title, "lane": self.lane, "needs_content": self.needs_content,
-                "styles": self.styles, "fields": form_fields(self.options)}
+                "styles": self.styles, "pool": self.pool, "fields": form_fields(self.options)}
 
     def parse(self, form: dict[str, Any], fixed: dict[str, Any], n_styles: int | None = None) -> Any:
         """The options of a submitted form (absent fields keep their defaults) with the server's ``fixed``
@@ -123,6 +126,47 @@ def _run_fast(content: Any, styles: list[Any], options: FastOptions, ctx: JobCon
     return _output(stylizer.stylize_image(content))
 
 
+def _image_output(image: Image.Image, interrupted: bool = False) -> JobOutput:
+    return JobOutput(encode_png(image), "image/png", image.size, interrupted)
+
+
+def _run_deconv(content: Any, styles: list[Any], options: DeconvOptions, ctx: JobContext,
+                preview_every: int) -> JobOutput:
+    from ..methods.deconv import run_deconv
+
+    return _image_output(run_deconv(content, options).sheet)
+
+
+class ItemReporter(Callback):
+    """Progress over items (images scanned), and cancellation between them."""
+
+    def __init__(self, ctx: JobContext) -> None:
+        self.ctx = ctx
+
+    def on_item(self, progress: ItemProgress) -> None:
+        self.ctx.report(step=progress.done, total=progress.total, stage=f"looking at {progress.item}")
+        if self.ctx.cancelled:
+            raise KeyboardInterrupt  # the scan keeps what it has seen
+
+
+def _run_top_images(content: Any, styles: list[Any], options: TopImagesOptions, ctx: JobContext,
+                    preview_every: int) -> JobOutput:
+    from ..methods.deconv import run_top_images
+
+    result = run_top_images(styles, options, [ItemReporter(ctx)])
+    if result.sheet is None:
+        raise StylekitError("none of the pictures could be read")
+    return _image_output(result.sheet, result.interrupted)
+
+
+def _run_visualize(content: Any, styles: list[Any], options: VisualizeOptions, ctx: JobContext,
+                   preview_every: int) -> JobOutput:
+    from ..methods.visualize import run_visualize
+
+    result = run_visualize(options, [JobReporter(ctx, preview_every)])
+    return _image_output(result.image, result.interrupted)
+
+
 def _run_features(content: Any, styles: list[Any], options: FeaturesOptions, ctx: JobContext,
                   preview_every: int) -> JobOutput:
     from ..methods.feature_maps import feature_figures, run_features
@@ -141,6 +185,10 @@ METHODS = (
     Method("dream", "DeepDream", OPTIMISE, True, "none", DreamOptions, _run_dream),
     Method("invert", "Feature inversion", OPTIMISE, True, "none", InvertOptions, _run_invert),
     Method("features", "Feature maps", QUICK, True, "none", FeaturesOptions, _run_features),
+    Method("deconv", "Deconvnet projections", QUICK, True, "none", DeconvOptions, _run_deconv),
+    Method("top-images", "Top activations over my pictures", OPTIMISE, False, "none", TopImagesOptions,
+           _run_top_images, pool=True),
+    Method("visualize", "What a channel looks for", OPTIMISE, False, "none", VisualizeOptions, _run_visualize),
 )
 
 

@@ -16,7 +16,7 @@ from stylekit.web.tasks import METHODS
 CLASSES = [c for c in vars(option_classes).values()
            if isinstance(c, type) and dataclasses.is_dataclass(c) and any(True for _ in specs(c))]
 BAD = {"int": "many", "float": "lots", "choice": "bogus", "ints": "1,x", "floats": "1,x", "size": "big",
-       "bool": "maybe", "text": " ", "path": " ", "names": " , ", "mix": "3:x"}
+       "bool": "maybe", "text": " ", "path": " ", "names": " , ", "mix": "3:x", "indices": "2-x"}
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:

@@ -95,7 +95,8 @@ def test_page_and_config_carry_the_cli_defaults(client):
     assert client.raw("GET", "/static/app.js")[0] == 200
     config = client.call("GET", "/api/config")
     methods = {m["name"]: m for m in config["methods"]}
-    assert set(methods) == {"transfer", "fast", "texture", "dream", "invert", "features"}
+    assert set(methods) == {"transfer", "fast", "texture", "dream", "invert", "features", "deconv", "top-images",
+                            "visualize"}
     size = next(f for f in methods["transfer"]["fields"] if f["name"] == "size")
     assert size["default"] == TransferOptions().size
     assert config["limits"] == {"max_upload_mb": 0.5, "max_pixels": 300_000, "max_side": 512}

@@ -1,0 +1,314 @@
+"""Zeiler & Fergus's deconvnet ("Visualizing and Understanding Convolutional Networks", 2014; seed 003): a strong
+activation of one channel, every other activation of its layer set to zero, projected back to pixel space through
+the network run in reverse: unpooling with the switches the forward pass recorded, rectification, and filtering
+with the transposed (flipped) filters. And the seed's figure: over a folder of images, the k regions that excite
+each channel most, each beside its projection.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from ..backbones import FeatureExtractor
+from ..errors import StylekitError
+from ..io import ImageLike, checked_hw, content_files, load_image, resize, to_pil
+from ..io.sheets import captioned_grid
+from ..objectives.memory import preflight
+from ..optim import Callback, ItemProgress, Scale
+from ..options import DeconvOptions, TopImagesOptions, make_options, validate
+from .common import run_context
+
+Record = tuple[nn.Module, Any]  # a layer and what its reverse needs (a pooling's switches and input size)
+Source = tuple[str, Any]  # (name, a path, an image, or a function returning one): an image read when needed
+
+
+def forward_with_switches(net: FeatureExtractor, image: torch.Tensor, layer: str) -> tuple[torch.Tensor, list[Record]]:
+    """Features of ``image`` (RGB in [0, 1]) at ``layer``, and each layer up to it with its max-pooling switches."""
+    layer = net.layer(layer)
+    x = net.preprocess(image)
+    records: list[Record] = []
+    for name, module in net.layers.items():
+        if isinstance(module, nn.MaxPool2d):
+            size = x.shape[-2:]
+            x, switches = F.max_pool2d(x, module.kernel_size, module.stride, module.padding, module.dilation,
+                                       ceil_mode=module.ceil_mode, return_indices=True)
+            records.append((module, (switches, size)))
+        elif isinstance(module, (nn.Conv2d, nn.ReLU)):
+            x = module(x)
+            records.append((module, None))
+        else:
+            raise StylekitError(f"the deconvnet runs through convolutions, ReLUs and max pooling only; {name} is a "
+                                f"{type(module).__name__} (use --pooling max)")
+        if name == layer:
+            break
+    return x, records
+
+
+def project(signal: torch.Tensor, records: Sequence[Record], bgr: bool = False) -> torch.Tensor:
+    """The deconvnet: ``signal`` (B, C, H, W) at the last recorded layer, back to the input's pixels (B, 3, H, W)
+    in the network's preprocessed units (RGB order): through each layer in reverse, a ReLU rectifies, a max pooling
+    unpools to its switches, a convolution filters with its transposed kernel (no bias). The switches of one image
+    serve every signal of the batch."""
+    x = signal
+    for module, extra in reversed(records):
+        if isinstance(module, nn.ReLU):
+            x = F.relu(x)
+        elif isinstance(module, nn.MaxPool2d):
+            switches, size = extra
+            x = F.max_unpool2d(x, switches.expand(x.shape[0], -1, -1, -1), module.kernel_size, module.stride,
+                               module.padding, output_size=size)
+        else:
+            x = F.conv_transpose2d(x, module.weight, None, module.stride, module.padding, dilation=module.dilation)
+    return x.flip(1) if bgr else x
+
+
+def strongest_units(features: torch.Tensor, channels: Sequence[int]) -> list[tuple[int, int, int, float]]:
+    """For each channel, its strongest activation in ``features`` (1, C, H, W): (channel, y, x, value)."""
+    out = []
+    for c in channels:
+        flat = features[0, c].flatten()
+        index = int(flat.argmax())
+        out.append((c, index // features.shape[-1], index % features.shape[-1], float(flat[index])))
+    return out
+
+
+def unit_projections(net: FeatureExtractor, image: torch.Tensor, layer: str,
+                     units: Sequence[tuple[int, int, int]]) -> torch.Tensor:
+    """The deconvnet projection of each unit (channel, y, x) of ``layer`` for ``image`` (1, 3, H, W): that one
+    activation kept, every other activation of the layer zero. (N, 3, H, W), preprocessed units, RGB order."""
+    with torch.no_grad():
+        features, records = forward_with_switches(net, image, layer)
+        signal = features.new_zeros((len(units), *features.shape[1:]))
+        for i, (c, y, x) in enumerate(units):
+            signal[i, c, y, x] = features[0, c, y, x]
+        return project(signal, records, net.bgr)
+
+
+def receptive_window(net: FeatureExtractor, layer: str, y: int, x: int) -> tuple[int, int, int, int]:
+    """The input pixels (top, left, bottom, right; bottom and right exclusive, not clipped to the image) that
+    unit (y, x) of ``layer`` sees, for a network of stride-1 'same' convolutions and 2x2 stride-2 poolings."""
+    field, jump = net.receptive_field(layer), net.stride(layer)
+    start = 0.5 + (jump - 1) / 2  # the centre of unit 0, in pixel-centre coordinates (pixel p is centred at p + 0.5)
+    cy, cx = start + y * jump, start + x * jump
+    return (math.ceil(cy - field / 2 - 0.5), math.ceil(cx - field / 2 - 0.5),
+            math.floor(cy + field / 2 - 0.5) + 1, math.floor(cx + field / 2 - 0.5) + 1)
+
+
+def normalised(projection: torch.Tensor) -> torch.Tensor:
+    """A signed projection (3, H, W) as a picture: zero is mid-grey, and the strongest values (the top 0.5% of
+    magnitudes saturate) reach black or white."""
+    magnitude = projection.abs().flatten()
+    top = torch.quantile(magnitude[:16_000_000].float(), 0.995) if magnitude.numel() > 1 else magnitude.max()
+    return (0.5 + projection / (2 * top.clamp_min(1e-12))).clamp(0, 1)
+
+
+def _crop(image: torch.Tensor, window: tuple[int, int, int, int]) -> torch.Tensor:
+    top, left, bottom, right = window
+    h, w = image.shape[-2:]
+    return image[..., max(0, top):min(h, bottom), max(0, left):min(w, right)]
+
+
+def _pair(patch: torch.Tensor, projection: torch.Tensor, side: int) -> Image.Image:
+    """The image patch beside its projection, both scaled so the longer side is ``side`` px."""
+    h, w = patch.shape[-2:]
+    scale = side / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    left, right = to_pil(resize(patch[None], size)), to_pil(resize(projection[None], size))
+    pair = Image.new("RGB", (2 * size[1] + 4, size[0]), "white")
+    pair.paste(left, (0, 0))
+    pair.paste(right, (size[1] + 4, 0))
+    return pair
+
+
+@dataclass
+class Deconv:
+    """Projections of some channels' strongest activations in one image, and the sheet that shows them."""
+
+    layer: str
+    units: list[tuple[int, int, int, float]]  # (channel, y, x, activation)
+    projections: torch.Tensor  # (N, 3, H, W): signed, the network's preprocessed units, RGB
+    sheet: Image.Image
+
+
+def run_deconv(image: ImageLike, options: DeconvOptions | None = None,
+               backbone: FeatureExtractor | None = None) -> Deconv:
+    """The deconvnet projection of the strongest activation of each chosen channel (``options.channels``, or the
+    ``options.top`` channels whose strongest activation is highest) of ``options.layer`` in ``image``."""
+    opts = validate(options or DeconvOptions())
+    ctx = run_context(opts, [opts.layer], backbone)
+    net = ctx.backbone
+    src = load_image(image, "image").rgb.to(ctx.device)
+    hw = checked_hw(*src.shape[-2:], opts.size, "the image")
+    preflight(net, ctx.device, [opts.layer], [Scale(hw, 0)], optimizer=None)
+    x = resize(src, hw)
+    with torch.no_grad():
+        features = net(x, [opts.layer])[opts.layer]
+    count = features.shape[1]
+    if opts.channels:
+        bad = [c for c in opts.channels if c >= count]
+        if bad:
+            raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {count} channels "
+                                f"(0-{count - 1})")
+        channels = list(opts.channels)
+    else:
+        channels = features[0].flatten(1).amax(1).argsort(descending=True)[:opts.top].tolist()
+    units = strongest_units(features, channels)
+    projections = unit_projections(net, x, opts.layer, [(c, y, x_) for c, y, x_, _ in units])
+    side = max(96, min(256, net.receptive_field(opts.layer)))
+    pictures = []
+    for (c, y, x_, value), projection in zip(units, projections):
+        window = receptive_window(net, opts.layer, y, x_)
+        pictures.append((f"channel {c} · {value:.3g}", _pair(_crop(x[0], window), normalised(_crop(projection,
+                                                                                                       window)), side)))
+    sheet = captioned_grid(pictures, math.ceil(math.sqrt(len(pictures))))
+    return Deconv(opts.layer, units, projections.cpu(), sheet)
+
+
+def deconv(image: ImageLike, **options: Any) -> Deconv:
+    """Deconvnet projections of ``image`` (see :func:`run_deconv`); keyword options are the fields of
+    :class:`DeconvOptions` (``layer``, ``channels``, ``top``, ``size``, ``backbone`` ...). The result's ``sheet`` is
+    the picture."""
+    return run_deconv(image, make_options(DeconvOptions, options))
+
+
+@dataclass(order=True)
+class Hit:
+    """One channel's strongest activation in one image (ordered by activation)."""
+
+    value: float
+    order: int  # minus the image's place in the scan: ties go to the image read first
+    name: str = field(compare=False)
+    source: Any = field(compare=False, repr=False)
+    y: int = field(compare=False)
+    x: int = field(compare=False)
+
+
+@dataclass
+class TopImages:
+    """For each channel, its k strongest image regions in a folder (strongest first), and the sheet."""
+
+    layer: str
+    hits: dict[int, list[Hit]]
+    skipped: list[str]
+    scanned: int
+    sheet: Image.Image | None
+    interrupted: bool = False
+
+
+def _analysed(source: Source, size: int, device: torch.device) -> torch.Tensor:
+    name, image = source
+    src = load_image(image() if callable(image) else image, name).rgb.to(device)
+    return resize(src, checked_hw(*src.shape[-2:], size, name))
+
+
+def scan_images(net: FeatureExtractor, sources: Sequence[Source], layer: str, channels: Sequence[int], k: int,
+                size: int, device: torch.device, callbacks: Sequence[Callback] = ()) \
+        -> Iterator[tuple[dict[int, list[Hit]], str | None]]:
+    """Stream ``sources``: each image is read, resized to ``size`` on its long side and run to ``layer`` once;
+    each channel keeps its k strongest activations (one per image) in a min-heap, so only k small records per
+    channel are held, never the images. Yields the heaps after each image, and a note when it was unreadable and
+    skipped."""
+    heaps: dict[int, list[Hit]] = {c: [] for c in channels}
+    index = torch.tensor(list(channels), device=device)
+    for order, (name, image) in enumerate(sources):
+        note = None
+        try:
+            x = _analysed((name, image), size, device)
+        except StylekitError as exc:
+            note = f"skipped {name}: {exc}"
+        if note is None:
+            with torch.no_grad():
+                features = net(x, [layer])[layer][0, index]
+            values, where = features.flatten(1).max(1)
+            width = features.shape[-1]
+            for c, value, position in zip(channels, values.tolist(), where.tolist()):
+                hit = Hit(value, -order, name, image, position // width, position % width)
+                heap = heaps[c]
+                if len(heap) < k:
+                    heapq.heappush(heap, hit)
+                elif hit > heap[0]:
+                    heapq.heapreplace(heap, hit)
+        for cb in callbacks:
+            cb.on_item(ItemProgress(order + 1, len(sources), name, None))
+        yield heaps, note
+
+
+def run_top_images(folder: str | Path | Sequence[Source], options: TopImagesOptions | None = None,
+                   callbacks: Sequence[Callback] = (), backbone: FeatureExtractor | None = None) -> TopImages:
+    """The seed's figure over a folder of images (or a list of (name, image) sources, an image being a path, an
+    image, or a function returning one): for each channel of ``options.channels``, the ``options.k`` image
+    regions (each a different image's receptive field) that excite it most, each beside its deconvnet projection,
+    strongest first. Unreadable images are skipped and named in ``skipped``; a Ctrl-C during the scan keeps what
+    was scanned (``interrupted``)."""
+    opts = validate(options or TopImagesOptions())
+    ctx = run_context(opts, [opts.layer], backbone)
+    net, layer = ctx.backbone, ctx.backbone.layer(opts.layer)
+    count = net.channels(layer)
+    bad = [c for c in opts.channels if c >= count]
+    if bad:
+        raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {count} channels "
+                            f"(0-{count - 1})")
+    if isinstance(folder, (str, Path)):
+        sources: list[Source] = [(path.name, path) for path in content_files(Path(folder).expanduser())]
+        if not sources:
+            raise StylekitError(f"{folder} holds no images (JPEG, PNG, WebP, TIFF or BMP)")
+    else:
+        sources = list(folder)
+        if not sources:
+            raise StylekitError("no images to look through: give at least one")
+    heaps: dict[int, list[Hit]] = {c: [] for c in opts.channels}
+    skipped: list[str] = []
+    scanned, interrupted = 0, False
+    try:
+        for heaps, note in scan_images(net, sources, layer, opts.channels, opts.k, opts.size, ctx.device, callbacks):
+            scanned += 1
+            if note:
+                skipped.append(note)
+    except KeyboardInterrupt:
+        interrupted = True
+    hits = {c: sorted(heap, reverse=True) for c, heap in heaps.items()}
+    sheet = top_images_sheet(net, layer, hits, opts.size, ctx.device) if any(hits.values()) else None
+    return TopImages(opts.layer, hits, skipped, scanned, sheet, interrupted)
+
+
+def top_images_sheet(net: FeatureExtractor, layer: str, hits: dict[int, list[Hit]], size: int,
+                     device: torch.device) -> Image.Image:
+    """One row per channel: its regions, strongest first, each beside its projection, captioned."""
+    side = max(64, min(160, net.receptive_field(layer)))
+    by_image: dict[int, list[tuple[int, int, Hit]]] = {}
+    for c, row in hits.items():
+        for rank, hit in enumerate(row):
+            by_image.setdefault(hit.order, []).append((c, rank, hit))
+    pairs: dict[tuple[int, int], Image.Image] = {}
+    for wanted in by_image.values():  # each image read once more, with all its units projected together
+        x = _analysed((wanted[0][2].name, wanted[0][2].source), size, device)
+        projections = unit_projections(net, x, layer, [(c, hit.y, hit.x) for c, _, hit in wanted])
+        for (c, rank, hit), projection in zip(wanted, projections):
+            window = receptive_window(net, layer, hit.y, hit.x)
+            pairs[(c, rank)] = _pair(_crop(x[0], window), normalised(_crop(projection, window)), side)
+    columns = max(len(row) for row in hits.values())
+    pictures: list[tuple[str, Image.Image]] = []
+    blank = Image.new("RGB", (1, 1), "white")
+    for c, row in hits.items():
+        for rank in range(columns):
+            if rank < len(row):
+                hit = row[rank]
+                pictures.append((f"ch {c} · {hit.value:.3g} · {Path(hit.name).stem[:16]}", pairs[(c, rank)]))
+            else:
+                pictures.append(("", blank))
+    return captioned_grid(pictures, columns)
+
+
+def top_images(folder: str | Path | Sequence[Source], callbacks: Sequence[Callback] = (), **options: Any) -> TopImages:
+    """The top activations of ``folder`` (see :func:`run_top_images`); keyword options are the fields of
+    :class:`TopImagesOptions` (``layer``, ``channels``, ``k``, ``size``, ``backbone`` ...)."""
+    return run_top_images(folder, make_options(TopImagesOptions, options), callbacks)
