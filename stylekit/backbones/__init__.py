@@ -11,7 +11,7 @@ from ..errors import StylekitError
 from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
-from .vgg import decode_caffe_vgg19, load_vgg, vgg_layers
+from .vgg import CONFIGS, decode_caffe_vgg19, load_vgg
 
 _LOADED: dict[tuple, FeatureExtractor] = {}
 _LOCK = threading.Lock()
@@ -34,8 +34,10 @@ def layer_names(name: str) -> list[str]:
     """A backbone's layer names in forward order, without loading its weights (scratch's are random anyway)."""
     if name == "scratch":
         return load_scratch().layer_names
-    if name in ("vgg19", "vgg16"):
-        return [layer for layer, _ in vgg_layers(name, "max")]
+    if name in CONFIGS:
+        return [layer for block, convs in enumerate(CONFIGS[name], start=1)
+                for layer in [n for c in range(1, convs + 1) for n in (f"conv{block}_{c}", f"relu{block}_{c}")]
+                + [f"pool{block}"]]
     raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 

@@ -178,7 +178,7 @@ def _optimizer(default: str = "lbfgs") -> Any:
 
 def _lr() -> Any:
     return option(None, "learning rate (default: 1 for lbfgs, 0.02 for adam, 0.05 for sgd)", "float", above=0,
-                  high=LR_MAX,
+                  high=LR_MAX, label="learning rate",
                   optional=True, group="optimisation")
 
 

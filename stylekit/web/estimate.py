@@ -1,8 +1,9 @@
 """How long a job will take on this server: its work (megapixel-steps of network passes) times a rate per method.
 
 The rates start from ones measured on the 2-core machine stylekit was built on (see ``benchmarks/estimates.py``),
-scaled by a short convolution probe of this machine, and then follow the jobs that finish here, so estimates
-become this machine's own after its first job of each kind. No torch import until the probe runs.
+scaled by a short convolution probe of this machine, and then follow the jobs that finish here, per method and
+network (a scratch-network job says nothing about VGG19's speed), so estimates become this machine's own. The
+first job of each kind also loads its network and is not learnt from.
 """
 from __future__ import annotations
 
@@ -87,8 +88,8 @@ class Estimator:
     def __init__(self, speed: float = 1.0) -> None:
         """``speed``: how many times slower than the reference machine this one is (1: the same)."""
         self.speed = speed
-        self.rates = {name: rate * speed for name, rate in RATES.items()}
-        self.fixed = dict(FIXED)
+        self.rates: dict[tuple[str, str], float] = {}  # learnt, by (method, network)
+        self.warm: set[tuple[str, str]] = set()  # kinds of job seen once (their network loaded)
         self.lock = threading.Lock()
 
     @classmethod
@@ -96,20 +97,28 @@ class Estimator:
         """An estimator scaled by :func:`probe` (bounded, so a noisy probe cannot make it absurd)."""
         return cls(min(20.0, max(0.05, probe() / PROBE_REFERENCE)))
 
-    def seconds(self, method: str, amount: float) -> float:
-        """Estimated seconds of a job of ``method`` that does ``amount`` megapixel-steps."""
-        with self.lock:
-            return self.fixed.get(method, 1.0) + self.rates.get(method, 1.0) * amount
+    def _rate(self, method: str, network: str) -> float:
+        return self.rates.get((method, network), RATES.get(method, 1.0) * self.speed)
 
-    def observe(self, method: str, amount: float, seconds: float) -> None:
-        """Learn from a job that finished its work in ``seconds``."""
-        if amount <= 0 or method not in self.rates:
-            return
+    def seconds(self, method: str, amount: float, network: str = "") -> float:
+        """Estimated seconds of a job of ``method`` on ``network`` (a backbone or model) that does ``amount``
+        megapixel-steps."""
         with self.lock:
-            seen = max(seconds - self.fixed[method], 0.0) / amount
-            rate = self.rates[method]
+            return FIXED.get(method, 1.0) + self._rate(method, network) * amount
+
+    def observe(self, method: str, amount: float, seconds: float, network: str = "") -> None:
+        """Learn from a job that finished its work in ``seconds`` (not from the first of its kind)."""
+        key = (method, network)
+        with self.lock:
+            if key not in self.warm:
+                self.warm.add(key)
+                return
+            if amount <= 0 or method not in RATES:
+                return
+            rate = self._rate(method, network)
+            seen = max(seconds - FIXED[method], 0.0) / amount
             seen = min(max(seen, rate / 10), rate * 10)  # one odd job moves the estimate, never wildly
-            self.rates[method] = (1 - LEARN) * rate + LEARN * seen
+            self.rates[key] = (1 - LEARN) * rate + LEARN * seen
 
 
 def say_seconds(seconds: float) -> str:

@@ -45,7 +45,7 @@ class Job:
     session: str
     method: str
     lane: str
-    run: Callable[[JobContext], JobOutput] = field(repr=False)
+    run: Callable[[JobContext], JobOutput] | None = field(repr=False)  # dropped once it ran (it holds the inputs)
     id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     state: str = QUEUED
     created: float = field(default_factory=time.time)
@@ -61,6 +61,7 @@ class Job:
     removed: bool = False  # its owner removed it: forgotten as soon as it stops
     inputs: dict[str, Any] = field(default_factory=dict)  # what made it, for the page (images, settings)
     work: float = 0.0  # its amount of work, in the caller's units (for learning how long work takes)
+    network: str = ""  # the network it runs (its speed is learnt per method and network)
     estimate: float | None = None  # seconds it was expected to run
 
     def snapshot(self, position: int | None = None, version: int = 0) -> dict[str, Any]:
@@ -150,7 +151,8 @@ class JobQueue:
         """The job with this id (and, if given, of this session)."""
         with self.lock:
             job = self.jobs.get(job_id)
-            return job if job is not None and (session is None or job.session == session) else None
+            mine = job is not None and not job.removed and (session is None or job.session == session)
+            return job if mine else None
 
     def line(self, lane: str) -> list[Job]:
         """The lane's waiting jobs in the order they will run: round robin between sessions (the session whose
@@ -179,14 +181,16 @@ class JobQueue:
         with self.lock:
             places = {job.id: place for lane in self.waiting for place, job in enumerate(self.line(lane), 1)}
             return [job.snapshot(places.get(job.id), self.version) for job in self.jobs.values()
-                    if job.session == session]
+                    if job.session == session and not job.removed]
 
-    def activity(self, session: str) -> tuple[bool, float | None]:
-        """Whether the session has a job waiting or running, and when its last job finished (None: none has)."""
+    def activity(self) -> dict[str, tuple[bool, float]]:
+        """Per session with jobs: whether one is waiting or running, and when its last one finished (0: none)."""
         with self.lock:
-            mine = [job for job in self.jobs.values() if job.session == session]
-            return (any(job.state not in FINISHED for job in mine),
-                    max((job.finished for job in mine if job.finished), default=None))
+            out: dict[str, tuple[bool, float]] = {}
+            for job in self.jobs.values():
+                busy, last = out.get(job.session, (False, 0.0))
+                out[job.session] = (busy or job.state not in FINISHED, max(last, job.finished or 0.0))
+            return out
 
     def remove(self, job: Job) -> None:
         """Cancel a job and forget it (a running one as soon as it stops)."""
@@ -208,7 +212,7 @@ class JobQueue:
             self.changed()
 
     def close_session(self, session: str) -> None:
-        """The session's page went away: cancel its jobs and drop them (running ones once they stop)."""
+        """The session is over: cancel its jobs and drop them (running ones once they stop)."""
         with self.lock:
             for job in [j for j in self.jobs.values() if j.session == session]:
                 self.cancel(job)
@@ -262,13 +266,15 @@ class JobQueue:
     def _work(self, lane: str) -> None:
         while (job := self._next(lane)) is not None:
             try:
-                output, error = job.run(JobContext(self, job)), None
+                output, error = job.run(JobContext(self, job)), None  # type: ignore[misc]
             except StylekitError as exc:
                 output, error = None, str(exc)
             except Exception as exc:  # a failing job must not take the server down
                 log.exception("job %s (%s) failed", job.id, job.method)
-                output, error = None, f"internal error: {type(exc).__name__}: {exc}"
+                output, error = None, f"something went wrong on the server ({type(exc).__name__}; its log has " \
+                                      "the details)"
             with self.lock:
+                job.run = None  # its inputs can go
                 job.output, job.error, job.finished = output, error, time.time()
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
                 if job.timed_out and not error:

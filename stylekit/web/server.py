@@ -78,9 +78,11 @@ def host_name(value: str) -> str:
 
 
 class HostCheck:
-    """ASGI middleware against DNS rebinding: answer only requests whose ``Host`` names this server (loopback
-    names, ``host`` and ``allowed``; any IP address when listening on every address), and WebSockets only from
-    pages of those hosts (their ``Origin``). Others get a one-line JSON 421; a refused WebSocket is closed."""
+    """ASGI middleware against DNS rebinding and other sites' pages: answer only requests whose ``Host`` names this
+    server (loopback names, ``host`` and ``allowed``; any IP address when listening on every address), and
+    WebSockets and requests that change something (POST) only from pages of those hosts (their ``Origin``, when
+    the browser sends one). Others get a one-line JSON 421 (403 for a foreign page); a refused WebSocket is
+    closed."""
 
     def __init__(self, app: ASGIApp, host: str, allowed: Sequence[str] | None = None) -> None:
         self.app = app
@@ -113,18 +115,20 @@ class HostCheck:
         headers = Headers(scope=scope)
         host = host_name(headers.get("host", ""))
         origin = headers.get("origin")
+        changes = scope["type"] == "websocket" or scope.get("method", "GET") not in ("GET", "HEAD")
+        status = 421
         if not self.serves(host):
             problem = (f"this server does not answer to the host name {host[:80]!r}: open it by its own address, "
                        "or start it with --allowed-hosts naming that host")
-        elif scope["type"] == "websocket" and origin is not None and not self.serves_page(origin):
-            problem = "this page is not one of this server's own: open the server's address instead"
+        elif changes and origin is not None and not self.serves_page(origin):  # another site's page posting here
+            problem, status = "this page is not one of this server's own: open the server's address instead", 403
         else:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
         else:
-            await _error(problem, 421)(scope, receive, send)
+            await _error(problem, status)(scope, receive, send)
 
 
 @dataclass
@@ -136,9 +140,14 @@ class StoredImage:
     data: bytes = field(repr=False)
     width: int
     height: int
-    thumbnail: bytes | None = field(default=None, repr=False)  # JPEG, made on first use
     kind: str = "upload"  # or "photo" / "painting" for the examples
     credit: str | None = None
+    views: dict[int, bytes] = field(default_factory=dict, repr=False)  # JPEGs by long side, made on first use
+
+    @property
+    def held(self) -> int:
+        """Bytes it holds in memory."""
+        return len(self.data) + sum(map(len, self.views.values()))
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
@@ -273,7 +282,7 @@ class State:
 
     def _learn(self, job: Job) -> None:
         if job.started and job.finished and not (job.output and job.output.interrupted):
-            self.estimator.observe(job.method, job.work, job.finished - job.started)
+            self.estimator.observe(job.method, job.work, job.finished - job.started, job.network)
 
     def _load_examples(self) -> dict[str, StoredImage]:
         from ..io import content_files, load_image, to_pil
@@ -284,7 +293,8 @@ class State:
                 img, data = to_pil(load_image(source).rgb), source.read_bytes()
             else:
                 img, data = source, encode_png(source)
-            return StoredImage(key, name, data, img.width, img.height, _thumbnail(img), kind, credit)
+            return StoredImage(key, name, data, img.width, img.height, kind, credit,
+                               {VIEW_SIDES[0]: _thumbnail(img, VIEW_SIDES[0])})
 
         found = [stored("ex-portrait", "Grace Hopper", example_content(), "photo",
                         "U.S. Navy portrait, 1984, public domain"),
@@ -303,30 +313,32 @@ class State:
     def expire(self) -> None:
         """Forget the sessions no page has had open for ``keep_minutes``, once their jobs have stopped (the
         time counts from the later of the page's last request and the session's last finished job)."""
-        now = time.time()
+        now = time.time()  # wall-clock time, as jobs record theirs
         with self.lock:
+            activity = self.queue.activity()
             for token, found in list(self.sessions.items()):
-                if found.pages:
-                    continue
-                busy, finished = self.queue.activity(token)
-                if not busy and now - max(found.last_seen, finished or 0.0) > self.keep:
+                busy, finished = activity.get(token, (False, 0.0))
+                if not found.pages and not busy and now - max(found.last_seen, finished) > self.keep:
                     self.drop_session(token)
 
     def new_session(self, resume: Any = None) -> tuple[str, bool]:
         """The session ``resume`` names while it is still kept (True), else a fresh one (False). At
-        ``max_sessions`` the longest idle session without a page makes room, and when every session has a page
-        open the new one is refused (:class:`Busy`)."""
+        ``max_sessions`` a session without a page and without running jobs makes room (one that holds nothing
+        first, then the longest idle), and when there is none the new one is refused (:class:`Busy`)."""
         self.expire()
         with self.lock:
             if isinstance(resume, str) and resume in self.sessions:
                 self.sessions[resume].last_seen = time.time()
                 return resume, True
             if len(self.sessions) >= self.config.max_sessions:
-                pageless = {token: s.last_seen for token, s in self.sessions.items() if not s.pages}
-                if not pageless:
-                    raise Busy(f"this server already has {len(self.sessions)} pages open, as many as it may: "
-                               "try again later")
-                self.drop_session(min(pageless, key=pageless.__getitem__))
+                activity = self.queue.activity()
+                idle = {token: (token in activity or bool(s.images), s.last_seen)
+                        for token, s in self.sessions.items()
+                        if not s.pages and not activity.get(token, (False, 0.0))[0]}
+                if not idle:
+                    raise Busy(f"this server already has {len(self.sessions)} pages open or working, as many as "
+                               "it may: try again later")
+                self.drop_session(min(idle, key=idle.__getitem__))
             token = secrets.token_urlsafe(16)
             self.sessions[token] = Session()
         return token, False
@@ -343,8 +355,18 @@ class State:
         """Forget a session's images and cancel and forget its jobs (call with the lock held)."""
         found = self.sessions.pop(token, None)
         if found is not None:
-            self.held.give(sum(len(image.data) for image in found.images.values()))
+            self.held.give(sum(image.held for image in found.images.values()))
         self.queue.close_session(token)
+
+    def keep_view(self, token: Any, image: StoredImage, side: int, data: bytes) -> None:
+        """Keep a JPEG view of an image for next time: an example's always, an upload's while its session holds
+        it and the upload budget has room."""
+        with self.lock:
+            if image.kind != "upload":
+                image.views[side] = data
+            elif side not in image.views and self.sessions.get(token, Session()).images.get(image.id) is image \
+                    and self.held.take(len(data)):
+                image.views[side] = data
 
     def store(self, token: str, image: StoredImage) -> None:
         """Keep an upload for a session (its oldest beyond ``max_images`` dropped), within the upload budget."""
@@ -354,7 +376,7 @@ class State:
                 raise Busy(_uploads_full(self.held))
             images[image.id] = image
             while len(images) > self.config.max_images:
-                self.held.give(len(images.popitem(last=False)[1].data))
+                self.held.give(images.popitem(last=False)[1].held)
 
     def image(self, token: str, image_id: Any) -> StoredImage:
         """An example, or one of the session's uploads."""
@@ -383,9 +405,10 @@ GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 def plain(message: str, options: type) -> str:
     """A message from the Python API in the page's words: CLI flags become the page's labels."""
     label = namer(options, "web")
-    for f, _ in specs(options):
-        message = message.replace(cli_flag(f), label(f.name))
-    return re.sub(r" ?\((?:stylekit \w+ )?--[a-z-]+\)", "", message).replace("--", "")
+    message = re.sub(r" ?\((?:stylekit \w+ )?--[a-z-]+\)", "", message)  # a server setting's flag, in brackets
+    for f in sorted((f for f, _ in specs(options)), key=lambda f: -len(cli_flag(f))):  # --layers before --layer
+        message = re.sub(re.escape(cli_flag(f)) + r"(?![\w-])", label(f.name), message)
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", " "), message)
 
 
 def settings_shown(options: Any) -> list[list[str]]:
@@ -531,19 +554,17 @@ def create_app(config: ServerConfig) -> Starlette:
         except StylekitError as exc:
             return _error(str(exc), 404)
         side = VIEW_SIDES[-1] if request.query_params.get("side") == str(VIEW_SIDES[-1]) else VIEW_SIDES[0]
-        if side == VIEW_SIDES[0] and found.thumbnail is not None:
-            data = found.thumbnail
-        else:
+        data = found.views.get(side)
+        if data is None:
             data = await asyncio.get_running_loop().run_in_executor(decoders, lambda: _thumbnail(found.open(), side))
-            if side == VIEW_SIDES[0]:
-                found.thumbnail = data
+            state.keep_view(request.query_params.get("session"), found, side, data)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
     async def example_image(request: Request) -> Response:
         found = state.examples.get(request.path_params["key"])
         if found is None:
             return _error("no such example", 404)
-        return Response(found.thumbnail, media_type="image/jpeg")
+        return Response(found.views[VIEW_SIDES[0]], media_type="image/jpeg")
 
     async def builtin_image(request: Request) -> Response:
         index = request.path_params["index"]
@@ -571,13 +592,14 @@ def create_app(config: ServerConfig) -> Starlette:
         style_ids = body.get("styles") or []
         if not isinstance(style_ids, list):
             raise StylekitError("styles must be a list of image ids")
-        style_ids = style_ids[: 1 if method.styles == "one" else None]
+        style_ids = list(dict.fromkeys(i for i in style_ids if isinstance(i, str)))  # each once
+        style_ids = style_ids[: 1 if method.styles == "one" else config.max_images]
         fixed = server_settings(method.options, config.weights_dir, config.device)
         builtin = method.name == "fast" and str(form.get("builtin") or "").strip() != ""
         label = namer(method.options, "web")
         options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
         check_limits(options, config.max_side, config.max_steps, label)
-        if method.needs_content and body.get("content") is None and not asking:
+        if method.needs_content and not body.get("content") and not asking:
             raise OptionError(f"{method.title} needs a photo: pick an example or upload one", "content")
         content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None
         if method.styles != "none" and not style_ids and not builtin and not asking:
@@ -596,15 +618,18 @@ def create_app(config: ServerConfig) -> Starlette:
             source = content.open() if content is not None else None
             images = [(style.name, style.open) for style in styles] if method.pool else [s.open() for s in styles]
             try:
-                return method.run(source, images, options, ctx, config.preview_every)
+                output = method.run(source, images, options, ctx, config.preview_every)
             except StylekitError as exc:
                 raise StylekitError(plain(str(exc), method.options)) from None
+            output.warnings = tuple(plain(warning, method.options) for warning in output.warnings)
+            return output
 
         inputs = {"title": method.title, "content": content.describe() if content else None,
                   "styles": [] if method.pool else [style.describe() for style in styles],
                   "settings": settings_shown(options)}
+        network = str(getattr(options, "model", None) or getattr(options, "backbone", ""))
         return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
-                   estimate=state.estimator.seconds(method.name, work))
+                   network=network, estimate=state.estimator.seconds(method.name, work, network))
 
     def job_error(exc: StylekitError, status: int = 400) -> Response:
         response = _error(str(exc), status)
@@ -661,7 +686,7 @@ def create_app(config: ServerConfig) -> Starlette:
             if job is None:
                 if gone is not None:
                     return gone(request)
-                return _error("this result is no longer kept (removed, or its page was closed more than "
+                return _error("this job is no longer kept (removed, or its page was closed more than "
                               f"{config.keep_minutes:g} minutes ago)", 404)
             with contextlib.suppress(StylekitError):
                 state.session(token)  # asking about a job keeps its session alive
@@ -694,8 +719,7 @@ def create_app(config: ServerConfig) -> Starlette:
     def result_gone(request: Request) -> Response:
         """A download link whose result is no longer kept: a page that says so (410) for a browser, JSON else."""
         message = (f"This result is no longer kept. stylekit keeps results for {config.keep_minutes:g} minutes "
-                   "after its page was last open, and forgets results that were removed or cancelled with "
-                   "their page.")
+                   "after their page was last open, and forgets the ones that were removed.")
         if "text/html" not in request.headers.get("accept", ""):
             return _error(message, 410)
         return HTMLResponse(GONE_PAGE.format(message=message), status_code=410)

@@ -236,6 +236,11 @@ def test_a_bad_setting_is_marked_at_its_field_in_plain_words(browser, server):
     assert page.locator("#opt-layer").evaluate("el => el.tagName") == "SELECT"  # layers are choices
     assert "relu4_2" in page.locator("#opt-layer option").all_inner_texts()
     assert page.locator("#style-box").evaluate("el => el.inert")  # dreams take no style: really inactive
+    page.select_option("#method", "invert")
+    page.fill("#opt-steps", "500")  # one number of steps here ...
+    page.get_by_text("Good", exact=True).click()  # ... is not transfer's steps per scale
+    assert page.input_value("#method") == "transfer" and page.input_value("#opt-steps") == ""
+    assert page.input_value("#opt-quality") == "draft"
     page.close()
 
 

@@ -23,14 +23,17 @@ def test_work_grows_with_steps_and_pixels_and_follows_the_schedule():
 
 def test_the_estimate_learns_from_finished_jobs_but_no_job_throws_it_far():
     estimator = Estimator(speed=1.0)
-    before = estimator.seconds("transfer", 10.0)
-    estimator.observe("transfer", 10.0, before * 2)  # this machine is slower than thought
-    slower = estimator.seconds("transfer", 10.0)
+    before = estimator.seconds("transfer", 10.0, "vgg19")
+    estimator.observe("transfer", 10.0, before * 20, "vgg19")  # the first loads the network: not learnt from
+    assert estimator.seconds("transfer", 10.0, "vgg19") == before
+    estimator.observe("transfer", 10.0, before * 2, "vgg19")  # this machine is slower than thought
+    slower = estimator.seconds("transfer", 10.0, "vgg19")
     assert before < slower < before * 2
+    assert estimator.seconds("transfer", 10.0, "scratch") == before  # another network learns on its own
     for _ in range(20):
-        estimator.observe("transfer", 10.0, 1e6)  # absurd runs move it by at most 10x each
-    assert estimator.seconds("transfer", 10.0) < 1e6
-    estimator.observe("transfer", 0.0, 5.0)  # no work: nothing to learn
+        estimator.observe("transfer", 10.0, 1e6, "vgg19")  # absurd runs move it by at most 10x each
+    assert estimator.seconds("transfer", 10.0, "vgg19") < 1e6
+    estimator.observe("transfer", 0.0, 5.0, "vgg19")  # no work: nothing to learn
     assert Estimator(speed=2.0).seconds("fast", 1.0) > Estimator(speed=1.0).seconds("fast", 1.0)
 
 

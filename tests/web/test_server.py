@@ -410,3 +410,23 @@ def test_every_field_of_every_method_refuses_junk_in_plain_words_beside_the_fiel
                     assert jargon not in message, (method["name"], field["name"], junk, message)
                 if "field" in answer or field["kind"] in ("int", "float", "size", "choice", "bool"):
                     assert answer.get("field") == field["name"], (method["name"], field["name"], junk, answer)
+
+
+def test_removed_running_jobs_vanish_at_once_and_odd_inputs_are_refused(server, client):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    job = client.submit("transfer", content, ["ex-swirls"], SCRATCH)
+    client.call("POST", f"/api/jobs/{job['id']}/remove?session={client.session}")
+    assert client.raw("GET", f"/api/jobs/{job['id']}?session={client.session}")[0] == 404  # gone while it stops
+    assert server.state.queue.session_jobs(client.session) == []
+    assert client.submit("transfer", "", ["ex-swirls"], {}, expect=400)["field"] == "content"
+    many = client.submit("fast", content, ["ex-swirls"] * 5000 + ["ex-the_scream"], {"style_size": "64"})
+    assert [s["name"] for s in many["inputs"]["styles"]] == ["Swirls", "The Scream"]  # each picture once
+
+
+def test_image_views_are_made_once_and_count_against_the_upload_budget(server, client):
+    content = client.upload(png_bytes(pattern(300)))["id"]
+    stored = server.state.sessions[client.session].images[content]
+    held = server.state.held.used
+    for _ in range(2):
+        assert client.raw("GET", f"/api/images/{content}.jpg?session={client.session}&side=1024")[0] == 200
+    assert set(stored.views) == {1024} and server.state.held.used == held + len(stored.views[1024])

@@ -8,7 +8,7 @@ const STORE = "stylekit.page";
 const state = {
   config: null, session: null, socket: null, retry: 0,
   content: null, styles: [], method: "fast", quality: "quick",
-  values: {}, images: new Map(), jobs: new Map(), submitting: false,
+  values: {}, images: new Map(), jobs: new Map(), removed: new Set(), submitting: false, renewing: null,
 };
 
 // ---- talking to the server -------------------------------------------------------------------------------
@@ -19,7 +19,7 @@ class ApiError extends Error {
 async function api(path, options = {}) {
   let response;
   try { response = await fetch(path, options); }
-  catch (e) { throw new ApiError("cannot reach the server: check that stylekit serve is still running", 0); }
+  catch (e) { throw new ApiError("cannot reach the stylekit server: check that it is still running", 0); }
   let body = null;
   try { body = await response.json(); } catch (e) { body = null; }
   if (!response.ok) {
@@ -52,27 +52,34 @@ function toast(text, kind = "error") {
 
 function announce(text) { $("#announce").textContent = text; }
 
-const SLOTS = { content: "#content-error", style: "#style-error" };
+function clearFieldErrors() {
+  for (const el of document.querySelectorAll("#options [aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const el of document.querySelectorAll("#options .field-error")) el.textContent = "";
+}
+
 function clearErrors() {
   for (const slot of ["#content-error", "#style-error", "#go-error"]) $(slot).textContent = "";
-  for (const el of document.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
-  for (const el of document.querySelectorAll("#options .field-error")) el.textContent = "";
+  clearFieldErrors();
+}
+
+// Mark a field of the advanced form with its message; false when the form has no such field.
+function markField(name, message) {
+  const slot = document.getElementById(`err-${name}`);
+  if (!slot) return false;
+  slot.textContent = message;
+  const input = document.getElementById(`opt-${name}`);
+  if (input) input.setAttribute("aria-invalid", "true");
+  return true;
 }
 
 // Show an error where it belongs: an image box, a field of the advanced form, or the Go area; and as a toast.
 function showError(error) {
-  const field = error.field;
-  if (field && SLOTS[field]) $(SLOTS[field]).textContent = error.message;
-  else if (field && fieldSlot(field)) {
-    $("#advanced").open = true;
-    fieldSlot(field).textContent = error.message;
-    const input = document.getElementById(`opt-${field}`);
-    if (input) input.setAttribute("aria-invalid", "true");
-  } else $("#go-error").textContent = error.message;
+  const field = error.field, box = { content: "#content-error", style: "#style-error" }[field];
+  if (box) $(box).textContent = error.message;
+  else if (field && markField(field, error.message)) $("#advanced").open = true;
+  else $("#go-error").textContent = error.message;
   toast(error.message);
 }
-
-function fieldSlot(name) { return document.getElementById(`err-${name}`); }
 
 // ---- images ---------------------------------------------------------------------------------------------------
 function remember(image) { state.images.set(image.id, image); return image; }
@@ -103,7 +110,7 @@ async function addFiles(files, role) {
         try { image = await upload(file, role); }
         catch (error) {
           if (error.status !== 403) throw error;
-          await expired();  // the session ran out while the page was away: a new one takes the upload
+          await renew();  // the session ran out while the page was away: a new one takes the upload
           image = await upload(file, role);
         }
         if (role === "content") setContent(image); else addStyle(image);
@@ -123,13 +130,12 @@ function setContent(image) {
 }
 
 // The built-in style chosen (the fast method's "built-in style" field: a number, or a blend such as 3:0.5,12:0.5).
-function builtin() { return String(state.values.builtin ?? "").trim(); }
+function builtin() { return String(value({ name: "builtin", kind: "mix", optional: true, default: "" })).trim(); }
 function builtinIndex() { return /^\d+$/.test(builtin()) ? Number(builtin()) : null; }
 
 function addStyle(image) {
   if (!state.styles.some((s) => s.id === image.id)) state.styles.push(image);
-  state.values.builtin = "";
-  if (state.quality === "quick" && state.method !== "fast") setMethod("fast");
+  if (builtin()) { setValue("builtin", "", "mix"); renderOptions(); }
   $("#style-error").textContent = "";
   renderStyles();
 }
@@ -168,7 +174,7 @@ function markPicked() {
 
 // A built-in style of the 26-style network replaces the style images; it runs on the Quick path only.
 function pickBuiltin(index) {
-  state.values.builtin = index === null ? "" : String(index);
+  setValue("builtin", index === null ? "" : String(index), "mix");
   if (index !== null) state.styles = [];
   if (index !== null && state.method !== "fast") setQuality("quick"); else renderOptions();
   renderStyles();
@@ -224,7 +230,11 @@ function wireFiles() {
   $("#style-pick").onclick = () => $("#style-input").click();
   $("#content-input").onchange = (e) => { addFiles([...e.target.files], "content"); e.target.value = ""; };
   $("#style-input").onchange = (e) => { addFiles([...e.target.files], "style"); e.target.value = ""; };
-  const target = (node) => (node && node.closest && node.closest("#style-box") && !$("#style-box").inert ? "style" : "content");
+  const target = (node) => {
+    const onStyles = node && node.closest && node.closest("#style-box");
+    if ($("#content-box").inert) return "style";  // the photo box is off for this method
+    return onStyles && !$("#style-box").inert ? "style" : "content";
+  };
   document.addEventListener("dragover", (e) => {
     e.preventDefault();
     document.body.classList.add("dragging");
@@ -252,11 +262,19 @@ function dragDone() {
 // ---- method, quality, size and the advanced form --------------------------------------------------------------
 function method(name = state.method) { return state.config.methods.find((m) => m.name === name); }
 function sizeField(m = method()) { return m.fields.find((f) => SIZE_FIELDS.includes(f.name)); }
+// Settings are kept by name across methods (size is one whichever field holds it), but a value only carries
+// over to a field of the same kind: steps per scale are not dream's steps; an empty value only where allowed.
 function value(field) {
-  const key = SIZE_FIELDS.includes(field.name) ? "size" : field.name;
-  return key in state.values ? state.values[key] : field.default;
+  const kept = state.values[SIZE_FIELDS.includes(field.name) ? "size" : field.name];
+  if (kept === undefined || kept === null) return field.default;
+  const v = typeof kept === "object" ? kept.v : kept, kind = typeof kept === "object" ? kept.kind : field.kind;
+  if (kind !== field.kind || (v === "" && !field.optional)) return field.default;
+  return v;
 }
-function setValue(name, v) { state.values[SIZE_FIELDS.includes(name) ? "size" : name] = v; }
+function setValue(name, v, kind) {
+  const field = method().fields.find((f) => f.name === name);
+  state.values[SIZE_FIELDS.includes(name) ? "size" : name] = { v, kind: kind || (field ? field.kind : "text") };
+}
 
 function setMethod(name) {
   state.method = name;
@@ -270,8 +288,8 @@ function setQuality(quality) {
   for (const radio of document.querySelectorAll("#quality input")) radio.checked = radio.value === quality;
   if (quality === "quick") { if (state.method !== "fast") setMethod("fast"); }
   else {
-    if (builtin()) { state.values.builtin = ""; renderStyles(); }
-    setValue("quality", QUALITY[quality]);
+    if (builtin()) { setValue("builtin", "", "mix"); renderStyles(); }
+    setValue("quality", QUALITY[quality], "choice");
     if (!method().fields.some((f) => f.name === "quality")) setMethod("transfer"); else renderOptions();
   }
   changed();
@@ -307,8 +325,8 @@ function syncQuality() {
 }
 
 function layerChoices() {
-  const backbone = state.values.backbone || "vgg19";
-  return state.config.layers[backbone] || [];
+  const field = method().fields.find((f) => f.name === "backbone");
+  return state.config.layers[field ? value(field) : "vgg19"] || [];
 }
 
 function sliderInput(field, input) {
@@ -354,6 +372,7 @@ function fieldControl(field) {
     return input;
   }
   const choices = field.layers ? layerChoices() : field.choices;
+  if (field.layers && current && !choices.includes(current)) choices.unshift(current);  // shown as it is sent
   if (choices.length) {
     input = document.createElement("select");
     if (field.optional) input.append(new Option("(none)", "", false, !current));
@@ -415,8 +434,9 @@ function renderOptions() {
   if (m.needs_content) needs.push("a photo");
   if (m.styles === "many") needs.push(m.name === "fast" ? "a style (or a built-in one)" : "one or more styles");
   if (m.styles === "one") needs.push("one style (the texture to grow)");
-  $("#method-note").textContent = `Uses ${needs.join(" and ")}.`;
-  for (const [box, active] of [[$("#content-box"), m.needs_content], [$("#style-box"), m.styles !== "none"]]) {
+  $("#method-note").textContent = m.pool ? "Looks through every picture: the gallery's and the ones you upload."
+    : needs.length ? `Uses ${needs.join(" and ")}.` : "Needs no pictures.";
+  for (const [box, active] of [[$("#content-box"), m.needs_content || m.pool], [$("#style-box"), m.styles !== "none"]]) {
     box.inert = !active;
     box.classList.toggle("inactive", !active);
     box.setAttribute("aria-disabled", String(!active));
@@ -457,16 +477,11 @@ async function estimate() {
   const current = jobBody();
   try {
     const answer = await post("/api/estimate", { ...current, estimate: true });
-    for (const el of document.querySelectorAll("#options .field-error")) el.textContent = "";
-    for (const el of document.querySelectorAll("#options [aria-invalid=true]")) el.removeAttribute("aria-invalid");
+    clearFieldErrors();
     $("#estimate").textContent = `${answer.text} on this machine`;
   } catch (error) {
     $("#estimate").textContent = "";
-    if (error.field && fieldSlot(error.field)) {
-      fieldSlot(error.field).textContent = error.message;
-      const input = document.getElementById(`opt-${error.field}`);
-      if (input) input.setAttribute("aria-invalid", "true");
-    }
+    if (error.field) markField(error.field, error.message);
   }
   for (const quality of Object.keys(QUALITY)) {
     const slot = document.querySelector(`.q-time[data-quality="${quality}"]`);
@@ -498,7 +513,7 @@ async function go() {
     }
     announce(`${job.inputs.title} queued`);
   } catch (error) {
-    if (error.status === 403) await expired(); else showError(error);
+    if (error.status === 403) await renew(); else showError(error);
   } finally {
     state.submitting = false;
     $("#go").disabled = false; $("#go").removeAttribute("aria-busy");
@@ -570,6 +585,7 @@ function jobCard(job) {
 }
 
 async function removeJob(id) {
+  state.removed.add(id);
   const known = state.jobs.get(id);
   if (known) { known.li.remove(); state.jobs.delete(id); }
   updateResultsHead();
@@ -597,8 +613,7 @@ function showJob(job) {
     view.src = q(`/api/jobs/${job.id}/result.png`); view.dataset.result = "1";
     view.alt = `result: ${describeJob(job)}`; view.hidden = false;
     const link = li.querySelector(".download");
-    link.href = q(`/api/jobs/${job.id}/result.png`);
-    link.download = `stylekit-${job.method}-${job.id.slice(0, 8)}.png`;
+    link.href = q(`/api/jobs/${job.id}/result.png`);  // the server names the file; an expired one explains itself
     link.hidden = false;
     link.setAttribute("aria-label", `download ${describeJob(job)} at full resolution`);
     li.querySelector(".full").hidden = false;
@@ -621,12 +636,13 @@ function drawProgress(li, job, extra) {
   const bar = li.querySelector(".bar"), p = job.progress || {};
   const running = job.state === "running", elapsed = job.elapsed + (running ? extra : 0);
   bar.hidden = !(running || job.state === "queued" || (p.total && job.state !== "failed"));
-  if (p.total) { bar.max = p.total; bar.value = p.step; }
+  if (job.state === "done") { bar.max = 1; bar.value = 1; }
+  else if (p.total) { bar.max = p.total; bar.value = p.step; }
   else if (running && job.estimate > 2) { bar.max = 1; bar.value = Math.min(0.95, elapsed / job.estimate); }
-  else if (job.state === "done") { bar.max = 1; bar.value = 1; }
   else bar.removeAttribute("value");
   const info = [];
-  if (p.total) info.push(`step ${p.step} of ${p.total}`);
+  if (p.total && job.state === "done" && p.step < p.total) info.push(`finished early at step ${p.step} of ${p.total}`);
+  else if (p.total) info.push(`step ${p.step} of ${p.total}`);
   if (p.scales > 1) info.push(`scale ${p.scale} of ${p.scales} (${p.size})`);
   if (running || job.elapsed) info.push(`${elapsed.toFixed(running ? 0 : 1)} s`);
   if (running && job.estimate) info.push(`expected ${Math.round(job.estimate)} s`);
@@ -678,18 +694,30 @@ function restore(saved, known) {
   state.styles = (saved.styles || []).filter(has).map((s) => known.get(s.id));
 }
 
-async function expired() {
-  const answer = await post("/api/session", {});
-  state.session = answer.session;
-  state.content = null; state.styles = [];
-  $("#content-preview").hidden = true;
-  $("#content-name").textContent = "Pick an example, upload a photo, drop one anywhere on the page or paste it.";
-  renderStyles();
-  save();
-  toast(`Your earlier session has expired (pictures are kept ${state.config.keep_minutes} minutes after the page `
-        + "closes): upload your pictures again.", "info");
-  listen();
+// The session expired while the page was away: one new session (however many callers notice at once), the
+// gallery's picks kept, uploads gone; retried with backoff while the server cannot make one.
+function renew() {
+  if (!state.renewing) {
+    state.renewing = (async () => {
+      for (let wait = 1000; ; wait = Math.min(wait * 2, 16000)) {
+        try { state.session = (await post("/api/session", {})).session; break; }
+        catch (error) { $("#connection").textContent = "cannot reach the server, retrying…"; await sleep(wait); }
+      }
+      if (state.content && !state.content.kind.match(/photo|painting/)) {
+        state.content = null; $("#content-preview").hidden = true;
+        $("#content-name").textContent = "Pick an example, upload a photo, drop one anywhere on the page or paste it.";
+      }
+      state.styles = state.styles.filter((s) => s.kind !== "upload");
+      renderStyles();
+      toast(`Your earlier session has expired (pictures are kept ${state.config.keep_minutes} minutes after the page `
+            + "closes): upload your own pictures again.", "info");
+      listen();
+    })().finally(() => { state.renewing = null; });
+  }
+  return state.renewing;
 }
+
+function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
 function listen() {
   if (state.socket) { state.socket.onclose = null; state.socket.close(); }
@@ -700,16 +728,17 @@ function listen() {
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     const live = new Set(message.jobs.map((job) => job.id));
-    for (const job of message.jobs) showJob(job);
-    for (const [id, known] of state.jobs) {
-      if (!live.has(id)) { known.li.remove(); state.jobs.delete(id); }
+    const version = Math.max(0, ...message.jobs.map((job) => job.version));
+    for (const job of message.jobs) if (!state.removed.has(job.id)) showJob(job);
+    for (const [id, known] of state.jobs) {  // gone from the server (expired), unless newer than this message
+      if (!live.has(id) && known.job.version < version) { known.li.remove(); state.jobs.delete(id); }
     }
     updateResultsHead();
     showQueue(message.queue);
   };
   socket.onclose = (event) => {
     if (state.socket !== socket) return;
-    if (event.code === 4404) { expired().catch(showError); return; }
+    if (event.code === 4404) { renew(); return; }
     state.retry = Math.min(state.retry + 1, 5);
     $("#connection").textContent = "connection lost, reconnecting…";
     setTimeout(listen, 500 * 2 ** state.retry);
@@ -735,9 +764,15 @@ async function start() {
   $("#method").value = state.method;
   $("#method").onchange = () => {
     setMethod($("#method").value);
-    if (state.method !== "fast" && builtin()) { state.values.builtin = ""; renderStyles(); }
+    if (state.method !== "fast" && builtin()) { setValue("builtin", "", "mix"); renderStyles(); }
   };
-  $("#reset").onclick = () => { state.values = { size: "512" }; renderStyles(); renderOptions(); };
+  $("#reset").onclick = () => {  // the method's defaults, at the size and quality chosen above
+    const quality = state.quality;
+    state.values = {};
+    setValue("size", $("#size-slider").value, "size");
+    renderStyles();
+    if (quality && quality !== "quick") setQuality(quality); else renderOptions();
+  };
   for (const radio of document.querySelectorAll("#quality input")) radio.onchange = () => setQuality(radio.value);
   $("#size-slider").oninput = () => {
     const field = sizeField();
@@ -759,7 +794,7 @@ async function start() {
   });
   wireFiles();
   renderGallery();
-  if (!("size" in state.values)) state.values.size = "512";
+  if (!("size" in state.values)) setValue("size", "512", "size");
   renderStyles();
   renderOptions();
   updateResultsHead();
