@@ -51,3 +51,19 @@ def test_vgg19_exploration_tools_small(shared_images):
     assert tex.image.size == (96, 64) and tex.history[-1]["loss"] < tex.history[0]["loss"]
     dr = run_dream(shared_images / "golden_gate.jpg", DreamOptions(size=64, octaves=2, steps=3, seed=0))
     assert dr.history[-1]["loss"] < dr.history[0]["loss"]  # loss is minus the activation: it rose
+
+
+def test_vgg19_channel_pictures_and_deconv_projections(shared_images):
+    from stylekit import deconv, visualize
+    from stylekit.backbones import get_backbone
+    from stylekit.io import load_image
+
+    net = get_backbone("vgg19")
+    picture = load_image(visualize(layer="relu4_1", channel=12, size=96, steps=48, seed=0).image).rgb
+    noise = torch.rand((1, 3, 96, 96), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        drawn, random = (float(net(x, ["relu4_1"])["relu4_1"][:, 12].mean()) for x in (picture, noise))
+    assert drawn > 5 * random, (drawn, random)  # far above a noise image's
+    result = deconv(shared_images / "tubingen.jpg", layer="relu3_1", top=4, size=160)
+    assert len(result.units) == 4 and all(value > 0 for *_, value in result.units)
+    assert result.projections.abs().amax((1, 2, 3)).min() > 0

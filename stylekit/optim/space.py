@@ -2,7 +2,6 @@
 they meant there (pixels in [0, 1], in 0-255, or the network's preprocessed input)."""
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,7 +66,7 @@ class FourierSpace(PixelSpace):
         fy = torch.fft.fftfreq(h, device=like.device, dtype=torch.float32)[:, None]
         fx = torch.fft.rfftfreq(w, device=like.device, dtype=torch.float32)[None, :]
         freqs = (fy * fy + fx * fx).sqrt()
-        return (1.0 / freqs.clamp_min(1.0 / max(h, w)) ** self.decay * math.sqrt(h * w)).to(like.dtype)
+        return (1.0 / freqs.clamp_min(1.0 / max(h, w)) ** self.decay).to(like.dtype)  # with irfft2 "ortho"
 
     def _colors(self, like: torch.Tensor) -> torch.Tensor:
         matrix = torch.tensor(COLOR_SQRT, dtype=like.dtype, device=like.device)
