@@ -361,3 +361,25 @@ def test_a_page_back_after_its_session_expired_says_so_and_starts_afresh(browser
     page.click("#go")
     card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
     context.close()
+
+
+def test_the_network_views_run_from_the_page(browser, server):
+    page = new_page(browser, server)
+
+    def go_and_wait(count: int, title: str) -> None:
+        page.click("#go")
+        page.wait_for_function(f"document.querySelectorAll('#jobs .job').length === {count}")
+        card(page).locator(".state:has-text('done')").wait_for(timeout=120_000)
+        assert card(page).locator(".title").inner_text() == title
+
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    advanced(page, "deconv", size="128", channels="0-3")
+    page.select_option("#opt-layer", "relu3_1")
+    go_and_wait(1, "Deconvnet projections")
+    advanced(page, "visualize", size="64", steps="16", channel="5", channels="")  # deconv's channels carry over
+    assert page.locator("#content-box").evaluate("el => el.inert")  # no picture needed
+    go_and_wait(2, "What a channel looks for")
+    advanced(page, "top-images", size="64", channels="0-1", k="2")
+    assert not page.locator("#content-box").evaluate("el => el.inert")  # uploads join the pictures searched
+    go_and_wait(3, "Top activations over my pictures")
+    page.close()
