@@ -17,7 +17,8 @@ from stylekit.web.jobs import Job, JobContext, JobQueue
 from stylekit.web.tasks import methods_by_name, server_settings
 
 CASES = [("fast", {}), ("transfer", {"quality": "draft"}), ("transfer", {"quality": "high"}),
-         ("texture", {"quality": "draft"}), ("dream", {}), ("invert", {"steps": "50"}), ("features", {})]
+         ("texture", {"quality": "draft"}), ("dream", {}), ("invert", {"steps": "50"}), ("features", {}),
+         ("deconv", {}), ("top-images", {}), ("visualize", {"steps": "64"})]
 
 
 def main() -> None:
@@ -39,11 +40,12 @@ def main() -> None:
             key = "content_size" if name == "fast" else "size"
             values = {**form, key: str(size)}
             options = parse_form(method.options, values, server_settings(method.options, None, "cpu"))
-            amount = work(name, options, (content.height, content.width))
+            images = [("photo", content), ("painting", style)] if method.pool else [style]
+            amount = work(name, options, (content.height, content.width), len(images))
             guess = estimator.seconds(name, amount)
             job = Job("bench", name, method.lane, lambda ctx: None)
             start = time.perf_counter()
-            method.run(content, [style], options, JobContext(queue, job), 10_000)
+            method.run(content, images, options, JobContext(queue, job), 10_000)
             took = time.perf_counter() - start
             rate = max(took - FIXED[name], 0) / amount if amount else float("nan")
             print(f"{name:10} {','.join(f'{k}={v}' for k, v in form.items()) or '-':16} {size:5d} {amount:8.2f} "

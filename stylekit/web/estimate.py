@@ -20,9 +20,9 @@ from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions
 # Seconds per megapixel-step and fixed seconds per job, measured by benchmarks/estimates.py on the reference
 # machine (AMD EPYC, 2 cores, bf16 VGG19 passes for the optimisers), and that machine's probe time.
 RATES = {"transfer": 2.9, "texture": 2.6, "dream": 2.5, "invert": 3.2, "fast": 0.6, "features": 1.0,
-         "deconv": 1.5, "top-images": 1.0, "visualize": 2.5}
+         "deconv": 1.5, "top-images": 2.0, "visualize": 2.2}
 FIXED = {"transfer": 2.0, "texture": 1.5, "dream": 0.3, "invert": 0.0, "fast": 0.3, "features": 1.8,
-         "deconv": 0.5, "top-images": 1.0, "visualize": 0.5}
+         "deconv": 0.9, "top-images": 3.0, "visualize": 0.5}
 PROBE_REFERENCE = 0.005
 LEARN = 0.5  # weight of each finished job's own rate against what was known before
 
