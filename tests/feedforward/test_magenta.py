@@ -215,11 +215,14 @@ def test_cli_builtin_and_magenta_write_images(content_path, style_path, tmp_path
 
 
 def test_styles_draws_all_26_on_one_sheet(content_path, tmp_path):
+    from PIL import ImageFont
+
+    cell = max(32, int(ImageFont.load_default(size=14).getlength("original")) + 4)  # wide enough for its caption
     sheet = contact_sheet(content_path, StylesOptions(size=32, columns=9))
-    assert sheet.size == (9 * 38 + 6, 3 * (32 + 22 + 6) + 6)
+    assert sheet.size == (9 * (cell + 6) + 6, 3 * (32 + 22 + 6) + 6)
     out = tmp_path / "sheet.png"
     assert main(["styles", str(content_path), "-o", str(out), "--size", "32", "-q"]) == 0
-    assert Image.open(out).size == (7 * 38 + 6, 4 * (32 + 22 + 6) + 6)
+    assert Image.open(out).size == (7 * (cell + 6) + 6, 4 * (32 + 22 + 6) + 6)
 
 
 def test_magenta_files_come_from_the_installed_wheel_beside_a_weights_folder(tmp_path):
