@@ -204,7 +204,7 @@ class TopImages:
     interrupted: bool = False
 
 
-def _analysed(source: Source, size: int, device: torch.device) -> torch.Tensor:
+def _analysed(source: Source, size: int | tuple[int, int], device: torch.device) -> torch.Tensor:
     name, image = source
     src = load_image(image() if callable(image) else image, name).rgb.to(device)
     return resize(src, checked_hw(*src.shape[-2:], size, name))

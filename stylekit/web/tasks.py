@@ -126,15 +126,11 @@ def _run_fast(content: Any, styles: list[Any], options: FastOptions, ctx: JobCon
     return _output(stylizer.stylize_image(content))
 
 
-def _image_output(image: Image.Image, interrupted: bool = False) -> JobOutput:
-    return JobOutput(encode_png(image), "image/png", image.size, interrupted)
-
-
 def _run_deconv(content: Any, styles: list[Any], options: DeconvOptions, ctx: JobContext,
                 preview_every: int) -> JobOutput:
     from ..methods.deconv import run_deconv
 
-    return _image_output(run_deconv(content, options).sheet)
+    return _output(run_deconv(content, options).sheet)
 
 
 class ItemReporter(Callback):
@@ -156,7 +152,7 @@ def _run_top_images(content: Any, styles: list[Any], options: TopImagesOptions, 
     result = run_top_images(styles, options, [ItemReporter(ctx)])
     if result.sheet is None:
         raise StylekitError("none of the pictures could be read")
-    return _image_output(result.sheet, result.interrupted)
+    return _output(result.sheet, result.interrupted)
 
 
 def _run_visualize(content: Any, styles: list[Any], options: VisualizeOptions, ctx: JobContext,
@@ -164,7 +160,7 @@ def _run_visualize(content: Any, styles: list[Any], options: VisualizeOptions, c
     from ..methods.visualize import run_visualize
 
     result = run_visualize(options, [JobReporter(ctx, preview_every)])
-    return _image_output(result.image, result.interrupted)
+    return _output(result.image, result.interrupted)
 
 
 def _run_features(content: Any, styles: list[Any], options: FeaturesOptions, ctx: JobContext,
