@@ -123,7 +123,6 @@ class JobQueue:
         self.waiting: dict[str, list[Job]] = {lane: [] for lane in lanes}  # in order of submission
         self.turns = 0  # counts the jobs started, to order sessions by their last turn
         self.last_turn: dict[str, dict[str, int]] = {lane: {} for lane in lanes}  # lane -> session -> turn
-        self.closed_sessions: set[str] = set()
         self._stopping = False
         self.threads = [threading.Thread(target=self._work, args=(lane,), name=f"stylekit-{lane}-{i}", daemon=True)
                         for lane, count in lanes.items() for i in range(count)]
@@ -141,7 +140,6 @@ class JobQueue:
             line = self.waiting[job.lane]
             if len(line) >= self.max_waiting:
                 raise QueueFull(f"the {job.lane} queue is full ({len(line)} jobs waiting): try again later")
-            self.closed_sessions.discard(job.session)
             self.jobs[job.id] = job
             line.append(job)
             self.changed()
@@ -215,11 +213,7 @@ class JobQueue:
         """The session is over: cancel its jobs and drop them (running ones once they stop)."""
         with self.lock:
             for job in [j for j in self.jobs.values() if j.session == session]:
-                self.cancel(job)
-                if job.state in FINISHED:
-                    del self.jobs[job.id]
-                else:
-                    self.closed_sessions.add(session)  # forgotten once its running job stops
+                self.remove(job)
             for turns in self.last_turn.values():
                 turns.pop(session, None)
             self.changed()
@@ -280,10 +274,8 @@ class JobQueue:
                 if job.timed_out and not error:
                     job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job" +
                                  ("; the best image so far is kept" if output is not None else ""))
-                if job.session in self.closed_sessions or job.removed:
+                if job.removed:
                     self.jobs.pop(job.id, None)
-                    if not any(j.session == job.session for j in self.jobs.values()):
-                        self.closed_sessions.discard(job.session)
                 self._trim(job.session)
                 self.changed()
             if job.state == DONE and self.observer is not None:
