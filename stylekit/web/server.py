@@ -364,9 +364,11 @@ class State:
         with self.lock:
             if image.kind != "upload":
                 image.views[side] = data
-            elif side not in image.views and self.sessions.get(token, Session()).images.get(image.id) is image \
-                    and self.held.take(len(data)):
-                image.views[side] = data
+            else:
+                session = self.sessions.get(token)
+                if session and session.images.get(image.id) is image and side not in image.views \
+                        and self.held.take(len(data)):
+                    image.views[side] = data
 
     def store(self, token: str, image: StoredImage) -> None:
         """Keep an upload for a session (its oldest beyond ``max_images`` dropped), within the upload budget."""
@@ -559,12 +561,6 @@ def create_app(config: ServerConfig) -> Starlette:
             data = await asyncio.get_running_loop().run_in_executor(decoders, lambda: _thumbnail(found.open(), side))
             state.keep_view(request.query_params.get("session"), found, side, data)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
-
-    async def example_image(request: Request) -> Response:
-        found = state.examples.get(request.path_params["key"])
-        if found is None:
-            return _error("no such example", 404)
-        return Response(found.views[VIEW_SIDES[0]], media_type="image/jpeg")
 
     async def builtin_image(request: Request) -> Response:
         index = request.path_params["index"]
@@ -761,7 +757,6 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/api/session", new_session, methods=["POST"]),
         Route("/api/images/{image}.jpg", image_view),
         Route("/api/images", upload, methods=["POST"]),
-        Route("/api/examples/{key}.jpg", example_image),
         Route("/api/builtin/{index:int}.jpg", builtin_image),
         Route("/api/jobs", submit, methods=["POST"]),
         Route("/api/estimate", estimate, methods=["POST"]),

@@ -188,7 +188,7 @@ function galleryButton(image, role) {
   button.setAttribute("aria-label", role === "content" ? `use the photo ${image.name}` : `use the painting ${image.name}`);
   button.title = image.credit ? `${image.name} (${image.credit})` : image.name;
   const img = document.createElement("img");
-  img.src = `/api/examples/${image.id}.jpg`; img.alt = ""; img.loading = "lazy";
+  img.src = imageUrl(image, 256); img.alt = ""; img.loading = "lazy";
   const name = document.createElement("span");
   name.textContent = image.name;
   button.append(img, name);
