@@ -53,6 +53,15 @@ def run_context(opts: NetworkOptions, layers: Sequence[str], backbone: FeatureEx
     return RunContext(net, device, seeded_generator(getattr(opts, "seed", None)))
 
 
+def check_channels(net: FeatureExtractor, layer: str, channels: Sequence[int] | None) -> None:
+    """A user error naming the first of ``channels`` that ``layer`` of ``net`` does not have."""
+    count = net.channels(layer)
+    bad = [c for c in channels or () if not 0 <= c < count]
+    if bad:
+        raise StylekitError(f"channel {bad[0]} is out of range for {layer}, which has {count} channels "
+                            f"(0-{count - 1})")
+
+
 def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callbacks: Sequence[Callback]) -> list[R]:
     """A loop over items (zoom frames, layers): ``run_one(i, done)`` makes item ``i`` from those done; callbacks
     hear ``on_item`` after each. It stops after an interrupted item, and a Ctrl-C between two items keeps the

@@ -25,7 +25,7 @@ from ..io.sheets import captioned_grid
 from ..objectives.memory import preflight
 from ..optim import Callback, ItemProgress, Scale
 from ..options import DeconvOptions, TopImagesOptions, make_options, validate
-from .common import run_context
+from .common import check_channels, run_context
 
 Record = tuple[nn.Module, Any]  # a layer and what its reverse needs (a pooling's switches and input size)
 Source = tuple[str, Any]  # (name, a path, an image, or a function returning one): an image read when needed
@@ -87,10 +87,15 @@ def unit_projections(net: FeatureExtractor, image: torch.Tensor, layer: str,
     activation kept, every other activation of the layer zero. (N, 3, H, W), preprocessed units, RGB order."""
     with torch.no_grad():
         features, records = forward_with_switches(net, image, layer)
-        signal = features.new_zeros((len(units), *features.shape[1:]))
-        for i, (c, y, x) in enumerate(units):
-            signal[i, c, y, x] = features[0, c, y, x]
-        return project(signal, records, net.bgr)
+        return _project_units(features, records, units, net.bgr)
+
+
+def _project_units(features: torch.Tensor, records: Sequence[Record], units: Sequence[tuple[int, int, int]],
+                   bgr: bool) -> torch.Tensor:
+    signal = features.new_zeros((len(units), *features.shape[1:]))
+    for i, (c, y, x) in enumerate(units):
+        signal[i, c, y, x] = features[0, c, y, x]
+    return project(signal, records, bgr)
 
 
 def receptive_window(net: FeatureExtractor, layer: str, y: int, x: int) -> tuple[int, int, int, int]:
@@ -117,8 +122,12 @@ def _crop(image: torch.Tensor, window: tuple[int, int, int, int]) -> torch.Tenso
     return image[..., max(0, top):min(h, bottom), max(0, left):min(w, right)]
 
 
-def _pair(patch: torch.Tensor, projection: torch.Tensor, side: int) -> Image.Image:
-    """The image patch beside its projection, both scaled so the longer side is ``side`` px."""
+def _unit_picture(net: FeatureExtractor, layer: str, image: torch.Tensor, position: tuple[int, int],
+                  projection: torch.Tensor, side: int) -> Image.Image:
+    """The patch of ``image`` (1, 3, H, W) under a unit beside the unit's projection, both cropped to its
+    receptive field and scaled so the longer side is ``side`` px."""
+    window = receptive_window(net, layer, *position)
+    patch, projection = _crop(image[0], window), normalised(_crop(projection, window))
     h, w = patch.shape[-2:]
     scale = side / max(h, w)
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
@@ -150,25 +159,16 @@ def run_deconv(image: ImageLike, options: DeconvOptions | None = None,
     hw = checked_hw(*src.shape[-2:], opts.size, "the image")
     preflight(net, ctx.device, [opts.layer], [Scale(hw, 0)], optimizer=None)
     x = resize(src, hw)
+    check_channels(net, opts.layer, opts.channels)
     with torch.no_grad():
-        features = net(x, [opts.layer])[opts.layer]
-    count = features.shape[1]
-    if opts.channels:
-        bad = [c for c in opts.channels if c >= count]
-        if bad:
-            raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {count} channels "
-                                f"(0-{count - 1})")
-        channels = list(opts.channels)
-    else:
-        channels = features[0].flatten(1).amax(1).argsort(descending=True)[:opts.top].tolist()
-    units = strongest_units(features, channels)
-    projections = unit_projections(net, x, opts.layer, [(c, y, x_) for c, y, x_, _ in units])
+        features, records = forward_with_switches(net, x, opts.layer)  # one forward pass serves every unit
+        channels = list(opts.channels) if opts.channels else \
+            features[0].flatten(1).amax(1).argsort(descending=True)[:opts.top].tolist()
+        units = strongest_units(features, channels)
+        projections = _project_units(features, records, [(c, y, x_) for c, y, x_, _ in units], net.bgr)
     side = max(96, min(256, net.receptive_field(opts.layer)))
-    pictures = []
-    for (c, y, x_, value), projection in zip(units, projections):
-        window = receptive_window(net, opts.layer, y, x_)
-        pictures.append((f"channel {c} · {value:.3g}", _pair(_crop(x[0], window), normalised(_crop(projection,
-                                                                                                       window)), side)))
+    pictures = [(f"channel {c} · {value:.3g}", _unit_picture(net, opts.layer, x, (y, x_), projection, side))
+                for (c, y, x_, value), projection in zip(units, projections)]
     sheet = captioned_grid(pictures, math.ceil(math.sqrt(len(pictures))))
     return Deconv(opts.layer, units, projections.cpu(), sheet)
 
@@ -252,11 +252,7 @@ def run_top_images(folder: str | Path | Sequence[Source], options: TopImagesOpti
     opts = validate(options or TopImagesOptions())
     ctx = run_context(opts, [opts.layer], backbone)
     net, layer = ctx.backbone, ctx.backbone.layer(opts.layer)
-    count = net.channels(layer)
-    bad = [c for c in opts.channels if c >= count]
-    if bad:
-        raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {count} channels "
-                            f"(0-{count - 1})")
+    check_channels(net, opts.layer, opts.channels)
     if isinstance(folder, (str, Path)):
         sources: list[Source] = [(path.name, path) for path in content_files(Path(folder).expanduser())]
         if not sources:
@@ -293,8 +289,7 @@ def top_images_sheet(net: FeatureExtractor, layer: str, hits: dict[int, list[Hit
         x = _analysed((wanted[0][2].name, wanted[0][2].source), size, device)
         projections = unit_projections(net, x, layer, [(c, hit.y, hit.x) for c, _, hit in wanted])
         for (c, rank, hit), projection in zip(wanted, projections):
-            window = receptive_window(net, layer, hit.y, hit.x)
-            pairs[(c, rank)] = _pair(_crop(x[0], window), normalised(_crop(projection, window)), side)
+            pairs[(c, rank)] = _unit_picture(net, layer, x, (hit.y, hit.x), projection, side)
     columns = max(len(row) for row in hits.values())
     pictures: list[tuple[str, Image.Image]] = []
     blank = Image.new("RGB", (1, 1), "white")

@@ -17,15 +17,8 @@ from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..objectives.memory import preflight
 from ..optim import Callback, Scale, optimize
 from ..options import DreamOptions, ZoomOptions, make_options, validate
-from .common import objective_loss, run_context, run_items
+from .common import check_channels, objective_loss, run_context, run_items
 from .result import MethodResult, Output
-
-
-def _check_channels(opts: DreamOptions, net_channels: int) -> None:
-    bad = [c for c in opts.channels or () if not 0 <= c < net_channels]
-    if bad:
-        raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {net_channels} channels "
-                            f"(0-{net_channels - 1})")
 
 
 def _jitter(amount: int, generator: torch.Generator) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -43,7 +36,7 @@ def run_dream(image: ImageLike, options: DreamOptions | None = None, callbacks: 
     opts = validate(options or DreamOptions())
     ctx = run_context(opts, [opts.layer], backbone)
     net, device = ctx.backbone, ctx.device
-    _check_channels(opts, net.channels(opts.layer))
+    check_channels(net, opts.layer, opts.channels)
     src = load_image(image, "image")
     hw = checked_hw(*src.rgb.shape[-2:], opts.size, "the image")
     preflight(net, device, [opts.layer], [Scale(hw, opts.steps)], optimizer="normalized")  # the last octave

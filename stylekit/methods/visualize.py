@@ -16,7 +16,6 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..backbones import FeatureExtractor
-from ..errors import StylekitError
 from ..io import to_pil
 from ..io.sheets import captioned_grid
 from ..objectives import ChannelActivation, Diversity, Objective, total
@@ -24,7 +23,7 @@ from ..objectives.memory import preflight
 from ..optim import Callback, Scale, optimize
 from ..optim.space import UNIT, FourierSpace, PixelSpace
 from ..options import VisualizeOptions, make_options, validate
-from .common import objective_loss, run_context
+from .common import check_channels, objective_loss, run_context
 from .result import MethodResult
 
 
@@ -73,12 +72,8 @@ def run_visualize(options: VisualizeOptions | None = None, callbacks: Sequence[C
     opts = validate(options or VisualizeOptions())
     ctx = run_context(opts, [opts.layer], backbone)
     net, layer = ctx.backbone, ctx.backbone.layer(opts.layer)
-    count = net.channels(layer)
     channels = opts.picked()
-    bad = [c for c in channels if c >= count]
-    if bad:
-        raise StylekitError(f"channel {bad[0]} is out of range for {opts.layer}, which has {count} channels "
-                            f"(0-{count - 1})")
+    check_channels(net, opts.layer, channels)
     batch_channels = [c for c in channels for _ in range(opts.diversity)]
     size = opts.hw
     preflight(net, ctx.device, [layer], [Scale(size, opts.steps)], optimizer="adam")
