@@ -20,7 +20,7 @@ _FUNCTIONS = {
     "features": "stylekit.methods.feature_maps", "fast": "stylekit.feedforward.stylize",
     "fast_batch": "stylekit.feedforward.stylize", "video": "stylekit.videos.stylize",
     "deconv": "stylekit.methods.deconv", "top_images": "stylekit.methods.deconv",
-    "visualize": "stylekit.methods.visualize",
+    "visualize": "stylekit.methods.visualize", "batch": "stylekit.cluster.jobs",
 }
 
 

@@ -15,11 +15,13 @@ from typing import Any
 from .version import __version__
 from .errors import StylekitError, StylekitWarning
 from .neural_style import add_arguments as neural_style_arguments
-from .options import (PRESETS, DeconvOptions, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions,
-                      FigureOutput, InvertOptions, LayersOptions, OutputOptions, RecordOptions, ServerConfig,
-                      StylesOptions, TextureOptions, TopImagesOptions, TransferOptions, VideoOptions, VideoOutput,
-                      VisualizeOptions, ZoomOptions, add_arguments, options_from, preset_values)
+from .options import (PRESETS, BatchOptions, BatchOutput, DeconvOptions, DreamOptions, DreamOutput, FastOptions,
+                      FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions, OutputOptions,
+                      RecordOptions, ServerConfig, StylesOptions, TextureOptions, TopImagesOptions, TransferOptions,
+                      VideoOptions, VideoOutput, VisualizeOptions, ZoomOptions, add_arguments, options_from,
+                      preset_values)
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -51,6 +53,7 @@ class Command:
     run: Callable[[argparse.Namespace], int]
     defaults: tuple[tuple[str, Any], ...] = ()
     arguments: Callable[[argparse.ArgumentParser], None] | None = None  # a command with its own flags
+    methods: tuple[tuple[str, tuple[type, ...]], ...] = ()  # --method NAME: these option classes instead
 
 
 def _callbacks_for(out: RecordOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
@@ -98,6 +101,12 @@ class ProgressBar:
         if unit != "step":
             self._open(total)
 
+    def start(self, enabled: bool, unit: str, total: int) -> None:
+        """Open an item bar of ``total`` items anew (a job that learns its size after it starts)."""
+        self.close()
+        self.enabled, self.unit, self.done = enabled, unit, 0
+        self._open(total)
+
     def _open(self, total: int, desc: str | None = None) -> None:
         if self.bar is None and self.enabled:
             from tqdm import tqdm
@@ -132,7 +141,8 @@ class ProgressBar:
             self.bar = None
 
 
-EXTRAS = {"video": ("av", "cv2"), "web": ("starlette", "uvicorn", "websockets")}
+EXTRAS = {"video": ("av", "cv2"), "web": ("starlette", "uvicorn", "websockets"),
+          "cluster": ("ray", "pyarrow", "pandas")}
 
 
 def _require(extra: str) -> None:
@@ -359,6 +369,52 @@ def _fast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch(args: argparse.Namespace) -> int:
+    _require("cluster")
+    from .cluster import run_batch
+
+    batch = options_from(args, BatchOptions)
+    method = dict(COMMANDS["batch"].methods)[batch.method][1]
+    context = {"n_styles": len(args.styles)} if method is FastOptions else {}
+    options = options_from(args, method, **context)
+    out = options_from(args, BatchOutput)
+    bar = ProgressBar(False, "image")  # opened once the job knows its size
+
+    def started(plan: Any) -> None:
+        for note in plan.notes:
+            print(f"stylekit: note: {note}", file=sys.stderr)
+        if not out.quiet:
+            kept = f" ({plan.skipped} already done)" if plan.skipped else ""
+            print(f"stylekit batch: {plan.describe()}{kept}", file=sys.stderr)
+        bar.start(not out.quiet and sys.stderr.isatty(), plan.unit, plan.inputs)
+
+    try:
+        report = run_batch(args.input, args.styles, out.output, batch, options, [bar], out.overwrite, started)
+    finally:
+        bar.close()
+    return _summary(report, out.quiet)
+
+
+def _summary(report: Any, quiet: bool) -> int:
+    """The batch job's closing lines: done, skipped and failed (one line each failure), and why it stopped."""
+    for note in report.notes:
+        print(f"stylekit: note: {note}", file=sys.stderr)
+    if not quiet or not report.ok:
+        print(f"done: {len(report.done)} written to {report.output}", file=sys.stderr)
+        redo = " (their results exist; --overwrite redoes them)" if report.skipped else ""
+        print(f"skipped: {len(report.skipped)}{redo}", file=sys.stderr)
+        print(f"failed: {len(report.failed)}", file=sys.stderr)
+        for name, why in report.failed:
+            print(f"  {name}: {why}", file=sys.stderr)
+    if report.interrupted:
+        print("stylekit: interrupted: what was finished is kept; run the same command again to continue",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if report.stopped:
+        print(f"stylekit: stopped: {report.stopped}; run the same command again to continue", file=sys.stderr)
+    return 0 if report.ok else EXIT_FAILED
+
+
 def _styles(args: argparse.Namespace) -> int:
     from .feedforward.sheet import contact_sheet
     from .io import save_image
@@ -505,6 +561,19 @@ COMMANDS: dict[str, Command] = {
                     (("content", "CONTENT", "content image, or a folder of images (batch mode)", None),
                      ("styles", "STYLE", "style image(s); none with --builtin", "*")),
                     (FastOptions, FastOutput), _fast),
+    "batch": Command("stylise a folder of images or a video on Ray (this machine's cores, or a cluster)",
+                     "Stylise every image in INPUT and its subfolders (or every frame of the video INPUT, in chunks "
+                     "processed in parallel, temporal consistency kept across chunks) into the folder -o, on Ray: a "
+                     "Ray started on this machine's cores, or the cluster at --address. Each result keeps its "
+                     "input's path and extension; a rerun skips what is done; a broken file fails alone and is "
+                     "listed at the end (exit code 1). --method transfer optimises each image instead ('stylekit "
+                     "batch --method transfer --help' lists its options). Needs the cluster extra: pip install "
+                     "'stylekit[cluster]'.",
+                     (("input", "INPUT", "a folder of images (searched recursively) or a video", None),
+                      ("styles", "STYLE", "style image(s); none with --builtin", "*")),
+                     (BatchOptions, FastOptions, BatchOutput), _batch,
+                     methods=(("fast", (BatchOptions, FastOptions, BatchOutput)),
+                              ("transfer", (BatchOptions, TransferOptions, BatchOutput)))),
     "styles": Command("contact sheet of the 26 built-in styles",
                       "Draw CONTENT (default: the built-in example photo) in each of the 26-style network's styles, "
                       "numbered as 'stylekit fast --builtin N' takes them.",
@@ -539,10 +608,21 @@ def preset_named(argv: Sequence[str]) -> str | None:
     return found if found in PRESETS else None
 
 
-def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
+def method_named(argv: Sequence[str]) -> str | None:
+    """The method a command line names with ``--method NAME`` (or ``--method=NAME``)."""
+    found = None
+    for i, arg in enumerate(argv):
+        if arg == "--method" and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith("--method="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+def build_parser(preset: str | None = None, method: str | None = None) -> argparse.ArgumentParser:
     """The ``stylekit`` argument parser, generated from :data:`COMMANDS` and the option dataclasses; with
     ``preset``, the options of the commands that take one default to the preset's values (so ``--help`` shows them
-    and every flag given still overrides)."""
+    and every flag given still overrides); with ``method``, commands with methods offer that method's options."""
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
     parser.add_argument("--version", action="version", version=f"stylekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -552,9 +632,10 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
         for dest, metavar, help_text, nargs in command.positionals:
             p.add_argument(dest, metavar=metavar, help=help_text, nargs=nargs)
         defaults = dict(command.defaults)
-        if preset is not None and TransferOptions in command.options:
+        options = dict(command.methods).get(method or "", command.options)
+        if preset is not None and TransferOptions in options:
             defaults = {**preset_values(preset), **defaults}
-        for cls in command.options:
+        for cls in options:
             add_arguments(p, cls, defaults)
         if command.arguments is not None:
             command.arguments(p)
@@ -571,7 +652,8 @@ def _interrupt(signum: int, frame: object) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylekit`` command; returns the exit code."""
     try:
-        args = build_parser(preset_named(sys.argv[1:] if argv is None else argv)).parse_args(argv)
+        line = sys.argv[1:] if argv is None else argv
+        args = build_parser(preset_named(line), method_named(line)).parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (already printed on one line)
         return int(exc.code or 0)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -11,7 +11,7 @@ from ..errors import StylekitError
 from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
-from .vgg import CONFIGS, decode_caffe_vgg19, load_vgg
+from .vgg import CAFFE_MEAN_BGR, CONFIGS, decode_caffe_vgg19, load_vgg, vgg_layers
 
 _LOADED: dict[tuple, FeatureExtractor] = {}
 _LOCK = threading.Lock()
@@ -41,6 +41,15 @@ def layer_names(name: str) -> list[str]:
     raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
 
 
+def architecture(name: str = "vgg19", pooling: str = "max") -> FeatureExtractor:
+    """A backbone's layers with uninitialised weights (no file is read): its shapes, for memory estimates."""
+    if name == "scratch":
+        return load_scratch(pooling)
+    if name in CONFIGS:
+        return FeatureExtractor(name, vgg_layers(name, pooling), mean=CAFFE_MEAN_BGR)
+    raise StylekitError(f"unknown backbone {name!r}: choose one of {', '.join(BACKBONES)}")
+
+
 def _file_key(weights: str | Path | None) -> tuple | None:
     if weights is None:
         return None
@@ -62,5 +71,5 @@ def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path 
     return net
 
 
-__all__ = ["BACKBONES", "FeatureExtractor", "decode_caffe_vgg19", "get_backbone", "layer_names", "load_backbone",
-           "load_scratch", "load_vgg"]
+__all__ = ["BACKBONES", "FeatureExtractor", "architecture", "decode_caffe_vgg19", "get_backbone", "layer_names",
+           "load_backbone", "load_scratch", "load_vgg"]

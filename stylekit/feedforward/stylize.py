@@ -45,6 +45,27 @@ def _pad_to(image: torch.Tensor, multiple: int, minimum: int = 1) -> torch.Tenso
                  mode="replicate")
 
 
+def _layout(model: str, padded: tuple[int, int], tile: int | None, fits_whole: bool) -> tuple[int | None, int, int]:
+    """(tile size or None for whole, fixed bytes, bytes per padded pixel) of one image of ``padded`` (h, w) px:
+    whole when it has at most :data:`TILE_ABOVE` pixels and ``fits_whole``, else in tiles, unless ``tile`` says
+    otherwise (0: never; N: N-px tiles); the Magenta and 26-style networks always run whole."""
+    h, w = padded
+    whole, tiled = PEAK_BYTES_PER_PIXEL[model]
+    if tiled is None or tile == 0 or tile is None and h * w <= TILE_ABOVE and fits_whole:
+        return None, PEAK_FIXED, whole
+    tile = tile or TILE
+    side = tile + 2 * MAX_HALO  # one padded tile's activations, at the whole image's rate
+    return tile, PEAK_FIXED + whole * min(h, side) * min(w, side), tiled
+
+
+def image_peak_bytes(options: FastOptions, hw: tuple[int, int]) -> int:
+    """Estimated peak memory (bytes) of stylising one (h, w) image with ``options``' model, on top of the
+    process and the loaded model (a few MB): what :meth:`FastStylizer.plan` needs where memory is plentiful."""
+    model = "multistyle26" if options.builtin is not None else options.model
+    _, fixed, per_pixel = _layout(model, hw, None, True)
+    return fixed + per_pixel * hw[0] * hw[1]
+
+
 class FastStylizer:
     """A loaded model with its styles encoded once; call it on content tensors (1, 3, H, W) in [0, 1].
 
@@ -99,15 +120,9 @@ class FastStylizer:
         whole image, so they always run whole). Raises :class:`OutOfMemoryEstimate` naming the largest
         ``option`` that fits when it cannot fit."""
         h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
-        whole, tiled = PEAK_BYTES_PER_PIXEL[self.model]
         free = available_memory(self.device)
-        fits_whole = PEAK_FIXED + whole * h * w <= free
-        if tiled is None or self.tile == 0 or self.tile is None and h * w <= TILE_ABOVE and fits_whole:
-            tile, fixed, per_pixel = None, PEAK_FIXED, whole
-        else:
-            tile = self.tile or TILE
-            side = tile + 2 * MAX_HALO  # one padded tile's activations, at the whole image's rate
-            fixed, per_pixel = PEAK_FIXED + whole * min(h, side) * min(w, side), tiled
+        fits_whole = PEAK_FIXED + PEAK_BYTES_PER_PIXEL[self.model][0] * h * w <= free
+        tile, fixed, per_pixel = _layout(self.model, (h, w), self.tile, fits_whole)
         need = fixed + per_pixel * h * w
         if need <= free:
             return tile

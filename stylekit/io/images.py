@@ -1,6 +1,7 @@
 """Reading and writing images: RGB float tensors in [0, 1], alpha kept aside, atomic writes."""
 from __future__ import annotations
 
+import io
 import os
 import re
 import warnings
@@ -146,12 +147,24 @@ def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike,
                alpha: torch.Tensor | None = None) -> Path:
     """Write an image atomically (see :func:`write_atomic`). JPEG and BMP cannot hold alpha; it is dropped."""
     out = check_output_path(path)
-    fmt = WRITABLE[out.suffix.lower()]
     pil = image if isinstance(image, Image.Image) else to_pil(image, alpha)
+    return write_atomic(out, lambda tmp: _save(pil, tmp, out.suffix))
+
+
+def _save(pil: Image.Image, target: Path | BinaryIO, suffix: str) -> None:
+    """Write ``pil`` in the format of ``suffix`` (one of :data:`WRITABLE`): JPEG and WebP at quality 95, alpha
+    dropped where the format cannot hold it."""
+    fmt = WRITABLE[suffix.lower()]
     if fmt in ("JPEG", "BMP") and pil.mode == "RGBA":
         pil = pil.convert("RGB")
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    return write_atomic(out, lambda tmp: pil.save(tmp, format=fmt, **options))
+    pil.save(target, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+
+
+def image_bytes(image: Image.Image, suffix: str) -> bytes:
+    """``image`` encoded as a file of type ``suffix`` would hold it (as :func:`save_image` writes it)."""
+    buffer = io.BytesIO()
+    _save(image, buffer, suffix)
+    return buffer.getvalue()
 
 
 def content_files(folder: str | os.PathLike) -> list[Path]:
@@ -160,3 +173,23 @@ def content_files(folder: str | os.PathLike) -> list[Path]:
     if not files:
         raise StylekitError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {folder}")
     return files
+
+
+def image_tree(folder: str | os.PathLike, skip: Path | None = None) -> tuple[list[Path], list[str]]:
+    """The image files under ``folder`` and its subfolders, sorted by path, leaving out hidden files and folders
+    (names starting with a dot: temporary files among them) and the folder ``skip``; also a note for each
+    subfolder that could not be read. Symbolic links to folders are not followed."""
+    root = Path(folder).expanduser()
+    skipped = skip.resolve() if skip is not None else None
+    files: list[Path] = []
+    notes: list[str] = []
+
+    def unreadable(exc: OSError) -> None:
+        notes.append(f"cannot read folder {exc.filename} ({exc.strerror or exc}): its images are left out")
+
+    for here, dirs, names in os.walk(root, onerror=unreadable):
+        base = Path(here)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (base / d).resolve() != skipped)
+        files += [base / n for n in names if not n.startswith(".") and Path(n).suffix.lower() in IMAGE_SUFFIXES
+                  and (base / n).is_file()]
+    return sorted(files), notes

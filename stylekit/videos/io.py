@@ -1,9 +1,10 @@
 """Reading and writing video with PyAV: RGB frames, frame rate kept, the audio track copied across."""
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -23,6 +24,7 @@ class VideoInfo:
     fps: Fraction
     frames: int  # video packets counted in the file (no decoding): the number of frames
     has_audio: bool
+    times: list[int] = field(default_factory=list, repr=False)  # each frame's timestamp, in display order
 
 
 def _open(path: str | os.PathLike):
@@ -89,6 +91,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         fps = Fraction(stream.average_rate or stream.guessed_rate or Fraction(25))
         packets: dict[int, int] = {}
         reached: dict[int, float] = {}
+        times: list[int] = []
         try:
             for packet in container.demux():
                 time = packet.pts if packet.pts is not None else packet.dts
@@ -96,6 +99,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                     continue  # flush packets
                 index = packet.stream.index
                 packets[index] = packets.get(index, 0) + 1
+                if index == stream.index and packet.pts is not None:
+                    times.append(packet.pts)
                 end = float((time + (packet.duration or 0)) * packet.time_base)
                 reached[index] = max(end, reached.get(index, end))
         except av.error.FFmpegError as exc:
@@ -107,19 +112,39 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             raise StylekitError(f"{source} stops before the end its header declares (truncated, e.g. an unfinished "
                                 "download or copy): re-export or re-download it")
         ctx = stream.codec_context
-        return VideoInfo(ctx.width, ctx.height, fps, frames, bool(container.streams.audio))
+        return VideoInfo(ctx.width, ctx.height, fps, frames, bool(container.streams.audio),
+                         sorted(times) if len(times) == frames else [])
 
 
-def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Decoded frames as (H, W, 3) uint8 RGB arrays, in display order."""
+def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
+                times: Sequence[int] = ()) -> Iterator[np.ndarray]:
+    """Decoded frames as (H, W, 3) uint8 RGB arrays, in display order: frames ``start`` to ``stop`` (the end for
+    None). With the frames' ``times`` (:attr:`VideoInfo.times`) a later ``start`` seeks to the keyframe before
+    it rather than decoding every frame before it; without them, or where the timestamps do not match, the
+    frames before it are decoded and dropped."""
     import av
 
+    index = {t: i for i, t in enumerate(times)} if start and len(set(times)) == len(times) else {}
     container, stream = _open(path)
     with container:
         stream.thread_type = "AUTO"
         try:
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format="rgb24")
+            if index:
+                container.seek(times[start], stream=stream, backward=True)
+            decoded = container.decode(stream)
+            first = next(decoded, None)
+            if index and (first is None or index.get(first.pts, start + 1) > start):  # landed past it: start over
+                container.seek(0, stream=stream, backward=True)
+                index, decoded = {}, container.decode(stream)
+                first = next(decoded, None)
+            count = 0
+            for frame in ([] if first is None else itertools.chain([first], decoded)):
+                count = index.get(frame.pts, count) if index else count
+                if stop is not None and count >= stop:
+                    return
+                if count >= start:
+                    yield frame.to_ndarray(format="rgb24")
+                count += 1
         except av.error.FFmpegError as exc:
             raise StylekitError(f"{path}: decoding failed ({exc}); the file may be truncated") from None
 

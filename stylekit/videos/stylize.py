@@ -14,11 +14,12 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
@@ -60,7 +61,7 @@ def _to_uint8(image: torch.Tensor | np.ndarray) -> np.ndarray:
     return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
-class _FrameStylizer:
+class FrameStylizer:
     """Stylises one frame given the previous source and stylised frames (None for the first)."""
 
     def __init__(self, styles: Sequence[ImageLike], opts: VideoOptions) -> None:
@@ -146,11 +147,38 @@ class _FrameStylizer:
         return np.asarray(result.image.convert("RGB"))
 
 
+def fit_frame(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """A decoded frame brought to the output's (h, w) (area-averaged), or as it is when it has that size."""
+    import cv2
+
+    return frame if frame.shape[:2] == tuple(hw) else cv2.resize(frame, hw[::-1], interpolation=cv2.INTER_AREA)
+
+
+def frame_png(frame: np.ndarray) -> bytes:
+    """A finished frame as the PNG kept in the work folder (fast compression: it is read back once)."""
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def stylize_span(stylize: FrameStylizer, frames: Iterable[np.ndarray], hw: tuple[int, int], first: int,
+                 start: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Stylise consecutive frames numbered from ``first``, each linked to the one before; yield (number, frame)
+    from number ``start`` on. The frames before ``start`` only carry the temporal state into it."""
+    prev_src = prev_out = None
+    for i, raw in enumerate(frames, first):
+        frame = fit_frame(raw, hw)
+        styled = stylize(frame, prev_src, prev_out)
+        prev_src, prev_out = frame, styled
+        if i >= start:
+            yield i, styled
+
+
 def _even(hw: tuple[int, int]) -> tuple[int, int]:
     return hw[0] - hw[0] % 2, hw[1] - hw[1] % 2  # even sides for yuv420p
 
 
-def _frame_size(info: VideoInfo, opts: VideoOptions, label: str) -> tuple[int, int]:
+def frame_size(info: VideoInfo, opts: VideoOptions, label: str) -> tuple[int, int]:
     """(h, w) of the output frames: --size (default: the input's for fast, 384 for gatys), even sides."""
     return _even(checked_hw(info.height, info.width, opts.size or (384 if opts.method == "gatys" else None), label))
 
@@ -160,7 +188,7 @@ def work_dir(output: Path) -> Path:
     return output.parent / f".{output.name}.frames"
 
 
-def _job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> dict[str, Any]:
+def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> dict[str, Any]:
     def ident(item: ImageLike) -> str:
         if isinstance(item, (str, os.PathLike)):
             path = Path(item).expanduser().resolve()
@@ -172,7 +200,7 @@ def _job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> d
 
 
 @contextmanager
-def _job_lock(work: Path, output: Path) -> Iterator[None]:
+def job_lock(work: Path, output: Path) -> Iterator[None]:
     """Make ``work`` and hold an exclusive lock in it while the job runs (``flock``: the kernel drops it when
     the process ends, even by kill -9); another job on the same output, in any process or thread, is refused."""
     lock = work / LOCK_NAME
@@ -204,7 +232,7 @@ def _job_lock(work: Path, output: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _same_job(settings: Path, key: dict[str, Any]) -> bool:
+def same_job(settings: Path, key: dict[str, Any]) -> bool:
     try:
         return json.loads(settings.read_text()) == key
     except (OSError, ValueError):
@@ -226,19 +254,17 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
     out = check_output_path(output, VIDEO_OUTPUTS, "the output video")
     check_distinct([(out, "the output video")], [source, *style_list])
     info = probe(source)
-    height, width = _frame_size(info, opts, Path(source).name)
-    stylize = _FrameStylizer(style_list, opts)
+    height, width = frame_size(info, opts, Path(source).name)
+    stylize = FrameStylizer(style_list, opts)
     stylize.check_memory((height, width))
     total = min(info.frames, opts.max_frames or info.frames)
     work = work_dir(out)
-    key = _job_key(Path(source), style_list, opts)
+    key = job_key(Path(source), style_list, opts)
 
     def save_frame(path: Path, image: np.ndarray) -> None:
-        write_atomic(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG", compress_level=1))
+        write_atomic(path, lambda tmp: tmp.write_bytes(frame_png(image)))
 
     def encode(tmp: Path) -> None:
-        import cv2
-
         prev_src = prev_out = None
         pending: list[Future] = []
         count = 0
@@ -248,8 +274,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
             for i, raw in enumerate(read_frames(source)):
                 if opts.max_frames is not None and i >= opts.max_frames:
                     break
-                frame = raw if raw.shape[:2] == (height, width) else cv2.resize(
-                    raw, (width, height), interpolation=cv2.INTER_AREA)
+                frame = fit_frame(raw, (height, width))
                 done = work / f"{i:06d}.png"
                 if done.is_file():
                     styled = np.asarray(Image.open(done).convert("RGB"))
@@ -272,9 +297,9 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
 
     import av
 
-    with _job_lock(work, out):
+    with job_lock(work, out):
         settings = work / "job.json"
-        if settings.is_file() and not _same_job(settings, key):
+        if settings.is_file() and not same_job(settings, key):
             raise StylekitError(f"{work} holds frames of a different job (input, styles or options changed): "
                                 "delete that folder to start again, or rerun with the same settings to resume")
         try:

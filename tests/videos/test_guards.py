@@ -15,7 +15,7 @@ from stylekit.errors import StylekitError
 from stylekit.optim import Callback, ItemProgress
 from stylekit.videos import VideoWriter, probe, read_frames, run_video, stylize
 from stylekit.videos.clips import make_clip
-from stylekit.videos.stylize import _FrameStylizer, _job_lock, work_dir
+from stylekit.videos.stylize import FrameStylizer, job_lock, work_dir
 
 
 def _remux(source, target, packet=lambda p: p, **options) -> None:
@@ -178,19 +178,19 @@ def test_a_second_job_on_the_same_output_is_refused_and_the_first_finishes(clip,
     assert result == [out] and len(list(read_frames(out))) == 24 and not work_dir(out).exists()
 
 
-def test_the_job_lock(tmp_path):
+def test_thejob_lock(tmp_path):
     out = tmp_path / "out.mp4"
     work = work_dir(out)
-    with _job_lock(work, out):
+    with job_lock(work, out):
         with pytest.raises(StylekitError, match=r"\(pid \d+\)"):
-            with _job_lock(work, out):
+            with job_lock(work, out):
                 pass
-    with _job_lock(work, out):  # the lock file stays (a killed job's does too); it is free again
+    with job_lock(work, out):  # the lock file stays (a killed job's does too); it is free again
         pass
-    with _job_lock(work, out):
+    with job_lock(work, out):
         work.joinpath("lock").unlink()  # a finishing job removes its folder while it holds the lock
         work.rmdir()
-        with _job_lock(work, out):  # a new job makes it again
+        with job_lock(work, out):  # a new job makes it again
             assert work.joinpath("lock").is_file()
 
 
@@ -208,7 +208,7 @@ def test_a_lock_whose_holder_finished_meanwhile_is_not_kept(tmp_path, monkeypatc
         lock(fd, operation)
 
     monkeypatch.setattr(stylize.fcntl, "flock", holder_finishes_first)
-    with _job_lock(work, out):
+    with job_lock(work, out):
         assert len(calls) == 2 and (work / "lock").read_text() == str(os.getpid())
 
 
@@ -254,7 +254,7 @@ def test_an_interrupt_before_the_first_frame_is_done_leaves_nothing(clip, tmp_pa
     def interrupted(self, *args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_FrameStylizer, "__call__", interrupted)
+    monkeypatch.setattr(FrameStylizer, "__call__", interrupted)
     before = set(tmp_path.iterdir())
     code, err = _run(tmp_path, capsys, clip, style_path)
     assert code == 130 and "nothing written" in err and set(tmp_path.iterdir()) == before
@@ -273,6 +273,6 @@ def test_an_interrupt_while_encoding_writes_no_video_and_keeps_the_frames(clip, 
     assert set(tmp_path.iterdir()) == before | {work_dir(out)}  # no video, whole or partial, and no temporary file
     assert len(list(work_dir(out).glob("[0-9]*.png"))) == 24
     calls = []
-    monkeypatch.setattr(_FrameStylizer, "__call__", lambda self, *args: calls.append(1))
+    monkeypatch.setattr(FrameStylizer, "__call__", lambda self, *args: calls.append(1))
     code, err = _run(tmp_path, capsys, clip, style_path)
     assert code == 0 and calls == [] and len(list(read_frames(out))) == 24 and not work_dir(out).exists()

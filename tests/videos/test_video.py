@@ -14,7 +14,7 @@ from stylekit.videos import FlowEstimator, consistency_mask, flicker, probe, rea
 from stylekit.optim import Callback, ItemProgress
 from stylekit.options import TransferOptions, VideoOptions
 from stylekit.videos.clips import make_clip
-from stylekit.videos.stylize import _FrameStylizer, work_dir
+from stylekit.videos.stylize import FrameStylizer, work_dir
 from tests.conftest import pattern
 
 
@@ -98,8 +98,8 @@ def test_fast_video_keeps_rate_and_audio_and_temporal_blend_reduces_flicker(clip
 def test_interrupted_job_resumes_without_redoing_frames(clip, tmp_path, weights_dir, style_path, monkeypatch):
     out = tmp_path / "out.mp4"
     calls = []
-    original = _FrameStylizer.__call__
-    monkeypatch.setattr(_FrameStylizer, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
+    original = FrameStylizer.__call__
+    monkeypatch.setattr(FrameStylizer, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
 
     class StopAfterThree(Callback):
         def on_item(self, progress: ItemProgress) -> None:
@@ -162,7 +162,7 @@ def test_cli_video_runs(clip, tmp_path, weights_dir):
 
 def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weights_dir, style_path, monkeypatch,
                                                             capsys):
-    original = _FrameStylizer.__call__
+    original = FrameStylizer.__call__
     calls = []
 
     def stop_on_third(self, *args):
@@ -171,6 +171,6 @@ def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weig
             raise KeyboardInterrupt
         return original(self, *args)
 
-    monkeypatch.setattr(_FrameStylizer, "__call__", stop_on_third)
+    monkeypatch.setattr(FrameStylizer, "__call__", stop_on_third)
     assert main(["video", str(clip), str(style_path), "-o", str(tmp_path / "out.mp4")]) == 130
     assert "interrupted after 2 frames" in capsys.readouterr().err  # stderr is not a terminal here

@@ -1,0 +1,145 @@
+"""The workers of a batch job, run as Ray actors: each loads its model once, then stylises one image, or one
+chunk of video frames, per call and returns the encoded result (the job writes it). A failure is returned as
+a one-line message for that input alone. Also the peak memory a worker is planned with."""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import StylekitError
+from ..io import MIN_SIDE, fit_long_side, image_bytes, target_hw
+from ..options import FastOptions, TransferOptions, VideoOptions
+
+# A Ray worker process with torch and stylekit imported and Ray's own state, before any image (peak RSS measured
+# by benchmarks/batch.py: 560-600 MB); the model weights (under 10 MB for the fast models, VGG19's 80 MB) and
+# each image's work come on top.
+WORKER_BYTES = 640 * 2**20
+FRAME_PNG_BYTES_PER_PIXEL = 3  # a finished frame held as PNG until its chunk is returned (at most raw size)
+
+
+def failure(exc: BaseException) -> str:
+    """One line for an input that failed: the user error's message, or the exception's type and first line."""
+    if isinstance(exc, StylekitError):
+        return str(exc)
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _notes(caught: Sequence[warnings.WarningMessage]) -> str:
+    return "; ".join(dict.fromkeys(str(w.message) for w in caught))
+
+
+class ImageWorker:
+    """Stylises one image file per call with the fast model or a transfer; the model, the backbone and the
+    styles are loaded once, when the worker starts."""
+
+    def __init__(self, method: str, options: FastOptions | TransferOptions, styles: Sequence[Image.Image],
+                 threads: int) -> None:
+        torch.set_num_threads(threads)
+        self.method, self.options, self.styles = method, options, list(styles)
+        if method == "fast":
+            from ..feedforward import FastStylizer
+            self.stylizer = FastStylizer(self.styles, options)
+        else:
+            from ..methods.common import run_context
+            self.backbone = run_context(options, [*options.content_layers, *options.style_layers]).backbone
+
+    def stylize(self, source: str) -> Image.Image:
+        """The stylised image of the file ``source``."""
+        if self.method == "fast":
+            return self.stylizer.stylize_image(source)
+        from ..methods.gatys import run_transfer
+        result = run_transfer(source, self.styles, self.options, backbone=self.backbone)
+        if result.interrupted:
+            raise StylekitError("interrupted")
+        return result.image
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        out: dict[str, list] = {"key": [], "data": [], "error": [], "notes": []}
+        for source, key in zip(batch["source"], batch["key"]):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    data, error = image_bytes(self.stylize(str(source)), Path(str(key)).suffix), ""
+                except Exception as exc:  # this input fails alone
+                    data, error = b"", failure(exc)
+            for column, value in zip(out, (str(key), data, error, _notes(caught))):
+                out[column].append(value)
+        return out
+
+
+class ChunkWorker:
+    """Stylises one chunk of a video's frames per call: from ``overlap`` frames before the chunk (run only to
+    carry the temporal state into its first frame), each frame linked to the one before as ``stylekit video``
+    links them. Returns each frame of the chunk as PNG bytes."""
+
+    def __init__(self, options: VideoOptions, styles: Sequence[Image.Image], source: str, times: Sequence[int],
+                 size: tuple[int, int], threads: int) -> None:
+        from ..videos.stylize import FrameStylizer
+
+        torch.set_num_threads(threads)
+        self.stylize = FrameStylizer(list(styles), options)
+        self.source, self.times, self.size = source, list(times), tuple(size)
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        from ..videos.io import read_frames
+        from ..videos.stylize import frame_png, stylize_span
+
+        out: dict[str, list] = {"chunk": [], "index": [], "png": [], "error": []}
+
+        def add(chunk: int, index: int, png: bytes, error: str) -> None:
+            for column, value in zip(out, (chunk, index, png, error)):
+                out[column].append(value)
+
+        for chunk, warm, start, stop in zip(batch["chunk"], batch["warm"], batch["start"], batch["stop"]):
+            frames = read_frames(self.source, int(warm), int(stop), self.times)
+            try:
+                for index, styled in stylize_span(self.stylize, frames, self.size, int(warm), int(start)):
+                    add(int(chunk), index, frame_png(styled), "")
+            except Exception as exc:  # this chunk fails alone; its finished frames are kept
+                add(int(chunk), -1, b"", failure(exc))
+        return out
+
+
+def fast_peak(options: FastOptions, hw: tuple[int, int]) -> int:
+    """A fast-model worker's peak memory (bytes) for an image of (h, w) px as given (before ``content_size``)."""
+    from ..feedforward import image_peak_bytes
+
+    return WORKER_BYTES + image_peak_bytes(options, target_hw(*hw, options.content_size))
+
+
+def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
+    """A transfer worker's peak memory (bytes) for a content image of (h, w) px and style images of ``styles``
+    (h, w): the optimisation's own estimate at the output size, untiled (see
+    :func:`~stylekit.objectives.memory.estimate_peak_bytes`)."""
+    from ..backbones import architecture
+    from ..objectives.memory import RUNTIME_OVERHEAD, estimate_peak_bytes
+
+    final = target_hw(*hw, options.size)
+    references = [final if options.style_resize == "content" else
+                  fit_long_side(*s, max(MIN_SIDE, round(max(final) * options.style_scale))) for s in styles]
+    net = architecture(options.backbone, options.pooling)
+    estimate = estimate_peak_bytes(net, [*options.content_layers, *options.style_layers], final, options.optimizer,
+                                   content_layers=options.content_layers,
+                                   references=references if options.style_layers and options.style_weight else (),
+                                   history=options.lbfgs_history)
+    return WORKER_BYTES - RUNTIME_OVERHEAD + estimate
+
+
+def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]], chunk: int) -> int:
+    """A video worker's peak memory (bytes) for frames of (h, w): its model's, the optical flow and frames held
+    (as ``stylekit video`` checks them), and the chunk's finished frames until it is returned."""
+    from ..videos.stylize import FLOW_BYTES_PER_PIXEL, FRAME_BYTES_PER_PIXEL
+
+    if options.method == "fast":
+        model = fast_peak(options.fast, hw)
+    else:
+        model = transfer_peak(dataclasses.replace(options.gatys, size=max(hw)), hw, styles)
+    per_pixel = (FLOW_BYTES_PER_PIXEL[options.flow] if options.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
+    return model + (per_pixel + FRAME_PNG_BYTES_PER_PIXEL * chunk) * hw[0] * hw[1]
