@@ -11,6 +11,7 @@ import math
 import os
 import re
 import socket
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,9 +97,11 @@ def _first_line(exc: BaseException) -> str:
 
 def _quiet(ray: Any) -> None:
     """No Ray progress bars or log lines on the terminal: the job shows its own bar and summary."""
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False
-    context.print_on_execution_start = False
+    with warnings.catch_warnings():  # Ray Data warns about its own deprecated settings on any change
+        warnings.simplefilter("ignore")
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

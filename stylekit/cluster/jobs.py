@@ -136,7 +136,10 @@ def _image_inputs(source: Path, out: Path) -> tuple[Path, list[Path], list[str]]
         if out.exists() and out.resolve() == source.resolve():
             raise StylekitError(f"-o {out} is the input folder: each result would replace its own image; choose "
                                 "another folder")
-        files, notes = image_tree(source, skip=out if out.exists() else None)
+        inside = out.exists() and out.resolve().is_relative_to(source.resolve())
+        files, notes = image_tree(source, skip=out if inside else None)
+        if inside:
+            notes.append(f"the output folder {out} is inside {source}: the images in it are not stylised")
         if not files:
             raise StylekitError(f"{source} holds no images ({', '.join(IMAGE_SUFFIXES)}), in it or its subfolders")
         return source, files, notes
@@ -356,14 +359,20 @@ def run_batch(source: str | os.PathLike, styles: Sequence[ImageLike], output_dir
         raise StylekitError(f"{path}: no such file or folder")
     out = _output_folder(output_dir)
     loaded = _load_styles(styles)
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-        return _run_images(path, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
-    from importlib.util import find_spec
+    made = not out.exists()
+    try:
+        if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+            return _run_images(path, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
+        from importlib.util import find_spec
 
-    if find_spec("av") is None or find_spec("cv2") is None:
-        raise StylekitError(f"{path.name} is not an image, and videos need the video extra (PyAV, OpenCV): "
-                            "pip install 'stylekit[video]'")
-    return _run_video(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
+        if find_spec("av") is None or find_spec("cv2") is None:
+            raise StylekitError(f"{path.name} is not an image, and videos need the video extra (PyAV, OpenCV): "
+                                "pip install 'stylekit[video]'")
+        return _run_video(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
+    except BaseException:
+        if made and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # the folder this job made, still empty: leave nothing behind
+        raise
 
 
 def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output_dir: str | os.PathLike,
