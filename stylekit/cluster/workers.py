@@ -16,10 +16,13 @@ from ..errors import StylekitError
 from ..io import MIN_SIDE, fit_long_side, image_bytes, target_hw
 from ..options import FastOptions, TransferOptions, VideoOptions
 
-# A Ray worker process with torch and stylekit imported and Ray's own state, before any image (peak RSS measured
-# by benchmarks/batch.py: 560-600 MB); the model weights (under 10 MB for the fast models, VGG19's 80 MB) and
-# each image's work come on top.
-WORKER_BYTES = 640 * 2**20
+# A fast-model worker: the Ray worker process with torch and the model loaded (its weights are under 10 MB),
+# under each image's own peak (image_peak_bytes). A transfer worker: Ray's own state on top of the
+# optimisation's estimate (estimate_peak_bytes). Fitted so the estimates are 1-32% above the peak RSS measured
+# in workers (fast: microast, magenta at 256-3072 px; transfer: VGG19 at 256 and 512 px; docs/benchmarks.md,
+# "Batch on Ray").
+WORKER_BYTES = 320 * 2**20
+RAY_BYTES = 192 * 2**20
 FRAME_PNG_BYTES_PER_PIXEL = 3  # a finished frame held as PNG until its chunk is returned (at most raw size)
 
 
@@ -119,7 +122,7 @@ def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequenc
     (h, w): the optimisation's own estimate at the output size, untiled (see
     :func:`~stylekit.objectives.memory.estimate_peak_bytes`)."""
     from ..backbones import architecture
-    from ..objectives.memory import RUNTIME_OVERHEAD, estimate_peak_bytes
+    from ..objectives.memory import estimate_peak_bytes
 
     final = target_hw(*hw, options.size)
     references = [final if options.style_resize == "content" else
@@ -129,7 +132,7 @@ def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequenc
                                    content_layers=options.content_layers,
                                    references=references if options.style_layers and options.style_weight else (),
                                    history=options.lbfgs_history)
-    return WORKER_BYTES - RUNTIME_OVERHEAD + estimate
+    return RAY_BYTES + estimate
 
 
 def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]], chunk: int) -> int:

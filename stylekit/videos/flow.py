@@ -65,14 +65,22 @@ def consistency_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return (~(disoccluded | boundary)).astype(np.float32)
 
 
-def flicker(stylized: list[np.ndarray], backward_flows: list[np.ndarray], masks: list[np.ndarray]) -> float:
-    """Mean masked absolute difference (0-1 units) between each stylised frame and the previous stylised
-    frame warped to it; ``backward_flows[i]``/``masks[i]`` map frame i+1 to frame i."""
-    total, weight = 0.0, 0.0
+def flicker_pairs(stylized: list[np.ndarray], backward_flows: list[np.ndarray],
+                  masks: list[np.ndarray]) -> list[tuple[float, float]]:
+    """For each stylised frame after the first: the masked absolute difference (0-1 units) to the previous
+    stylised frame warped to it, summed, and the mask's weight; ``backward_flows[i]``/``masks[i]`` map frame
+    i+1 to frame i."""
+    pairs = []
     for i in range(1, len(stylized)):
         current = stylized[i].astype(np.float32) / 255
         warped = warp(stylized[i - 1].astype(np.float32) / 255, backward_flows[i - 1])
         m = masks[i - 1][..., None]
-        total += float((np.abs(current - warped) * m).sum())
-        weight += float(m.sum()) * current.shape[-1]
-    return total / max(weight, 1.0)
+        pairs.append((float((np.abs(current - warped) * m).sum()), float(m.sum()) * current.shape[-1]))
+    return pairs
+
+
+def flicker(stylized: list[np.ndarray], backward_flows: list[np.ndarray], masks: list[np.ndarray]) -> float:
+    """Mean masked absolute difference (0-1 units) between each stylised frame and the previous stylised
+    frame warped to it (see :func:`flicker_pairs`)."""
+    pairs = flicker_pairs(stylized, backward_flows, masks)
+    return sum(t for t, _ in pairs) / max(sum(w for _, w in pairs), 1.0)
