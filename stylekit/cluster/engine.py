@@ -169,8 +169,8 @@ def plan_workers(cluster: Cluster, peak: int, items: int, workers: int | None = 
         raise StylekitError(f"each worker would need {cpus} cores but the largest node of {cluster.where} has "
                             f"{cluster.node_cpus:g}: use --cpus-per-worker {int(cluster.node_cpus) or 1} or less")
     if gpus_per_worker and gpus_per_worker > cluster.gpus:
-        raise StylekitError(f"{cluster.where} has {cluster.gpus:g} GPUs: drop --gpus-per-worker or give at most "
-                            f"{cluster.gpus:g}")
+        fix = f"give at most --gpus-per-worker {cluster.gpus:g}" if cluster.gpus else "drop --gpus-per-worker"
+        raise StylekitError(f"{cluster.where} has {cluster.gpus:g} GPUs: {fix}")
     notes = []
     memory = peak
     if memory > cluster.node_memory > 0:

@@ -54,8 +54,10 @@ def test_a_cluster_gives_one_core_each_and_counts_gpus():
     assert (plan.workers, plan.gpus) == (8, 0.5)
     with pytest.raises(StylekitError, match="largest node .* has 16: use --cpus-per-worker 16"):
         plan_workers(cluster, GIB, items=10, cpus_per_worker=32)
-    with pytest.raises(StylekitError, match="has 0 GPUs: drop --gpus-per-worker"):
+    with pytest.raises(StylekitError, match="this machine has 0 GPUs: drop --gpus-per-worker"):
         plan_workers(_cluster(), GIB, items=10, gpus_per_worker=1)
+    with pytest.raises(StylekitError, match="has 4 GPUs: give at most --gpus-per-worker 4"):
+        plan_workers(cluster, GIB, items=10, gpus_per_worker=8)
 
 
 def test_a_worker_larger_than_any_node_reserves_a_whole_node():
