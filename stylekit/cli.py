@@ -597,26 +597,22 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-def preset_named(argv: Sequence[str]) -> str | None:
-    """The preset a command line names with ``--preset NAME`` (or ``--preset=NAME``), if it is one."""
+def named(argv: Sequence[str], flag: str) -> str | None:
+    """What a command line gives ``flag`` (``--flag NAME`` or ``--flag=NAME``; the last one counts), before
+    parsing: some flags decide which options the parser offers."""
     found = None
     for i, arg in enumerate(argv):
-        if arg == "--preset" and i + 1 < len(argv):
+        if arg == flag and i + 1 < len(argv):
             found = argv[i + 1]
-        elif arg.startswith("--preset="):
-            found = arg.split("=", 1)[1]
-    return found if found in PRESETS else None
-
-
-def method_named(argv: Sequence[str]) -> str | None:
-    """The method a command line names with ``--method NAME`` (or ``--method=NAME``)."""
-    found = None
-    for i, arg in enumerate(argv):
-        if arg == "--method" and i + 1 < len(argv):
-            found = argv[i + 1]
-        elif arg.startswith("--method="):
+        elif arg.startswith(flag + "="):
             found = arg.split("=", 1)[1]
     return found
+
+
+def preset_named(argv: Sequence[str]) -> str | None:
+    """The preset a command line names with ``--preset NAME`` (or ``--preset=NAME``), if it is one."""
+    found = named(argv, "--preset")
+    return found if found in PRESETS else None
 
 
 def build_parser(preset: str | None = None, method: str | None = None) -> argparse.ArgumentParser:
@@ -653,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stylekit`` command; returns the exit code."""
     try:
         line = sys.argv[1:] if argv is None else argv
-        args = build_parser(preset_named(line), method_named(line)).parse_args(argv)
+        args = build_parser(preset_named(line), named(line, "--method")).parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors (already printed on one line)
         return int(exc.code or 0)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}

@@ -113,16 +113,20 @@ def _header_size(path: Path) -> tuple[int, int] | None:
         return None
 
 
+class DiskFull(StylekitError):
+    """A write that no later write can escape (a full, over-quota or read-only disk): it stops the job."""
+
+
 def _write(path: Path, data: bytes) -> None:
-    """Write one result atomically, making its subfolders; a full or read-only disk stops the job."""
+    """Write one result atomically, making its subfolders; a one-line error when it cannot be written."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, lambda tmp: tmp.write_bytes(data))
     except OSError as exc:
         if exc.errno in FULL_DISK:
-            raise StylekitError(f"cannot write {path} ({exc.strerror}): make room, then run the same command again "
-                                "to continue") from None
-        raise
+            raise DiskFull(f"cannot write {path} ({exc.strerror}): make room, then run the same command again to "
+                           "continue") from None
+        raise StylekitError(f"cannot write {path} ({exc.strerror or exc})") from None
 
 
 def _notify(callbacks: Sequence[Callback], done: int, total: int, item: str, result: Any = None) -> None:
@@ -172,28 +176,49 @@ def _run_images(source: Path, styles: list[Image.Image], out: Path, method: str,
             started(BatchPlan(len(todo), len(report.skipped), "image", cluster, workers, planned))
         keys = {path.relative_to(root).as_posix(): path for path in todo}
         rows = [{"source": str(path.resolve()), "key": key} for key, path in keys.items()]
-        returned: set[str] = set()
-        try:
-            arguments = {"method": method, "options": options, "styles": styles}
-            with closing(stream_map(rows, ImageWorker, arguments, workers)) as results:
-                for row in results:
-                    key, target = row["key"], todo[keys[row["key"]]]
-                    returned.add(key)
-                    if row["notes"]:
-                        report.notes.append(f"{key}: {row['notes']}")
-                    if row["error"]:
-                        report.failed.append((key, row["error"]))
-                    else:
-                        _write(target, row["data"])
-                        report.done.append(target)
-                    _notify(callbacks, len(returned), len(rows), key, None if row["error"] else target)
-        except KeyboardInterrupt:
-            report.interrupted = True
-        except StylekitError as exc:
-            if not returned:
-                raise
-            report.stopped = f"{len(rows) - len(returned)} images not done: {exc}"
+        returned = 0
+
+        def take(row: dict[str, Any]) -> int:
+            nonlocal returned
+            key, target = row["key"], todo[keys[row["key"]]]
+            if row["notes"]:
+                report.notes.append(f"{key}: {row['notes']}")
+            error = row["error"]
+            if not error:
+                try:
+                    _write(target, row["data"])
+                    report.done.append(target)
+                except DiskFull:
+                    raise
+                except StylekitError as exc:  # this result alone (e.g. a file where its subfolder would be)
+                    error = str(exc)
+            if error:
+                report.failed.append((key, error))
+            returned += 1
+            _notify(callbacks, returned, len(rows), key, None if error else target)
+            return 1
+
+        _collect(rows, ImageWorker, {"method": method, "options": options, "styles": styles}, workers, take,
+                 report, "images")
     return report
+
+
+def _collect(rows: list[dict[str, Any]], worker: type, arguments: dict[str, Any], plan: WorkerPlan,
+             take: Callable[[dict[str, Any]], int], report: BatchReport, unit: str) -> None:
+    """Stream the workers' results into ``take`` (which says how many inputs each finished). An interrupt, or
+    workers that stop once some results are in, end the job early with what was finished (in ``report``);
+    workers that stop before any result are the job's error."""
+    finished = 0
+    try:
+        with closing(stream_map(rows, worker, arguments, plan)) as results:
+            for row in results:
+                finished += take(row)
+    except KeyboardInterrupt:
+        report.interrupted = True
+    except StylekitError as exc:
+        if not finished:
+            raise
+        report.stopped = f"some {unit} not done: {exc}"
 
 
 def video_options(method: str, options: FastOptions | TransferOptions, batch: BatchOptions) -> VideoOptions:
@@ -248,22 +273,19 @@ def _stylise_chunks(video: _Video, styles: list[Image.Image], batch: BatchOption
         arguments = {"options": video.options, "styles": styles, "source": str(video.source.resolve()),
                      "times": video.info.times, "size": video.size}
         count = 0
-        try:
-            with closing(stream_map(rows, ChunkWorker, arguments, workers)) as results:
-                for row in results:
-                    if row["error"]:
-                        start, stop = bounds[row["chunk"]]
-                        report.failed.append((f"{video.source.name} frames {start}-{stop - 1}", row["error"]))
-                        continue
-                    _write(video.frame(row["index"]), row["png"])
-                    count += 1
-                    _notify(callbacks, count, total, f"frame {row['index']}")
-        except KeyboardInterrupt:
-            report.interrupted = True
-        except StylekitError as exc:
-            if not count:
-                raise
-            report.stopped = f"{total - count} frames not done: {exc}"
+
+        def take(row: dict[str, Any]) -> int:
+            nonlocal count
+            if row["error"]:
+                start, stop = bounds[row["chunk"]]
+                report.failed.append((f"{video.source.name} frames {start}-{stop - 1}", row["error"]))
+                return 0
+            _write(video.frame(row["index"]), row["png"])
+            count += 1
+            _notify(callbacks, count, total, f"frame {row['index']}")
+            return 1
+
+        _collect(rows, ChunkWorker, arguments, workers, take, report, "frames")
 
 
 def _assemble(video: _Video, report: BatchReport) -> None:

@@ -180,3 +180,14 @@ def test_an_interrupted_video_resumes_its_chunks(local_ray, style, tmp_path, sha
     report = stylekit.batch(clip, style, out, callbacks=[Count()], **common)
     assert report.ok and totals[-1] == 24 - 6 * len(whole)  # only the unfinished chunks ran again
     assert probe(out / "clip.mp4").frames == 24 and not work.exists()
+
+
+def test_a_result_that_cannot_be_written_fails_alone(local_ray, photos, style, tmp_path, capsys):
+    (photos / "broken.png").unlink()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sub").write_text("a file where the results' subfolder would go")
+    assert _run(str(photos), str(style), "-o", str(out)) == 1
+    err = capsys.readouterr().err
+    assert "done: 7 written" in err and "failed: 4" in err and err.count("cannot write") == 4
+    assert "Traceback" not in err and (out / "a.png").is_file()
