@@ -5,8 +5,11 @@ frames across chunk boundaries against the pairs inside chunks (with the default
 
 "total" counts everything after the command's own start-up (Ray's start, the workers' model loads); "steady"
 is the rate between the first and the last result; "first" is the seconds until the first result.
+``--memory`` instead measures the workers' peak memory against their estimates over image sizes, for the
+fast models and the transfer (the fit behind ``WORKER_BYTES`` and ``RAY_BYTES``).
 
     STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/batch.py --images 48 --size 512 --model microast
+    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/batch.py --memory
 """
 from __future__ import annotations
 
@@ -22,14 +25,13 @@ from common import IMAGES
 from PIL import Image
 
 import stylekit
-from stylekit.cluster.workers import fast_peak
+from stylekit.cluster.workers import fast_peak, transfer_peak
 from stylekit.feedforward import FastStylizer, stylize_files
 from stylekit.io import batch_outputs, content_files
 from stylekit.optim import Callback
-from stylekit.options import FastOptions
+from stylekit.options import FastOptions, TransferOptions, VideoOptions
 from stylekit.videos import FlowEstimator, consistency_mask, flicker_pairs, read_frames, run_video
 from stylekit.videos.clips import make_clip
-from stylekit.options import VideoOptions
 
 
 def make_photos(folder: Path, count: int, size: int) -> None:
@@ -157,6 +159,26 @@ def video(args: argparse.Namespace, style: Path, work: Path) -> None:
         print(f"{label:>28}  {across:13.4f}  {inside:13.4f}  {across / inside:15.2f}")
 
 
+def memory(style: Path, work: Path) -> None:
+    """Each worker's measured peak against its estimate: the fast models at three sizes, a short transfer at two."""
+    runs = [(model, size, {"model": model}) for model in ("microast", "magenta") for size in (256, 2048, 3072)]
+    runs += [("transfer", size, {"method": "transfer", "size": size, "steps": (5,)}) for size in (256, 512)]
+    style_hw = Image.open(style).size[::-1]
+    print(f"{'worker':>10}  {'size':>5}  {'measured':>9}  {'estimate':>9}  {'ratio':>5}")
+    for i, (name, size, options) in enumerate(runs):
+        folder = work / f"memory{i}"
+        folder.mkdir()
+        make_photos(folder, 2, size if name != "transfer" else 800)
+        with PeakMemory() as peak:
+            report = stylekit.batch(folder, style, work / f"memory{i}-out", workers=1, **options)
+        assert report.ok, report.failed
+        hw = max((Image.open(p).size[::-1] for p in folder.iterdir()), key=lambda t: t[0] * t[1])
+        estimate = (transfer_peak(TransferOptions(size=size), hw, [style_hw]) if name == "transfer"
+                    else fast_peak(FastOptions(model=name), hw))
+        print(f"{name:>10}  {size:5d}  {peak.peak / 2**20:6.0f} MB  {estimate / 2**20:6.0f} MB  "
+              f"{estimate / peak.peak:5.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=48)
@@ -164,14 +186,18 @@ def main() -> None:
     parser.add_argument("--model", default="microast")
     parser.add_argument("--frames", type=int, default=96)
     parser.add_argument("--chunk", type=int, default=24)
+    parser.add_argument("--memory", action="store_true", help="measure worker memory against the estimates")
     args = parser.parse_args()
     os.environ.pop("RAY_ADDRESS", None)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         folder = work / "photos"
         folder.mkdir()
-        make_photos(folder, args.images, args.size)
         style = IMAGES / "starry_night.jpg"
+        if args.memory:
+            memory(style, work)
+            return
+        make_photos(folder, args.images, args.size)
         images(args, folder, style, work)
         video(args, style, work)
 

@@ -624,7 +624,7 @@ def build_parser(preset: str | None = None, method: str | None = None) -> argpar
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, formatter_class=HelpFormatter, help=command.summary,
-                           description=command.description)
+                           description=command.description, allow_abbrev=not command.methods)  # --meth: no
         for dest, metavar, help_text, nargs in command.positionals:
             p.add_argument(dest, metavar=metavar, help=help_text, nargs=nargs)
         defaults = dict(command.defaults)

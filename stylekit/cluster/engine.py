@@ -10,7 +10,9 @@ import logging
 import math
 import os
 import re
+import signal
 import socket
+import threading
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -60,6 +62,7 @@ class Cluster:
 
     @property
     def where(self) -> str:
+        """The machine or cluster, in words."""
         return "this machine" if self.address is None else f"the Ray cluster at {self.address}"
 
 
@@ -96,12 +99,14 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _quiet(ray: Any) -> None:
-    """No Ray progress bars or log lines on the terminal: the job shows its own bar and summary."""
+    """No Ray progress bars or log lines on the terminal (the job shows its own bar and summary), and every
+    batch a worker yields sent on at once (a block per batch), so results stream back one by one."""
     with warnings.catch_warnings():  # Ray Data warns about its own deprecated settings on any change
         warnings.simplefilter("ignore")
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
+        context.target_max_block_size = 1
     for name in ("ray", "ray.data"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -114,30 +119,46 @@ def _describe(ray: Any, address: str | None) -> Cluster:
                    max((int(n.get("memory", 0)) for n in nodes), default=0))
 
 
+def _start(ray: Any, address: str | None) -> None:
+    """``ray.init`` for one job, its failures as one-line errors; the process's own signal handlers are kept
+    (Ray's would make SIGTERM exit at once, without the job's summary)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    settings: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
+    if address is None:
+        settings.update(num_cpus=local_cores(), object_store_memory=LOCAL_OBJECT_STORE)
+    else:
+        _check_reachable(address)
+    main = threading.current_thread() is threading.main_thread()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)} if main else {}
+    where = f"the Ray cluster at {address}" if address else "Ray on this machine"
+    try:
+        ray.init(address=address, **settings)
+    except BaseException as exc:
+        if ray.is_initialized():
+            ray.shutdown()
+        if not isinstance(exc, Exception):
+            raise
+        if isinstance(exc, ValueError) and address and address.startswith("ray://"):  # without Ray Client
+            raise StylekitError(f"cannot connect to {address}: {_first_line(exc)} ({INSTALL})") from None
+        raise StylekitError(f"cannot start {where} ({_first_line(exc)})" if address is None else
+                            f"cannot connect to {where} ({_first_line(exc)}): check that it runs the same Ray "
+                            "version as here") from None
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
 @contextmanager
 def ray_session(address: str | None = None) -> Iterator[Cluster]:
-    """Ray for one job: a Ray already started in this process (kept running), else the cluster at ``address`` or
-    ``$RAY_ADDRESS``, else a Ray started on this machine's cores; the Ray this starts or joins is shut down after."""
+    """Ray for one job: a Ray already started in this process (used as it is, ``address`` aside), else the
+    cluster at ``address`` or ``$RAY_ADDRESS``, else a Ray started on this machine's cores; the Ray this starts
+    or joins is shut down after."""
     ray = import_ray()
     address = address or os.environ.get("RAY_ADDRESS") or None
-    started = False
-    if not ray.is_initialized():
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
-        if address is None:
-            settings.update(num_cpus=local_cores(), object_store_memory=LOCAL_OBJECT_STORE)
-        else:
-            _check_reachable(address)
-        try:
-            ray.init(address=address, **settings)
-        except ValueError as exc:  # ray:// without the client's packages
-            raise StylekitError(f"cannot connect to {address}: {_first_line(exc)} ({INSTALL})") from None
-        except (ConnectionError, RuntimeError, TimeoutError) as exc:
-            raise StylekitError(f"cannot connect to the Ray cluster at {address or 'this machine'} "
-                                f"({_first_line(exc)}): check that it runs the same Ray version as here") from None
-        started = True
+    started = not ray.is_initialized()
+    if started:
+        _start(ray, address)
     try:
-        _quiet(ray)
         yield _describe(ray, address)
     finally:
         if started:
@@ -154,6 +175,7 @@ class WorkerPlan:
     memory: int  # bytes each reserves: its estimated peak
 
     def describe(self) -> str:
+        """The plan in words: workers × cores, GPUs, memory each."""
         gpus = f", {self.gpus:g} GPU" if self.gpus else ""
         return (f"{self.workers} worker{'s' * (self.workers != 1)} × {self.cpus} core{'s' * (self.cpus != 1)}{gpus}, "
                 f"about {self.memory / 2**30:.1f} GiB each")
@@ -261,7 +283,7 @@ def stream_map(rows: Sequence[Mapping[str, Any]], worker: type, arguments: Mappi
         while True:
             try:
                 items = ray.get(relay.take.remote(RELAY_ROWS, RELAY_WAIT))
-            except ray.exceptions.RayError as exc:
+            except Exception as exc:  # Ray's errors, or a Ray Client connection lost
                 raise StylekitError(f"the workers stopped: {_root_error(exc)}") from None
             for kind, value in items:
                 if kind == "error":
@@ -270,7 +292,10 @@ def stream_map(rows: Sequence[Mapping[str, Any]], worker: type, arguments: Mappi
                     return
                 yield value
     finally:
-        ray.kill(relay)
+        try:
+            ray.kill(relay)
+        except Exception:  # already gone with its cluster: nothing to stop
+            pass
 
 
 def chunk_bounds(total: int, chunk: int) -> list[tuple[int, int]]:

@@ -23,9 +23,11 @@ from PIL import Image
 from ..errors import StylekitError
 from ..io import IMAGE_SUFFIXES, ImageLike, check_writable_folder, image_tree, load_image, to_pil, write_atomic
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import (WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions, VideoOptions, make_options, specs,
-                       validate)
-from .engine import Cluster, WorkerPlan, chunk_bounds, even_chunk, plan_workers, ray_session, stream_map
+from ..options import (INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions, VideoOptions, make_options,
+                       specs, validate)
+from ..videos.io import VideoInfo
+from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, plan_workers, ray_session,
+                     stream_map)
 from .workers import ChunkWorker, ImageWorker, fast_peak, frames_peak, transfer_peak
 
 METHOD_OPTIONS: dict[str, type] = {"fast": FastOptions, "transfer": TransferOptions}
@@ -44,6 +46,7 @@ class BatchPlan:
     notes: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
+        """The plan in words: how many inputs, where, on which workers."""
         return f"{self.inputs} {self.unit}{'s' * (self.inputs != 1)} on {self.cluster.where}: {self.workers.describe()}"
 
 
@@ -71,8 +74,21 @@ def _load_styles(styles: Sequence[ImageLike]) -> list[Image.Image]:
     return [to_pil(load_image(s, f"style image {i + 1}").rgb) for i, s in enumerate(styles)]
 
 
+def _absolute(options: FastOptions | TransferOptions) -> FastOptions | TransferOptions:
+    """The files the options name, as absolute paths: the workers may run in another folder or machine."""
+    files = {f.name: getattr(options, f.name) for f, spec in specs(type(options))
+             if spec.kind in ("path", "image") and isinstance(getattr(options, f.name), (str, os.PathLike))}
+    if isinstance(options, TransferOptions) and options.init not in INITS:
+        files["init"] = options.init
+    if isinstance(options, FastOptions) and options.weights_dir is None and os.environ.get(WEIGHTS_ENV):
+        files["weights_dir"] = os.environ[WEIGHTS_ENV]  # the workers may not share this environment
+    return dataclasses.replace(options, **{k: str(Path(v).expanduser().resolve()) for k, v in files.items()})
+
+
 def _checked_options(method: str, options: FastOptions | TransferOptions | None, n_styles: int,
                      batch: BatchOptions) -> FastOptions | TransferOptions:
+    """The method's options, validated for ``n_styles`` style images, with absolute paths and the device the
+    workers will have."""
     if method not in METHOD_OPTIONS:
         raise StylekitError(f"unknown method {method!r}: choose one of {', '.join(METHOD_OPTIONS)}")
     cls = METHOD_OPTIONS[method]
@@ -81,15 +97,16 @@ def _checked_options(method: str, options: FastOptions | TransferOptions | None,
         raise StylekitError(f"the {method} method takes {cls.__name__}, not {type(options).__name__}")
     if method == "fast":
         options = validate(options, n_styles=n_styles)
-        if options.weights_dir is None and os.environ.get(WEIGHTS_ENV):  # the workers may not share this
-            options = dataclasses.replace(options, weights_dir=os.environ[WEIGHTS_ENV])  # environment
     else:
         options = validate(options)
         if n_styles < 1:
             raise StylekitError("give at least one style image")
+    if options.device.startswith("cuda") and not batch.gpus_per_worker:
+        raise StylekitError("workers get a GPU only with --gpus-per-worker: give it (e.g. 1) instead of --device "
+                            f"{options.device}")
     if batch.gpus_per_worker and options.device == "cpu":
         options = dataclasses.replace(options, device="cuda")  # each worker sees its own GPU as cuda
-    return options
+    return _absolute(options)
 
 
 def _output_folder(output_dir: str | os.PathLike) -> Path:
@@ -97,10 +114,7 @@ def _output_folder(output_dir: str | os.PathLike) -> Path:
     out = Path(output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise StylekitError(f"-o {out} is a file: give a folder for the results")
-    if not out.exists():
-        check_writable_folder(out.parent if str(out.parent) else Path("."), "the output folder")
-    else:
-        check_writable_folder(out, "the output folder")
+    check_writable_folder(out if out.exists() else out.parent, "the output folder")
     return out
 
 
@@ -114,7 +128,8 @@ def _header_size(path: Path) -> tuple[int, int] | None:
 
 
 class DiskFull(StylekitError):
-    """A write that no later write can escape (a full, over-quota or read-only disk): it stops the job."""
+    """A write that no later write can escape (a full, over-quota or read-only disk): it stops the job, keeping
+    what was written."""
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -124,8 +139,7 @@ def _write(path: Path, data: bytes) -> None:
         write_atomic(path, lambda tmp: tmp.write_bytes(data))
     except OSError as exc:
         if exc.errno in FULL_DISK:
-            raise DiskFull(f"cannot write {path} ({exc.strerror}): make room, then run the same command again to "
-                           "continue") from None
+            raise DiskFull(f"cannot write {path} ({exc.strerror}): make room for the results") from None
         raise StylekitError(f"cannot write {path} ({exc.strerror or exc})") from None
 
 
@@ -150,15 +164,24 @@ def _image_inputs(source: Path, out: Path) -> tuple[Path, list[Path], list[str]]
     return source.parent, [source], []
 
 
-def _run_images(source: Path, styles: list[Image.Image], out: Path, method: str,
-                options: FastOptions | TransferOptions, batch: BatchOptions, callbacks: Sequence[Callback],
-                overwrite: bool, started: Callable[[BatchPlan], None] | None) -> BatchReport:
+def _check_clash(outputs: Sequence[Path], inputs: Sequence[Path], style_sources: Sequence[ImageLike], root: Path) \
+        -> None:
+    """No result may be written over an input or a style image (a set lookup: folders may hold thousands)."""
+    styles = {Path(s).expanduser().resolve() for s in style_sources if isinstance(s, (str, os.PathLike))}
+    taken = {path.resolve() for path in inputs} | styles
+    clash = next((o for o in outputs if o.resolve() in taken), None)
+    if clash is not None:
+        what = "a style image" if clash.resolve() in styles else "an input"
+        raise StylekitError(f"the result {clash} would replace {what}: choose an -o outside {root}")
+
+
+def _run_images(source: Path, style_sources: Sequence[ImageLike], styles: list[Image.Image], out: Path,
+                method: str, options: FastOptions | TransferOptions, batch: BatchOptions,
+                callbacks: Sequence[Callback], overwrite: bool,
+                started: Callable[[BatchPlan], None] | None) -> BatchReport:
     root, files, notes = _image_inputs(source, out)
     plan = {path: out / path.relative_to(root) for path in files}
-    inputs = {path.resolve() for path in files}
-    clash = next((o for o in plan.values() if o.resolve() in inputs), None)
-    if clash is not None:
-        raise StylekitError(f"the result {clash} would replace an input image: choose an -o outside {root}")
+    _check_clash(list(plan.values()), files, style_sources, root)
     report = BatchReport(out, notes=notes)
     todo = {p: o for p, o in plan.items() if overwrite or not o.exists()}
     report.skipped = [o for p, o in plan.items() if p not in todo]
@@ -221,7 +244,7 @@ def _collect(rows: list[dict[str, Any]], worker: type, arguments: dict[str, Any]
         report.stopped = f"some {unit} not done: {exc}"
 
 
-def video_options(method: str, options: FastOptions | TransferOptions, batch: BatchOptions) -> VideoOptions:
+def _video_options(method: str, options: FastOptions | TransferOptions, batch: BatchOptions) -> VideoOptions:
     """The ``stylekit video`` settings a batch job's method options and video options amount to: frame size,
     colour, device (and seed) from the method's options."""
     common = {"temporal_weight": batch.temporal_weight, "flow": batch.flow, "preserve_color": options.preserve_color,
@@ -238,7 +261,7 @@ class _Video:
     """A video job's input and where its frames and result go."""
 
     source: Path
-    info: Any  # VideoInfo
+    info: VideoInfo
     size: tuple[int, int]  # (h, w) of the output frames
     options: VideoOptions
     output: Path
@@ -251,16 +274,16 @@ class _Video:
         return {int(p.stem) for p in self.work.glob("[0-9]*.png") if p.stem.isdigit()}
 
 
-def _stylise_chunks(video: _Video, styles: list[Image.Image], batch: BatchOptions, peak_of: Callable[[int], int],
+def _stylise_chunks(video: _Video, styles: list[Image.Image], batch: BatchOptions, peak: int,
                     callbacks: Sequence[Callback], started: Callable[[BatchPlan], None] | None,
                     report: BatchReport) -> None:
     """Stylise the chunks of ``video`` that have unfinished frames on Ray, each frame kept in the work folder as
     it arrives; failed chunks and an early stop go in ``report``."""
     frames = video.info.frames
     with ray_session(batch.address) as cluster:
-        guess = batch.chunk_frames or even_chunk(frames, 1, batch.overlap)
-        workers, notes = plan_workers(cluster, peak_of(guess), -(-frames // guess), batch.workers,
-                                      batch.cpus_per_worker, batch.gpus_per_worker)
+        most = -(-frames // (batch.chunk_frames or max(1, 4 * batch.overlap)))  # chunks there can be
+        workers, notes = plan_workers(cluster, peak, most, batch.workers, batch.cpus_per_worker,
+                                      batch.gpus_per_worker)
         bounds = chunk_bounds(frames, batch.chunk_frames or even_chunk(frames, workers.workers, batch.overlap))
         done = video.finished()
         rows = [{"chunk": k, "warm": max(0, start - batch.overlap), "start": start, "stop": stop}
@@ -289,33 +312,37 @@ def _stylise_chunks(video: _Video, styles: list[Image.Image], batch: BatchOption
 
 
 def _assemble(video: _Video, report: BatchReport) -> None:
-    """Encode the finished frames, in order, into the output (frame rate kept, audio copied)."""
+    """Encode the finished frames, in order, into the output (frame rate kept, audio copied). Frames the
+    decoder could not give are left out, with a note."""
     import av
     import numpy as np
 
     from ..videos.io import VideoWriter
 
-    done, listed = video.finished(), video.info.frames
-    count = next(i for i in range(listed + 1) if i not in done)
-    if count == 0 or any(i > count for i in done):
-        shutil.rmtree(video.work, ignore_errors=True)  # the job cannot be finished: its frames are of no use
-        missing = "none of its frames" if count == 0 else f"frame {count}"
-        raise StylekitError(f"{video.source}: {missing} could be decoded; the file is damaged")
-    if count < listed:
-        report.notes.append(f"{video.source.name}: {count} of the {listed} frames it lists could be decoded")
+    done = sorted(i for i in video.finished() if i < video.info.frames)
+    if not done:
+        raise StylekitError(f"{video.source}: none of its frames could be decoded; the file is damaged")
+    if len(done) < video.info.frames:
+        report.notes.append(f"{video.source.name}: {len(done)} of the {video.info.frames} frames it lists could be "
+                            "decoded; the others are left out")
 
     def encode(tmp: Path) -> None:
         audio = video.source if video.info.has_audio else None
         with VideoWriter(tmp, video.info.fps, video.size[1], video.size[0], audio) as writer:
-            for i in range(count):
+            for i in done:
                 with Image.open(video.frame(i)) as frame:
                     writer.write(np.asarray(frame.convert("RGB")))
 
+    kept = f"finished frames are kept in {video.work}"
     try:
         write_atomic(video.output, encode)
     except av.error.FFmpegError as exc:
-        raise StylekitError(f"writing {video.output.name} failed ({exc}); finished frames are kept in {video.work}: "
-                            "try a .mkv output, which takes any audio codec") from None
+        if exc.errno in FULL_DISK:
+            raise DiskFull(f"cannot write {video.output} ({exc.strerror}): make room; {kept}") from None
+        raise StylekitError(f"writing {video.output.name} failed ({exc}); {kept}: try a .mkv output, which takes "
+                            "any audio codec") from None
+    except OSError as exc:
+        raise StylekitError(f"cannot write {video.output} ({exc.strerror or exc}); {kept}") from None
 
 
 def _run_video(source: Path, style_sources: Sequence[ImageLike], styles: list[Image.Image], out_dir: Path,
@@ -325,18 +352,19 @@ def _run_video(source: Path, style_sources: Sequence[ImageLike], styles: list[Im
     from ..videos.io import VIDEO_OUTPUTS, probe
     from ..videos.stylize import frame_size, job_key, job_lock, same_job, work_dir
 
-    vopts = video_options(method, options, batch)
+    vopts = _video_options(method, options, batch)
     info = probe(source)
     hw = frame_size(info, vopts, source.name)
     name = source.name if source.suffix.lower() in VIDEO_OUTPUTS else source.stem + ".mkv"
     video = _Video(source, info, hw, vopts, out_dir / name, work_dir(out_dir / name))
+    _check_clash([video.output], [source], style_sources, source.parent)
     report = BatchReport(out_dir)
     if name != source.name:
         report.notes.append(f"{source.name}: written as {name} ({source.suffix} cannot hold H.264)")
     if video.output.exists() and not overwrite:
         report.skipped.append(video.output)
         return report
-    style_sizes = [(s.height, s.width) for s in styles]
+    peak = frames_peak(vopts, hw, [(s.height, s.width) for s in styles])
     out_dir.mkdir(exist_ok=True)
     key = job_key(source, style_sources, vopts)
     with job_lock(video.work, video.output):
@@ -346,10 +374,11 @@ def _run_video(source: Path, style_sources: Sequence[ImageLike], styles: list[Im
                                 "delete that folder to start again, or rerun with the same settings to resume")
         try:
             write_atomic(settings, lambda tmp: tmp.write_text(json.dumps(key, indent=1)))
-            _stylise_chunks(video, styles, batch, lambda chunk: frames_peak(vopts, hw, style_sizes, chunk),
-                            callbacks, started, report)
+            _stylise_chunks(video, styles, batch, peak, callbacks, started, report)
             if report.ok:
                 _assemble(video, report)
+        except KeyboardInterrupt:
+            report.interrupted = True
         except BaseException:
             if not video.finished():
                 shutil.rmtree(video.work, ignore_errors=True)  # nothing to resume from: leave nothing behind
@@ -376,6 +405,7 @@ def run_batch(source: str | os.PathLike, styles: Sequence[ImageLike], output_dir
     image or frame. Returns the report; a broken input fails alone and is listed in it."""
     batch = validate(options or BatchOptions())
     options = _checked_options(batch.method, method_options, len(styles), batch)
+    import_ray()  # not installed: say so before any work
     path = Path(source).expanduser()
     if not path.exists():
         raise StylekitError(f"{path}: no such file or folder")
@@ -384,17 +414,17 @@ def run_batch(source: str | os.PathLike, styles: Sequence[ImageLike], output_dir
     made = not out.exists()
     try:
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return _run_images(path, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
+            return _run_images(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite,
+                               started)
         from importlib.util import find_spec
 
         if find_spec("av") is None or find_spec("cv2") is None:
             raise StylekitError(f"{path.name} is not an image, and videos need the video extra (PyAV, OpenCV): "
                                 "pip install 'stylekit[video]'")
         return _run_video(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite, started)
-    except BaseException:
+    finally:
         if made and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # the folder this job made, still empty: leave nothing behind
-        raise
+            out.rmdir()  # the folder this job made, still empty (nothing finished): leave nothing behind
 
 
 def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output_dir: str | os.PathLike,

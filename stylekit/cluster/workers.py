@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,6 @@ from ..options import FastOptions, TransferOptions, VideoOptions
 # "Batch on Ray").
 WORKER_BYTES = 320 * 2**20
 RAY_BYTES = 192 * 2**20
-FRAME_PNG_BYTES_PER_PIXEL = 3  # a finished frame held as PNG until its chunk is returned (at most raw size)
 
 
 def failure(exc: BaseException) -> str:
@@ -80,7 +79,7 @@ class ImageWorker:
 class ChunkWorker:
     """Stylises one chunk of a video's frames per call: from ``overlap`` frames before the chunk (run only to
     carry the temporal state into its first frame), each frame linked to the one before as ``stylekit video``
-    links them. Returns each frame of the chunk as PNG bytes."""
+    links them. Yields each frame of the chunk as PNG bytes as soon as it is done."""
 
     def __init__(self, options: VideoOptions, styles: Sequence[Image.Image], source: str, times: Sequence[int],
                  size: tuple[int, int], threads: int) -> None:
@@ -90,24 +89,17 @@ class ChunkWorker:
         self.stylize = FrameStylizer(list(styles), options)
         self.source, self.times, self.size = source, list(times), tuple(size)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        from ..videos.io import read_frames
+    def __call__(self, batch: dict[str, np.ndarray]) -> Iterator[dict[str, list]]:
+        from ..videos.io import numbered_frames
         from ..videos.stylize import frame_png, stylize_span
 
-        out: dict[str, list] = {"chunk": [], "index": [], "png": [], "error": []}
-
-        def add(chunk: int, index: int, png: bytes, error: str) -> None:
-            for column, value in zip(out, (chunk, index, png, error)):
-                out[column].append(value)
-
         for chunk, warm, start, stop in zip(batch["chunk"], batch["warm"], batch["start"], batch["stop"]):
-            frames = read_frames(self.source, int(warm), int(stop), self.times)
+            frames = numbered_frames(self.source, int(warm), int(stop), self.times)
             try:
-                for index, styled in stylize_span(self.stylize, frames, self.size, int(warm), int(start)):
-                    add(int(chunk), index, frame_png(styled), "")
+                for index, styled in stylize_span(self.stylize, frames, self.size, int(start)):
+                    yield {"chunk": [int(chunk)], "index": [index], "png": [frame_png(styled)], "error": [""]}
             except Exception as exc:  # this chunk fails alone; its finished frames are kept
-                add(int(chunk), -1, b"", failure(exc))
-        return out
+                yield {"chunk": [int(chunk)], "index": [-1], "png": [b""], "error": [failure(exc)]}
 
 
 def fast_peak(options: FastOptions, hw: tuple[int, int]) -> int:
@@ -135,9 +127,9 @@ def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequenc
     return RAY_BYTES + estimate
 
 
-def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]], chunk: int) -> int:
-    """A video worker's peak memory (bytes) for frames of (h, w): its model's, the optical flow and frames held
-    (as ``stylekit video`` checks them), and the chunk's finished frames until it is returned."""
+def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
+    """A video worker's peak memory (bytes) for frames of (h, w): its model's, and the optical flow and the
+    frames it holds (as ``stylekit video`` checks them)."""
     from ..videos.stylize import FLOW_BYTES_PER_PIXEL, FRAME_BYTES_PER_PIXEL
 
     if options.method == "fast":
@@ -145,4 +137,4 @@ def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tup
     else:
         model = transfer_peak(dataclasses.replace(options.gatys, size=max(hw)), hw, styles)
     per_pixel = (FLOW_BYTES_PER_PIXEL[options.flow] if options.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
-    return model + (per_pixel + FRAME_PNG_BYTES_PER_PIXEL * chunk) * hw[0] * hw[1]
+    return model + per_pixel * hw[0] * hw[1]

@@ -116,37 +116,45 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                          sorted(times) if len(times) == frames else [])
 
 
-def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
-                times: Sequence[int] = ()) -> Iterator[np.ndarray]:
-    """Decoded frames as (H, W, 3) uint8 RGB arrays, in display order: frames ``start`` to ``stop`` (the end for
-    None). With the frames' ``times`` (:attr:`VideoInfo.times`) a later ``start`` seeks to the keyframe before
-    it rather than decoding every frame before it; without them, or where the timestamps do not match, the
-    frames before it are decoded and dropped."""
+def numbered_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
+                    times: Sequence[int] = ()) -> Iterator[tuple[int, np.ndarray]]:
+    """(number, frame) of the decoded frames numbered ``start`` to ``stop`` (the end for None), each frame an
+    (H, W, 3) uint8 RGB array, in display order. With every frame's timestamp (``times``, from
+    :attr:`VideoInfo.times`) frames are numbered by their timestamp, so a frame the decoder drops leaves a gap
+    instead of shifting the numbers after it, and a later ``start`` seeks to the keyframe before it instead of
+    decoding every frame before it; without them frames are counted."""
     import av
 
-    index = {t: i for i, t in enumerate(times)} if start and len(set(times)) == len(times) else {}
+    index = {t: i for i, t in enumerate(times)} if len(set(times)) == len(times) else {}
     container, stream = _open(path)
     with container:
         stream.thread_type = "AUTO"
         try:
-            if index:
+            if index and start:
                 container.seek(times[start], stream=stream, backward=True)
             decoded = container.decode(stream)
             first = next(decoded, None)
-            if index and (first is None or index.get(first.pts, start + 1) > start):  # landed past it: start over
-                container.seek(0, stream=stream, backward=True)
-                index, decoded = {}, container.decode(stream)
+            if index and start and (first is None or index.get(first.pts, start + 1) > start):
+                container.seek(0, stream=stream, backward=True)  # landed past it: from the first frame
+                decoded = container.decode(stream)
                 first = next(decoded, None)
             count = 0
             for frame in ([] if first is None else itertools.chain([first], decoded)):
-                count = index.get(frame.pts, count) if index else count
+                count = index.get(frame.pts, count)
                 if stop is not None and count >= stop:
                     return
                 if count >= start:
-                    yield frame.to_ndarray(format="rgb24")
+                    yield count, frame.to_ndarray(format="rgb24")
                 count += 1
         except av.error.FFmpegError as exc:
             raise StylekitError(f"{path}: decoding failed ({exc}); the file may be truncated") from None
+
+
+def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None,
+                times: Sequence[int] = ()) -> Iterator[np.ndarray]:
+    """The frames of :func:`numbered_frames`, without their numbers."""
+    for _, frame in numbered_frames(path, start, stop, times):
+        yield frame
 
 
 class VideoWriter:

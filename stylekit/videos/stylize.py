@@ -161,12 +161,13 @@ def frame_png(frame: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def stylize_span(stylize: FrameStylizer, frames: Iterable[np.ndarray], hw: tuple[int, int], first: int,
+def stylize_span(stylize: FrameStylizer, frames: Iterable[tuple[int, np.ndarray]], hw: tuple[int, int],
                  start: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Stylise consecutive frames numbered from ``first``, each linked to the one before; yield (number, frame)
-    from number ``start`` on. The frames before ``start`` only carry the temporal state into it."""
+    """Stylise consecutive numbered frames (:func:`~stylekit.videos.io.numbered_frames`), each linked to the one
+    before; yield (number, frame) from number ``start`` on. The frames before ``start`` only carry the temporal
+    state into it."""
     prev_src = prev_out = None
-    for i, raw in enumerate(frames, first):
+    for i, raw in frames:
         frame = fit_frame(raw, hw)
         styled = stylize(frame, prev_src, prev_out)
         prev_src, prev_out = frame, styled
@@ -189,6 +190,8 @@ def work_dir(output: Path) -> Path:
 
 
 def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> dict[str, Any]:
+    """What makes a job's finished frames reusable: the input and style files (path, size, time) or images
+    (a hash), and the options."""
     def ident(item: ImageLike) -> str:
         if isinstance(item, (str, os.PathLike)):
             path = Path(item).expanduser().resolve()
@@ -233,6 +236,7 @@ def job_lock(work: Path, output: Path) -> Iterator[None]:
 
 
 def same_job(settings: Path, key: dict[str, Any]) -> bool:
+    """Whether the job key saved in ``settings`` is ``key`` (an unreadable file is not)."""
     try:
         return json.loads(settings.read_text()) == key
     except (OSError, ValueError):

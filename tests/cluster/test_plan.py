@@ -80,8 +80,8 @@ def test_peaks_grow_with_the_image_and_the_chunk():
     assert transfer_peak(opts, (1000, 1000), [(512, 512)]) < transfer_peak(TransferOptions(size=1024), (1000, 1000),
                                                                              [(512, 512)])
     video = VideoOptions(fast=FastOptions(model="microast"))
-    assert frames_peak(video, (360, 640), [], 64) > frames_peak(video, (360, 640), [], 8) > fast_peak(
-        video.fast, (360, 640))
+    assert frames_peak(video, (360, 640), []) > fast_peak(video.fast, (360, 640))
+    assert frames_peak(video, (720, 1280), []) > frames_peak(video, (360, 640), [])
 
 
 @pytest.mark.parametrize("address, target", [
@@ -151,17 +151,37 @@ def test_inputs_and_outputs_are_checked_before_ray(photos, style_path, tmp_path,
     assert "is the input folder" in run(str(photos), str(style_path), "-o", str(photos))
     (photos / "photos").mkdir()  # photos/photos/a.png's result would be photos/a.png
     Image.fromarray(pattern(40, 2)).save(photos / "photos" / "a.png")
-    assert "would replace an input image" in run(str(photos), str(style_path), "-o", str(tmp_path))
+    assert "would replace an input: choose an -o outside" in run(str(photos), str(style_path), "-o", str(tmp_path))
     empty = tmp_path / "empty"
     empty.mkdir()
     assert "holds no images" in run(str(empty), str(style_path), "-o", str(tmp_path / "o"))
     assert "give at least one style image" in run(str(photos), "--method", "transfer", "-o", str(tmp_path / "o"))
     assert "give at least one style image, or a built-in" in run(str(photos), "-o", str(tmp_path / "o"))
     assert "missing.png: no such file" in run(str(photos), str(tmp_path / "missing.png"), "-o", str(tmp_path / "o"))
+    styled = tmp_path / "o"
+    styled.mkdir()
+    Image.fromarray(pattern(40, 3)).save(styled / "a.png")  # a style image where photos/a.png's result would go
+    assert "would replace a style image" in run(str(photos), str(styled / "a.png"), "-o", str(styled))
+    assert "--gpus-per-worker" in run(str(photos), str(style_path), "-o", str(tmp_path / "o"), "--device", "cuda")
     (tmp_path / "file").write_text("x")
     assert "is a file: give a folder" in run(str(photos), str(style_path), "-o", str(tmp_path / "file"))
     assert "does not exist" in run(str(photos), str(style_path), "-o", str(tmp_path / "no" / "such" / "o"))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "photos", "style.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "file", "o", "photos", "style.png"]
+
+
+def test_a_video_result_never_replaces_the_video(tmp_path, style_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    make_clip(pattern(96, 0), clip, "pan", frames=4, size=(64, 48), fps=8, audio=False)
+    for extra in ([], ["--overwrite"]):
+        assert main(["batch", str(clip), str(style_path), "-o", str(tmp_path), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "would replace an input" in err
+    assert probe(clip).frames == 4
+
+
+def test_an_abbreviated_method_is_refused_rather_than_misread(photos, style_path, tmp_path, capsys):
+    assert main(["batch", str(photos), str(style_path), "-o", str(tmp_path / "o"), "--meth", "transfer"]) == 2
+    assert "unrecognized arguments: --meth" in capsys.readouterr().err
 
 
 def test_help_offers_the_methods_own_options(capsys):
@@ -195,11 +215,10 @@ def test_a_chunk_warmed_up_on_earlier_frames_continues_the_sequential_video(tmp_
     worker = ChunkWorker(options, [Image.fromarray(pattern(64, 1, "style"))], str(clip), info.times, (64, 96), 2)
 
     def frames(warm: int, start: int, stop: int) -> dict[int, np.ndarray]:
-        out = worker({"chunk": np.array([0]), "warm": np.array([warm]), "start": np.array([start]),
-                      "stop": np.array([stop])})
-        assert out["error"] == [""] * len(out["error"])
-        return {i: np.asarray(Image.open(io.BytesIO(png))).astype(float)
-                for i, png in zip(out["index"], out["png"])}
+        rows = list(worker({"chunk": np.array([0]), "warm": np.array([warm]), "start": np.array([start]),
+                            "stop": np.array([stop])}))  # one row per frame, as each is done
+        assert all(row["error"] == [""] and len(row["index"]) == 1 for row in rows)
+        return {row["index"][0]: np.asarray(Image.open(io.BytesIO(row["png"][0]))).astype(float) for row in rows}
 
     whole = frames(0, 0, 18)
     warmed, cold = frames(4, 12, 18), frames(12, 12, 18)
@@ -212,8 +231,10 @@ def test_a_chunk_that_cannot_be_read_fails_alone(tmp_path, weights_dir):
     options = VideoOptions(fast=FastOptions(model="microast", weights_dir=str(weights_dir)))
     worker = ChunkWorker(options, [Image.fromarray(pattern(64, 1, "style"))], str(tmp_path / "gone.mp4"), [],
                          (64, 96), 1)
-    out = worker({"chunk": np.array([3]), "warm": np.array([0]), "start": np.array([0]), "stop": np.array([4])})
-    assert out["chunk"] == [3] and out["index"] == [-1] and "no such file" in out["error"][0]
+    rows = list(worker({"chunk": np.array([3]), "warm": np.array([0]), "start": np.array([0]),
+                        "stop": np.array([4])}))
+    assert len(rows) == 1 and rows[0]["chunk"] == [3] and rows[0]["index"] == [-1]
+    assert "no such file" in rows[0]["error"][0]
 
 
 def test_the_image_worker_reports_a_broken_file_and_keeps_going(tmp_path, weights_dir):
