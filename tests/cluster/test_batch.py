@@ -46,13 +46,6 @@ def photos(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def style(tmp_path: Path) -> Path:
-    path = tmp_path / "style.png"
-    Image.fromarray(pattern(64, 1, "style")).save(path)
-    return path
-
-
 def _run(*argv: str) -> int:
     return main(["batch", *argv, "--model", "microast", "--weights-dir", str(WEIGHTS), "-q"])
 
@@ -61,9 +54,9 @@ def _files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def test_a_folder_with_a_broken_file(local_ray, photos, style, tmp_path, capsys):
+def test_a_folder_with_a_broken_file(local_ray, photos, style_path, tmp_path, capsys):
     out = tmp_path / "out"
-    assert _run(str(photos), str(style), "-o", str(out)) == 1
+    assert _run(str(photos), str(style_path), "-o", str(out)) == 1
     err = capsys.readouterr().err
     assert _files(out) == sorted(GOOD)  # 11 results, each at its input's path with its extension; no temporary file
     for rel in GOOD:
@@ -73,30 +66,31 @@ def test_a_folder_with_a_broken_file(local_ray, photos, style, tmp_path, capsys)
     assert "is not an image PIL can read" in err and "Traceback" not in err
 
     inodes = {rel: os.stat(out / rel).st_ino for rel in GOOD}
-    assert _run(str(photos), str(style), "-o", str(out)) == 1  # a rerun skips all the results; the broken file fails
+    # a rerun skips all the results; the broken file fails again
+    assert _run(str(photos), str(style_path), "-o", str(out)) == 1
     err = capsys.readouterr().err
     assert "done: 0 written" in err and "skipped: 11" in err and "failed: 1" in err
     assert {rel: os.stat(out / rel).st_ino for rel in GOOD} == inodes
 
     (photos / "broken.png").unlink()
-    assert _run(str(photos), str(style), "-o", str(out)) == 0
-    assert _run(str(photos), str(style), "-o", str(out), "--overwrite", "--workers", "1") == 0
+    assert _run(str(photos), str(style_path), "-o", str(out)) == 0
+    assert _run(str(photos), str(style_path), "-o", str(out), "--overwrite", "--workers", "1") == 0
     err = capsys.readouterr().err
     assert all(os.stat(out / rel).st_ino != inodes[rel] for rel in GOOD) and "failed" not in err
 
 
-def test_results_are_those_of_the_fast_command(local_ray, photos, style, tmp_path):
+def test_results_are_those_of_the_fast_command(local_ray, photos, style_path, tmp_path):
     out = tmp_path / "out"
-    report = stylekit.batch(photos / "sub", style, out, model="microast", weights_dir=str(WEIGHTS), workers=2)
+    report = stylekit.batch(photos / "sub", style_path, out, model="microast", weights_dir=str(WEIGHTS), workers=2)
     assert report.ok and sorted(p.relative_to(out).as_posix() for p in report.done) == [
         "deeper/i.png", "deeper/j.bmp", "g.png", "h.jpg"]
-    expected = FastStylizer([style], FastOptions(model="microast", weights_dir=str(WEIGHTS))).stylize_image(
+    expected = FastStylizer([style_path], FastOptions(model="microast", weights_dir=str(WEIGHTS))).stylize_image(
         photos / "sub" / "g.png")
     got = np.asarray(Image.open(out / "g.png"), dtype=float)
     assert np.abs(got - np.asarray(expected, dtype=float)).max() <= 1  # the same model; threads may round apart
 
 
-def test_an_interrupted_job_keeps_what_was_finished_and_a_rerun_finishes_it(local_ray, photos, style, tmp_path):
+def test_an_interrupted_job_keeps_what_was_finished_and_a_rerun_finishes_it(local_ray, photos, style_path, tmp_path):
     (photos / "broken.png").unlink()
     out = tmp_path / "out"
 
@@ -107,30 +101,30 @@ def test_an_interrupted_job_keeps_what_was_finished_and_a_rerun_finishes_it(loca
                 raise KeyboardInterrupt
 
     stop = StopAfterThree()
-    report = stylekit.batch(photos, style, out, model="microast", weights_dir=str(WEIGHTS), callbacks=[stop],
+    report = stylekit.batch(photos, style_path, out, model="microast", weights_dir=str(WEIGHTS), callbacks=[stop],
                             workers=1)
     assert report.interrupted and not report.ok and len(report.done) == 3 and stop.total == 11
     assert _files(out) == sorted(p.relative_to(out).as_posix() for p in report.done)
-    report = stylekit.batch(photos, style, out, model="microast", weights_dir=str(WEIGHTS))
+    report = stylekit.batch(photos, style_path, out, model="microast", weights_dir=str(WEIGHTS))
     assert report.ok and len(report.skipped) == 3 and len(report.done) == 8 and _files(out) == sorted(GOOD)
 
 
-def test_workers_that_cannot_start_stop_the_job_in_one_line(local_ray, photos, style, tmp_path, capsys):
+def test_workers_that_cannot_start_stop_the_job_in_one_line(local_ray, photos, style_path, tmp_path, capsys):
     empty = tmp_path / "no-weights"
     empty.mkdir()
-    assert main(["batch", str(photos), str(style), "-o", str(tmp_path / "out"), "--weights-dir", str(empty)]) == 2
+    assert main(["batch", str(photos), str(style_path), "-o", str(tmp_path / "out"), "--weights-dir", str(empty)]) == 2
     err = capsys.readouterr().err
     assert "stylekit: error: the workers stopped: " in err and "is missing from" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # the folder it made, still empty, is gone
 
 
-def test_the_transfer_method(local_ray, style, tmp_path, capsys):
+def test_the_transfer_method(local_ray, style_path, tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(2):
         Image.fromarray(pattern(48, i)).save(folder / f"p{i}.png")
     out = tmp_path / "out"
-    assert main(["batch", str(folder), str(style), "-o", str(out), "--method", "transfer", "--backbone", "scratch",
+    assert main(["batch", str(folder), str(style_path), "-o", str(out), "--method", "transfer", "--backbone", "scratch",
                  "--size", "32", "--steps", "3", "--seed", "1"]) == 0
     err = capsys.readouterr().err
     assert "2 images on this machine" in err and "done: 2 written" in err
@@ -140,21 +134,21 @@ def test_the_transfer_method(local_ray, style, tmp_path, capsys):
         assert result.shape == (32, 32, 3) and np.abs(result - source).mean() > 1  # stylised, at --size
 
 
-def test_a_video_in_chunks_keeps_its_frames_rate_and_audio(local_ray, style, tmp_path, capsys, shared_images):
+def test_a_video_in_chunks_keeps_its_frames_rate_and_audio(local_ray, style_path, tmp_path, capsys, shared_images):
     clip = tmp_path / "clip.mp4"
     make_clip(shared_images / "golden_gate.jpg", clip, "pan", frames=36, size=(96, 64), fps=12)
     out = tmp_path / "out"
-    assert _run(str(clip), str(style), "-o", str(out), "--chunk-frames", "10", "--overlap", "4") == 0
+    assert _run(str(clip), str(style_path), "-o", str(out), "--chunk-frames", "10", "--overlap", "4") == 0
     info = probe(out / "clip.mp4")
     assert (info.frames, info.fps, info.has_audio, info.width, info.height) == (36, 12, True, 96, 64)
     assert _files(out) == ["clip.mp4"]  # the work folder of finished frames is gone
     frames = list(read_frames(out / "clip.mp4"))
     assert len(frames) == 36 and np.abs(frames[20].astype(float) - frames[19]).mean() < 20
-    assert main(["batch", str(clip), str(style), "-o", str(out), "--weights-dir", str(WEIGHTS)]) == 0
+    assert main(["batch", str(clip), str(style_path), "-o", str(out), "--weights-dir", str(WEIGHTS)]) == 0
     assert "skipped: 1 (their results exist" in capsys.readouterr().err  # done already
 
 
-def test_an_interrupted_video_resumes_its_chunks(local_ray, style, tmp_path, shared_images):
+def test_an_interrupted_video_resumes_its_chunks(local_ray, style_path, tmp_path, shared_images):
     clip = tmp_path / "clip.mp4"
     make_clip(shared_images / "tubingen.jpg", clip, "object", frames=24, size=(64, 48), fps=8, audio=False)
     out = tmp_path / "out"
@@ -165,7 +159,7 @@ def test_an_interrupted_video_resumes_its_chunks(local_ray, style, tmp_path, sha
                 raise KeyboardInterrupt
 
     common = {"model": "microast", "weights_dir": str(WEIGHTS), "chunk_frames": 6, "workers": 1}
-    report = stylekit.batch(clip, style, out, callbacks=[Stop()], **common)
+    report = stylekit.batch(clip, style_path, out, callbacks=[Stop()], **common)
     work = out / ".clip.mp4.frames"
     kept = {int(p.stem) for p in work.glob("0*.png")}
     assert report.interrupted and len(kept) == 13 and not (out / "clip.mp4").exists()
@@ -177,17 +171,17 @@ def test_an_interrupted_video_resumes_its_chunks(local_ray, style, tmp_path, sha
         def on_item(self, progress):
             totals.append(progress.total)
 
-    report = stylekit.batch(clip, style, out, callbacks=[Count()], **common)
+    report = stylekit.batch(clip, style_path, out, callbacks=[Count()], **common)
     assert report.ok and totals[-1] == 24 - 6 * len(whole)  # only the unfinished chunks ran again
     assert probe(out / "clip.mp4").frames == 24 and not work.exists()
 
 
-def test_a_result_that_cannot_be_written_fails_alone(local_ray, photos, style, tmp_path, capsys):
+def test_a_result_that_cannot_be_written_fails_alone(local_ray, photos, style_path, tmp_path, capsys):
     (photos / "broken.png").unlink()
     out = tmp_path / "out"
     out.mkdir()
     (out / "sub").write_text("a file where the results' subfolder would go")
-    assert _run(str(photos), str(style), "-o", str(out)) == 1
+    assert _run(str(photos), str(style_path), "-o", str(out)) == 1
     err = capsys.readouterr().err
     assert "done: 7 written" in err and "failed: 4" in err and err.count("cannot write") == 4
     assert "Traceback" not in err and (out / "a.png").is_file()
