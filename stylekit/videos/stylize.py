@@ -19,7 +19,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
@@ -41,7 +41,7 @@ from ..optim import schedule
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import TransferOptions, VideoOptions, make_options, validate
 from .flow import FlowEstimator, consistency_mask, warp
-from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, probe, read_frames
+from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, numbered_frames, probe
 
 # Working memory of one frame in bytes per output pixel: peak RSS growth measured on the CPU at 512-2048 px
 # (microast 390-460, wct 800-820; DIS flow 270-280, Farneback 90), rounded up.
@@ -162,14 +162,17 @@ def frame_png(frame: np.ndarray) -> bytes:
 
 
 def stylize_span(stylize: FrameStylizer, frames: Iterable[tuple[int, np.ndarray]], hw: tuple[int, int],
-                 start: int) -> Iterator[tuple[int, np.ndarray]]:
+                 start: int = 0, finished: Callable[[int], np.ndarray | None] | None = None) \
+        -> Iterator[tuple[int, np.ndarray]]:
     """Stylise consecutive numbered frames (:func:`~stylekit.videos.io.numbered_frames`), each linked to the one
     before; yield (number, frame) from number ``start`` on. The frames before ``start`` only carry the temporal
-    state into it."""
+    state into it. ``finished`` gives a frame stylised before (a resumed job's), or None to stylise it."""
     prev_src = prev_out = None
     for i, raw in frames:
         frame = fit_frame(raw, hw)
-        styled = stylize(frame, prev_src, prev_out)
+        styled = finished(i) if finished is not None else None
+        if styled is None:
+            styled = stylize(frame, prev_src, prev_out)
         prev_src, prev_out = frame, styled
         if i >= start:
             yield i, styled
@@ -268,22 +271,20 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
     def save_frame(path: Path, image: np.ndarray) -> None:
         write_atomic(path, lambda tmp: tmp.write_bytes(frame_png(image)))
 
+    def finished(i: int) -> np.ndarray | None:
+        done = work / f"{i:06d}.png"
+        return np.asarray(Image.open(done).convert("RGB")) if done.is_file() else None
+
     def encode(tmp: Path) -> None:
-        prev_src = prev_out = None
         pending: list[Future] = []
         count = 0
         # PNG saving and encoding run on one background thread (in order) while the next frame is stylised.
         with VideoWriter(tmp, info.fps, width, height, source if info.has_audio else None) as writer, \
                 ThreadPoolExecutor(max_workers=1) as io_thread:
-            for i, raw in enumerate(read_frames(source)):
-                if opts.max_frames is not None and i >= opts.max_frames:
-                    break
-                frame = fit_frame(raw, (height, width))
+            frames = numbered_frames(source, stop=opts.max_frames)
+            for i, styled in stylize_span(stylize, frames, (height, width), finished=finished):
                 done = work / f"{i:06d}.png"
-                if done.is_file():
-                    styled = np.asarray(Image.open(done).convert("RGB"))
-                else:
-                    styled = stylize(frame, prev_src, prev_out)
+                if not done.is_file():
                     pending.append(io_thread.submit(save_frame, done, styled))
                 pending.append(io_thread.submit(writer.write, styled))
                 while len(pending) > MAX_QUEUED:  # keep the frames held bounded when writing is the slower side
@@ -291,7 +292,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
                 for future in [f for f in pending if f.done()]:
                     future.result()  # surface a failed write at once
                     pending.remove(future)
-                prev_src, prev_out, count = frame, styled, i + 1
+                count = i + 1
                 for cb in callbacks:
                     cb.on_item(ItemProgress(count, total, f"frame {i}"))
             for future in pending:

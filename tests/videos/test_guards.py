@@ -117,7 +117,7 @@ def test_frames_that_fail_to_decode_leave_no_output_and_no_work_folder(clip, tmp
 
 
 def test_no_decoded_frame_is_an_error_not_an_empty_video(clip, tmp_path, style_path, weights_dir, monkeypatch):
-    monkeypatch.setattr("stylekit.videos.stylize.read_frames", lambda path: iter(()))
+    monkeypatch.setattr("stylekit.videos.stylize.numbered_frames", lambda path, start=0, stop=None: iter(()))
     before = set(tmp_path.iterdir())
     with pytest.raises(StylekitError, match="none of its 24 frames"):
         run_video(clip, style_path, tmp_path / "out.mp4")
