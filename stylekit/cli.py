@@ -15,11 +15,11 @@ from typing import Any
 from .version import __version__
 from .errors import StylekitError, StylekitWarning
 from .neural_style import add_arguments as neural_style_arguments
-from .options import (PRESETS, BatchOptions, BatchOutput, DeconvOptions, DreamOptions, DreamOutput, FastOptions,
-                      FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions, OutputOptions,
-                      RecordOptions, ServerConfig, StylesOptions, TextureOptions, TopImagesOptions, TransferOptions,
-                      VideoOptions, VideoOutput, VisualizeOptions, ZoomOptions, add_arguments, options_from,
-                      preset_values)
+from .options import (BATCH_METHOD_OPTIONS, PRESETS, BatchOptions, BatchOutput, DeconvOptions, DreamOptions,
+                      DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions,
+                      OutputOptions, RecordOptions, ServerConfig, StylesOptions, TextureOptions, TopImagesOptions,
+                      TransferOptions, VideoOptions, VideoOutput, VisualizeOptions, ZoomOptions, add_arguments,
+                      options_from, preset_values)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -374,7 +374,7 @@ def _batch(args: argparse.Namespace) -> int:
     from .cluster import run_batch
 
     batch = options_from(args, BatchOptions)
-    method = dict(COMMANDS["batch"].methods)[batch.method][1]
+    method = BATCH_METHOD_OPTIONS[batch.method]
     context = {"n_styles": len(args.styles)} if method is FastOptions else {}
     options = options_from(args, method, **context)
     out = options_from(args, BatchOutput)
@@ -572,8 +572,8 @@ COMMANDS: dict[str, Command] = {
                      (("input", "INPUT", "a folder of images (searched recursively) or a video", None),
                       ("styles", "STYLE", "style image(s); none with --builtin", "*")),
                      (BatchOptions, FastOptions, BatchOutput), _batch,
-                     methods=(("fast", (BatchOptions, FastOptions, BatchOutput)),
-                              ("transfer", (BatchOptions, TransferOptions, BatchOutput)))),
+                     methods=tuple((name, (BatchOptions, cls, BatchOutput)) for name, cls in
+                                   BATCH_METHOD_OPTIONS.items())),
     "styles": Command("contact sheet of the 26 built-in styles",
                       "Draw CONTENT (default: the built-in example photo) in each of the 26-style network's styles, "
                       "numbered as 'stylekit fast --builtin N' takes them.",

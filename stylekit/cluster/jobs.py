@@ -23,14 +23,13 @@ from PIL import Image
 from ..errors import StylekitError
 from ..io import IMAGE_SUFFIXES, ImageLike, check_writable_folder, image_tree, load_image, to_pil, write_atomic
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import (INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions, VideoOptions, make_options,
-                       specs, validate)
+from ..options import (BATCH_METHOD_OPTIONS, INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions,
+                       VideoOptions, make_options, specs, validate)
 from ..videos.io import VideoInfo
 from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, plan_workers, ray_session,
                      stream_map)
 from .workers import ChunkWorker, ImageWorker, fast_peak, frames_peak, transfer_peak
 
-METHOD_OPTIONS: dict[str, type] = {"fast": FastOptions, "transfer": TransferOptions}
 FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}  # a write error no later write escapes
 
 
@@ -89,9 +88,9 @@ def _checked_options(method: str, options: FastOptions | TransferOptions | None,
                      batch: BatchOptions) -> FastOptions | TransferOptions:
     """The method's options, validated for ``n_styles`` style images, with absolute paths and the device the
     workers will have."""
-    if method not in METHOD_OPTIONS:
-        raise StylekitError(f"unknown method {method!r}: choose one of {', '.join(METHOD_OPTIONS)}")
-    cls = METHOD_OPTIONS[method]
+    if method not in BATCH_METHOD_OPTIONS:
+        raise StylekitError(f"unknown method {method!r}: choose one of {', '.join(BATCH_METHOD_OPTIONS)}")
+    cls = BATCH_METHOD_OPTIONS[method]
     options = options if options is not None else cls()
     if not isinstance(options, cls):
         raise StylekitError(f"the {method} method takes {cls.__name__}, not {type(options).__name__}")
@@ -197,13 +196,13 @@ def _run_images(source: Path, style_sources: Sequence[ImageLike], styles: list[I
                                         batch.gpus_per_worker)
         if started is not None:
             started(BatchPlan(len(todo), len(report.skipped), "image", cluster, workers, planned))
-        keys = {path.relative_to(root).as_posix(): path for path in todo}
-        rows = [{"source": str(path.resolve()), "key": key} for key, path in keys.items()]
+        targets = {path.relative_to(root).as_posix(): target for path, target in todo.items()}
+        rows = [{"source": str(path.resolve()), "key": path.relative_to(root).as_posix()} for path in todo]
         returned = 0
 
         def take(row: dict[str, Any]) -> int:
             nonlocal returned
-            key, target = row["key"], todo[keys[row["key"]]]
+            key, target = row["key"], targets[row["key"]]
             if row["notes"]:
                 report.notes.append(f"{key}: {row['notes']}")
             error = row["error"]
@@ -436,7 +435,7 @@ def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], ou
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     own = {f.name for f, _ in specs(BatchOptions)}
     batch_options = make_options(BatchOptions, {"method": method, **{k: v for k, v in options.items() if k in own}})
-    cls = METHOD_OPTIONS.get(method, FastOptions)
+    cls = BATCH_METHOD_OPTIONS.get(method, FastOptions)
     method_options = make_options(cls, {k: v for k, v in options.items() if k not in own})
     return run_batch(source, style_list, output_dir, batch_options, method_options, callbacks, overwrite)
 

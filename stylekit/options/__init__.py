@@ -1,7 +1,7 @@
 """Options of every method, declared once (torch-free): the CLI, the web form and validation come from them."""
-from .methods import (BACKBONES, BATCH_METHODS, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL, DREAM_LAYER,
-                      FAST_MODELS, FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS, INITS,
-                      INVERT_LAYER, LINE_SEARCHES, N_BUILTIN, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS,
+from .methods import (BACKBONES, BATCH_METHOD_OPTIONS, BATCH_METHODS, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL,
+                      DREAM_LAYER, FAST_MODELS, FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS,
+                      INITS, INVERT_LAYER, LINE_SEARCHES, N_BUILTIN, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS,
                       PRECISIONS, PRESERVE_COLOR, QUALITIES, REDUCTIONS, STYLE_FACTORS, STYLE_LOSSES, STYLE_LAYERS,
                       STYLE_RESIZES, TV_KINDS, VIDEO_METHODS, WEIGHTS_ENV, BatchOptions, BatchOutput, DeconvOptions,
                       DeviceOptions, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput,
@@ -13,8 +13,8 @@ from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_ty
                      form_fields, make_options, namer, option, options_from, parse_form, spec_of, specs,
                      validate, web_label, with_preset)
 
-__all__ = ["BACKBONES", "BATCH_METHODS", "COLOR_SCALES", "CONTENT_LAYERS", "DEFAULT_TEMPORAL", "DREAM_LAYER",
-           "FAST_MODELS", "N_BUILTIN",
+__all__ = ["BACKBONES", "BATCH_METHOD_OPTIONS", "BATCH_METHODS", "COLOR_SCALES", "CONTENT_LAYERS",
+           "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS", "N_BUILTIN",
            "FEATURE_LAYERS", "FEATURE_ORDERS", "FLOW_METHODS", "GRAM_NORMALIZATIONS", "INITS", "INVERT_LAYER",
            "LINE_SEARCHES", "MAX_SIDE", "NOISES", "OPTIMIZER_CHOICES", "OptimizerSettings", "PIXEL_SPACES", "POOLINGS",
            "PRECISIONS", "PRESERVE_COLOR", "PRESETS", "Preset", "QUALITIES", "REDUCTIONS", "SEED_MAX", "STYLE_FACTORS",

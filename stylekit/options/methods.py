@@ -756,7 +756,8 @@ class VideoOptions(DeviceOptions):
                               f"got {self.temporal}")
 
 
-BATCH_METHODS = ("fast", "transfer")
+BATCH_METHOD_OPTIONS: dict[str, type] = {"fast": FastOptions, "transfer": TransferOptions}  # each method's options
+BATCH_METHODS = tuple(BATCH_METHOD_OPTIONS)
 BATCH_CHUNK_OVERLAP = 8  # frames run before a video chunk to carry the temporal state across its first frame
 
 
