@@ -8,8 +8,8 @@ is the rate between the first and the last result; "first" is the seconds until 
 ``--memory`` instead measures the workers' peak memory against their estimates over image sizes, for the
 fast models and the transfer (the fit behind ``WORKER_BYTES`` and ``RAY_BYTES``).
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/batch.py --images 48 --size 512 --model microast
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/batch.py --memory
+    python benchmarks/batch.py --images 48 --size 512 --model microast
+    python benchmarks/batch.py --memory
 """
 from __future__ import annotations
 

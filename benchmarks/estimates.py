@@ -3,7 +3,7 @@ time each took is printed beside the estimate the server would have shown (from 
 this machine's probe) and the rate this run measured (seconds per megapixel-step, the numbers behind
 stylekit.web.estimate.RATES).
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/estimates.py [--sizes 256,512]
+    python benchmarks/estimates.py [--sizes 256,512]
 """
 from __future__ import annotations
 

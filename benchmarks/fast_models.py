@@ -4,7 +4,7 @@ vs_pastiche.py computes them); Magenta's style input both ways (the centre squar
 image squeezed to 256x256). The 26-style network has no style image to compare with, so only its speed is
 timed. Writes a contact sheet of one pair per content image.
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/fast_models.py --sheet docs/images/fast_models.jpg
+    python benchmarks/fast_models.py --sheet docs/images/fast_models.jpg
 """
 from __future__ import annotations
 

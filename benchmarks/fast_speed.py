@@ -2,7 +2,7 @@
 loading excluded), achieved GFLOP/s as a ratio to a same-process fp32 matmul, and peak RSS of a 3840x2160
 frame in a child process.
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/fast_speed.py --sizes 512,1024 --uhd
+    python benchmarks/fast_speed.py --sizes 512,1024 --uhd
 """
 from __future__ import annotations
 

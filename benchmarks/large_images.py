@@ -1,7 +1,7 @@
 """Memory pre-flight of every method against measured peak RSS, and the fast models on a 6000x4000 photo.
 
     python benchmarks/large_images.py methods     # estimate vs peak RSS of invert, dream, features, texture
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/large_images.py fast
+    python benchmarks/large_images.py fast
 
 ``methods`` runs each command in a child process (``stylekit ...``, the peak RSS is the child's) and prints the
 pre-flight estimate for the same run. ``fast`` makes a 6000x4000 photo (golden_gate.jpg upscaled), stylises

@@ -1,6 +1,6 @@
 """Load on the web server: N concurrent fast stylisations over loopback, against one request alone.
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/serve_load.py [--requests 20] [--size 256]
+    python benchmarks/serve_load.py [--requests 20] [--size 256]
 
 Prints the latency of one request on an idle server (the baseline), the wall time and latency
 percentiles of N concurrent requests, throughput as a ratio to the baseline, and how long the server

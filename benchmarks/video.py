@@ -4,7 +4,7 @@ from ../shared/images (a slow pan and zoom; a disc moving over a still photo). T
 is a plain decode + encode of the same clip. ``--breakdown`` also times each stage of one frame on its own
 (decode, flow, network in fp32 and bf16, PNG save, encode): the levers for the frame rate.
 
-    STYLEKIT_WEIGHTS_DIR=../shared/weights python benchmarks/video.py --frames 48 --model magenta --breakdown
+    python benchmarks/video.py --frames 48 --model magenta --breakdown
 """
 from __future__ import annotations
 

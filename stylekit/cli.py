@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import warnings
@@ -24,6 +25,7 @@ from .options import (BATCH_METHOD_OPTIONS, PRESETS, BatchOptions, BatchOutput, 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # as a program killed by SIGPIPE, like the shell's own tools
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -93,18 +95,22 @@ def _check_outputs(out: OutputOptions, inputs: Sequence[object], suffixes: Seque
 
 
 class ProgressBar:
-    """A tqdm bar on stderr: optimisation steps (scale, image size, loss), or items (frames, images, layers)
-    with their rate; disabled off a terminal. It counts finished items either way."""
+    """Progress on stderr: optimisation steps (scale, image size, loss), or items (frames, images, layers) with
+    their rate. A tqdm bar on a terminal; off one (a log file, nohup, CI) a plain line per scale and every
+    :attr:`EVERY` seconds; none with -q. It counts finished items and remembers how far a run got either way."""
 
-    def __init__(self, enabled: bool, unit: str = "step", total: int = 0) -> None:
-        self.enabled, self.unit, self.bar, self.done = enabled, unit, None, 0
+    EVERY = 10.0  # seconds between plain lines off a terminal
+
+    def __init__(self, enabled: bool, unit: str = "step", total: int = 0, lines: bool = False) -> None:
+        self.enabled, self.lines, self.unit, self.bar, self.done = enabled, lines, unit, None, 0
+        self.total, self.reached, self.said = total, "", 0.0
         if unit != "step":
             self._open(total)
 
-    def start(self, enabled: bool, unit: str, total: int) -> None:
+    def start(self, enabled: bool, unit: str, total: int, lines: bool = False) -> None:
         """Open an item bar of ``total`` items anew (a job that learns its size after it starts)."""
         self.close()
-        self.enabled, self.unit, self.done = enabled, unit, 0
+        self.enabled, self.lines, self.unit, self.done, self.total = enabled, lines, unit, 0, total
         self._open(total)
 
     def _open(self, total: int, desc: str | None = None) -> None:
@@ -112,20 +118,38 @@ class ProgressBar:
             from tqdm import tqdm
             self.bar = tqdm(total=total or None, unit=self.unit, file=sys.stderr, dynamic_ncols=True, desc=desc)
 
+    def _say(self, text: str, force: bool = False) -> None:
+        """A plain progress line, off a terminal: at once when ``force``, else at most every EVERY seconds."""
+        import time
+
+        now = time.monotonic()
+        if self.lines and (force or now - self.said >= self.EVERY):
+            self.said = now
+            print(f"stylekit: {text}", file=sys.stderr, flush=True)
+
     def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
         if self.bar is not None and self.unit == "step":
             self.bar.set_description(f"scale {scale + 1} {size[1]}x{size[0]}")
+        if self.unit == "step":
+            self._say(f"scale {scale + 1}: {size[1]}x{size[0]} px, up to {steps} steps", force=True)
 
     def on_step(self, progress: Any) -> None:
+        coarse = ", a coarse scale enlarged to the output size" if progress.scale + 1 < progress.num_scales else ""
+        self.reached = (f"scale {progress.scale + 1} of {progress.num_scales} ({progress.size[1]}x{progress.size[0]} "
+                        f"px{coarse}), step {progress.step} of {progress.total_steps}")
         if self.unit == "step":
             self._open(progress.total_steps, f"scale {progress.scale + 1} {progress.size[1]}x{progress.size[0]}")
             if self.bar is not None:
                 self.bar.update(progress.step - self.bar.n)
+            self._say(f"step {progress.step}/{progress.total_steps}, loss {progress.loss:.4g}, "
+                      f"{progress.elapsed:.0f} s")
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{progress.loss:.4g}", refresh=False)
 
     def on_item(self, progress: Any) -> None:
         self.done = progress.done
+        total = progress.total or self.total
+        self._say(f"{progress.done}/{total or '?'} {self.unit}s done", force=bool(total) and progress.done == total)
         if self.bar is None:
             return
         if self.unit == "step":  # a sweep: one step bar per item
@@ -160,14 +184,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"stylekit: {kind}: {message}", file=sys.stderr)
 
 
-def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None) -> int:
+def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None,
+            reached: str = "") -> int:
+    """Write --history, then say what was written; ``reached``: how far an interrupted optimisation got."""
     from .io import write_atomic
 
     if isinstance(out, RecordOptions) and out.history:
         text = json.dumps(history or [], indent=1)
         write_atomic(Path(out.history).expanduser(), lambda tmp: tmp.write_text(text))
     if interrupted:
-        print(f"stylekit: interrupted: wrote the best result so far to {output}", file=sys.stderr)
+        where = f" (stopped at {reached})" if reached else ""
+        print(f"stylekit: interrupted: wrote the best result so far to {output}{where}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not out.quiet:
         print(f"wrote {output}", file=sys.stderr)
@@ -175,7 +202,9 @@ def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list |
 
 
 def _bar(out: OutputOptions, unit: str = "step", total: int = 0) -> ProgressBar:
-    return ProgressBar(not out.quiet and sys.stderr.isatty(), unit, total)
+    """A bar on a terminal, plain lines elsewhere, nothing with -q."""
+    tty = sys.stderr.isatty()
+    return ProgressBar(not out.quiet and tty, unit, total, lines=not out.quiet and not tty)
 
 
 def _run_single(out: RecordOptions, inputs: Sequence[object], run: Callable[[list[Any]], Any]) -> int:
@@ -189,7 +218,7 @@ def _run_single(out: RecordOptions, inputs: Sequence[object], run: Callable[[lis
     finally:
         bar.close()
     save_image(result.image, output)
-    return _finish(out, output, result.interrupted, result.history)
+    return _finish(out, output, result.interrupted, result.history, bar.reached)
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -259,6 +288,9 @@ def _dream(args: argparse.Namespace) -> int:
     zoom = options_from(args, ZoomOptions)
     out = options_from(args, DreamOutput)
     if not zoom.zoom_frames:
+        if Path(out.output).suffix.lower() in ANIMATION_FORMATS:
+            raise StylekitError(f"-o {Path(out.output).name} is an animation: add --zoom-frames N for a zoom loop, "
+                                "or give an image file (.png, .jpg) for one dream")
         return _run_single(out, [args.image, options.guide], lambda callbacks: run_dream(args.image, options,
                                                                                           callbacks))
     output = _check_outputs(out, [args.image, options.guide], ANIMATION_FORMATS)
@@ -386,7 +418,8 @@ def _batch(args: argparse.Namespace) -> int:
         if not out.quiet:
             kept = f" ({plan.skipped} already done)" if plan.skipped else ""
             print(f"stylekit batch: {plan.describe()}{kept}", file=sys.stderr)
-        bar.start(not out.quiet and sys.stderr.isatty(), plan.unit, plan.inputs)
+        tty = sys.stderr.isatty()
+        bar.start(not out.quiet and tty, plan.unit, plan.inputs, lines=not out.quiet and not tty)
 
     try:
         report = run_batch(args.input, args.styles, out.output, batch, options, [bar], out.overwrite, started)
@@ -655,7 +688,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous_warning, warnings.showwarning = warnings.showwarning, _show_warning
     try:
-        return COMMANDS[args.command].run(args)
+        code = COMMANDS[args.command].run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:  # `stylekit layers | head`: the reader has what it wanted; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
+        return EXIT_BROKEN_PIPE
     except StylekitError as exc:
         print(f"stylekit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

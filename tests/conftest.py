@@ -1,7 +1,6 @@
-"""Shared fixtures: tiny images, the scratch backbone, the shared test images folder."""
+"""Shared fixtures: tiny images, the scratch backbone, the repository's sample images, the shipped weights."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,10 @@ import torch
 from PIL import Image
 
 from stylekit.backbones import load_scratch
+from stylekit.feedforward.weights import PACKAGED
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGES = Path(os.environ.get("STYLEKIT_IMAGES_DIR", REPO.parent / "shared" / "images"))
+IMAGES = REPO / "tests" / "data" / "images"  # public-domain and self-made pictures: see CREDITS.md there
 
 
 def pattern(size: int = 48, seed: int = 0, kind: str = "content") -> np.ndarray:
@@ -54,10 +54,18 @@ def scratch():
 
 
 @pytest.fixture
-def shared_images() -> Path:
-    if not (IMAGES / "tubingen.jpg").is_file():
-        pytest.skip(f"shared test images not found in {IMAGES} (set STYLEKIT_IMAGES_DIR)")
+def sample_images() -> Path:
+    """The repository's sample pictures: portrait.jpg, landscape.jpg and three public-domain paintings."""
     return IMAGES
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _nothing_from_outside(tmp_path_factory):
+    """The suite proves stylekit is whole on its own: no user weights folder, and an empty weights cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("STYLEKIT_WEIGHTS_DIR", raising=False)
+        patch.setenv("STYLEKIT_CACHE", str(tmp_path_factory.mktemp("empty-cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -75,13 +83,8 @@ def device(request) -> torch.device:
     return torch.device(request.param)
 
 
-WEIGHTS = Path(os.environ.get("STYLEKIT_WEIGHTS_DIR", REPO.parent / "shared" / "weights"))
-
-
 @pytest.fixture
 def weights_dir(monkeypatch) -> Path:
-    """The fast models' weights folder (../shared/weights or $STYLEKIT_WEIGHTS_DIR), exported for the code."""
-    if not (WEIGHTS / "microast").is_dir():
-        pytest.skip(f"fast-model weights not found in {WEIGHTS} (set STYLEKIT_WEIGHTS_DIR)")
-    monkeypatch.setenv("STYLEKIT_WEIGHTS_DIR", str(WEIGHTS))
-    return WEIGHTS
+    """The folder of the fast-model weights that ship inside stylekit; no user folder is set."""
+    monkeypatch.delenv("STYLEKIT_WEIGHTS_DIR", raising=False)
+    return PACKAGED

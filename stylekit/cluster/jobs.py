@@ -24,7 +24,7 @@ from ..errors import StylekitError
 from ..io import IMAGE_SUFFIXES, ImageLike, check_writable_folder, image_tree, load_image, to_pil, write_atomic
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import (BATCH_METHOD_OPTIONS, INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions,
-                       VideoOptions, make_options, specs, validate)
+                       VideoOptions, keyword_options, make_options, specs, validate)
 from ..videos.io import VideoInfo
 from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, plan_workers, ray_session,
                      stream_map)
@@ -426,6 +426,7 @@ def run_batch(source: str | os.PathLike, styles: Sequence[ImageLike], output_dir
             out.rmdir()  # the folder this job made, still empty (nothing finished): leave nothing behind
 
 
+@keyword_options(BatchOptions, FastOptions, TransferOptions)
 def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output_dir: str | os.PathLike,
           method: str = "fast", callbacks: Sequence[Callback] = (), overwrite: bool = False,
           **options: Any) -> BatchReport:

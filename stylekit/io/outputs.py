@@ -2,6 +2,7 @@
 output of the same run, with no temporary file left behind by a crash."""
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 import time
@@ -19,6 +20,16 @@ def _folder(path: Path) -> Path:
     return path.parent if str(path.parent) else Path(".")
 
 
+def _why_not_writable(exc: OSError) -> str:
+    """Why a file cannot be created in a folder that exists, in words (a special folder such as /proc answers
+    "No such file or directory")."""
+    reasons = {errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+               errno.EROFS: "a read-only file system", errno.ENOSPC: "the disk is full",
+               errno.EDQUOT: "the disk quota is used up",
+               errno.ENOENT: "it takes no new files: a system or virtual folder"}
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
+
+
 def check_writable_folder(folder: str | os.PathLike, what: str) -> Path:
     """``folder`` exists, is a folder, and a file can be created in it (tried, then removed)."""
     path = Path(folder).expanduser()
@@ -27,7 +38,7 @@ def check_writable_folder(folder: str | os.PathLike, what: str) -> Path:
     try:
         fd, probe = tempfile.mkstemp(prefix=".stylekit-probe-", dir=path)
     except OSError as exc:
-        raise StylekitError(f"cannot write in {path} ({exc.strerror or exc}): choose another folder for {what}") \
+        raise StylekitError(f"cannot write in {path} ({_why_not_writable(exc)}): choose another folder for {what}") \
             from None
     os.close(fd)
     os.unlink(probe)

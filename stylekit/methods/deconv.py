@@ -24,7 +24,7 @@ from ..io import ImageLike, checked_hw, content_files, load_image, resize, to_pi
 from ..io.sheets import captioned_grid
 from ..objectives.memory import preflight
 from ..optim import Callback, ItemProgress, Scale
-from ..options import DeconvOptions, TopImagesOptions, make_options, validate
+from ..options import DeconvOptions, TopImagesOptions, keyword_options, make_options, validate
 from .common import check_channels, run_context
 
 Record = tuple[nn.Module, Any]  # a layer and what its reverse needs (a pooling's switches and input size)
@@ -173,6 +173,7 @@ def run_deconv(image: ImageLike, options: DeconvOptions | None = None,
     return Deconv(opts.layer, units, projections.cpu(), sheet)
 
 
+@keyword_options(DeconvOptions)
 def deconv(image: ImageLike, **options: Any) -> Deconv:
     """Deconvnet projections of ``image`` (see :func:`run_deconv`); keyword options are the fields of
     :class:`DeconvOptions` (``layer``, ``channels``, ``top``, ``size``, ``backbone`` ...). The result's ``sheet`` is
@@ -303,6 +304,7 @@ def top_images_sheet(net: FeatureExtractor, layer: str, hits: dict[int, list[Hit
     return captioned_grid(pictures, columns)
 
 
+@keyword_options(TopImagesOptions)
 def top_images(folder: str | Path | Sequence[Source], callbacks: Sequence[Callback] = (), **options: Any) -> TopImages:
     """The top activations of ``folder`` (see :func:`run_top_images`); keyword options are the fields of
     :class:`TopImagesOptions` (``layer``, ``channels``, ``k``, ``size``, ``backbone`` ...)."""

@@ -16,7 +16,7 @@ from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, res
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..objectives.memory import preflight
 from ..optim import Callback, Scale, optimize
-from ..options import DreamOptions, ZoomOptions, make_options, validate
+from ..options import DreamOptions, ZoomOptions, keyword_options, make_options, validate
 from .common import check_channels, objective_loss, run_context, run_items
 from .result import MethodResult, Output
 
@@ -97,6 +97,7 @@ def run_dream_zoom(image: ImageLike, zoom: ZoomOptions | None = None, options: D
     return run_items([f"frame {i}" for i in range(loop.zoom_frames)], frame, callbacks)
 
 
+@keyword_options(DreamOptions)
 def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),
           return_history: bool = False, **options: Any) -> Output:
     """DeepDream on ``image``.
@@ -108,6 +109,7 @@ def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),
     return (result.image, result.history) if return_history else result.image
 
 
+@keyword_options(DreamOptions)
 def dream_zoom(image: ImageLike, zoom_frames: int = 10, *, zoom: float = 1.05, frame_steps: int = 5,
                callbacks: Sequence[Callback] = (), **options: Any) -> list[Image.Image]:
     """A DeepDream zoom-in loop of ``zoom_frames`` frames (see :func:`run_dream_zoom`); keyword options are the

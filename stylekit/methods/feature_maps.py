@@ -14,7 +14,7 @@ import torch
 from ..io import ImageLike, checked_hw, load_image, write_atomic
 from ..objectives.memory import preflight
 from ..optim import Scale
-from ..options import FeaturesOptions, make_options, validate
+from ..options import FeaturesOptions, keyword_options, make_options, validate
 from .common import run_context
 
 
@@ -54,6 +54,7 @@ def run_features(image: ImageLike, options: FeaturesOptions | None = None) -> di
     return out
 
 
+@keyword_options(FeaturesOptions, skip=("layers",))
 def features(image: ImageLike, layers: Sequence[str] | None = None, **options: Any) -> dict[str, FeatureMaps]:
     """Feature maps of ``image`` at ``layers`` (see :func:`run_features`); keyword options are the fields of
     :class:`FeaturesOptions` (``channels``, ``order``, ``size``, ``backbone`` ...)."""

@@ -18,7 +18,7 @@ from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
-from ..options import TransferOptions, make_options, validate
+from ..options import TransferOptions, keyword_options, make_options, validate
 from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
 
@@ -157,6 +157,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
                         [stalled] if stalled else [])
 
 
+@keyword_options(TransferOptions)
 def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
              callbacks: Sequence[Callback] = (), return_history: bool = False,
              **options: Any) -> Output:

@@ -15,7 +15,7 @@ from ..io import ImageLike, checked_hw, load_image, resize, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
 from ..objectives.memory import preflight
 from ..optim import Callback, Scale, optimize
-from ..options import InvertOptions, make_options, validate
+from ..options import InvertOptions, keyword_options, make_options, validate
 from .common import objective_loss, run_context, run_items
 from .result import MethodResult, Output
 
@@ -86,6 +86,7 @@ def sweep_sheet(original: Image.Image, results: Sequence[Inversion]) -> Image.Im
     return sheet
 
 
+@keyword_options(InvertOptions, skip=("layers",))
 def invert_sweep(image: ImageLike, layers: Sequence[str], *, callbacks: Sequence[Callback] = (),
                  **options: Any) -> Image.Image:
     """Reconstruct ``image`` from each of ``layers``; the original and the reconstructions side by side."""
@@ -93,6 +94,7 @@ def invert_sweep(image: ImageLike, layers: Sequence[str], *, callbacks: Sequence
     return sweep_sheet(to_pil(load_image(image).rgb), results)
 
 
+@keyword_options(InvertOptions, skip=("layer",))
 def invert(image: ImageLike, layer: str | None = None, *, callbacks: Sequence[Callback] = (),
            return_history: bool = False, **options: Any) -> Output:
     """Reconstruct ``image`` from its features at ``layer`` (default ``relu4_2``).

@@ -14,7 +14,7 @@ from ..objectives.memory import Reference, preflight
 from ..objectives.tiled import tiled_loss
 from ..optim import Callback, EarlyStopping, optimize, schedule
 from ..optim.loop import LossFn
-from ..options import TextureOptions, make_options, validate
+from ..options import TextureOptions, keyword_options, make_options, validate
 from .common import objective_loss, run_context
 from .result import MethodResult, Output
 
@@ -55,6 +55,7 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     return MethodResult.from_optim(result, size)
 
 
+@keyword_options(TextureOptions)
 def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
             return_history: bool = False, **options: Any) -> Output:
     """Synthesise a texture with the style statistics of ``source``.

@@ -22,7 +22,7 @@ from ..objectives import ChannelActivation, Diversity, Objective, total
 from ..objectives.memory import preflight
 from ..optim import Callback, Scale, optimize
 from ..optim.space import UNIT, FourierSpace, PixelSpace
-from ..options import VisualizeOptions, make_options, validate
+from ..options import VisualizeOptions, keyword_options, make_options, validate
 from .common import check_channels, objective_loss, run_context
 from .result import MethodResult
 
@@ -99,6 +99,7 @@ def run_visualize(options: VisualizeOptions | None = None, callbacks: Sequence[C
     return Visualization(image, result.history, result.interrupted, pictures=pictures)
 
 
+@keyword_options(VisualizeOptions)
 def visualize(*, callbacks: Sequence[Callback] = (), **options: Any) -> Visualization:
     """Activation maximisation (see :func:`run_visualize`); keyword options are the fields of
     :class:`VisualizeOptions` (``layer``, ``channel`` or ``channels``, ``diversity``, ``size``, ``steps`` ...). The

@@ -10,8 +10,8 @@ from .methods import (BACKBONES, BATCH_METHOD_OPTIONS, BATCH_METHODS, COLOR_SCAL
                       TransferOptions, VideoOptions, VideoOutput, VisualizeOptions, WeightsDirOptions, ZoomOptions)
 from .presets import PRESETS, Preset, preset_values
 from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag,
-                     form_fields, make_options, namer, option, options_from, parse_form, spec_of, specs,
-                     validate, web_label, with_preset)
+                     form_fields, keyword_options, make_options, namer, option, options_from, parse_form, spec_of,
+                     specs, validate, web_label, with_preset)
 
 __all__ = ["BACKBONES", "BATCH_METHOD_OPTIONS", "BATCH_METHODS", "COLOR_SCALES", "CONTENT_LAYERS",
            "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS", "N_BUILTIN",
@@ -27,5 +27,6 @@ __all__ = ["BACKBONES", "BATCH_METHOD_OPTIONS", "BATCH_METHODS", "COLOR_SCALES",
            "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "StylesOptions", "Spec",
            "TextureOptions",
            "TransferOptions", "VideoOptions", "VideoOutput", "WeightsDirOptions", "ZoomOptions", "add_arguments",
-           "check_value", "cli_flag", "form_fields", "make_options", "namer", "option", "options_from", "parse_form",
+           "check_value", "cli_flag", "form_fields", "keyword_options", "make_options", "namer", "option",
+           "options_from", "parse_form",
            "spec_of", "specs", "validate", "web_label"]

@@ -110,7 +110,7 @@ def _steps(table: dict[str, tuple[int, ...]], web: str | None = "schedule") -> A
 
 
 def _quality(draft_share: str) -> Any:
-    return option("normal", f"how long to optimise: draft (about {draft_share} of normal's time, a preview), normal, "
+    return option("normal", f"how long to optimise: draft (a preview in about {draft_share} normal's time), normal, "
                   "or high (more steps at every scale, a closer match to the style); --steps overrides", "choice",
                   choices=QUALITIES, group="size and schedule", web="schedule",
                   tip="How long to work on the picture: draft is a quick preview, high takes longer for a closer "
@@ -124,7 +124,7 @@ class ScheduleOptions:
     QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
         "draft": (12, 5, 3), "normal": (40, 20, 8), "high": (100, 50, 25)}
 
-    quality: str = _quality("a third")
+    quality: str = _quality("0.45x")
     steps: Sequence[int] | int | None = _steps(QUALITY_STEPS)
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
                                   "output size, and start below it when the output is small, so every entry of "
@@ -166,7 +166,7 @@ class OptimizerSettings:
                               choices=LINE_SEARCHES, group="optimizer details")
     restart_every: int = option(0, "restart the optimizer (forget its history) every N steps; 0: never", "int",
                                 low=0, high=STEPS_MAX, group="optimizer details")
-    keep_best: bool = option(True, "return the lowest-loss image seen (--no-keep-best: the last one)", "bool",
+    keep_best: bool = option(True, "return the lowest-loss image seen (--no-keep-best: return the last image)", "bool",
                              group="optimizer details")
 
 
@@ -319,7 +319,7 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     pixel_space: str = option("unit", "optimise pixels in [0,1] (unit), in 0-255, or in the network's preprocessed "
                               "space (Caffe VGG: BGR 0-255 minus the mean); the smoothness loss is measured there "
                               "too", "choice", choices=PIXEL_SPACES, group="pixels")
-    clamp: bool = option(True, "keep pixels in range after every step (--no-clamp: only when saving)", "bool",
+    clamp: bool = option(True, "keep pixels in range after every step (--no-clamp: clamp only when saving)", "bool",
                          group="pixels")
     noise: str = option("uniform", "--init noise: uniform over [0,1]; centered: uniform(0,255)-128 in Caffe/Keras "
                         "VGG's input space, BGR minus the mean (Keras tutorial); faint: 0.001*randn there, i.e. the "
@@ -630,11 +630,12 @@ class StylesOptions(WeightsDirOptions):
 class FastOptions(WeightsDirOptions):
     """Settings of a fast (feed-forward) stylisation."""
 
-    model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017); microast: tiny, "
-                        "fastest; wct: whitening-colouring cascade on a compressed VGG19", "choice",
+    model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017), the fastest; "
+                        "microast: the smallest network (0.5 M parameters), no VGG at run time; wct: "
+                        "whitening-colouring cascade on a compressed VGG19, the slowest", "choice",
                         choices=FAST_MODELS, group="model", web="model", tip="Which ready-made network paints "
-                        "the picture: magenta (good with any style), microast (smallest and fastest) or wct "
-                        "(strongest, most painterly).")
+                        "the picture: magenta (the quickest, good with any style), microast (the smallest) or wct "
+                        "(strongest, most painterly, slowest).")
     builtin: Any = option(None, f"one of the 26-style network's built-in styles (0-{N_BUILTIN - 1}; see 'stylekit "
                           "styles'), or a blend such as 3:0.5,12:0.5; no style image needed", "mix", low=0,
                           high=N_BUILTIN - 1, optional=True, group="model", web="model", label="built-in style",

@@ -1,4 +1,4 @@
-"""Presets: the settings of the tutorials stylekit was built from (``../shared/seeds``), of the Gatys et al. paper and
+"""Presets: the settings of the tutorials stylekit was built from (docs/recipes.md), of the Gatys et al. paper and
 of jcjohnson/neural-style, as values of the transfer's options. Each runs its document's own layers, loss
 formulas, weights and optimizer; where the printed code is broken or cannot run here, ``deviations`` says what was
 done instead and why (docs/recipes.md has the same list with results).

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
+import re
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -366,6 +368,28 @@ def make_options(cls: type, values: Mapping[str, Any], style: str | Namer = "pyt
     return validate(cls(**with_preset(cls, values)), style)
 
 
+def keyword_options(*classes: type, skip: Sequence[str] = ()) -> Callable[[Any], Any]:
+    """Decorate a public function that takes ``**options``: its docstring gains every keyword with its default
+    and meaning, from the option dataclasses (so ``help(stylekit.transfer)`` lists them); ``skip``: fields the
+    function takes as its own arguments."""
+    def decorate(fn: Any) -> Any:
+        lines = ["", "Keyword options (name=default: meaning):"]
+        seen = set(skip)
+        for cls in classes:
+            defaults = cls()
+            for f, spec in specs(cls):
+                if f.name in seen:
+                    continue
+                seen.add(f.name)
+                value = getattr(defaults, f.name)
+                shown = f"{type(value).__name__}(...)" if spec.kind == "nested" else repr(value)
+                lines.append(f"    {f.name}={shown}: {spec.help}")
+        doc = inspect.cleandoc(fn.__doc__ or "")
+        fn.__doc__ = doc + "\n" + "\n".join(lines) + "\n"
+        return fn
+    return decorate
+
+
 # ---- the command line ---------------------------------------------------------------------------------------
 
 def _arg_type(spec: Spec) -> Callable[[str], Any]:
@@ -402,6 +426,16 @@ def _fields_for_cli(defaults: Any, only: Sequence[str] = ()) -> Iterator[tuple[d
             yield f, spec, getattr(defaults, f.name)
 
 
+def _off_help(flag: str, text: str) -> str:
+    """The help of a ``--no-X`` switch: what giving it does first, then what happens without it (the help of an
+    option that is on by default says "(--no-X: what it does)" or "; --no-X: what it does")."""
+    found = re.search(rf"\(?;? ?{re.escape(flag)}: ([^)]*)\)?", text)
+    if found is None:
+        return f"turn this off; by default: {text}"
+    usual = (text[:found.start()] + text[found.end():]).strip(" ;")
+    return f"{found.group(1)}; by default: {usual}"
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type, defaults: Mapping[str, Any] | None = None) -> None:
     """Add every CLI option of ``cls`` (nested options' exposed fields too) to ``parser``, grouped by
     ``Spec.group``; ``defaults`` overrides some defaults for this command."""
@@ -412,7 +446,8 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, defaults: Mapping[
         flags = [cli_flag(f)] + ([spec.short] if spec.short else [])
         if spec.kind == "bool":
             if default:
-                group.add_argument("--no-" + cli_flag(f)[2:], dest=f.name, action="store_false", help=spec.help)
+                off = "--no-" + cli_flag(f)[2:]
+                group.add_argument(off, dest=f.name, action="store_false", help=_off_help(off, spec.help))
             else:
                 group.add_argument(*flags, dest=f.name, action="store_true", help=spec.help)
         else:

@@ -39,7 +39,7 @@ from ..objectives import TemporalLoss
 from ..objectives.memory import plan_tiles
 from ..optim import schedule
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import TransferOptions, VideoOptions, make_options, validate
+from ..options import TransferOptions, VideoOptions, keyword_options, make_options, validate
 from .flow import FlowEstimator, consistency_mask, warp
 from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, numbered_frames, probe
 
@@ -324,6 +324,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
     return out
 
 
+@keyword_options(VideoOptions)
 def video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output: str | os.PathLike,
           callbacks: Sequence[Callback] = (), **options: Any) -> Path:
     """Stylise a video file; keyword options are the fields of :class:`VideoOptions` (the fast method's model

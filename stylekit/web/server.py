@@ -44,6 +44,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError
+from ..feedforward.weights import WeightsMissing
 from ..options import BACKBONES, N_BUILTIN, ServerConfig, namer, validate
 from ..options.schema import OptionError, as_typed, cli_flag, specs, web_label
 from .estimate import Estimator, say_seconds
@@ -615,6 +616,9 @@ def create_app(config: ServerConfig) -> Starlette:
             images = [(style.name, style.open) for style in styles] if method.pool else [s.open() for s in styles]
             try:
                 output = method.run(source, images, options, ctx, config.preview_every)
+            except WeightsMissing:  # its message is for whoever installed stylekit: paths and URLs
+                raise StylekitError("this style model is not installed on this server: choose another model, "
+                                    "or ask whoever runs the server to reinstall stylekit") from None
             except StylekitError as exc:
                 raise StylekitError(plain(str(exc), method.options)) from None
             output.warnings = tuple(plain(warning, method.options) for warning in output.warnings)

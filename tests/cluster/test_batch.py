@@ -3,6 +3,7 @@ rerun, --overwrite, an interrupted job, the transfer method, and a video in chun
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from stylekit.optim import Callback
 from stylekit.options import FastOptions
 from stylekit.videos.clips import make_clip
 from stylekit.videos.io import probe, read_frames
-from tests.conftest import WEIGHTS, pattern
+from tests.conftest import pattern
 
 GOOD = ["a.png", "b.jpg", "c.png", "d.webp", "e.png", "f.jpeg", "sub/g.png", "sub/h.jpg", "sub/deeper/i.png",
         "sub/deeper/j.bmp", "k.tif"]
@@ -26,8 +27,6 @@ GOOD = ["a.png", "b.jpg", "c.png", "d.webp", "e.png", "f.jpeg", "sub/g.png", "su
 @pytest.fixture(scope="module")
 def local_ray():
     """One Ray for the module (its start-up is the slow part); the jobs join it and leave it running."""
-    if not (WEIGHTS / "microast").is_dir():
-        pytest.skip(f"fast-model weights not found in {WEIGHTS} (set STYLEKIT_WEIGHTS_DIR)")
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("RAY_ADDRESS", raising=False)
         with ray_session() as cluster:
@@ -47,7 +46,7 @@ def photos(tmp_path: Path) -> Path:
 
 
 def _run(*argv: str) -> int:
-    return main(["batch", *argv, "--model", "microast", "--weights-dir", str(WEIGHTS), "-q"])
+    return main(["batch", *argv, "--model", "microast", "-q"])
 
 
 def _files(folder: Path) -> list[str]:
@@ -81,10 +80,10 @@ def test_a_folder_with_a_broken_file(local_ray, photos, style_path, tmp_path, ca
 
 def test_results_are_those_of_the_fast_command(local_ray, photos, style_path, tmp_path):
     out = tmp_path / "out"
-    report = stylekit.batch(photos / "sub", style_path, out, model="microast", weights_dir=str(WEIGHTS), workers=2)
+    report = stylekit.batch(photos / "sub", style_path, out, model="microast", workers=2)
     assert report.ok and sorted(p.relative_to(out).as_posix() for p in report.done) == [
         "deeper/i.png", "deeper/j.bmp", "g.png", "h.jpg"]
-    expected = FastStylizer([style_path], FastOptions(model="microast", weights_dir=str(WEIGHTS))).stylize_image(
+    expected = FastStylizer([style_path], FastOptions(model="microast")).stylize_image(
         photos / "sub" / "g.png")
     got = np.asarray(Image.open(out / "g.png"), dtype=float)
     assert np.abs(got - np.asarray(expected, dtype=float)).max() <= 1  # the same model; threads may round apart
@@ -101,20 +100,24 @@ def test_an_interrupted_job_keeps_what_was_finished_and_a_rerun_finishes_it(loca
                 raise KeyboardInterrupt
 
     stop = StopAfterThree()
-    report = stylekit.batch(photos, style_path, out, model="microast", weights_dir=str(WEIGHTS), callbacks=[stop],
+    report = stylekit.batch(photos, style_path, out, model="microast", callbacks=[stop],
                             workers=1)
     assert report.interrupted and not report.ok and len(report.done) == 3 and stop.total == 11
     assert _files(out) == sorted(p.relative_to(out).as_posix() for p in report.done)
-    report = stylekit.batch(photos, style_path, out, model="microast", weights_dir=str(WEIGHTS))
+    report = stylekit.batch(photos, style_path, out, model="microast")
     assert report.ok and len(report.skipped) == 3 and len(report.done) == 8 and _files(out) == sorted(GOOD)
 
 
-def test_workers_that_cannot_start_stop_the_job_in_one_line(local_ray, photos, style_path, tmp_path, capsys):
-    empty = tmp_path / "no-weights"
-    empty.mkdir()
-    assert main(["batch", str(photos), str(style_path), "-o", str(tmp_path / "out"), "--weights-dir", str(empty)]) == 2
+def test_workers_that_cannot_start_stop_the_job_in_one_line(local_ray, photos, style_path, tmp_path, capsys,
+                                                            weights_dir):
+    broken = tmp_path / "broken-weights"
+    shutil.copytree(weights_dir / "microast", broken / "microast")
+    bad = broken / "microast" / "decoder_iter_160000.pth.tar"
+    bad.chmod(0o644)
+    bad.write_bytes(b"not the weights")
+    assert main(["batch", str(photos), str(style_path), "-o", str(tmp_path / "out"), "--weights-dir", str(broken)]) == 2
     err = capsys.readouterr().err
-    assert "stylekit: error: the workers stopped: " in err and "is missing from" in err and "Traceback" not in err
+    assert "stylekit: error: the workers stopped: " in err and "is corrupted" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # the folder it made, still empty, is gone
 
 
@@ -134,9 +137,9 @@ def test_the_transfer_method(local_ray, style_path, tmp_path, capsys):
         assert result.shape == (32, 32, 3) and np.abs(result - source).mean() > 1  # stylised, at --size
 
 
-def test_a_video_in_chunks_keeps_its_frames_rate_and_audio(local_ray, style_path, tmp_path, capsys, shared_images):
+def test_a_video_in_chunks_keeps_its_frames_rate_and_audio(local_ray, style_path, tmp_path, capsys, sample_images):
     clip = tmp_path / "clip.mp4"
-    make_clip(shared_images / "golden_gate.jpg", clip, "pan", frames=36, size=(96, 64), fps=12)
+    make_clip(sample_images / "landscape.jpg", clip, "pan", frames=36, size=(96, 64), fps=12)
     out = tmp_path / "out"
     assert _run(str(clip), str(style_path), "-o", str(out), "--chunk-frames", "10", "--overlap", "4") == 0
     info = probe(out / "clip.mp4")
@@ -144,13 +147,13 @@ def test_a_video_in_chunks_keeps_its_frames_rate_and_audio(local_ray, style_path
     assert _files(out) == ["clip.mp4"]  # the work folder of finished frames is gone
     frames = list(read_frames(out / "clip.mp4"))
     assert len(frames) == 36 and np.abs(frames[20].astype(float) - frames[19]).mean() < 20
-    assert main(["batch", str(clip), str(style_path), "-o", str(out), "--weights-dir", str(WEIGHTS)]) == 0
+    assert main(["batch", str(clip), str(style_path), "-o", str(out)]) == 0
     assert "skipped: 1 (their results exist" in capsys.readouterr().err  # done already
 
 
-def test_an_interrupted_video_resumes_its_chunks(local_ray, style_path, tmp_path, shared_images):
+def test_an_interrupted_video_resumes_its_chunks(local_ray, style_path, tmp_path, sample_images):
     clip = tmp_path / "clip.mp4"
-    make_clip(shared_images / "tubingen.jpg", clip, "object", frames=24, size=(64, 48), fps=8, audio=False)
+    make_clip(sample_images / "portrait.jpg", clip, "object", frames=24, size=(64, 48), fps=8, audio=False)
     out = tmp_path / "out"
 
     class Stop(Callback):
@@ -158,7 +161,7 @@ def test_an_interrupted_video_resumes_its_chunks(local_ray, style_path, tmp_path
             if progress.done == 13:
                 raise KeyboardInterrupt
 
-    common = {"model": "microast", "weights_dir": str(WEIGHTS), "chunk_frames": 6, "workers": 1}
+    common = {"model": "microast", "chunk_frames": 6, "workers": 1}
     report = stylekit.batch(clip, style_path, out, callbacks=[Stop()], **common)
     work = out / ".clip.mp4.frames"
     kept = {int(p.stem) for p in work.glob("0*.png")}

@@ -33,8 +33,8 @@ def _img(path: Path, long_side: int) -> torch.Tensor:
 
 
 @pytest.fixture
-def pair(shared_images):
-    return _img(shared_images / "tubingen.jpg", 96), _img(shared_images / "starry_night.jpg", 128)
+def pair(sample_images):
+    return _img(sample_images / "portrait.jpg", 96), _img(sample_images / "starry_night.jpg", 128)
 
 
 def test_registry_matches_the_shared_files(weights_dir):
@@ -44,12 +44,28 @@ def test_registry_matches_the_shared_files(weights_dir):
         assert all(p.is_file() for p in paths.values())
 
 
-def test_missing_weights_say_where_and_how(tmp_path):
+def test_every_model_is_found_offline_with_an_empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(W, "_fetch", lambda *a: pytest.fail("nothing may be downloaded"))
+    for model in W.REGISTRY:
+        assert all(p.is_file() for p in resolve(model).values())
+    assert not any(cache_dir().rglob("*.*"))
+
+
+def test_a_users_folder_overrides_the_shipped_files_and_falls_back_to_them(tmp_path, weights_dir):
+    shutil.copytree(weights_dir / "microast", tmp_path / "microast")
+    (tmp_path / "microast" / "decoder_iter_160000.pth.tar").unlink()
+    paths = resolve("microast", tmp_path, allow_download=False)
+    assert paths["modulator"] == tmp_path / "microast" / "modulator_iter_160000.pth.tar"
+    assert paths["decoder"] == weights_dir / "microast" / "decoder_iter_160000.pth.tar"
+
+
+def test_missing_weights_say_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setattr(W, "PACKAGED", tmp_path / "stripped")
     with pytest.raises(StylekitError) as err:
         resolve("microast", tmp_path, allow_download=False)
     message = str(err.value)
     assert "content_encoder_iter_160000.pth.tar" in message and "https://github.com/EndyWon/MicroAST" in message
-    assert "\n" not in message
+    assert "reinstall stylekit" in message and "\n" not in message
 
 
 def test_a_corrupted_file_is_named(tmp_path, weights_dir):
@@ -81,12 +97,14 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
     assert cache_dir() == tmp_path / "stylekit" / "weights"
 
 
-def test_wct_autoencoders_reconstruct_and_alpha_zero_gives_back_the_content(weights_dir, pair, shared_images):
+def test_wct_autoencoders_reconstruct_and_alpha_zero_gives_back_the_content(weights_dir, pair, sample_images):
     _, style = pair
-    content = _img(shared_images / "tubingen.jpg", 192)[..., :144, :192]
+    content = _img(sample_images / "portrait.jpg", 192)[..., :144, :192]
     net = WCT().load_files(resolve("wct", weights_dir))
     errors = [F.mse_loss(net.decoders[k](net.encoders[k](content)), content).item() for k in range(5)]
-    assert all(e < 0.015 for e in errors) and errors == sorted(errors)  # deeper levels lose more detail
+    # within a third of the picture's own variance (0.015 on the 0.043 of the photo first used), deeper levels
+    # losing more detail
+    assert all(e < 0.35 * content.var().item() for e in errors) and errors == sorted(errors)
     out = net.stylize(content, [net.encode_style(style)], [1.0], alpha=0.0)  # all five levels in a row
     assert F.mse_loss(out, content).item() < 0.35 * content.var().item()
 
@@ -110,9 +128,9 @@ def _style_distance(vgg, image: torch.Tensor, style: torch.Tensor) -> float:
 
 
 @pytest.mark.parametrize("model", ["microast", "wct"])
-def test_alpha_moves_feature_statistics_toward_the_style(weights_dir, shared_images, model):
-    content = _img(shared_images / "tubingen.jpg", 256)  # big enough for the models' 4x-16x downsampling
-    style = _img(shared_images / "starry_night.jpg", 256)
+def test_alpha_moves_feature_statistics_toward_the_style(weights_dir, sample_images, model):
+    content = _img(sample_images / "portrait.jpg", 256)  # big enough for the models' 4x-16x downsampling
+    style = _img(sample_images / "the_scream.jpg", 256)
     stylizer = FastStylizer([style], FastOptions(model=model))
     vgg = get_backbone("vgg19")
     distances, errors = [], []
@@ -127,9 +145,9 @@ def test_alpha_moves_feature_statistics_toward_the_style(weights_dir, shared_ima
 
 
 @pytest.mark.parametrize("model", ["microast", "wct"])
-def test_style_interpolation(weights_dir, pair, shared_images, model):
+def test_style_interpolation(weights_dir, pair, sample_images, model):
     content, style = pair
-    other = _img(shared_images / "the_scream.jpg", 128)
+    other = _img(sample_images / "the_scream.jpg", 128)
     only_first = FastStylizer([style], FastOptions(model=model))(content)
     weighted = FastStylizer([style, other], FastOptions(model=model, style_blend_weights=[1.0, 0.0]))(content)
     mixed = FastStylizer([style, other], FastOptions(model=model, style_blend_weights=[1.0, 1.0]))(content)
@@ -137,9 +155,9 @@ def test_style_interpolation(weights_dir, pair, shared_images, model):
     assert (mixed - only_first).abs().mean() > 0.02
 
 
-def test_wct_mask_puts_each_style_in_its_region(weights_dir, pair, shared_images):
+def test_wct_mask_puts_each_style_in_its_region(weights_dir, pair, sample_images):
     content, style = pair
-    other = _img(shared_images / "the_scream.jpg", 128)
+    other = _img(sample_images / "the_scream.jpg", 128)
     h, w = content.shape[-2:]
     mask = torch.zeros(1, 1, h, w)
     mask[..., : w // 2] = 1
@@ -211,10 +229,16 @@ def test_cli_fast_single_and_batch(weights_dir, tmp_path, content_path, style_pa
 
 
 def test_cli_fast_errors(tmp_path, content_path, style_path, capsys, monkeypatch):
-    monkeypatch.setenv("STYLEKIT_WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setattr(W, "PACKAGED", tmp_path / "stripped")  # an install without its data, offline
+
+    def offline(entry, dest):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(W, "_fetch", offline)
     assert main(["fast", str(content_path), str(style_path), "-o", str(tmp_path / "o.png")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("stylekit: error:") and "is missing from" in err and len(err.splitlines()) == 1
+    assert err.startswith("stylekit: error:") and "is not installed and cannot be downloaded" in err
+    assert len(err.splitlines()) == 1
     assert not (tmp_path / "o.png").exists()
     assert main(["fast", str(content_path), str(style_path), "-o", str(tmp_path / "o.png"),
                  "--weights-dir", str(tmp_path / "nope")]) == 2

@@ -92,7 +92,7 @@ def _magenta_reference(float_activations: bool, images=None):
     if images is None:
         style, content = _image((256, 256), 1, "style"), _image((384, 384), 0, "content")
     else:
-        style, content = _photo(images / "starry_night.jpg", (256, 256)), _photo(images / "tubingen.jpg", (384, 384))
+        style, content = _photo(images / "starry_night.jpg", (256, 256)), _photo(images / "portrait.jpg", (384, 384))
     predict = _session(files["predict"], float_activations)
     vector = predict.run(None, {predict.get_inputs()[0].name: style[None]})[0].reshape(1, 100)
     transform = _session(files["transform"], float_activations)
@@ -112,11 +112,11 @@ def test_port_equals_the_onnx_graph_without_its_activation_quantisation(magenta)
     assert np.abs(image - out).max() < 1e-3 and np.abs(image - out).mean() < 1e-5
 
 
-def test_port_is_close_to_the_int8_runtime(magenta, shared_images):
+def test_port_is_close_to_the_int8_runtime(magenta, sample_images):
     """Against onnxruntime on the files as shipped, the port differs only by the dropped int8 activation
     quantisation (ranges calibrated on photos): on a photo and a painting, style vectors within 3% (relative L2),
     images within 0.06 mean absolute difference (0.038 measured)."""
-    style, content, vector, out = _magenta_reference(float_activations=False, images=shared_images)
+    style, content, vector, out = _magenta_reference(float_activations=False, images=sample_images)
     ours = magenta.style_vector(_nchw(style)).numpy()
     assert np.linalg.norm(ours - vector) / np.linalg.norm(vector) < 0.03
     image = magenta.stylize(_nchw(content), torch.from_numpy(vector))[0].permute(1, 2, 0).numpy()

@@ -20,9 +20,9 @@ GiB = 2**30
 
 
 @pytest.fixture
-def images(shared_images):
-    content = F.interpolate(load_image(shared_images / "tubingen.jpg").rgb, size=(96, 128), mode="area")
-    return content, shared_images / "starry_night.jpg"
+def images(sample_images):
+    content = F.interpolate(load_image(sample_images / "portrait.jpg").rgb, size=(96, 128), mode="area")
+    return content, sample_images / "starry_night.jpg"
 
 
 def _step(image: torch.Tensor, column: int) -> float:
@@ -42,11 +42,11 @@ def test_tiled_output_equals_the_untiled_one_without_seams(weights_dir, images, 
         assert _step(tiled, border) == pytest.approx(_step(whole, border), abs=1e-4)
 
 
-def test_wct_tiles_keep_the_two_style_mask(weights_dir, images, shared_images):
+def test_wct_tiles_keep_the_two_style_mask(weights_dir, images, sample_images):
     content, style = images
-    mask = F.interpolate(load_image(shared_images / "golden_gate.jpg").rgb, size=(96, 128)).mean(1, keepdim=True)
+    mask = F.interpolate(load_image(sample_images / "landscape.jpg").rgb, size=(96, 128)).mean(1, keepdim=True)
     opts = FastOptions(model="wct", style_size=(128, 128), mask=mask, levels=2)  # sides multiples of 16
-    styles = [style, shared_images / "the_scream.jpg"]
+    styles = [style, sample_images / "the_scream.jpg"]
     whole = FastStylizer(styles, opts, tile=0)(content)
     tiled = FastStylizer(styles, opts, tile=32)(content)
     assert (whole - tiled).abs().max().item() < 1e-3

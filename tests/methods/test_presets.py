@@ -150,8 +150,8 @@ def test_seed_003_check_values_come_out_of_stylekits_functions():
 
 @pytest.mark.vgg
 @pytest.mark.parametrize("name", list(PRESETS))
-def test_each_preset_lowers_its_loss_and_changes_the_image(name, shared_images):
-    content, style = shared_images / "tubingen.jpg", shared_images / "starry_night.jpg"
+def test_each_preset_lowers_its_loss_and_changes_the_image(name, sample_images):
+    content, style = sample_images / "portrait.jpg", sample_images / "starry_night.jpg"
     opts = make_options(TransferOptions, {"preset": name, "seed": 0, "size": 64,
                                           "steps": 2 if name == "keras-lbfgs" else 10})
     with warnings.catch_warnings():

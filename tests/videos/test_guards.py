@@ -32,10 +32,10 @@ def _remux(source, target, packet=lambda p: p, **options) -> None:
 
 
 @pytest.fixture
-def clip(tmp_path, shared_images):
+def clip(tmp_path, sample_images):
     """24 frames (2 s) of 48x32 with sound, moov at the end."""
     path = tmp_path / "clip.mp4"
-    make_clip(shared_images / "golden_gate.jpg", path, "pan", frames=24, size=(48, 32), fps=12)
+    make_clip(sample_images / "landscape.jpg", path, "pan", frames=24, size=(48, 32), fps=12)
     return path
 
 
@@ -212,9 +212,9 @@ def test_a_lock_whose_holder_finished_meanwhile_is_not_kept(tmp_path, monkeypatc
         assert len(calls) == 2 and (work / "lock").read_text() == str(os.getpid())
 
 
-def test_frames_too_thin_for_the_models_are_refused(tmp_path, style_path, shared_images, capsys):
+def test_frames_too_thin_for_the_models_are_refused(tmp_path, style_path, sample_images, capsys):
     strip = tmp_path / "strip.mp4"
-    make_clip(shared_images / "golden_gate.jpg", strip, frames=3, size=(96, 8), audio=False)
+    make_clip(sample_images / "landscape.jpg", strip, frames=3, size=(96, 8), audio=False)
     err = _refused(tmp_path, capsys, set(tmp_path.iterdir()), strip, style_path)
     assert "strip.mp4 is 96x8 px" in err and "at least 16 px" in err
 

@@ -64,9 +64,9 @@ def test_temporal_loss_by_hand():
 
 
 @pytest.fixture
-def clip(tmp_path, shared_images):
+def clip(tmp_path, sample_images):
     path = tmp_path / "clip.mp4"
-    make_clip(shared_images / "golden_gate.jpg", path, "pan", frames=6, size=(96, 64), fps=12)
+    make_clip(sample_images / "landscape.jpg", path, "pan", frames=6, size=(96, 64), fps=12)
     return path
 
 

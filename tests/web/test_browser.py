@@ -14,7 +14,6 @@ from PIL import Image
 
 from stylekit.web import BackgroundServer, ServerConfig
 
-from ..conftest import WEIGHTS
 
 CHROMIUM = os.environ.get("STYLEKIT_CHROMIUM", "/usr/bin/chromium")
 # Flags for a closed network: no background connections, no first-run work.
@@ -49,18 +48,18 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server():
-    config = ServerConfig(port=0, preview_every=2, max_side=1024, weights_dir=str(WEIGHTS))
+    config = ServerConfig(port=0, preview_every=2, max_side=1024)
     with BackgroundServer(config) as running:
         yield running
 
 
 @pytest.fixture
-def images(tmp_path, shared_images):
+def images(tmp_path, sample_images):
     """A 320x240 content photo and a style painting, as files a user would pick."""
-    content = Image.open(shared_images / "tubingen.jpg").convert("RGB").resize((320, 240))
-    content.save(tmp_path / "tubingen_small.jpg", quality=92)
-    Image.open(shared_images / "starry_night.jpg").convert("RGB").resize((256, 203)).save(tmp_path / "starry.jpg")
-    return tmp_path / "tubingen_small.jpg", tmp_path / "starry.jpg"
+    content = Image.open(sample_images / "portrait.jpg").convert("RGB").resize((320, 240))
+    content.save(tmp_path / "portrait_small.jpg", quality=92)
+    Image.open(sample_images / "starry_night.jpg").convert("RGB").resize((256, 203)).save(tmp_path / "starry.jpg")
+    return tmp_path / "portrait_small.jpg", tmp_path / "starry.jpg"
 
 
 DESKTOP, PHONE = {"width": 1280, "height": 800}, {"width": 390, "height": 844}
@@ -292,7 +291,7 @@ def test_a_reload_during_a_running_job_keeps_it_and_its_result(browser, server, 
     page.wait_for_selector("body[data-ready='1']")
     again = page.locator(f"#jobs .job[data-id='{job_id}']")
     again.wait_for(timeout=10_000)
-    assert page.locator("#content-name").inner_text().startswith("tubingen_small.jpg")  # the photo is still chosen
+    assert page.locator("#content-name").inner_text().startswith("portrait_small.jpg")  # the photo is still chosen
     again.locator(".state:has-text('done')").wait_for(timeout=120_000)
     assert again.locator("a.download").is_visible()
     page.close()  # a closed tab too: a new one finds the result

@@ -27,14 +27,14 @@ from stylekit.web import BackgroundServer, ServerConfig
 from stylekit.web import server as server_module
 from stylekit.web.server import HostCheck, host_name
 
-from ..conftest import WEIGHTS, bomb, pattern
+from ..conftest import bomb, pattern
 from .test_server import Client, png_bytes, post_and_read
 
 LONG_JOB = {"size": "48", "steps": "5000", "min_size": "", "backbone": "scratch", "early_stopping": False}
 
 
 def serving(**settings: object) -> BackgroundServer:
-    return BackgroundServer(ServerConfig(port=0, weights_dir=str(WEIGHTS), **settings))
+    return BackgroundServer(ServerConfig(port=0, **settings))
 
 
 def address(server: BackgroundServer) -> tuple[str, int]:

@@ -20,7 +20,7 @@ from stylekit.options import TransferOptions
 from stylekit.web import BackgroundServer, ServerConfig
 from stylekit.web.server import DISCARD_LIMIT
 
-from ..conftest import WEIGHTS, pattern
+from ..conftest import pattern
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -76,7 +76,7 @@ class Client:
 @pytest.fixture(scope="module")
 def server():
     config = ServerConfig(port=0, max_upload_mb=0.5, max_pixels=300_000, max_side=512, max_waiting=30,
-                          preview_every=1, weights_dir=str(WEIGHTS))
+                          preview_every=1)
     with BackgroundServer(config) as running:
         yield running
 
@@ -430,3 +430,18 @@ def test_image_views_are_made_once_and_count_against_the_upload_budget(server, c
     for _ in range(2):
         assert client.raw("GET", f"/api/images/{content}.jpg?session={client.session}&side=1024")[0] == 200
     assert set(stored.views) == {1024} and server.state.held.used == held + len(stored.views[1024])
+
+
+def test_a_model_that_is_not_installed_is_said_in_plain_words(server, client, monkeypatch):
+    from stylekit.feedforward import weights as W
+
+    monkeypatch.setattr(W, "PACKAGED", W.PACKAGED.parent / "stripped")  # an install without its data, offline
+
+    def offline(entry, dest):
+        raise OSError(f"[Errno 101] Network is unreachable: {entry.url} into {dest}")
+
+    monkeypatch.setattr(W, "_fetch", offline)
+    content = client.upload(png_bytes(pattern(64)))["id"]
+    job = client.wait(client.submit("fast", content, ["ex-swirls"], {"model": "wct"})["id"])
+    assert job["state"] == "failed" and "this style model is not installed" in job["error"]
+    assert not any(bad in job["error"] for bad in ("http", "/", "Errno", "--", ".pth"))
