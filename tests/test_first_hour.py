@@ -74,8 +74,9 @@ def test_help_agrees_with_the_docs():
 
 
 @pytest.mark.parametrize("name, keyword", [("transfer", "style_weight=10.0"), ("texture", "size="),
-                                           ("invert", "tv_weight="), ("dream", "octaves="), ("fast", "model='microast'"),
-                                           ("features", "color_scale='shared'"), ("video", "method="),
+                                           ("invert", "tv_weight="), ("dream", "octaves="),
+                                           ("fast", "model='microast'"), ("features", "color_scale='shared'"),
+                                           ("video", "method="),
                                            ("deconv", "top="), ("top_images", "k="), ("visualize", "channel="),
                                            ("batch", "workers=")])
 def test_public_functions_list_their_keyword_options_with_defaults(name, keyword):
