@@ -46,7 +46,7 @@ def peak_of(command: list[str]) -> tuple[float, float]:
 
 def methods(out_dir: Path) -> None:
     from stylekit.backbones import get_backbone
-    from stylekit.objectives.memory import estimate_peak_bytes
+    from stylekit.planning import estimate_peak_bytes
 
     net = get_backbone("vgg19")
     print(f"{'run':>22} {'estimate GiB':>13} {'peak RSS GiB':>13} {'est/peak':>9}")

@@ -24,7 +24,8 @@ def child(size: int, steps: int, content: str, style: str) -> None:
     from stylekit.backbones import get_backbone
     from stylekit.io import fit_long_side, load_image
     from stylekit.methods.gatys import run_transfer
-    from stylekit.objectives.memory import estimate_peak_bytes, plan_tiles
+    from stylekit.methods.gatys import transfer_tiles
+    from stylekit.planning import RunPlan, estimate_peak_bytes
     from stylekit.optim import Scale
     from stylekit.options import TransferOptions
 
@@ -32,7 +33,7 @@ def child(size: int, steps: int, content: str, style: str) -> None:
     net = get_backbone("vgg19")
     layers = [*opts.content_layers, *opts.style_layers]
     hw = fit_long_side(*load_image(content).rgb.shape[-2:], size)
-    tile = plan_tiles(net, opts, [Scale(hw, steps)], torch.device("cpu"))[hw]
+    tile = transfer_tiles(net, opts, RunPlan(hw, (Scale(hw, steps),)), torch.device("cpu"))[hw]
     estimate = estimate_peak_bytes(net, layers, hw, opts.optimizer, steps, tile, opts.content_layers)
     result = run_transfer(content, style, opts, backbone=net)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

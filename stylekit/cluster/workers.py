@@ -111,12 +111,12 @@ def fast_peak(options: FastOptions, hw: tuple[int, int]) -> int:
 
 def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
     """A transfer worker's peak memory (bytes) for a content image of (h, w) px and style images of ``styles``
-    (h, w): the optimisation's own estimate at the output size, untiled (see
-    :func:`~stylekit.objectives.memory.estimate_peak_bytes`)."""
+    (h, w): the optimisation's own estimate at the output size of its plan, untiled (see
+    :func:`~stylekit.planning.memory.estimate_peak_bytes`)."""
     from ..backbones import architecture
-    from ..objectives.memory import estimate_peak_bytes
+    from ..planning import estimate_peak_bytes, run_plan
 
-    final = target_hw(*hw, options.size)
+    final = run_plan(options, hw).output
     references = [final if options.style_resize == "content" else
                   fit_long_side(*s, max(MIN_SIDE, round(max(final) * options.style_scale))) for s in styles]
     net = architecture(options.backbone, options.pooling)

@@ -22,7 +22,7 @@ from ..backbones import FeatureExtractor
 from ..errors import StylekitError
 from ..io import ImageLike, checked_hw, content_files, load_image, resize, to_pil
 from ..io.sheets import captioned_grid
-from ..objectives.memory import preflight
+from ..planning import preflight
 from ..optim import Callback, ItemProgress, Scale
 from ..options import DeconvOptions, TopImagesOptions, keyword_options, make_options, validate
 from .common import check_channels, run_context

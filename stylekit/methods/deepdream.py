@@ -14,7 +14,7 @@ from ..backbones import FeatureExtractor
 from ..errors import StylekitError
 from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
-from ..objectives.memory import preflight
+from ..planning import preflight
 from ..optim import Callback, Scale, optimize
 from ..options import DreamOptions, ZoomOptions, keyword_options, make_options, validate
 from .common import check_channels, objective_loss, run_context, run_items

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ..io import ImageLike, checked_hw, load_image, write_atomic
-from ..objectives.memory import preflight
+from ..planning import preflight
 from ..optim import Scale
 from ..options import FeaturesOptions, keyword_options, make_options, validate
 from .common import run_context

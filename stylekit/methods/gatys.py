@@ -13,12 +13,12 @@ from ..devices import resolve_precision
 from ..errors import StylekitError, StylekitWarning
 from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
 from ..objectives import ContentLoss, Objective, TotalVariation, layer_weights, style_terms, total
-from ..objectives.memory import Reference, plan_tiles
 from ..objectives.tiled import tiled_features, tiled_loss
-from ..optim import Callback, EarlyStopping, optimize, schedule
+from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
 from ..options import TransferOptions, keyword_options, make_options, validate
+from ..planning import Reference, RunPlan, preflight, run_plan
 from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
 
@@ -96,6 +96,19 @@ def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[to
     return resize(load_image(opts.init).rgb.to(content), hw)
 
 
+def transfer_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: RunPlan, device: torch.device,
+                   references: Sequence[Reference] = ()) -> dict[tuple[int, int], int | None]:
+    """The memory pre-flight of a transfer's ``plan``: for each scale, None (whole) or its tile size. ``opts.tile``
+    N forces N-px tiles, 0 forbids tiling, None tiles the scales that do not fit whole (never with normalised
+    gradients or an rms content distance, which need the whole image)."""
+    untileable = opts.normalize_gradients or opts.content_reduction == "rms"
+    return preflight(backbone, device, [*opts.content_layers, *opts.style_layers], plan.scales,
+                     optimizer=opts.optimizer, min_size=opts.min_size, steps=opts.per_scale(),
+                     content_layers=opts.content_layers, references=references,
+                     tile=0 if untileable and not opts.tile else opts.tile, exact=not isinstance(opts.size, int),
+                     history=opts.lbfgs_history)
+
+
 def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
                  options: TransferOptions | None = None, callbacks: Sequence[Callback] = (),
                  backbone: FeatureExtractor | None = None, init_image: torch.Tensor | None = None,
@@ -122,11 +135,11 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     style_long = max(MIN_SIDE, round(max(final_hw) * opts.style_scale))
     for i, style in enumerate(style_imgs):
         checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
-    plan = schedule(final_hw, max(final_hw), opts.min_size, opts.per_scale())
+    plan = run_plan(opts, tuple(content_img.rgb.shape[-2:]))
     references = [Reference(final_hw if opts.style_resize == "content" else tuple(s.shape[-2:]),
                             opts.style_scale, "--style-scale") for s in style_imgs
                   if opts.style_layers and opts.style_weight > 0]
-    tiles = plan_tiles(backbone, opts, plan, device, references)  # before any work: what cannot fit fails now
+    tiles = transfer_tiles(backbone, opts, plan, device, references)  # before any work: what cannot fit fails now
 
     full_content = content_img.rgb.to(device)
     content_t = resize(full_content, final_hw)
@@ -142,7 +155,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
             else resize(init_image.to(content_t), final_hw))
     problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator)
     stopping = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, problem.build_loss, plan, opts.optimizer, opts.lr, [*stopping, *callbacks],
+    result = optimize(init, problem.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
                       settings=opts, space=space, clamp=opts.clamp)
     stalled = stall_warning(resize(init, tuple(result.image.shape[-2:])), result, opts.optimizer, opts.lr, space)
     if stalled:

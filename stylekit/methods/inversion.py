@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 from ..backbones import FeatureExtractor
 from ..io import ImageLike, checked_hw, load_image, resize, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
-from ..objectives.memory import preflight
+from ..planning import preflight
 from ..optim import Callback, Scale, optimize
 from ..options import InvertOptions, keyword_options, make_options, validate
 from .common import objective_loss, run_context, run_items

@@ -10,11 +10,11 @@ import torch
 from ..devices import resolve_precision
 from ..io import ImageLike, checked_hw, load_image
 from ..objectives import Objective, TotalVariation, layer_weights, style_terms, total
-from ..objectives.memory import Reference, preflight
 from ..objectives.tiled import tiled_loss
-from ..optim import Callback, EarlyStopping, optimize, schedule
+from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..options import TextureOptions, keyword_options, make_options, validate
+from ..planning import Reference, preflight, run_plan
 from .common import objective_loss, run_context
 from .result import MethodResult, Output
 
@@ -23,7 +23,8 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
                 callbacks: Sequence[Callback] = ()) -> MethodResult:
     """Synthesise a texture with the style statistics of ``source`` (``options.style_loss``), at ``options.size``."""
     opts = validate(options or TextureOptions())
-    size = (opts.size, opts.size) if isinstance(opts.size, int) else opts.size  # N: a square
+    plan = run_plan(opts)  # size N: a square
+    size = plan.output
     src = load_image(source, "source")
     ctx = run_context(opts, opts.style_layers)
     net = ctx.backbone
@@ -33,9 +34,8 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
     dtype = resolve_precision(opts.precision, ctx.device)
     final_long = max(size)
-    plan = schedule(size, max(size), opts.min_size, opts.per_scale())
     source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "--source-size", relative=False)
-    tiles = preflight(net, ctx.device, opts.style_layers, plan, optimizer=opts.optimizer, min_size=opts.min_size,
+    tiles = preflight(net, ctx.device, opts.style_layers, plan.scales, optimizer=opts.optimizer, min_size=opts.min_size,
                       steps=opts.per_scale(), references=[source_ref], tile=None, exact=True)
 
     def build(size: tuple[int, int]) -> LossFn:
@@ -49,9 +49,9 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
             return tiled_loss(net, total(parts), tiles[size], dtype)
         return objective_loss(net, total(parts), dtype=dtype)
 
-    init = torch.rand(1, 3, *plan[0].size, generator=ctx.generator).to(ctx.device)
+    init = torch.rand(1, 3, *plan.scales[0].size, generator=ctx.generator).to(ctx.device)
     extra = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, build, plan, opts.optimizer, opts.lr, [*extra, *callbacks])
+    result = optimize(init, build, plan.scales, opts.optimizer, opts.lr, [*extra, *callbacks])
     return MethodResult.from_optim(result, size)
 
 

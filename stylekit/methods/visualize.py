@@ -19,7 +19,7 @@ from ..backbones import FeatureExtractor
 from ..io import to_pil
 from ..io.sheets import captioned_grid
 from ..objectives import ChannelActivation, Diversity, Objective, total
-from ..objectives.memory import preflight
+from ..planning import preflight
 from ..optim import Callback, Scale, optimize
 from ..optim.space import UNIT, FourierSpace, PixelSpace
 from ..options import VisualizeOptions, keyword_options, make_options, validate

@@ -35,11 +35,11 @@ from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, ImageLike, check_distinct, check_output_path, checked_hw, fit_long_side, load_image,
                   write_atomic)
 from ..methods.common import run_context
+from ..methods.gatys import transfer_tiles
 from ..objectives import TemporalLoss
-from ..objectives.memory import plan_tiles
-from ..optim import schedule
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import TransferOptions, VideoOptions, keyword_options, make_options, validate
+from ..planning import run_plan
 from .flow import FlowEstimator, consistency_mask, warp
 from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, numbered_frames, probe
 
@@ -82,7 +82,7 @@ class FrameStylizer:
         --size that fits.
 
         The method checks its own network (fast: :meth:`FastStylizer.plan`, which tiles large frames; gatys:
-        :func:`~stylekit.objectives.memory.plan_tiles` on the first frame's schedule, which tiles rather than
+        :func:`~stylekit.methods.gatys.transfer_tiles` on the first frame's plan, which tiles rather than
         refuses where it can); this adds, in bytes per output pixel, the optical flow when frames are linked
         (:data:`FLOW_BYTES_PER_PIXEL`, always on the CPU) and the frames held (:data:`FRAME_BYTES_PER_PIXEL`).
         The network and the flow run in turn, so each is checked against the free memory on its own.
@@ -90,8 +90,7 @@ class FrameStylizer:
         o = self.opts
         if o.method == "gatys":
             first = self._transfer_options(frame_hw, first=True)
-            plan_tiles(self.backbone, first, schedule(frame_hw, max(frame_hw), first.min_size, first.per_scale()),
-                       self.device)
+            transfer_tiles(self.backbone, first, run_plan(first, frame_hw), self.device)
         else:
             self.fast.plan(frame_hw, "frame", "--size")
         per_pixel = (FLOW_BYTES_PER_PIXEL[o.flow] if o.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL

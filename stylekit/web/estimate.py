@@ -13,9 +13,9 @@ import time
 from typing import Any
 
 from ..io.geometry import MIN_SIDE, fit_long_side, target_hw
-from ..optim.schedule import schedule
 from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions,
                        TextureOptions, TopImagesOptions, VisualizeOptions)
+from ..planning import run_plan
 
 # Seconds per megapixel-step and fixed seconds per job, measured by benchmarks/estimates.py on the reference
 # machine (AMD EPYC, 2 cores, bf16 VGG19 passes for the optimisers), and that machine's probe time.
@@ -38,15 +38,8 @@ def work(method: str, options: Any, content_hw: tuple[int, int] | None, images: 
         return images * _area(target_hw(*hw, options.size))
     if isinstance(options, DeconvOptions):
         return _area(target_hw(*hw, options.size))
-    if isinstance(options, TextureOptions):
-        size = options.size
-        out = size if isinstance(size, tuple) else (size, size)
-        scales = schedule(out, max(out), options.min_size, options.per_scale())
-        return sum(s.steps * _area(s.size) for s in scales)
-    if isinstance(options, ScheduleOptions):
-        out = target_hw(*hw, options.size)  # type: ignore[attr-defined]
-        scales = schedule(out, max(out), options.min_size, options.per_scale())
-        return sum(s.steps * _area(s.size) for s in scales)
+    if isinstance(options, ScheduleOptions):  # a texture has no content: its size is the output's
+        return run_plan(options, None if isinstance(options, TextureOptions) else hw).work
     if isinstance(options, DreamOptions):
         out = target_hw(*hw, options.size)
         total = 0.0

@@ -13,11 +13,11 @@ from PIL import Image
 from ..io import to_pil
 from ..errors import StylekitError
 from ..optim import Callback, ItemProgress, Progress, StopRun
-from ..optim.schedule import schedule
 from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions,
                        TextureOptions, TopImagesOptions, TransferOptions, VisualizeOptions, form_fields, parse_form,
                        specs)
 from ..options.schema import OptionError
+from ..planning import run_plan
 from .jobs import JobContext, JobOutput
 
 OPTIMISE, QUICK = "optimise", "quick"
@@ -200,13 +200,11 @@ def server_settings(options: type, weights_dir: str | None, device: str) -> dict
     return {"device": device, **({"weights_dir": weights_dir} if "weights_dir" in names else {})}
 
 
-def total_steps(options: Any) -> int:
+def total_steps(options: Any, content_hw: tuple[int, int] | None = None) -> int:
     """The optimisation steps a job's options ask for in all (every scale or octave; 0 for methods that do not
-    optimise)."""
+    optimise), on a content of ``content_hw`` (None: a square of the size's long side)."""
     if isinstance(options, ScheduleOptions):
-        size = options.size  # type: ignore[attr-defined]
-        long = max(size) if isinstance(size, tuple) else size
-        return sum(scale.steps for scale in schedule((long, long), long, options.min_size, options.per_scale()))
+        return run_plan(options, content_hw).steps
     return getattr(options, "steps", 0) * getattr(options, "octaves", 1)
 
 

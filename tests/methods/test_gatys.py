@@ -9,9 +9,9 @@ from stylekit.backbones import load_scratch
 from stylekit.errors import OutOfMemoryEstimate, StylekitError
 from stylekit.io import load_image
 from stylekit.options import TransferOptions as Opts
-from stylekit.methods.gatys import run_transfer
-from stylekit.objectives import memory as memory_module
-from stylekit.objectives.memory import estimate_peak_bytes, plan_tiles
+from stylekit.methods.gatys import run_transfer, transfer_tiles
+from stylekit.planning import memory as memory_module
+from stylekit.planning import RunPlan, estimate_peak_bytes, run_plan
 from stylekit.objectives import gram_matrix
 from stylekit.optim import Callback, EarlyStopping, FunctionCallback, SaveEvery, StopScale
 from stylekit.optim import Scale, optimize, schedule
@@ -202,10 +202,11 @@ def test_memory_estimate_grows_and_refuses():
     assert tiled < estimate_peak_bytes(net, STYLE_LAYERS, (4096, 4096))
     opts = Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=0)
     with pytest.raises(OutOfMemoryEstimate, match=r"use --size \d+ or less"):
-        plan_tiles(net, opts, schedule((60000, 60000), 60000, 256, 5), cpu)
-    assert plan_tiles(net, opts, [Scale((64, 64), 5)], cpu) == {(64, 64): None}
+        transfer_tiles(net, opts, run_plan(Opts(size=60000, steps=5), (60000, 60000)), cpu)
+    one = RunPlan((64, 64), (Scale((64, 64), 5),))
+    assert transfer_tiles(net, opts, one, cpu) == {(64, 64): None}
     forced = Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=128)
-    assert plan_tiles(net, forced, [Scale((64, 64), 5)], cpu) == {(64, 64): 128}
+    assert transfer_tiles(net, forced, one, cpu) == {(64, 64): 128}
 
 
 def test_forced_tiles_give_the_same_transfer(content_path, style_path):
@@ -222,8 +223,8 @@ def test_tiles_are_chosen_when_memory_is_short(monkeypatch):
     tiled = estimate_peak_bytes(net, STYLE_LAYERS, size, steps=8, tile=1024, content_layers=["relu3_1"])
     monkeypatch.setattr(memory_module, "available_memory", lambda device: (whole + tiled) // 2)
     opts = Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",))
-    plan = [Scale((1024, 1024), 8), Scale(size, 8)]
+    plan = RunPlan(size, (Scale((1024, 1024), 8), Scale(size, 8)))
     with pytest.warns(UserWarning, match="4096x4096 would not fit in memory whole: computing in 1024 px tiles"):
-        assert plan_tiles(net, opts, plan, cpu) == {(1024, 1024): None, size: 1024}
+        assert transfer_tiles(net, opts, plan, cpu) == {(1024, 1024): None, size: 1024}
     with pytest.raises(OutOfMemoryEstimate, match="4096x4096 step"):
-        plan_tiles(net, Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=0), plan, cpu)
+        transfer_tiles(net, Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=0), plan, cpu)

@@ -18,10 +18,10 @@ from ..backbones import FeatureExtractor
 from ..devices import available_memory
 from ..errors import OutOfMemoryEstimate
 from ..io.geometry import MIN_SIDE, fit_long_side
-from ..optim import Scale, schedule
+from ..objectives.tiled import TileLayout
+from ..optim import Scale
 from ..optim.loop import LBFGS_HISTORY
-from ..options import TransferOptions
-from .tiled import TileLayout
+from .run import scales_for
 
 RUNTIME_OVERHEAD = 375 * 2**20  # Python, torch, the loaded images (fitted, see estimate_peak_bytes)
 GRAPH_FACTOR = 1.22  # floats autograd holds per float of the forward's activations (fitted, see below)
@@ -131,8 +131,8 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
     ``tile`` N forces N-px tiles, 0 forbids tiling (a method without a tiled loss), None tiles a scale only
     when it does not fit whole. A run that cannot fit raises :class:`OutOfMemoryEstimate` in one line naming
     the largest setting that fits: the references' option (``--style-scale``, ``--source-size``) when they are
-    what does not fit, else ``--size`` (a long side, or WxH with ``exact``); smaller runs are planned as
-    ``schedule(size, min_size, steps)`` (``steps`` default: the plan's).
+    what does not fit, else ``--size`` (a long side, or WxH with ``exact``); smaller runs are planned by
+    :func:`~stylekit.planning.run.scales_for` with ``min_size`` and ``steps`` (default: the plan's).
     """
     free = available_memory(device)
     per_scale = [s.steps for s in plan] if steps is None else steps
@@ -188,22 +188,10 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
             raise OutOfMemoryEstimate(f"{problem}: use {r.option} {value} or less")
 
     def run_at(n: int) -> list[Scale]:
-        return schedule(fit_long_side(*final, n), n, min_size, per_scale)
+        return scales_for(fit_long_side(*final, n), min_size, per_scale)
 
     n = largest(lambda n: fits(run_at(n), references), max(final))
     if n is None:
         raise OutOfMemoryEstimate(f"{problem}, and even the smallest size would not fit: free some memory")
     h, w = run_at(n)[-1].size
     raise OutOfMemoryEstimate(f"{problem}: use --size {f'{w}x{h}' if exact else n} or less")
-
-
-def plan_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: Sequence[Scale], device: torch.device,
-               references: Sequence[Reference] = ()) -> dict[tuple[int, int], int | None]:
-    """:func:`preflight` for a transfer: ``opts.tile`` N forces N-px tiles, 0 forbids tiling, None tiles the
-    scales that do not fit whole (never with normalised gradients or an rms content distance, which need the whole
-    image)."""
-    untileable = opts.normalize_gradients or opts.content_reduction == "rms"
-    return preflight(backbone, device, [*opts.content_layers, *opts.style_layers], plan, optimizer=opts.optimizer,
-                     min_size=opts.min_size, steps=opts.per_scale(), content_layers=opts.content_layers,
-                     references=references, tile=0 if untileable and not opts.tile else opts.tile,
-                     exact=not isinstance(opts.size, int), history=opts.lbfgs_history)

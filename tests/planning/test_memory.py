@@ -11,8 +11,8 @@ import torch
 from stylekit.cli import main
 from stylekit.errors import OutOfMemoryEstimate
 from stylekit.methods import deepdream, feature_maps, gatys, inversion, texture_synthesis
-from stylekit.objectives import memory
-from stylekit.objectives.memory import Reference, estimate_peak_bytes, preflight
+from stylekit.planning import memory
+from stylekit.planning.memory import Reference, estimate_peak_bytes, preflight
 from stylekit.optim import Scale, schedule
 from stylekit.options import DreamOptions, FeaturesOptions, InvertOptions, TextureOptions, TransferOptions
 
