@@ -6,7 +6,7 @@ frames across chunk boundaries against the pairs inside chunks (with the default
 "total" counts everything after the command's own start-up (Ray's start, the workers' model loads); "steady"
 is the rate between the first and the last result; "first" is the seconds until the first result.
 ``--memory`` instead measures the workers' peak memory against their estimates over image sizes, for the
-fast models and the transfer (the fit behind ``WORKER_BYTES`` and ``RAY_BYTES``).
+fast models and the transfer (the fit behind the registry's ``worker_bytes``).
 
     python benchmarks/batch.py --images 48 --size 512 --model microast
     python benchmarks/batch.py --memory
@@ -25,7 +25,7 @@ from common import IMAGES
 from PIL import Image
 
 import stylekit
-from stylekit.cluster.workers import fast_peak, transfer_peak
+from stylekit.cluster.workers import worker_peak
 from stylekit.feedforward import FastStylizer, stylize_files
 from stylekit.io import batch_outputs, content_files
 from stylekit.optim import Callback
@@ -106,7 +106,7 @@ def images(args: argparse.Namespace, folder: Path, style: Path, work: Path) -> N
     stylize_files(stylizer, plan, [times])
     base_total, base_steady, base_first = rates(start, times.times)
     largest = max((Image.open(p).size[::-1] for p in plan), key=lambda hw: hw[0] * hw[1])
-    estimate = fast_peak(options, largest)
+    estimate = worker_peak("fast", options, largest)
     print(f"{args.images} photos of {args.size} px, model {args.model}; the plain loop: "
           f"{base_total:.2f} images/s total, {base_steady:.2f} steady")
     print(f"{'run':>24}  {'total img/s':>11}  {'vs plain':>8}  {'steady img/s':>12}  {'vs plain':>8}  "
@@ -173,8 +173,8 @@ def memory(style: Path, work: Path) -> None:
             report = stylekit.batch(folder, style, work / f"memory{i}-out", workers=1, **options)
         assert report.ok, report.failed
         hw = max((Image.open(p).size[::-1] for p in folder.iterdir()), key=lambda t: t[0] * t[1])
-        estimate = (transfer_peak(TransferOptions(size=size), hw, [style_hw]) if name == "transfer"
-                    else fast_peak(FastOptions(model=name), hw))
+        estimate = (worker_peak("transfer", TransferOptions(size=size), hw, [style_hw]) if name == "transfer"
+                    else worker_peak("fast", FastOptions(model=name), hw))
         print(f"{name:>10}  {size:5d}  {peak.peak / 2**20:6.0f} MB  {estimate / 2**20:6.0f} MB  "
               f"{estimate / peak.peak:5.2f}")
 

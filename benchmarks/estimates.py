@@ -1,7 +1,7 @@
 """How honest the web page's time estimates are: each method's jobs run here as the server runs them, and the
 time each took is printed beside the estimate the server would have shown (from the reference rates scaled by
 this machine's probe) and the rate this run measured (seconds per megapixel-step, the numbers behind
-stylekit.web.estimate.RATES).
+stylekit.options.registry's rates).
 
     python benchmarks/estimates.py [--sizes 256,512]
 """
@@ -12,7 +12,8 @@ import time
 
 from stylekit.io.examples import example_content, example_style
 from stylekit.options import parse_form
-from stylekit.web.estimate import FIXED, Estimator, probe, work
+from stylekit.options.registry import METHODS
+from stylekit.web.estimate import Estimator, probe, work
 from stylekit.web.jobs import Job, JobContext, JobQueue
 from stylekit.web.tasks import methods_by_name, server_settings
 
@@ -47,7 +48,7 @@ def main() -> None:
             start = time.perf_counter()
             method.run(content, images, options, JobContext(queue, job), 10_000)
             took = time.perf_counter() - start
-            rate = max(took - FIXED[name], 0) / amount if amount else float("nan")
+            rate = max(took - METHODS[name].fixed, 0) / amount if amount else float("nan")
             print(f"{name:10} {','.join(f'{k}={v}' for k, v in form.items()) or '-':16} {size:5d} {amount:8.2f} "
                   f"{guess:8.1f}s {took:6.1f}s {took / guess:6.2f} {rate:6.3f}")
     queue.shutdown()

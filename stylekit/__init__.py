@@ -11,28 +11,29 @@ from typing import Any
 from .errors import StylekitError, StylekitWarning
 from .options import (PRESETS, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig,
                       TextureOptions, TransferOptions, VideoOptions, ZoomOptions)
+from .options.registry import public_functions
 from .version import __version__
 
-_FUNCTIONS = {
-    "transfer": "stylekit.methods.gatys", "texture": "stylekit.methods.texture_synthesis",
-    "invert": "stylekit.methods.inversion", "invert_sweep": "stylekit.methods.inversion",
-    "dream": "stylekit.methods.deepdream", "dream_zoom": "stylekit.methods.deepdream",
-    "features": "stylekit.methods.feature_maps", "fast": "stylekit.feedforward.stylize",
-    "fast_batch": "stylekit.feedforward.stylize", "video": "stylekit.videos.stylize",
-    "deconv": "stylekit.methods.deconv", "top_images": "stylekit.methods.deconv",
-    "visualize": "stylekit.methods.visualize", "batch": "stylekit.cluster.jobs",
-}
+# Public functions that run over many inputs rather than one method's (each method's come from the registry).
+_LOOPS = {"video": "stylekit.videos.stylize", "batch": "stylekit.cluster.jobs"}
+
+
+def _functions() -> dict[str, str]:
+    return {**public_functions(), **_LOOPS}
 
 
 def __getattr__(name: str) -> Any:
-    """The public functions, imported on first use."""
-    if name in _FUNCTIONS:
-        value = getattr(import_module(_FUNCTIONS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
+    """The public functions (every registered method's), imported on first use."""
+    module = _functions().get(name)
+    if module is None:
+        raise AttributeError(f"module 'stylekit' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_functions()})
 
 
 __all__ = ["PRESETS", "DreamOptions", "FastOptions", "FeaturesOptions", "InvertOptions", "ServerConfig",
            "StylekitError", "StylekitWarning", "TextureOptions", "TransferOptions", "VideoOptions", "ZoomOptions",
-           "__version__", *_FUNCTIONS]
+           "__version__", *_functions()]

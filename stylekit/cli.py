@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from .version import __version__
-from .errors import StylekitError, StylekitWarning
+from .errors import StylekitError, StylekitWarning, render
 from .neural_style import add_arguments as neural_style_arguments
-from .options import (BATCH_METHOD_OPTIONS, PRESETS, BatchOptions, BatchOutput, DeconvOptions, DreamOptions,
+from .neural_style import flag as neural_style_flag
+from .options import (PRESETS, BatchOptions, BatchOutput, DreamOptions,
                       DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions,
-                      OutputOptions, RecordOptions, ServerConfig, StylesOptions, TextureOptions, TopImagesOptions,
-                      TransferOptions, VideoOptions, VideoOutput, VisualizeOptions, ZoomOptions, add_arguments,
-                      options_from, preset_values)
+                      OutputOptions, RecordOptions, ServerConfig, StylesOptions, TopImagesOptions,
+                      TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
+                      cli_flags, options_from, preset_values, registry)
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -55,17 +56,18 @@ class Command:
     run: Callable[[argparse.Namespace], int]
     defaults: tuple[tuple[str, Any], ...] = ()
     arguments: Callable[[argparse.ArgumentParser], None] | None = None  # a command with its own flags
-    methods: tuple[tuple[str, tuple[type, ...]], ...] = ()  # --method NAME: these option classes instead
+    flags: Callable[[str], str] | None = None  # how its messages name an option (default: the classes' flags)
+    batch: bool = False  # --method NAME picks one of the registry's batch methods
 
 
-def _callbacks_for(out: RecordOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
+def _callbacks_for(out: OutputOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
     """The progress bar and, with --save-every, an intermediates writer (its folder checked by
     :func:`_check_outputs`)."""
     from .io import save_image
     from .optim import SaveEvery
 
     callbacks: list[Any] = [bar]
-    if out.save_every:
+    if isinstance(out, RecordOptions) and out.save_every:
         folder = Path(out.intermediates).expanduser() if out.intermediates else output.parent
         suffix = output.suffix if output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") else ".png"
         tag = "_{item}" if items else ""
@@ -179,9 +181,21 @@ def _require(extra: str) -> None:
                             f"pip install 'stylekit[{extra}]'")
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    kind = "warning" if issubclass(category, StylekitWarning) else "note"
-    print(f"stylekit: {kind}: {message}", file=sys.stderr)
+def _flags(command: str | None) -> Callable[[str], str]:
+    """How this command's messages name an option: by its flag."""
+    found = commands().get(command or "")
+    if found is not None and found.flags is not None:
+        return found.flags
+    classes = [*found.options, *_batch_classes().values()] if found else []
+    return cli_flags(*classes)
+
+
+def _warning_printer(flags: Callable[[str], str]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints one line, options named by their ``flags``."""
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        kind = "warning" if issubclass(category, StylekitWarning) else "note"
+        print(f"stylekit: {kind}: {render(str(message), flags)}", file=sys.stderr)
+    return show
 
 
 def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None,
@@ -207,8 +221,8 @@ def _bar(out: OutputOptions, unit: str = "step", total: int = 0) -> ProgressBar:
     return ProgressBar(not out.quiet and tty, unit, total, lines=not out.quiet and not tty)
 
 
-def _run_single(out: RecordOptions, inputs: Sequence[object], run: Callable[[list[Any]], Any]) -> int:
-    """Run one optimisation method with progress and intermediates; write its image atomically."""
+def _run_single(out: OutputOptions, inputs: Sequence[object], run: Callable[[list[Any]], Any]) -> int:
+    """Run one method with progress (and, with record options, intermediates); write its image atomically."""
     from .io import save_image
 
     output = _check_outputs(out, inputs)
@@ -250,14 +264,6 @@ def _neural_style(args: argparse.Namespace) -> int:
     printer = LossPrinter(run.print_iter, sum(run.options.steps), lambda text: print(text, flush=True))
     return _run_single(run.output, [content, *styles, run.options.init],
                        lambda callbacks: run_transfer(content, styles, run.options, [*callbacks, printer]))
-
-
-def _texture(args: argparse.Namespace) -> int:
-    from .methods.texture_synthesis import run_texture
-
-    options = options_from(args, TextureOptions)
-    return _run_single(options_from(args, RecordOptions), [args.source],
-                       lambda callbacks: run_texture(args.source, options, callbacks))
 
 
 def _invert(args: argparse.Namespace) -> int:
@@ -322,17 +328,6 @@ def _features(args: argparse.Namespace) -> int:
     return 0
 
 
-def _deconv(args: argparse.Namespace) -> int:
-    from .io import save_image
-    from .methods.deconv import run_deconv
-
-    options = options_from(args, DeconvOptions)
-    out = options_from(args, OutputOptions)
-    output = _check_outputs(out, [args.image])
-    save_image(run_deconv(args.image, options).sheet, output)
-    return _finish(out, output, False)
-
-
 def _top_images(args: argparse.Namespace) -> int:
     from .io import content_files, save_image
     from .methods.deconv import run_top_images
@@ -359,13 +354,6 @@ def _top_images(args: argparse.Namespace) -> int:
     if not out.quiet:
         print(f"stylekit: {result.scanned} images scanned, {len(result.skipped)} skipped", file=sys.stderr)
     return _finish(out, output, result.interrupted)
-
-
-def _visualize(args: argparse.Namespace) -> int:
-    from .methods.visualize import run_visualize
-
-    options = options_from(args, VisualizeOptions)
-    return _run_single(options_from(args, RecordOptions), [], lambda callbacks: run_visualize(options, callbacks))
 
 
 def _fast(args: argparse.Namespace) -> int:
@@ -401,12 +389,29 @@ def _fast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _job(method: registry.Method) -> Callable[[argparse.Namespace], int]:
+    """The command of a method that runs its job and writes its image: its inputs as the job takes them."""
+    def run(args: argparse.Namespace) -> int:
+        options = options_from(args, method.options)
+        content = next((getattr(args, i.dest) for i in method.inputs if i.kind == "content"), None)
+        styles = [path for i in method.inputs if i.kind in ("style", "styles")
+                  for path in (getattr(args, i.dest) if i.nargs else [getattr(args, i.dest)])]
+        job = method.code(method.job)
+        return _run_single(options_from(args, method.output), [content, *styles],
+                           lambda callbacks: job(content, styles, options, callbacks))
+    return run
+
+
+def _batch_classes() -> dict[str, type]:
+    return registry.batch_methods()
+
+
 def _batch(args: argparse.Namespace) -> int:
     _require("cluster")
     from .cluster import run_batch
 
     batch = options_from(args, BatchOptions)
-    method = BATCH_METHOD_OPTIONS[batch.method]
+    method = _batch_classes()[batch.method]
     context = {"n_styles": len(args.styles)} if method is FastOptions else {}
     options = options_from(args, method, **context)
     out = options_from(args, BatchOutput)
@@ -542,92 +547,69 @@ def describe_preset(name: str) -> str:
 
 
 _STYLES = ("styles", "STYLE", "style image(s)", "+")
-COMMANDS: dict[str, Command] = {
-    "transfer": Command("Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.",
-                        (("content", "CONTENT", "content image", None), _STYLES),
-                        (TransferOptions, RecordOptions), _transfer),
-    "demo": Command("transfer on the built-in example images",
-                    "Style transfer of a built-in photo (Grace Hopper, public domain, shipped with matplotlib) with a "
-                    "built-in swirling painting.", (), (TransferOptions, RecordOptions), _transfer,
-                    (("output", "stylized.png"),)),
-    "neural-style": Command("jcjohnson/neural-style's command line",
-                            "Run a neural_style.lua command line: 'th neural_style.lua ARGS' is 'stylekit "
-                            "neural-style ARGS' (single-dash flags, neural-style's defaults and loss semantics; see "
-                            "'stylekit presets neural-style'). Flags naming Torch internals are noted and ignored.",
-                            (), (),
-                            _neural_style, arguments=neural_style_arguments),
-    "texture": Command("texture synthesis from a style image",
-                       "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from "
-                       "noise, at any size.", (("source", "STYLE", "texture or painting to synthesise from", None),),
-                       (TextureOptions, RecordOptions), _texture),
-    "invert": Command("reconstruct an image from one layer's features",
-                      "Feature inversion (Mahendran & Vedaldi 2015): from noise, recover an image whose features at "
-                      "a layer match IMAGE's.", (("image", "IMAGE", "image whose features are inverted", None),),
-                      (InvertOptions, RecordOptions), _invert),
-    "dream": Command("DeepDream", "Amplify what a layer sees in IMAGE (DeepDream), with octaves, jitter, an optional "
-                     "guide image and zoom loops.", (("image", "IMAGE", "image to dream on", None),),
-                     (DreamOptions, ZoomOptions, DreamOutput), _dream),
-    "features": Command("grids of feature maps", "Draw the activation maps of the chosen channels of each layer.",
-                        (("image", "IMAGE", "image to look at", None),), (FeaturesOptions, FigureOutput),
-                        _features),
-    "deconv": Command("deconvnet projections of a layer's strongest activations",
-                      "Zeiler & Fergus's deconvnet: the strongest activation of each chosen channel of a layer in "
-                      "IMAGE (the others of the layer set to zero) projected back to pixels through the network run in "
-                      "reverse (unpooling with the max-pooling switches, rectification, transposed filters); each "
-                      "beside the image patch under it.", (("image", "IMAGE", "image to look at", None),),
-                      (DeconvOptions, OutputOptions), _deconv),
-    "top-images": Command("the image regions that excite each channel most, over a folder",
-                          "For each channel, the K regions of the images in FOLDER (each one's receptive field) that "
-                          "excite it most, each beside its deconvnet projection: Zeiler & Fergus's figure. The folder "
-                          "is streamed, so it may hold thousands of images; unreadable files are skipped with a note.",
-                          (("folder", "FOLDER", "folder of images", None),), (TopImagesOptions, OutputOptions),
-                          _top_images),
-    "visualize": Command("pictures that a channel responds to most (activation maximisation)",
-                         "Draw, from faint noise, the picture that most excites a channel of a layer, with lucid's "
-                         "priors (decorrelated-colour Fourier parameterisation, random jitter, scaling and rotation); "
-                         "--channels draws several on a sheet, --diversity several different pictures of each.", (),
-                         (VisualizeOptions, RecordOptions), _visualize),
-    "fast": Command("fast feed-forward arbitrary style transfer",
-                    "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained network: an "
-                    "arbitrary-style one (Magenta's, MicroAST or a WCT cascade) with STYLE images, or the 26-style "
-                    "network with --builtin N (see 'stylekit styles').",
-                    (("content", "CONTENT", "content image, or a folder of images (batch mode)", None),
-                     ("styles", "STYLE", "style image(s); none with --builtin", "*")),
-                    (FastOptions, FastOutput), _fast),
-    "batch": Command("stylise a folder of images or a video on Ray (this machine's cores, or a cluster)",
-                     "Stylise every image in INPUT and its subfolders (or every frame of the video INPUT, in chunks "
-                     "processed in parallel, temporal consistency kept across chunks) into the folder -o, on Ray: a "
-                     "Ray started on this machine's cores, or the cluster at --address. Each result keeps its "
-                     "input's path and extension; a rerun skips what is done; a broken file fails alone and is "
-                     "listed at the end (exit code 1). --method transfer optimises each image instead ('stylekit "
-                     "batch --method transfer --help' lists its options). Needs the cluster extra: pip install "
-                     "'stylekit[cluster]'.",
-                     (("input", "INPUT", "a folder of images (searched recursively) or a video", None),
-                      ("styles", "STYLE", "style image(s); none with --builtin", "*")),
-                     (BatchOptions, FastOptions, BatchOutput), _batch,
-                     methods=tuple((name, (BatchOptions, cls, BatchOutput)) for name, cls in
-                                   BATCH_METHOD_OPTIONS.items())),
-    "styles": Command("contact sheet of the 26 built-in styles",
-                      "Draw CONTENT (default: the built-in example photo) in each of the 26-style network's styles, "
-                      "numbered as 'stylekit fast --builtin N' takes them.",
-                      (("content", "CONTENT", "photo to show the styles on", "?"),), (StylesOptions, OutputOptions),
-                      _styles),
-    "video": Command("stylise a video with temporal consistency",
-                     "Stylise every frame of INPUT (frame rate and audio kept), warping the previous stylised frame "
-                     "along the optical flow to avoid flicker. An interrupted job resumes when run again with the "
-                     "same arguments.",
-                     (("input", "INPUT", "input video (anything FFmpeg reads: .mp4, .mov, .mkv, ...)", None),
-                      _STYLES), (VideoOptions, VideoOutput), _video),
-    "serve": Command("the web UI", "Serve the web UI: upload pictures, pick a method, watch the image appear, "
-                     "download the result. Optimisations wait in a queue; fast jobs run beside them.", (),
-                     (ServerConfig,), _serve),
-    "presets": Command("list the recipes --preset offers",
-                       "List the presets (the seed tutorials', the Gatys et al. paper's, neural-style's), or show one "
-                       "preset's settings and how it deviates from its printed recipe.",
-                       (("name", "NAME", "a preset to show in full", "?"),), (), _presets),
-    "layers": Command("list a backbone's layer names", "List the layer names of a backbone.", (), (LayersOptions,),
-                      _layers),
+# Commands that are not one method of the registry, and where each goes in the list of commands.
+EXTRA: dict[str, tuple[str, Command]] = {
+    "demo": ("transfer", Command(
+        "transfer on the built-in example images", "Style transfer of a built-in photo (Grace Hopper, public domain, "
+        "shipped with matplotlib) with a built-in swirling painting.", (), (TransferOptions, RecordOptions),
+        _transfer, (("output", "stylized.png"),))),
+    "neural-style": ("demo", Command(
+        "jcjohnson/neural-style's command line", "Run a neural_style.lua command line: 'th neural_style.lua ARGS' is "
+        "'stylekit neural-style ARGS' (single-dash flags, neural-style's defaults and loss semantics; see 'stylekit "
+        "presets neural-style'). Flags naming Torch internals are noted and ignored.", (), (), _neural_style,
+        arguments=neural_style_arguments, flags=neural_style_flag)),
+    "batch": ("fast", Command(
+        "stylise a folder of images or a video on Ray (this machine's cores, or a cluster)",
+        "Stylise every image in INPUT and its subfolders (or every frame of the video INPUT, in chunks processed in "
+        "parallel, temporal consistency kept across chunks) into the folder -o, on Ray: a Ray started on this "
+        "machine's cores, or the cluster at --address. Each result keeps its input's path and extension; a rerun "
+        "skips what is done; a broken file fails alone and is listed at the end (exit code 1). --method transfer "
+        "optimises each image instead ('stylekit batch --method transfer --help' lists its options). Needs the "
+        "cluster extra: pip install 'stylekit[cluster]'.",
+        (("input", "INPUT", "a folder of images (searched recursively) or a video", None),
+         ("styles", "STYLE", "style image(s); none with --builtin", "*")),
+        (BatchOptions, FastOptions, BatchOutput), _batch, batch=True)),
+    "styles": ("batch", Command(
+        "contact sheet of the 26 built-in styles", "Draw CONTENT (default: the built-in example photo) in each of "
+        "the 26-style network's styles, numbered as 'stylekit fast --builtin N' takes them.",
+        (("content", "CONTENT", "photo to show the styles on", "?"),), (StylesOptions, OutputOptions), _styles)),
+    "video": ("styles", Command(
+        "stylise a video with temporal consistency", "Stylise every frame of INPUT (frame rate and audio kept), "
+        "warping the previous stylised frame along the optical flow to avoid flicker. An interrupted job resumes "
+        "when run again with the same arguments.",
+        (("input", "INPUT", "input video (anything FFmpeg reads: .mp4, .mov, .mkv, ...)", None), _STYLES),
+        (VideoOptions, VideoOutput), _video)),
+    "serve": ("video", Command(
+        "the web UI", "Serve the web UI: upload pictures, pick a method, watch the image appear, download the "
+        "result. Optimisations wait in a queue; fast jobs run beside them.", (), (ServerConfig,), _serve)),
+    "presets": ("serve", Command(
+        "list the recipes --preset offers", "List the presets (the seed tutorials', the Gatys et al. paper's, "
+        "neural-style's), or show one preset's settings and how it deviates from its printed recipe.",
+        (("name", "NAME", "a preset to show in full", "?"),), (), _presets)),
+    "layers": ("presets", Command(
+        "list a backbone's layer names", "List the layer names of a backbone.", (), (LayersOptions,), _layers)),
 }
+# The methods whose command does more than run its job and write its image.
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "transfer": _transfer, "invert": _invert, "dream": _dream, "features": _features, "top-images": _top_images,
+    "fast": _fast}
+
+
+def method_command(method: registry.Method) -> Command:
+    """The command of a registered method: its inputs as positionals, its options and output options."""
+    positionals = tuple((i.dest, i.metavar, i.help, i.nargs) for i in method.inputs)
+    return Command(method.summary, method.description, positionals, (method.options, *method.more, method.output),
+                   HANDLERS.get(method.name) or _job(method))
+
+
+def commands() -> dict[str, Command]:
+    """Every command: each registered method's, and the others in their places."""
+    found = {name: method_command(m) for name, m in registry.METHODS.items()}
+    for name, (after, command) in EXTRA.items():
+        keys = list(found)
+        place = keys.index(after) + 1 if after in found else len(keys)
+        found = {**dict(list(found.items())[:place]), name: command, **dict(list(found.items())[place:])}
+    return found
 
 
 def named(argv: Sequence[str], flag: str) -> str | None:
@@ -649,19 +631,21 @@ def preset_named(argv: Sequence[str]) -> str | None:
 
 
 def build_parser(preset: str | None = None, method: str | None = None) -> argparse.ArgumentParser:
-    """The ``stylekit`` argument parser, generated from :data:`COMMANDS` and the option dataclasses; with
+    """The ``stylekit`` argument parser, generated from :func:`commands` and the option dataclasses; with
     ``preset``, the options of the commands that take one default to the preset's values (so ``--help`` shows them
     and every flag given still overrides); with ``method``, commands with methods offer that method's options."""
     parser = OneLineParser(prog="stylekit", description="Neural style transfer on frozen CNN features.")
     parser.add_argument("--version", action="version", version=f"stylekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for name, command in COMMANDS.items():
+    for name, command in commands().items():
         p = sub.add_parser(name, formatter_class=HelpFormatter, help=command.summary,
-                           description=command.description, allow_abbrev=not command.methods)  # --meth: no
+                           description=command.description, allow_abbrev=not command.batch)  # --meth: no
         for dest, metavar, help_text, nargs in command.positionals:
             p.add_argument(dest, metavar=metavar, help=help_text, nargs=nargs)
         defaults = dict(command.defaults)
-        options = dict(command.methods).get(method or "", command.options)
+        options = command.options
+        if command.batch and method in _batch_classes():
+            options = (BatchOptions, _batch_classes()[method], BatchOutput)
         if preset is not None and TransferOptions in options:
             defaults = {**preset_values(preset), **defaults}
         for cls in options:
@@ -686,16 +670,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors (already printed on one line)
         return int(exc.code or 0)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous_warning, warnings.showwarning = warnings.showwarning, _show_warning
+    previous_warning, warnings.showwarning = warnings.showwarning, _warning_printer(_flags(args.command))
     try:
-        code = COMMANDS[args.command].run(args)
+        code = commands()[args.command].run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:  # `stylekit layers | head`: the reader has what it wanted; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to write at exit
         return EXIT_BROKEN_PIPE
     except StylekitError as exc:
-        print(f"stylekit: error: {exc}", file=sys.stderr)
+        print(f"stylekit: error: {exc.render(_flags(args.command))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("stylekit: interrupted before any result was ready; nothing written", file=sys.stderr)

@@ -21,7 +21,7 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise StylekitError("CUDA was asked for but this torch build or machine has no CUDA device: "
-                                "use --device cpu")
+                                "use `device` cpu")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise StylekitError(f"no CUDA device {device.index}: this machine has {torch.cuda.device_count()}")
     elif device.type != "cpu":

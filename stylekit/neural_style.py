@@ -130,6 +130,11 @@ def _device(gpu: str, cuda_available: bool, notes: list[str]) -> str:
     return f"cuda:{ids[0]}"
 
 
+def flag(field: str) -> str:
+    """The neural-style flag that sets a stylekit option field (``size`` -> ``-image_size``)."""
+    return SPELLING.get(field, "-" + field)
+
+
 def translate(args: argparse.Namespace, cuda_available: bool) -> Translation:
     """The stylekit run a parsed neural-style command line means (see :data:`FLAGS`); ``cuda_available`` decides
     where ``-gpu N`` runs."""
@@ -155,11 +160,10 @@ def translate(args: argparse.Namespace, cuda_available: bool) -> Translation:
         raise StylekitError(f"-original_colors must be 0 or 1, got {args.original_colors}")
     if args.print_iter < 0 or args.save_iter < 0:
         raise StylekitError("-print_iter and -save_iter must be 0 (never) or a positive number of iterations")
-    name = SPELLING.get
-    options = make_options(TransferOptions, values, lambda field: name(field, "-" + field))
+    options = make_options(TransferOptions, values, flag)
     output = make_options(RecordOptions, {"output": args.output_image, "save_every": args.save_iter,
                                           "save_name": "{stem}_{step}", "quiet": True},
-                          lambda field: name(field, "-" + field))
+                          flag)
     styles = _names(args.style_image) if args.style_image is not None else None
     if styles == []:
         raise StylekitError("-style_image names no image: give one or more, comma-separated")

@@ -23,7 +23,7 @@ def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path
     file), ``vgg16`` (torchvision's or, with a ``.h5`` file, Keras's weights) or ``scratch`` (random weights)."""
     if name == "scratch":
         if weights is not None:
-            raise StylekitError("the scratch backbone has random weights: drop --weights")
+            raise StylekitError("the scratch backbone has random weights: drop `weights`", "weights")
         return load_scratch(pooling)
     if name in ("vgg19", "vgg16"):
         return load_vgg(name, weights, pooling, allow_download)

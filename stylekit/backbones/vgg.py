@@ -110,7 +110,7 @@ def find_torchvision_weights(arch: str, weights: str | Path | None, allow_downlo
             pass
     raise StylekitError(
         f"{arch.upper()} needs torchvision's weight file {file_name}: put it in {cached.parent}, "
-        f"pass it with --weights PATH, or go online so it can be downloaded from {url}")
+        f"pass its path as `weights`, or go online so it can be downloaded from {url}")
 
 
 def load_vgg(arch: str = "vgg19", weights: str | Path | None = None, pooling: str = "max",

@@ -76,7 +76,7 @@ def _host_port(address: str) -> tuple[str, int] | None:
     if not port:
         return rest.strip("[]"), CLIENT_PORT if client else GCS_PORT
     if not port.isdigit() or not host:
-        raise StylekitError(f"--address {address!r} is not an address: give ray://HOST:{CLIENT_PORT} or HOST:PORT")
+        raise StylekitError(f"`address` {address!r} is not an address: give ray://HOST:{CLIENT_PORT} or HOST:PORT")
     return host.strip("[]"), int(port)
 
 
@@ -189,9 +189,9 @@ def plan_workers(cluster: Cluster, peak: int, items: int, workers: int | None = 
     cpus = cpus_per_worker or 1
     if cpus > cluster.node_cpus:
         raise StylekitError(f"each worker would need {cpus} cores but the largest node of {cluster.where} has "
-                            f"{cluster.node_cpus:g}: use --cpus-per-worker {int(cluster.node_cpus) or 1} or less")
+                            f"{cluster.node_cpus:g}: use `cpus_per_worker` {int(cluster.node_cpus) or 1} or less")
     if gpus_per_worker and gpus_per_worker > cluster.gpus:
-        fix = f"give at most --gpus-per-worker {cluster.gpus:g}" if cluster.gpus else "drop --gpus-per-worker"
+        fix = f"give at most `gpus_per_worker` {cluster.gpus:g}" if cluster.gpus else "drop `gpus_per_worker`"
         raise StylekitError(f"{cluster.where} has {cluster.gpus:g} GPUs: {fix}")
     notes = []
     memory = peak

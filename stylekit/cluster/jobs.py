@@ -23,12 +23,13 @@ from PIL import Image
 from ..errors import StylekitError
 from ..io import IMAGE_SUFFIXES, ImageLike, check_writable_folder, image_tree, load_image, to_pil, write_atomic
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import (BATCH_METHOD_OPTIONS, INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions,
-                       VideoOptions, keyword_options, make_options, specs, validate)
+from ..options import (INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions, VideoOptions,
+                       keyword_options, make_options, specs, validate)
+from ..options.registry import batch_methods
 from ..videos.io import VideoInfo
 from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, plan_workers, ray_session,
                      stream_map)
-from .workers import ChunkWorker, ImageWorker, fast_peak, frames_peak, transfer_peak
+from .workers import ChunkWorker, ImageWorker, frames_peak, worker_peak
 
 FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}  # a write error no later write escapes
 
@@ -88,9 +89,10 @@ def _checked_options(method: str, options: FastOptions | TransferOptions | None,
                      batch: BatchOptions) -> FastOptions | TransferOptions:
     """The method's options, validated for ``n_styles`` style images, with absolute paths and the device the
     workers will have."""
-    if method not in BATCH_METHOD_OPTIONS:
-        raise StylekitError(f"unknown method {method!r}: choose one of {', '.join(BATCH_METHOD_OPTIONS)}")
-    cls = BATCH_METHOD_OPTIONS[method]
+    methods = batch_methods()
+    if method not in methods:
+        raise StylekitError(f"unknown method {method!r}: choose one of {', '.join(methods)}")
+    cls = methods[method]
     options = options if options is not None else cls()
     if not isinstance(options, cls):
         raise StylekitError(f"the {method} method takes {cls.__name__}, not {type(options).__name__}")
@@ -101,7 +103,7 @@ def _checked_options(method: str, options: FastOptions | TransferOptions | None,
         if n_styles < 1:
             raise StylekitError("give at least one style image")
     if options.device.startswith("cuda") and not batch.gpus_per_worker:
-        raise StylekitError("workers get a GPU only with --gpus-per-worker: give it (e.g. 1) instead of --device "
+        raise StylekitError("workers get a GPU only with `gpus_per_worker`: give it (e.g. 1) instead of `device` "
                             f"{options.device}")
     if batch.gpus_per_worker and options.device == "cpu":
         options = dataclasses.replace(options, device="cuda")  # each worker sees its own GPU as cuda
@@ -189,7 +191,7 @@ def _run_images(source: Path, style_sources: Sequence[ImageLike], styles: list[I
     sizes = [hw for hw in map(_header_size, todo) if hw is not None] or [(512, 512)]
     largest = max(sizes, key=lambda hw: hw[0] * hw[1])
     style_sizes = [(s.height, s.width) for s in styles]
-    peak = fast_peak(options, largest) if method == "fast" else transfer_peak(options, largest, style_sizes)
+    peak = worker_peak(method, options, largest, style_sizes)
     out.mkdir(exist_ok=True)
     with ray_session(batch.address) as cluster:
         workers, planned = plan_workers(cluster, peak, len(todo), batch.workers, batch.cpus_per_worker,
@@ -436,7 +438,7 @@ def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], ou
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
     own = {f.name for f, _ in specs(BatchOptions)}
     batch_options = make_options(BatchOptions, {"method": method, **{k: v for k, v in options.items() if k in own}})
-    cls = BATCH_METHOD_OPTIONS.get(method, FastOptions)
+    cls = batch_methods().get(method, FastOptions)
     method_options = make_options(cls, {k: v for k, v in options.items() if k not in own})
     return run_batch(source, style_list, output_dir, batch_options, method_options, callbacks, overwrite)
 

@@ -7,23 +7,15 @@ import dataclasses
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..errors import StylekitError
-from ..io import MIN_SIDE, fit_long_side, image_bytes, target_hw
-from ..options import FastOptions, TransferOptions, VideoOptions
-
-# A fast-model worker: the Ray worker process with torch and the model loaded (its weights are under 10 MB),
-# under each image's own peak (image_peak_bytes). A transfer worker: Ray's own state on top of the
-# optimisation's estimate (estimate_peak_bytes). Fitted so the estimates are 1-32% above the peak RSS measured
-# in workers (fast: microast, magenta at 256-3072 px; transfer: VGG19 at 256 and 512 px; docs/benchmarks.md,
-# "Batch on Ray").
-WORKER_BYTES = 320 * 2**20
-RAY_BYTES = 192 * 2**20
-
+from ..io import image_bytes
+from ..options import FastOptions, TransferOptions, VideoOptions, registry
 
 def failure(exc: BaseException) -> str:
     """One line for an input that failed: the user error's message, or the exception's type and first line."""
@@ -38,26 +30,25 @@ def _notes(caught: Sequence[warnings.WarningMessage]) -> str:
 
 
 class ImageWorker:
-    """Stylises one image file per call with the fast model or a transfer; the model, the backbone and the
-    styles are loaded once, when the worker starts."""
+    """Stylises one image file per call with the fast model (loaded, its styles encoded, when the worker starts)
+    or another batch method's job (its backbone loaded once per worker process)."""
 
     def __init__(self, method: str, options: FastOptions | TransferOptions, styles: Sequence[Image.Image],
                  threads: int) -> None:
         torch.set_num_threads(threads)
         self.method, self.options, self.styles = method, options, list(styles)
-        if method == "fast":
+        if method == "fast":  # its styles encoded once for every image
             from ..feedforward import FastStylizer
             self.stylizer = FastStylizer(self.styles, options)
         else:
-            from ..methods.common import run_context
-            self.backbone = run_context(options, [*options.content_layers, *options.style_layers]).backbone
+            spec = registry.METHODS[method]
+            self.job = spec.code(spec.job)
 
     def stylize(self, source: str) -> Image.Image:
         """The stylised image of the file ``source``."""
         if self.method == "fast":
             return self.stylizer.stylize_image(source)
-        from ..methods.gatys import run_transfer
-        result = run_transfer(source, self.styles, self.options, backbone=self.backbone)
+        result = self.job(source, self.styles, self.options)  # the backbone is loaded once per process
         if result.interrupted:
             raise StylekitError("interrupted")
         return result.image
@@ -102,29 +93,11 @@ class ChunkWorker:
                 yield {"chunk": [int(chunk)], "index": [-1], "png": [b""], "error": [failure(exc)]}
 
 
-def fast_peak(options: FastOptions, hw: tuple[int, int]) -> int:
-    """A fast-model worker's peak memory (bytes) for an image of (h, w) px as given (before ``content_size``)."""
-    from ..feedforward import image_peak_bytes
-
-    return WORKER_BYTES + image_peak_bytes(options, target_hw(*hw, options.content_size))
-
-
-def transfer_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
-    """A transfer worker's peak memory (bytes) for a content image of (h, w) px and style images of ``styles``
-    (h, w): the optimisation's own estimate at the output size of its plan, untiled (see
-    :func:`~stylekit.planning.memory.estimate_peak_bytes`)."""
-    from ..backbones import architecture
-    from ..planning import estimate_peak_bytes, run_plan
-
-    final = run_plan(options, hw).output
-    references = [final if options.style_resize == "content" else
-                  fit_long_side(*s, max(MIN_SIDE, round(max(final) * options.style_scale))) for s in styles]
-    net = architecture(options.backbone, options.pooling)
-    estimate = estimate_peak_bytes(net, [*options.content_layers, *options.style_layers], final, options.optimizer,
-                                   content_layers=options.content_layers,
-                                   references=references if options.style_layers and options.style_weight else (),
-                                   history=options.lbfgs_history)
-    return RAY_BYTES + estimate
+def worker_peak(method: str, options: Any, hw: tuple[int, int], styles: Sequence[tuple[int, int]] = ()) -> int:
+    """A batch worker's peak memory (bytes) for one input of (h, w) px as given, with style images of ``styles``
+    (h, w): the worker's own and its method's run (the registry's ``worker_bytes`` and its ``worker_peak``)."""
+    spec = registry.METHODS[method]
+    return spec.worker_bytes + spec.code("worker_peak")(options, hw, styles)
 
 
 def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
@@ -133,8 +106,8 @@ def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tup
     from ..videos.stylize import FLOW_BYTES_PER_PIXEL, FRAME_BYTES_PER_PIXEL
 
     if options.method == "fast":
-        model = fast_peak(options.fast, hw)
+        model = worker_peak("fast", options.fast, hw)
     else:
-        model = transfer_peak(dataclasses.replace(options.gatys, size=max(hw)), hw, styles)
+        model = worker_peak("transfer", dataclasses.replace(options.gatys, size=max(hw)), hw, styles)
     per_pixel = (FLOW_BYTES_PER_PIXEL[options.flow] if options.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
     return model + per_pixel * hw[0] * hw[1]

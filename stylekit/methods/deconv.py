@@ -20,12 +20,13 @@ from torch import nn
 
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import ImageLike, checked_hw, content_files, load_image, resize, to_pil
+from ..io import ImageLike, checked_hw, content_files, load_image, resize, target_hw, to_pil
 from ..io.sheets import captioned_grid
 from ..planning import preflight
 from ..optim import Callback, ItemProgress, Scale
 from ..options import DeconvOptions, TopImagesOptions, keyword_options, make_options, validate
 from .common import check_channels, run_context
+from .result import MethodResult
 
 Record = tuple[nn.Module, Any]  # a layer and what its reverse needs (a pooling's switches and input size)
 Source = tuple[str, Any]  # (name, a path, an image, or a function returning one): an image read when needed
@@ -47,7 +48,7 @@ def forward_with_switches(net: FeatureExtractor, image: torch.Tensor, layer: str
             records.append((module, None))
         else:
             raise StylekitError(f"the deconvnet runs through convolutions, ReLUs and max pooling only; {name} is a "
-                                f"{type(module).__name__} (use --pooling max)")
+                                f"{type(module).__name__} (use `pooling` max)")
         if name == layer:
             break
     return x, records
@@ -309,3 +310,24 @@ def top_images(folder: str | Path | Sequence[Source], callbacks: Sequence[Callba
     """The top activations of ``folder`` (see :func:`run_top_images`); keyword options are the fields of
     :class:`TopImagesOptions` (``layer``, ``channels``, ``k``, ``size``, ``backbone`` ...)."""
     return run_top_images(folder, make_options(TopImagesOptions, options), callbacks)
+
+
+def job(content: ImageLike, styles: Sequence[ImageLike], options: DeconvOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """The deconvnet sheet of ``content``, as every face shows it."""
+    return MethodResult(run_deconv(content, options).sheet)
+
+
+def top_images_job(content: ImageLike | None, styles: Sequence[Source], options: TopImagesOptions,
+                   callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """The top-activations sheet over the pictures ``styles`` ((name, image) pairs), as the page shows it."""
+    result = run_top_images(styles, options, callbacks)
+    if result.sheet is None:
+        raise StylekitError("none of the pictures could be read")
+    return MethodResult(result.sheet, interrupted=result.interrupted)
+
+
+def work(options: DeconvOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixels of the one pass (a top-activations scan: one pass per image)."""
+    h, w = target_hw(*(content_hw or (512, 512)), options.size)
+    return (images if isinstance(options, TopImagesOptions) else 1) * h * w / 1e6

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize
+from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize, target_hw
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
 from ..planning import preflight
 from ..optim import Callback, Scale, optimize
@@ -46,10 +46,7 @@ def run_dream(image: ImageLike, options: DreamOptions | None = None, callbacks: 
         with torch.no_grad():
             feats = net(resize(guide, fit_long_side(*guide.shape[-2:], min(max(hw), 512))), [opts.layer])
         objective = GuidedActivationLoss(opts.layer, feats[opts.layer][0])
-    plan = []
-    for octave in range(opts.octaves - 1, -1, -1):
-        long_side = max(math.ceil(MIN_SIDE * max(hw) / min(hw)), round(max(hw) / opts.octave_scale ** octave))
-        plan.append(Scale(fit_long_side(*hw, long_side), opts.steps))
+    plan = octaves(hw, opts)
     transform = _jitter(opts.jitter, ctx.generator)
     base = src.rgb.to(device)
 
@@ -61,6 +58,15 @@ def run_dream(image: ImageLike, options: DreamOptions | None = None, callbacks: 
     result = optimize(base, lambda size: objective_loss(net, objective, transform), plan, "normalized", opts.lr,
                       callbacks, carry)
     return MethodResult.from_optim(result, hw)
+
+
+def octaves(hw: tuple[int, int], opts: DreamOptions) -> list[Scale]:
+    """The octaves a dream of final size ``hw`` visits, smallest first, each with ``opts.steps`` steps."""
+    plan = []
+    for octave in range(opts.octaves - 1, -1, -1):
+        long_side = max(math.ceil(MIN_SIDE * max(hw) / min(hw)), round(max(hw) / opts.octave_scale ** octave))
+        plan.append(Scale(fit_long_side(*hw, long_side), opts.steps))
+    return plan
 
 
 def resize_detail(detail: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -116,3 +122,15 @@ def dream_zoom(image: ImageLike, zoom_frames: int = 10, *, zoom: float = 1.05, f
     fields of :class:`DreamOptions`. Returns the frames as PIL images."""
     loop = make_options(ZoomOptions, {"zoom_frames": zoom_frames, "zoom": zoom, "frame_steps": frame_steps})
     return [f.image for f in run_dream_zoom(image, loop, make_options(DreamOptions, options), callbacks)]
+
+
+def job(content: ImageLike, styles: Sequence[ImageLike], options: DreamOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """One dream on ``content``, as every face runs it."""
+    return run_dream(content, options, callbacks)
+
+
+def work(options: DreamOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixel-steps of a dream: every octave's steps at its size."""
+    hw = target_hw(*(content_hw or (512, 512)), options.size)
+    return sum(s.steps * s.size[0] * s.size[1] for s in octaves(hw, options)) / 1e6

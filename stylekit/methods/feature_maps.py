@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 
-from ..io import ImageLike, checked_hw, load_image, write_atomic
+from ..io import ImageLike, checked_hw, load_image, target_hw, write_atomic
 from ..planning import preflight
-from ..optim import Scale
+from ..optim import Callback, Scale
 from ..options import FeaturesOptions, keyword_options, make_options, validate
 from .common import run_context
+from .result import MethodResult
 
 
 FIGURE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")
@@ -105,3 +107,24 @@ def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format=out.suffix.lstrip(".").lower() or "png", dpi=dpi)
     return write_atomic(out, lambda tmp: tmp.write_bytes(buf.getvalue()))
+
+
+def figure_image(fig: Any, dpi: int = 100) -> Image.Image:
+    """A matplotlib figure drawn as a PNG image."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return Image.open(buf)
+
+
+def job(content: ImageLike, styles: Sequence[ImageLike], options: FeaturesOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """The feature maps of ``content`` on one sheet, as every face but the command line (which writes figures
+    of its own) shows them."""
+    maps = run_features(content, options)
+    return MethodResult(figure_image(feature_figures(maps, options.color_scale, cmap=options.cmap)[0]))
+
+
+def work(options: FeaturesOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixels of the one pass."""
+    h, w = target_hw(*(content_hw or (512, 512)), options.size)
+    return h * w / 1e6

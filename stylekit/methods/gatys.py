@@ -11,14 +11,14 @@ from .. import color
 from ..backbones import FeatureExtractor
 from ..devices import resolve_precision
 from ..errors import StylekitError, StylekitWarning
-from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, load_image, resize, to_pil
+from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, fit_long_side, load_image, resize, to_pil
 from ..objectives import ContentLoss, Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
 from ..options import TransferOptions, keyword_options, make_options, validate
-from ..planning import Reference, RunPlan, preflight, run_plan
+from ..planning import Reference, RunPlan, estimate_peak_bytes, preflight, run_plan
 from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
 
@@ -137,7 +137,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
         checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
     plan = run_plan(opts, tuple(content_img.rgb.shape[-2:]))
     references = [Reference(final_hw if opts.style_resize == "content" else tuple(s.shape[-2:]),
-                            opts.style_scale, "--style-scale") for s in style_imgs
+                            opts.style_scale, "style_scale") for s in style_imgs
                   if opts.style_layers and opts.style_weight > 0]
     tiles = transfer_tiles(backbone, opts, plan, device, references)  # before any work: what cannot fit fails now
 
@@ -185,3 +185,29 @@ def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
     """
     result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image
+
+
+def job(content: ImageLike, styles: Sequence[ImageLike], options: TransferOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """One transfer, as every face runs it (see :mod:`stylekit.options.registry`)."""
+    return run_transfer(content, styles, options, callbacks)
+
+
+def work(options: TransferOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixel-steps of a transfer on a content of ``content_hw`` (None: a square of the output size)."""
+    return run_plan(options, content_hw).work
+
+
+def worker_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:
+    """Peak memory (bytes) of a transfer of a content of (h, w) px with style images of ``styles`` (h, w): the
+    optimisation's own estimate at the output size of its plan, untiled."""
+    from ..backbones import architecture
+
+    final = run_plan(options, hw).output
+    references = [final if options.style_resize == "content" else
+                  fit_long_side(*s, max(MIN_SIDE, round(max(final) * options.style_scale))) for s in styles]
+    net = architecture(options.backbone, options.pooling)
+    return estimate_peak_bytes(net, [*options.content_layers, *options.style_layers], final, options.optimizer,
+                               content_layers=options.content_layers,
+                               references=references if options.style_layers and options.style_weight else (),
+                               history=options.lbfgs_history)

@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from ..backbones import FeatureExtractor
-from ..io import ImageLike, checked_hw, load_image, resize, to_pil
+from ..io import ImageLike, checked_hw, load_image, resize, target_hw, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
 from ..planning import preflight
 from ..optim import Callback, Scale, optimize
@@ -105,3 +105,15 @@ def invert(image: ImageLike, layer: str | None = None, *, callbacks: Sequence[Ca
     values = {**options, "layer": layer} if layer is not None else options
     result = run_invert(image, make_options(InvertOptions, values), callbacks)
     return (result.image, result.history) if return_history else result.image
+
+
+def job(content: ImageLike, styles: Sequence[ImageLike], options: InvertOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """One inversion of ``content`` at ``options.layer``, as every face runs it."""
+    return run_invert(content, options, callbacks)
+
+
+def work(options: InvertOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
+    """Megapixel-steps of an inversion (one scale at the output size)."""
+    h, w = target_hw(*(content_hw or (512, 512)), options.size)
+    return options.steps * h * w / 1e6

@@ -34,7 +34,7 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
     dtype = resolve_precision(opts.precision, ctx.device)
     final_long = max(size)
-    source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "--source-size", relative=False)
+    source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "source_size", relative=False)
     tiles = preflight(net, ctx.device, opts.style_layers, plan.scales, optimizer=opts.optimizer, min_size=opts.min_size,
                       steps=opts.per_scale(), references=[source_ref], tile=None, exact=True)
 
@@ -65,3 +65,14 @@ def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
     """
     result = run_texture(source, make_options(TextureOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image
+
+
+def job(content: ImageLike | None, styles: Sequence[ImageLike], options: TextureOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """One texture from the first of ``styles``, as every face runs it."""
+    return run_texture(styles[0], options, callbacks)
+
+
+def work(options: TextureOptions, content_hw: tuple[int, int] | None = None, images: int = 1) -> float:
+    """Megapixel-steps of a texture (its size is the output's; it has no content)."""
+    return run_plan(options).work

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..backbones import FeatureExtractor
-from ..io import to_pil
+from ..io import ImageLike, to_pil
 from ..io.sheets import captioned_grid
 from ..objectives import ChannelActivation, Diversity, Objective, total
 from ..planning import preflight
@@ -105,3 +105,15 @@ def visualize(*, callbacks: Sequence[Callback] = (), **options: Any) -> Visualiz
     :class:`VisualizeOptions` (``layer``, ``channel`` or ``channels``, ``diversity``, ``size``, ``steps`` ...). The
     result's ``image`` is the picture (a sheet for several)."""
     return run_visualize(make_options(VisualizeOptions, options), callbacks)
+
+
+def job(content: ImageLike | None, styles: Sequence[ImageLike], options: VisualizeOptions,
+        callbacks: Sequence[Callback] = ()) -> MethodResult:
+    """The pictures a channel responds to most, as every face runs it."""
+    return run_visualize(options, callbacks)
+
+
+def work(options: VisualizeOptions, content_hw: tuple[int, int] | None = None, images: int = 1) -> float:
+    """Megapixel-steps: every picture's steps at its size."""
+    h, w = options.hw
+    return options.steps * len(options.picked()) * options.diversity * h * w / 1e6

@@ -137,8 +137,8 @@ def _leaves(objective: Objective) -> list[tuple[float, Objective]]:
         if not isinstance(inner, (ContentLoss, StyleLoss, TotalVariation)):
             raise ValueError(f"tiled evaluation supports content, style and TV terms, not {inner!r}")
         if getattr(inner, "grad_scale", None) is not None:
-            raise StylekitError("normalised gradients cannot be computed in tiles: drop --normalize-gradients or "
-                                "lower --size")
+            raise StylekitError("normalised gradients cannot be computed in tiles: drop `normalize_gradients` or "
+                                "lower `size`")
         out.append((weight, inner))
     return out
 
@@ -159,7 +159,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int,
     for w, leaf in contents:
         if leaf.reduction == "rms":
             raise StylekitError("an rms content distance cannot be computed in tiles: use another "
-                                "--content-reduction or a smaller --size")
+                                "`content_reduction` or a smaller `size`")
         scale = w * {"mean": 1 / leaf.target.numel(), "sum": 1.0, "half-sum": 0.5}[leaf.reduction]
         content_scale[leaf.name] = (scale / F.reduce(leaf.target.pow(2), leaf.reduction).clamp_min(1e-12)
                                     if leaf.relative else scale)

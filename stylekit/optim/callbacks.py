@@ -56,6 +56,9 @@ class Callback:
     def on_item(self, progress: ItemProgress) -> None:
         """Called after each item of a loop over items; may raise :class:`StopRun`."""
 
+    def on_stage(self, stage: str) -> None:
+        """Called when a run starts a long stage that is not a step ("loading the model")."""
+
 
 class FunctionCallback(Callback):
     """Wrap a plain ``fn(progress)``."""

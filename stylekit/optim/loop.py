@@ -116,7 +116,7 @@ def optimize(init: torch.Tensor, build_loss: Callable[[tuple[int, int]], LossFn]
                 terms = loss_fn(x)
                 loss = sum(terms.values())
                 if not torch.isfinite(loss):
-                    raise StylekitError("the loss became NaN or infinite: lower --lr or the loss weights")
+                    raise StylekitError("the loss became NaN or infinite: lower `lr` or the loss weights")
                 loss.backward()
                 if not y.grad.is_contiguous():  # some conv kernels return channels-last gradients
                     y.grad = y.grad.contiguous()

@@ -9,7 +9,7 @@ from .methods import (BACKBONES, BATCH_METHOD_OPTIONS, BATCH_METHODS, COLOR_SCAL
                       RunOptions, ScheduleOptions, ServerConfig, StylesOptions, TextureOptions, TopImagesOptions,
                       TransferOptions, VideoOptions, VideoOutput, VisualizeOptions, WeightsDirOptions, ZoomOptions)
 from .presets import PRESETS, Preset, preset_values
-from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag,
+from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag, cli_flags,
                      form_fields, keyword_options, make_options, namer, option, options_from, parse_form, spec_of,
                      specs, validate, web_label, with_preset)
 
@@ -27,6 +27,6 @@ __all__ = ["BACKBONES", "BATCH_METHOD_OPTIONS", "BATCH_METHODS", "COLOR_SCALES",
            "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "StylesOptions", "Spec",
            "TextureOptions",
            "TransferOptions", "VideoOptions", "VideoOutput", "WeightsDirOptions", "ZoomOptions", "add_arguments",
-           "check_value", "cli_flag", "form_fields", "keyword_options", "make_options", "namer", "option",
+           "check_value", "cli_flag", "cli_flags", "form_fields", "keyword_options", "make_options", "namer", "option",
            "options_from", "parse_form",
            "spec_of", "specs", "validate", "web_label"]

@@ -426,6 +426,13 @@ def _fields_for_cli(defaults: Any, only: Sequence[str] = ()) -> Iterator[tuple[d
             yield f, spec, getattr(defaults, f.name)
 
 
+def cli_flags(*classes: type) -> Callable[[str], str]:
+    """Field name to the command-line flag that sets it in a command built from ``classes`` (``style_scale`` ->
+    ``--style-scale``); a field none of them has is spelled the same way."""
+    flags = {f.name: cli_flag(f) for cls in classes for f, _, _ in _fields_for_cli(cls())}
+    return lambda name: flags.get(name) or "--" + name.replace("_", "-")
+
+
 def _off_help(flag: str, text: str) -> str:
     """The help of a ``--no-X`` switch: what giving it does first, then what happens without it (the help of an
     option that is on by default says "(--no-X: what it does)" or "; --no-X: what it does")."""

@@ -34,8 +34,8 @@ class Reference:
     """An image run through the network without gradient to make a run's targets (a style image, a texture
     source), at a size that follows the run's scales.
 
-    ``relative``: its long side is ``long_side`` times each scale's (``--style-scale``); otherwise it is
-    ``long_side`` pixels at the final scale and shrinks with the coarser ones (``--source-size``). ``option``
+    ``relative``: its long side is ``long_side`` times each scale's (``style_scale``); otherwise it is
+    ``long_side`` pixels at the final scale and shrinks with the coarser ones (``source_size``). ``option``
     names the setting in a refusal.
     """
 
@@ -130,8 +130,8 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
 
     ``tile`` N forces N-px tiles, 0 forbids tiling (a method without a tiled loss), None tiles a scale only
     when it does not fit whole. A run that cannot fit raises :class:`OutOfMemoryEstimate` in one line naming
-    the largest setting that fits: the references' option (``--style-scale``, ``--source-size``) when they are
-    what does not fit, else ``--size`` (a long side, or WxH with ``exact``); smaller runs are planned by
+    the largest setting that fits: the references' option (``style_scale``, ``source_size``) when they are
+    what does not fit, else ``size`` (a long side, or WxH with ``exact``); smaller runs are planned by
     :func:`~stylekit.planning.run.scales_for` with ``min_size`` and ``steps`` (default: the plan's).
     """
     free = available_memory(device)
@@ -185,7 +185,7 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
             r = shrunk(n)[0]
             step = 10.0 ** (math.floor(math.log10(r.long_side)) - 2)  # three significant digits, rounded down
             value = f"{math.floor(r.long_side / step) * step:.3g}" if r.relative else f"{math.floor(r.long_side)}"
-            raise OutOfMemoryEstimate(f"{problem}: use {r.option} {value} or less")
+            raise OutOfMemoryEstimate(f"{problem}: use `{r.option}` {value} or less")
 
     def run_at(n: int) -> list[Scale]:
         return scales_for(fit_long_side(*final, n), min_size, per_scale)
@@ -194,4 +194,4 @@ def preflight(backbone: FeatureExtractor, device: torch.device, layers: Sequence
     if n is None:
         raise OutOfMemoryEstimate(f"{problem}, and even the smallest size would not fit: free some memory")
     h, w = run_at(n)[-1].size
-    raise OutOfMemoryEstimate(f"{problem}: use --size {f'{w}x{h}' if exact else n} or less")
+    raise OutOfMemoryEstimate(f"{problem}: use `size` {f'{w}x{h}' if exact else n} or less")

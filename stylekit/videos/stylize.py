@@ -92,7 +92,7 @@ class FrameStylizer:
             first = self._transfer_options(frame_hw, first=True)
             transfer_tiles(self.backbone, first, run_plan(first, frame_hw), self.device)
         else:
-            self.fast.plan(frame_hw, "frame", "--size")
+            self.fast.plan(frame_hw, "frame", "size")
         per_pixel = (FLOW_BYTES_PER_PIXEL[o.flow] if o.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
         h, w = frame_hw
         free = available_memory(torch.device("cpu"))
@@ -105,7 +105,7 @@ class FrameStylizer:
         n = min(max(h, w), math.isqrt(int(free / per_pixel * max(h, w) / min(h, w))))
         while n >= MIN_SIDE and not fits(n):
             n -= 1
-        advice = f"use --size {n} or less" if n >= MIN_SIDE else "not even the smallest size fits: free some memory"
+        advice = f"use `size` {n} or less" if n >= MIN_SIDE else "not even the smallest size fits: free some memory"
         raise OutOfMemoryEstimate(f"a {w}x{h} frame needs about {per_pixel * h * w / 2**30:.1f} GiB but "
                                   f"{free / 2**30:.1f} GiB is free on cpu: {advice}")
 

@@ -11,31 +11,22 @@ from typing import Any
 from PIL import Image
 
 from ..io import to_pil
-from ..errors import StylekitError
 from ..optim import Callback, ItemProgress, Progress, StopRun
-from ..options import (DeconvOptions, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ScheduleOptions,
-                       TextureOptions, TopImagesOptions, TransferOptions, VisualizeOptions, form_fields, parse_form,
-                       specs)
+from ..options import ScheduleOptions, form_fields, parse_form, registry, specs
+from ..options.registry import OPTIMISE, QUICK  # noqa: F401 (the lanes, named by the server)
 from ..options.schema import OptionError
 from ..planning import run_plan
 from .jobs import JobContext, JobOutput
 
-OPTIMISE, QUICK = "optimise", "quick"
-Runner = Callable[[Any, list[Any], Any, JobContext, int], JobOutput]
-
-
 @dataclass(frozen=True)
 class Method:
-    """A method the page offers: its lane, which images it takes, its options class, and how to run it."""
+    """A method as the page offers it (from :mod:`stylekit.options.registry`): its lane, the images it takes,
+    its options class, and its job run through the Python API."""
 
-    name: str
-    title: str
-    lane: str
-    needs_content: bool
-    styles: str  # "none", "one" or "many"
-    options: type
-    run: Runner
-    pool: bool = False  # looks through every picture the page has (its uploads and the gallery), given as styles
+    spec: registry.Method
+
+    def __getattr__(self, name: str) -> Any:  # name, title, lane, options, needs_content, styles, pool
+        return getattr(self.spec, name)
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
@@ -45,8 +36,14 @@ class Method:
     def parse(self, form: dict[str, Any], fixed: dict[str, Any], n_styles: int | None = None) -> Any:
         """The options of a submitted form (absent fields keep their defaults) with the server's ``fixed``
         settings; messages name the page's labels."""
-        context = {"n_styles": n_styles} if self.options is FastOptions else {}
+        context = {"n_styles": n_styles} if "builtin" in {f.name for f, _ in specs(self.options)} else {}
         return parse_form(self.options, form, fixed, **context)
+
+    def run(self, content: Any, styles: list[Any], options: Any, ctx: JobContext, preview_every: int) -> JobOutput:
+        """The method's job with progress, previews and cancellation; its image as PNG."""
+        result = self.spec.code(self.spec.job)(content, styles, options, [JobReporter(ctx, preview_every)])
+        return JobOutput(encode_png(result.image), "image/png", result.image.size, result.interrupted,
+                         tuple(result.warnings))
 
 
 def encode_png(image: Image.Image) -> bytes:
@@ -56,20 +53,20 @@ def encode_png(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _output(image: Image.Image, interrupted: bool = False, warnings: Sequence[str] = ()) -> JobOutput:
-    return JobOutput(encode_png(image), "image/png", image.size, interrupted, tuple(warnings))
-
-
 class JobReporter(Callback):
-    """Progress, a JPEG preview every ``every`` steps, and cancellation, for a running optimisation."""
+    """Progress, a JPEG preview every ``every`` steps, and cancellation, for a running job: steps of an
+    optimisation, items of a scan (images looked at), stages (loading a model)."""
 
     def __init__(self, ctx: JobContext, every: int) -> None:
         self.ctx, self.every = ctx, max(1, every)
 
-    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
+    def on_stage(self, stage: str) -> None:
         if self.ctx.cancelled:
             raise StopRun
-        self.ctx.report(stage="optimising")
+        self.ctx.report(stage=stage)
+
+    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
+        self.on_stage("optimising")
 
     def on_step(self, progress: Progress) -> None:
         preview = None
@@ -83,114 +80,15 @@ class JobReporter(Callback):
         if self.ctx.cancelled:
             raise StopRun
 
-
-def _run_transfer(content: Any, styles: list[Any], options: TransferOptions, ctx: JobContext,
-                  preview_every: int) -> JobOutput:
-    from ..methods.gatys import run_transfer
-
-    result = run_transfer(content, styles, options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted, result.warnings)
-
-
-def _run_texture(content: Any, styles: list[Any], options: TextureOptions, ctx: JobContext,
-                 preview_every: int) -> JobOutput:
-    from ..methods.texture_synthesis import run_texture
-
-    result = run_texture(styles[0], options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted)
-
-
-def _run_dream(content: Any, styles: list[Any], options: DreamOptions, ctx: JobContext,
-               preview_every: int) -> JobOutput:
-    from ..methods.deepdream import run_dream
-
-    result = run_dream(content, options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted)
-
-
-def _run_invert(content: Any, styles: list[Any], options: InvertOptions, ctx: JobContext,
-                preview_every: int) -> JobOutput:
-    from ..methods.inversion import run_invert
-
-    result = run_invert(content, options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted)
-
-
-def _run_fast(content: Any, styles: list[Any], options: FastOptions, ctx: JobContext,
-              preview_every: int) -> JobOutput:
-    from ..feedforward import FastStylizer
-
-    ctx.report(stage="loading the model")
-    stylizer = FastStylizer(styles, options)
-    ctx.report(stage="stylising")
-    return _output(stylizer.stylize_image(content))
-
-
-def _run_deconv(content: Any, styles: list[Any], options: DeconvOptions, ctx: JobContext,
-                preview_every: int) -> JobOutput:
-    from ..methods.deconv import run_deconv
-
-    return _output(run_deconv(content, options).sheet)
-
-
-class ItemReporter(Callback):
-    """Progress over items (images scanned), and cancellation between them."""
-
-    def __init__(self, ctx: JobContext) -> None:
-        self.ctx = ctx
-
     def on_item(self, progress: ItemProgress) -> None:
         self.ctx.report(step=progress.done, total=progress.total, stage=f"looking at {progress.item}")
         if self.ctx.cancelled:
-            raise KeyboardInterrupt  # the scan keeps what it has seen
-
-
-def _run_top_images(content: Any, styles: list[Any], options: TopImagesOptions, ctx: JobContext,
-                    preview_every: int) -> JobOutput:
-    from ..methods.deconv import run_top_images
-
-    result = run_top_images(styles, options, [ItemReporter(ctx)])
-    if result.sheet is None:
-        raise StylekitError("none of the pictures could be read")
-    return _output(result.sheet, result.interrupted)
-
-
-def _run_visualize(content: Any, styles: list[Any], options: VisualizeOptions, ctx: JobContext,
-                   preview_every: int) -> JobOutput:
-    from ..methods.visualize import run_visualize
-
-    result = run_visualize(options, [JobReporter(ctx, preview_every)])
-    return _output(result.image, result.interrupted)
-
-
-def _run_features(content: Any, styles: list[Any], options: FeaturesOptions, ctx: JobContext,
-                  preview_every: int) -> JobOutput:
-    from ..methods.feature_maps import feature_figures, run_features
-
-    figure = feature_figures(run_features(content, options), options.color_scale, cmap=options.cmap)[0]
-    buf = io.BytesIO()
-    figure.savefig(buf, format="png", dpi=100)
-    image = Image.open(buf)
-    return JobOutput(buf.getvalue(), "image/png", image.size)
-
-
-METHODS = (
-    Method("transfer", "Style transfer (Gatys)", OPTIMISE, True, "many", TransferOptions, _run_transfer),
-    Method("fast", "Fast style transfer", QUICK, True, "many", FastOptions, _run_fast),
-    Method("texture", "Texture synthesis", OPTIMISE, False, "one", TextureOptions, _run_texture),
-    Method("dream", "DeepDream", OPTIMISE, True, "none", DreamOptions, _run_dream),
-    Method("invert", "Feature inversion", OPTIMISE, True, "none", InvertOptions, _run_invert),
-    Method("features", "Feature maps", QUICK, True, "none", FeaturesOptions, _run_features),
-    Method("deconv", "Deconvnet projections", QUICK, True, "none", DeconvOptions, _run_deconv),
-    Method("top-images", "Top activations over my pictures", OPTIMISE, False, "none", TopImagesOptions,
-           _run_top_images, pool=True),
-    Method("visualize", "What a channel looks for", OPTIMISE, False, "none", VisualizeOptions, _run_visualize),
-)
+            raise KeyboardInterrupt  # a scan keeps what it has seen
 
 
 def methods_by_name() -> dict[str, Method]:
-    """The page's methods by name."""
-    return {m.name: m for m in METHODS}
+    """The page's methods by name: every registered method with a title."""
+    return {m.name: Method(m) for m in registry.METHODS.values() if m.title}
 
 
 def server_settings(options: type, weights_dir: str | None, device: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from PIL import Image
 from stylekit.cli import main
 from stylekit.cluster import Cluster, plan_workers
 from stylekit.cluster.engine import _host_port, chunk_bounds, even_chunk, import_ray
-from stylekit.cluster.workers import ChunkWorker, ImageWorker, fast_peak, frames_peak, transfer_peak
+from stylekit.cluster.workers import ChunkWorker, ImageWorker, frames_peak, worker_peak
 from stylekit.errors import StylekitError
 from stylekit.io import image_tree
 from stylekit.options import FastOptions, TransferOptions, VideoOptions
@@ -52,11 +52,11 @@ def test_a_cluster_gives_one_core_each_and_counts_gpus():
     assert (plan.workers, plan.cpus, plan.gpus) == (64, 1, 0)
     plan, _ = plan_workers(cluster, 2 * GIB, items=1000, gpus_per_worker=0.5)
     assert (plan.workers, plan.gpus) == (8, 0.5)
-    with pytest.raises(StylekitError, match="largest node .* has 16: use --cpus-per-worker 16"):
+    with pytest.raises(StylekitError, match="largest node .* has 16: use cpus_per_worker 16"):
         plan_workers(cluster, GIB, items=10, cpus_per_worker=32)
-    with pytest.raises(StylekitError, match="this machine has 0 GPUs: drop --gpus-per-worker"):
+    with pytest.raises(StylekitError, match="this machine has 0 GPUs: drop gpus_per_worker"):
         plan_workers(_cluster(), GIB, items=10, gpus_per_worker=1)
-    with pytest.raises(StylekitError, match="has 4 GPUs: give at most --gpus-per-worker 4"):
+    with pytest.raises(StylekitError, match="has 4 GPUs: give at most gpus_per_worker 4"):
         plan_workers(cluster, GIB, items=10, gpus_per_worker=8)
 
 
@@ -73,14 +73,15 @@ def test_chunks_cover_the_frames_and_leave_each_worker_several():
 
 
 def test_peaks_grow_with_the_image_and_the_chunk():
-    small, large = fast_peak(FastOptions(), (256, 256)), fast_peak(FastOptions(), (2048, 2048))
+    small, large = worker_peak("fast", FastOptions(), (256, 256)), worker_peak("fast", FastOptions(), (2048, 2048))
     assert large > small > 512 * 2**20
-    assert fast_peak(FastOptions(content_size=256), (2048, 2048)) == small
+    assert worker_peak("fast", FastOptions(content_size=256), (2048, 2048)) == small
     opts = TransferOptions(size=256)
-    assert transfer_peak(opts, (1000, 1000), [(512, 512)]) < transfer_peak(TransferOptions(size=1024), (1000, 1000),
-                                                                             [(512, 512)])
+    larger = TransferOptions(size=1024)
+    assert worker_peak("transfer", opts, (1000, 1000), [(512, 512)]) < worker_peak("transfer", larger, (1000, 1000),
+                                                                                   [(512, 512)])
     video = VideoOptions(fast=FastOptions(model="microast"))
-    assert frames_peak(video, (360, 640), []) > fast_peak(video.fast, (360, 640))
+    assert frames_peak(video, (360, 640), []) > worker_peak("fast", video.fast, (360, 640))
     assert frames_peak(video, (720, 1280), []) > frames_peak(video, (360, 640), [])
 
 

@@ -10,8 +10,8 @@ from stylekit import cli
 from stylekit.options import (OptionError, TransferOptions, add_arguments, check_value, cli_flag, form_fields, option,
                               parse_form, spec_of, specs, validate, web_label)
 from stylekit.options import methods as option_classes
-from stylekit.options.schema import _fields_for_cli, as_typed
-from stylekit.web.tasks import METHODS
+from stylekit.options.schema import _fields_for_cli, _off_help, as_typed
+from stylekit.web.tasks import methods_by_name
 
 CLASSES = [c for c in vars(option_classes).values()
            if isinstance(c, type) and dataclasses.is_dataclass(c) and any(True for _ in specs(c))]
@@ -28,7 +28,7 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
 def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
     parsers = _subparsers()
     used = set()
-    for name, command in cli.COMMANDS.items():
+    for name, command in cli.commands().items():
         actions: dict[str, argparse.Action] = {}
         for a in parsers[name]._actions:
             actions.setdefault(a.dest, a)  # the option itself comes before its aliases
@@ -40,7 +40,9 @@ def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
                 assert action is not None, (name, f.name)
                 flag = cli_flag(f) if spec.kind != "bool" or not default else "--no-" + cli_flag(f)[2:]
                 assert flag in action.option_strings, (name, f.name, action.option_strings)
-                assert action.help == spec.help, (name, f.name)
+                # a switch that is on by default says first what turning it off does
+                shown = _off_help(flag, spec.help) if flag.startswith("--no-") else spec.help
+                assert action.help == shown, (name, f.name)
                 if not action.required:
                     assert action.default == as_typed(overrides.get(f.name, default), spec.kind), (name, f.name)
                 for alias, value, _ in spec.aliases:
@@ -52,7 +54,7 @@ def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
 
 
 def test_every_web_field_matches_its_declaration_and_round_trips():
-    for method in METHODS:
+    for method in methods_by_name().values():
         fields = {f["name"]: f for f in form_fields(method.options)}
         declared = {f.name: (f, spec) for f, spec in specs(method.options) if spec.web}
         assert set(fields) == set(declared), method.name

@@ -1,0 +1,174 @@
+"""The methods stylekit offers, each declared once: the command line, the web page, the Python API and batch jobs
+are all derived from this table. A method is its module (the code) and one :func:`register` call here.
+
+Its module provides, by convention:
+
+- ``job(content, styles, options, callbacks) -> MethodResult``: one run, as every face calls it (``content`` the
+  image input or None, ``styles`` the style images, texture source or pictures to scan);
+- ``work(options, content_hw, images) -> float``: the megapixel-steps a run takes (the web page's estimate);
+- for a batch method, ``worker_peak(options, hw, styles) -> int``: a batch worker's peak memory in bytes;
+- the public functions named in ``functions`` (``stylekit.transfer`` ...).
+
+Nothing here imports torch: the module is imported on first use.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from .methods import (DeconvOptions, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions,
+                      FigureOutput, InvertOptions, OutputOptions, RecordOptions, TextureOptions, TopImagesOptions,
+                      TransferOptions, VisualizeOptions, ZoomOptions)
+
+OPTIMISE, QUICK = "optimise", "quick"  # the web page's lanes: long optimisations, and passes that take a second
+
+
+@dataclass(frozen=True)
+class Input:
+    """One positional input of a method: ``kind`` says what it is to the faces (``content``: the image worked
+    on; ``styles``: style images; ``style``: one style image (a texture source); ``folder``: pictures to scan)."""
+
+    kind: str
+    dest: str
+    metavar: str
+    help: str
+    nargs: str | None = None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A method: its names, options, inputs and where its code is; ``title`` empty keeps it off the web page."""
+
+    name: str  # the command and the page's method name
+    summary: str  # one line (the CLI's command list)
+    description: str  # the command's --help
+    options: type
+    output: type  # the command line's output options
+    inputs: tuple[Input, ...]
+    module: str  # its code: job, work (and worker_peak)
+    functions: tuple[str, ...] = ()  # its public Python functions, in ``module`` (or as "module:function")
+    title: str = ""  # its name on the page
+    lane: str = OPTIMISE
+    rate: float = 1.0  # seconds per megapixel-step on the reference machine (benchmarks/estimates.py)
+    fixed: float = 0.0  # seconds per job on top of its work (loading, drawing)
+    batch: bool = False  # offered by ``stylekit batch --method``
+    # A batch worker's own memory on top of its run's estimate: Ray's state (with torch and the model loaded, for a
+    # fast model, whose estimate covers only the image), fitted so the estimates are 1-32% above the peak RSS
+    # measured in workers (docs/benchmarks.md, "Batch on Ray").
+    worker_bytes: int = 192 * 2**20
+    more: tuple[type, ...] = ()  # option classes its command takes besides (loops over runs: dream's zoom)
+    job: str = "job"  # the names of its module's functions (two methods can share a module)
+    work: str = "work"
+
+    def code(self, name: str) -> Any:
+        """A function of the method's module (imported on first use)."""
+        return getattr(import_module(self.module), name)
+
+    def kinds(self) -> set[str]:
+        """The kinds of its inputs."""
+        return {i.kind for i in self.inputs}
+
+    @property
+    def needs_content(self) -> bool:
+        """Whether it works on a content image."""
+        return "content" in self.kinds()
+
+    @property
+    def styles(self) -> str:
+        """The style images the page asks for: ``none``, ``one`` or ``many``."""
+        kinds = self.kinds()
+        return "many" if "styles" in kinds else "one" if "style" in kinds else "none"
+
+    @property
+    def pool(self) -> bool:
+        """It looks through every picture the page has (a folder on the command line)."""
+        return "folder" in self.kinds()
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add a method to every face (a second one of the same name replaces the first)."""
+    METHODS[method.name] = method
+    return method
+
+
+def unregister(name: str) -> None:
+    """Remove a method from every face."""
+    METHODS.pop(name, None)
+
+
+def batch_methods() -> dict[str, type]:
+    """The methods ``stylekit batch`` runs, with their options classes."""
+    return {m.name: m.options for m in METHODS.values() if m.batch}
+
+
+def public_functions() -> dict[str, str]:
+    """Each public function's name and the module that defines it."""
+    found = {}
+    for method in METHODS.values():
+        for name in method.functions:
+            module, _, name = name.rpartition(":")
+            found[name] = module or method.module
+    return found
+
+
+CONTENT = Input("content", "content", "CONTENT", "content image")
+STYLES = Input("styles", "styles", "STYLE", "style image(s)", "+")
+IMAGE = Input("content", "image", "IMAGE", "image to look at")
+
+register(Method(
+    "transfer", "Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.",
+    TransferOptions, RecordOptions, (CONTENT, STYLES), "stylekit.methods.gatys", ("transfer",),
+    "Style transfer", OPTIMISE, 2.9, 2.0, batch=True))
+register(Method(
+    "texture", "texture synthesis from a style image",
+    "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from noise, at any size.",
+    TextureOptions, RecordOptions, (Input("style", "source", "STYLE", "texture or painting to synthesise from"),),
+    "stylekit.methods.texture_synthesis", ("texture",), "Texture synthesis", OPTIMISE, 2.6, 1.5))
+register(Method(
+    "invert", "reconstruct an image from one layer's features",
+    "Feature inversion (Mahendran & Vedaldi 2015): from noise, recover an image whose features at a layer match "
+    "IMAGE's.", InvertOptions, RecordOptions,
+    (Input("content", "image", "IMAGE", "image whose features are inverted"),),
+    "stylekit.methods.inversion", ("invert", "invert_sweep"), "Feature inversion", OPTIMISE, 3.2, 0.0))
+register(Method(
+    "dream", "DeepDream", "Amplify what a layer sees in IMAGE (DeepDream), with octaves, jitter, an optional guide "
+    "image and zoom loops.", DreamOptions, DreamOutput, (Input("content", "image", "IMAGE", "image to dream on"),),
+    "stylekit.methods.deepdream", ("dream", "dream_zoom"), "DeepDream", OPTIMISE, 2.5, 0.3, more=(ZoomOptions,)))
+register(Method(
+    "features", "grids of feature maps", "Draw the activation maps of the chosen channels of each layer.",
+    FeaturesOptions, FigureOutput, (IMAGE,), "stylekit.methods.feature_maps", ("features",), "Feature maps", QUICK,
+    1.0, 1.8))
+register(Method(
+    "deconv", "deconvnet projections of a layer's strongest activations",
+    "Zeiler & Fergus's deconvnet: the strongest activation of each chosen channel of a layer in IMAGE (the others "
+    "of the layer set to zero) projected back to pixels through the network run in reverse (unpooling with the "
+    "max-pooling switches, rectification, transposed filters); each beside the image patch under it.",
+    DeconvOptions, OutputOptions, (IMAGE,), "stylekit.methods.deconv", ("deconv",), "Deconvnet projections", QUICK,
+    1.5, 0.9))
+register(Method(
+    "top-images", "the image regions that excite each channel most, over a folder",
+    "For each channel, the K regions of the images in FOLDER (each one's receptive field) that excite it most, each "
+    "beside its deconvnet projection: Zeiler & Fergus's figure. The folder is streamed, so it may hold thousands of "
+    "images; unreadable files are skipped with a note.", TopImagesOptions, OutputOptions,
+    (Input("folder", "folder", "FOLDER", "folder of images"),), "stylekit.methods.deconv", ("top_images",),
+    "Top activations over my pictures", OPTIMISE, 2.0, 3.0, job="top_images_job"))
+register(Method(
+    "visualize", "pictures that a channel responds to most (activation maximisation)",
+    "Draw, from faint noise, the picture that most excites a channel of a layer, with lucid's priors "
+    "(decorrelated-colour Fourier parameterisation, random jitter, scaling and rotation); --channels draws several "
+    "on a sheet, --diversity several different pictures of each.", VisualizeOptions, RecordOptions, (),
+    "stylekit.methods.visualize", ("visualize",), "What a channel looks for", OPTIMISE, 2.2, 0.5))
+register(Method(
+    "fast", "fast feed-forward arbitrary style transfer",
+    "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained network: an arbitrary-style "
+    "one (Magenta's, MicroAST or a WCT cascade) with STYLE images, or the 26-style network with --builtin N (see "
+    "'stylekit styles').", FastOptions, FastOutput,
+    (Input("content", "content", "CONTENT", "content image, or a folder of images (batch mode)"),
+     Input("styles", "styles", "STYLE", "style image(s); none with --builtin", "*")),
+    "stylekit.feedforward.method",
+    ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"), "Fast style transfer", QUICK,
+    0.6, 0.3, batch=True, worker_bytes=320 * 2**20))
