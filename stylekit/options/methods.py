@@ -5,15 +5,13 @@ ends that offer them read one definition.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from .presets import PRESETS
-from .schema import MAX_SIDE, SEED_MAX, OptionError, option
-
-Namer = Callable[[str], str]
+from .schema import MAX_SIDE, SEED_MAX, FieldNamer, OptionError, option
 
 BACKBONES = ("vgg19", "vgg16", "scratch")
 POOLINGS = ("max", "avg")
@@ -56,7 +54,7 @@ DREAM_LAYER = "relu4_2"
 INVERT_LAYER = "relu4_2"
 
 
-def _check_pair(name: Namer, layers: str, weights: str, options: Any) -> None:
+def _check_pair(name: FieldNamer, layers: str, weights: str, options: Any) -> None:
     """One weight per layer, or one for every layer, when weights are given."""
     given = getattr(options, weights)
     if given is not None and len(given) not in (1, len(getattr(options, layers))):
@@ -237,7 +235,7 @@ def _precision() -> Any:
                   "quality; fp32 elsewhere)", "choice", choices=PRECISIONS, group="optimisation")
 
 
-def _check_steps(options: Any, name: Namer) -> None:
+def _check_steps(options: Any, name: FieldNamer) -> None:
     if options.steps is None:
         return
     steps = [options.steps] if isinstance(options.steps, int) else list(options.steps)
@@ -325,7 +323,7 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
                         "VGG's input space, BGR minus the mean (Keras tutorial); faint: 0.001*randn there, i.e. the "
                         "mean colour (neural-style)", "choice", choices=NOISES, group="pixels")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks (each field's own range is checked from its declaration)."""
         _check_steps(self, name)
         if self.style_loss != "gram":
@@ -376,7 +374,7 @@ class TextureOptions(ScheduleOptions, RunOptions):
     lr: float | None = _lr()
     precision: str = _precision()
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         _check_steps(self, name)
         if not self.style_layers:
@@ -484,7 +482,7 @@ class FeaturesOptions(NetworkOptions):
                                         "size)", "The photo is resized to this longest side in pixels (or width x "
                                         "height) first: bigger shows finer maps but takes longer.")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         if not self.layers:
             raise OptionError(f"give at least one layer in {name('layers')}")
@@ -516,7 +514,7 @@ class DeconvOptions(NetworkOptions):
                       tip="How many of the most excited filters to show when no channels are named.")
     size: int | tuple[int, int] = _size(512, "long side the image is analysed at (WIDTHxHEIGHT: exactly that size)")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """The projection unpools through max-pooling switches."""
         if self.pooling != "max":
             raise OptionError(f"the deconvnet unpools through the max-pooling switches: {name('pooling')} must be "
@@ -589,7 +587,7 @@ class VisualizeOptions(RunOptions):
             return list(self.channels)
         return [self.channel if self.channel is not None else 0]
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         if self.channel is not None and self.channels:
             raise OptionError(f"give {name('channel')} or {name('channels')}, not both")
@@ -678,7 +676,7 @@ class FastOptions(WeightsDirOptions):
             return self.style_size
         return MAGENTA_STYLE_SIZE if self.model == "magenta" else STYLE_SIZE
 
-    def check(self, name: Namer, n_styles: int | None = None) -> None:
+    def check(self, name: FieldNamer, n_styles: int | None = None) -> None:
         """Cross-field checks; with ``n_styles``, those that depend on the style images too."""
         if self.levels != 5 and self.model != "wct":
             raise OptionError(f"{name('levels')} applies to the wct model only: set {name('model')} to wct")
@@ -750,7 +748,7 @@ class VideoOptions(DeviceOptions):
         """The temporal weight, with the method's default filled in."""
         return DEFAULT_TEMPORAL[self.method] if self.temporal_weight is None else float(self.temporal_weight)
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         if self.method == "fast" and self.temporal > 1:
             raise OptionError(f"{name('temporal_weight')} must be between 0 and 1 for the fast method, "
@@ -791,7 +789,7 @@ class BatchOptions:
                           "temporal consistency carries across chunk boundaries", "int", low=0, high=1000,
                           group="video")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         if self.method == "fast" and self.temporal_weight is not None and self.temporal_weight > 1:
             raise OptionError(f"{name('temporal_weight')} must be between 0 and 1 for the fast method, "
@@ -824,7 +822,7 @@ class RecordOptions(OutputOptions):
     history: str | None = option(None, "write the per-step loss history to this JSON file", "path", optional=True,
                                  group="output")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """The intermediates' name must say where the step goes."""
         try:
             named = self.save_name.format(stem="x", step=1, item="x")
@@ -927,7 +925,7 @@ class ServerConfig(WeightsDirOptions):
     examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
                                       optional=True, group="models and examples", flag="--examples")
 
-    def check(self, name: Namer) -> None:
+    def check(self, name: FieldNamer) -> None:
         """Settings that need the file system."""
         if self.examples_dir is not None and not Path(self.examples_dir).expanduser().is_dir():
             raise OptionError(f"{name('examples_dir')} {self.examples_dir} is not a folder")
