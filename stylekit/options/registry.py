@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
 
-from .methods import (DeconvOptions, DreamOptions, DreamOutput, FastOptions, FastOutput, FeaturesOptions,
-                      FigureOutput, InvertOptions, OutputOptions, RecordOptions, TextureOptions, TopImagesOptions,
-                      TransferOptions, VisualizeOptions, ZoomOptions)
+from .feedforward import FastOptions
+from .optimising import DreamOptions, InvertOptions, TextureOptions, TransferOptions, VisualizeOptions, ZoomOptions
+from .outputs import DreamOutput, FastOutput, FigureOutput, OutputOptions, RecordOptions
+from .views import DeconvOptions, FeaturesOptions, TopImagesOptions
 
 OPTIMISE, QUICK = "optimise", "quick"  # the web page's lanes: long optimisations, and passes that take a second
 

@@ -22,7 +22,20 @@ from ..errors import StylekitError
 SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed takes at most 64 bits; keep to the signed range
 MAX_SIDE = 65536  # sides above this are absurd for any backbone
 
-Namer = Callable[[str], str]
+FieldNamer = Callable[[str], str]  # a field name -> the name one face shows it by (CLI flag, web label, Python name)
+
+
+class LiveChoices(Sequence):
+    """Choices read each time they are used, from ``names()`` (a registry that grows after import)."""
+
+    def __init__(self, names: Callable[[], Sequence[str]]) -> None:
+        self.names = names
+
+    def __getitem__(self, index: Any) -> Any:
+        return tuple(self.names())[index]
+
+    def __len__(self) -> int:
+        return len(self.names())
 
 
 class OptionError(StylekitError):
@@ -59,7 +72,7 @@ class Spec:
     low: float | None = None
     high: float | None = None
     above: float | None = None
-    choices: tuple[str, ...] = ()
+    choices: Sequence[str] = ()
     optional: bool = False
     web: str | None = None
     cli: bool = True
@@ -305,7 +318,7 @@ def web_label(field: dataclasses.Field) -> str:
     return (spec.label if spec and spec.label else None) or field.name.replace("_", " ")
 
 
-def namer(cls: type, style: str | Namer) -> Namer:
+def namer(cls: type, style: str | FieldNamer) -> FieldNamer:
     """A function from field name to the name the user knows: ``cli`` flags, ``web`` labels, ``python`` names, or
     ``style`` itself when it is such a function (a front end with its own spellings)."""
     if callable(style):
@@ -323,7 +336,7 @@ def namer(cls: type, style: str | Namer) -> Namer:
 
 # ---- validation ---------------------------------------------------------------------------------------------
 
-def validate(options: Any, style: str | Namer = "python", **context: Any) -> Any:
+def validate(options: Any, style: str | FieldNamer = "python", **context: Any) -> Any:
     """Check and normalise every option field of ``options`` in place (strings are parsed), then run the
     class's own cross-field ``check(name, **context)``; raise :class:`OptionError` naming the option in
     ``style``. ``context`` carries what a check needs beyond the options (e.g. ``n_styles``)."""
@@ -358,7 +371,7 @@ def with_preset(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
         raise OptionError(str(exc)) from None
 
 
-def make_options(cls: type, values: Mapping[str, Any], style: str | Namer = "python") -> Any:
+def make_options(cls: type, values: Mapping[str, Any], style: str | FieldNamer = "python") -> Any:
     """Build and validate an options dataclass from keyword values (over a named ``preset``'s), naming unknown
     ones."""
     names = {f.name for f in dataclasses.fields(cls)}

@@ -3,18 +3,23 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
+import pkgutil
 
 import pytest
 
+import stylekit.options
 from stylekit import cli
 from stylekit.options import (OptionError, TransferOptions, add_arguments, check_value, cli_flag, form_fields, option,
                               parse_form, spec_of, specs, validate, web_label)
-from stylekit.options import methods as option_classes
 from stylekit.options.schema import _fields_for_cli, _off_help, as_typed
 from stylekit.web.tasks import methods_by_name
 
-CLASSES = [c for c in vars(option_classes).values()
-           if isinstance(c, type) and dataclasses.is_dataclass(c) and any(True for _ in specs(c))]
+MODULES = [importlib.import_module(module.name)
+           for module in pkgutil.iter_modules(stylekit.options.__path__, "stylekit.options.")]
+CLASSES = [c for module in MODULES for c in vars(module).values()  # each options class, in the module declaring it
+           if isinstance(c, type) and c.__module__ == module.__name__ and dataclasses.is_dataclass(c)
+           and any(True for _ in specs(c))]
 BAD = {"int": "many", "float": "lots", "choice": "bogus", "ints": "1,x", "floats": "1,x", "size": "big",
        "bool": "maybe", "text": " ", "path": " ", "names": " , ", "mix": "3:x", "indices": "2-x"}
 

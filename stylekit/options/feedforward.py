@@ -1,0 +1,97 @@
+"""Options of the fast (feed-forward) stylisation and of the built-in styles' contact sheet."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .choices import FAST_MODELS, MAGENTA_STYLE_SIZE, N_BUILTIN, PRECISIONS, STYLE_SIZE
+from .common import WeightsDirOptions, _blend_weights, _preserve_color
+from .schema import FieldNamer, OptionError, option
+
+
+@dataclass
+class StylesOptions(WeightsDirOptions):
+    """The contact sheet of the 26 built-in styles."""
+
+    size: int = option(256, "long side of each picture on the sheet in pixels", "int", low=32, high=2048,
+                       group="model")
+    columns: int = option(7, "pictures per row", "int", low=1, high=27, group="model")
+
+
+@dataclass
+class FastOptions(WeightsDirOptions):
+    """Settings of a fast (feed-forward) stylisation."""
+
+    model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017), the fastest; "
+                        "microast: the smallest network (0.5 M parameters), no VGG at run time; wct: "
+                        "whitening-colouring cascade on a compressed VGG19, the slowest", "choice",
+                        choices=FAST_MODELS, group="model", web="model", tip="Which ready-made network paints "
+                        "the picture: magenta (the quickest, good with any style), microast (the smallest) or wct "
+                        "(strongest, most painterly, slowest).")
+    builtin: Any = option(None, f"one of the 26-style network's built-in styles (0-{N_BUILTIN - 1}; see 'stylekit "
+                          "styles'), or a blend such as 3:0.5,12:0.5; no style image needed", "mix", low=0,
+                          high=N_BUILTIN - 1, optional=True, group="model", web="model", label="built-in style",
+                          tip=f"Use one of the {N_BUILTIN} ready-made styles (numbered 0 to {N_BUILTIN - 1}) instead "
+                          "of a style image, or mix several, such as 3:0.5,12:0.5.",
+                          metavar="N[:W],...")
+    alpha: float = option(1.0, "style strength, 0 (content) to 1", "float", low=0, high=1, group="model",
+                          web="model", label="style strength", slider=(0, 1, 0.05),
+                          tip="How much of the style to apply: 1 is the full style, 0 leaves the photo as it is.")
+    style_blend_weights: Sequence[float] | None = _blend_weights()
+    preserve_color: str = _preserve_color()
+    content_size: int | tuple[int, int] | None = option(None, "long side of the content in pixels (default: as "
+                                                        "given)", "size", low=16, high=16384, optional=True,
+                                                        group="model", web="size", label="photo size",
+                                                        tip="Resize the photo to this longest side in pixels (or "
+                                                        "width x height) first: smaller is faster; leave empty to "
+                                                        "keep its size.")
+    style_size: int | tuple[int, int] | None = option(None, "long side of each style image in pixels (default: "
+                                                      f"{MAGENTA_STYLE_SIZE} for magenta, whose style predictor "
+                                                      "reads the 256x256 centre of it, so larger sizes give larger "
+                                                      f"strokes; {STYLE_SIZE} for the others)", "size", low=16,
+                                                      high=16384, optional=True, group="model", web="size",
+                                                      tip="Resize each style image to this longest side in pixels "
+                                                      "first: larger gives bigger brush strokes; leave empty for "
+                                                      "the model's usual size.")
+    levels: int = option(5, "wct: cascade depth, 5 (relu5_1 to relu1_1, strongest) down to 1", "int", low=1,
+                         high=5, group="model", web="model", label="style depth (wct)", slider=(1, 5, 1),
+                         tip="For the wct model only: how many layers of the network restyle the picture, from 5 "
+                         "(strongest) down to 1 (lightest).")
+    precision: str = option("fp32", "arithmetic of the network: fp32, bf16 (bfloat16 convolutions: about 1.4x "
+                            "faster on CPUs with native bfloat16, pixels off by 1-6 levels on average), or auto "
+                            "(bf16 where native)", "choice", choices=PRECISIONS, group="model")
+    mask: Any = option(None, "wct, two styles: an image whose bright part gets the first style, dark part the "
+                       "second", "image", optional=True, group="model")
+
+    @property
+    def style_side(self) -> int | tuple[int, int]:
+        """The style images' size, with the model's default filled in."""
+        if self.style_size is not None:
+            return self.style_size
+        return MAGENTA_STYLE_SIZE if self.model == "magenta" else STYLE_SIZE
+
+    def check(self, name: FieldNamer, n_styles: int | None = None) -> None:
+        """Cross-field checks; with ``n_styles``, those that depend on the style images too."""
+        if self.levels != 5 and self.model != "wct":
+            raise OptionError(f"{name('levels')} applies to the wct model only: set {name('model')} to wct")
+        if self.style_blend_weights is not None and sum(self.style_blend_weights) <= 0:
+            raise OptionError(f"{name('style_blend_weights')} must not all be 0")
+        if self.builtin is not None:
+            for field, default in (("style_blend_weights", None), ("style_size", None), ("mask", None),
+                                   ("levels", 5)):
+                if getattr(self, field) != default:
+                    raise OptionError(f"{name(field)} does not apply to {name('builtin')} (its styles are "
+                                      f"weighted in {name('builtin')} itself, e.g. 3:0.5,12:0.5)")
+        if n_styles is None:
+            return
+        if self.builtin is not None and n_styles:
+            raise OptionError(f"give style images or {name('builtin')}, not both")
+        if n_styles < 1 and self.builtin is None:
+            raise OptionError(f"give at least one style image, or a built-in style with {name('builtin')}")
+        if self.style_blend_weights is not None and len(self.style_blend_weights) != n_styles:
+            raise OptionError(f"{len(self.style_blend_weights)} {name('style_blend_weights')} for {n_styles} "
+                              "style images: give one weight per style image")
+        if self.mask is not None and (self.model != "wct" or n_styles != 2):
+            raise OptionError(f"{name('mask')} needs the wct model and exactly two style images (bright: first, "
+                              "dark: second)")

@@ -1,0 +1,53 @@
+"""Settings of the web server (``stylekit serve``)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import WeightsDirOptions
+from .schema import FieldNamer, OptionError, option
+
+
+@dataclass
+class ServerConfig(WeightsDirOptions):
+    """Settings of ``stylekit serve``."""
+
+    host: str = option("127.0.0.1", "address to listen on; the default accepts this machine only (0.0.0.0: "
+                       "every network)", "text", group="server")
+    port: int = option(7860, "port to listen on (0: any free port)", "int", low=0, high=65535, group="server")
+    workers: int = option(1, "optimisation jobs run at once", "int", low=1, group="server")
+    quick_workers: int = option(1, "fast stylisations and feature maps run at once, beside the optimisations",
+                                "int", low=1, group="server")
+    preview_every: int = option(5, "optimisation steps between preview images", "int", low=1, group="server")
+    max_upload_mb: float = option(20.0, "largest accepted upload, in megabytes", "float", above=0, group="limits")
+    max_pixels: int = option(25_000_000, "largest accepted image, in pixels", "int", low=1, group="limits")
+    max_side: int = option(2048, "longest output side a job may ask for, in pixels", "int", low=16,
+                           group="limits")
+    allowed_hosts: Sequence[str] | None = option(None, "other host names the server answers to, comma-separated (it "
+                                                 "always answers to localhost, 127.0.0.1, [::1] and --host); "
+                                                 "requests naming any other host are refused", "names",
+                                                 optional=True, group="server")
+    max_waiting: int = option(50, "jobs waiting per queue", "int", low=1, group="limits")
+    max_images: int = option(16, "uploaded images kept per session (oldest dropped)", "int", low=1, cli=False)
+    max_sessions: int = option(100, "sessions at once; a new one replaces the longest idle session without an "
+                               "open page, or is refused when every session has one", "int", low=1, high=100_000,
+                               group="limits")
+    max_uploads_mb: float = option(1024.0, "megabytes all uploads together may hold, those being received and "
+                                   "those kept for sessions", "float", above=0, high=1e6, group="limits")
+    body_timeout: float = option(30.0, "seconds a request body may stall before the request is dropped (408)",
+                                 "float", above=0, high=3600, group="limits")
+    max_steps: int = option(5000, "optimisation steps a job may ask for in all", "int", low=1, high=10_000_000,
+                            group="limits")
+    max_job_seconds: float = option(900.0, "seconds a job may run; then it stops like a cancel, keeping its best "
+                                    "image", "float", above=0, high=7 * 86400, group="limits")
+    keep_minutes: float = option(30.0, "minutes a page's pictures, jobs and results are kept in memory after it was "
+                                 "last open, so a reload, a closed tab or a dropped connection loses nothing", "float",
+                                 above=0, high=7 * 24 * 60, group="limits")
+    examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
+                                      optional=True, group="models and examples", flag="--examples")
+
+    def check(self, name: FieldNamer) -> None:
+        """Settings that need the file system."""
+        if self.examples_dir is not None and not Path(self.examples_dir).expanduser().is_dir():
+            raise OptionError(f"{name('examples_dir')} {self.examples_dir} is not a folder")
