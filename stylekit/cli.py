@@ -489,7 +489,8 @@ def _video(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     _require("web")
-    from .web.server import is_loopback, serve
+    from .web.guards import is_loopback
+    from .web.server import serve
 
     config = options_from(args, ServerConfig)
 

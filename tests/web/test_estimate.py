@@ -5,7 +5,7 @@ import pytest
 
 from stylekit.options import DreamOptions, FastOptions, TextureOptions, TransferOptions
 from stylekit.web.estimate import Estimator, say_seconds, work
-from stylekit.web.server import plain, settings_shown
+from stylekit.web.routes import plain, settings_shown
 
 
 def test_work_grows_with_steps_and_pixels_and_follows_the_schedule():

@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 from stylekit.cli import main
 from stylekit.web import BackgroundServer, ServerConfig
 from stylekit.web import server as server_module
-from stylekit.web.server import HostCheck, host_name
+from stylekit.web.guards import HostCheck, host_name
 
 from ..conftest import bomb, pattern
 from .test_server import Client, png_bytes, post_and_read
@@ -352,7 +352,7 @@ def test_the_log_shows_no_traceback_for_anything_a_client_does(tmp_path):
 
 def test_uploads_are_opened_by_the_projects_one_image_opener():
     from stylekit.errors import StylekitError
-    from stylekit.web.server import decode_upload
+    from stylekit.web.sessions import decode_upload
 
     large = io.BytesIO()
     Image.new("1", (9500, 9500)).save(large, "PNG")  # 90.2 megapixels: over PIL's own warning limit

@@ -18,7 +18,7 @@ from PIL import Image
 
 from stylekit.options import TransferOptions
 from stylekit.web import BackgroundServer, ServerConfig
-from stylekit.web.server import DISCARD_LIMIT
+from stylekit.web.guards import DISCARD_LIMIT
 
 from ..conftest import pattern
 

@@ -1,0 +1,386 @@
+"""The web server's endpoints: the page, its JSON API and each session's WebSocket.
+
+They are module-level functions that find the app's :class:`~.sessions.State` on ``app.state.stylekit``;
+:data:`ROUTES` lists them.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from ..errors import StylekitError
+from ..feedforward.weights import WeightsMissing
+from ..options import BACKBONES, N_BUILTIN, namer
+from ..options.schema import OptionError, as_typed, cli_flag, specs, web_label
+from .estimate import say_seconds
+from .estimate import work as estimate_work
+from .guards import MB, Refused, json_error, read_body
+from .jobs import Job, QueueFull
+from .sessions import VIEW_SIDES, Busy, State, StoredImage, UnknownSession, measure_upload, thumbnail, upload_label
+from .tasks import Method, check_limits, server_settings
+
+JOB_LIMIT = 64 * 1024  # bytes of JSON a job may take; the page sends a few hundred
+STATIC = resources.files("stylekit.web") / "static"
+
+
+GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Result expired - stylekit</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font: 16px/1.5 system-ui, sans-serif; max-width: 36rem; margin: 3rem auto; padding: 0 1rem">
+<h1>This result has expired</h1><p>{message}</p><p><a href="/">Back to stylekit</a> to make it again.</p></body></html>
+"""
+
+
+def plain(message: str, options: type) -> str:
+    """A message from the Python API in the page's words: CLI flags become the page's labels."""
+    label = namer(options, "web")
+    message = re.sub(r" ?\((?:stylekit \w+ )?--[a-z-]+\)", "", message)  # a server setting's flag, in brackets
+    for f in sorted((f for f, _ in specs(options)), key=lambda f: -len(cli_flag(f))):  # --layers before --layer
+        message = re.sub(re.escape(cli_flag(f)) + r"(?![\w-])", label(f.name), message)
+    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", " "), message)
+
+
+def settings_shown(options: Any) -> list[list[str]]:
+    """The page's settings of a job that differ from their defaults (and its size and quality), as
+    [label, value] pairs for its card."""
+    defaults = type(options)()
+    shown = []
+    for f, spec in specs(options):
+        value = as_typed(getattr(options, f.name), spec.kind)
+        if spec.web is None or value is None:
+            continue
+        if value != as_typed(getattr(defaults, f.name), spec.kind) or f.name in ("quality", "size", "model"):
+            text = "yes" if value is True else "no" if value is False else \
+                f"{value:g}" if isinstance(value, float) else str(value)
+            shown.append([web_label(f), text])
+    return shown
+
+
+
+def state_of(connection: HTTPConnection) -> State:
+    """The app's shared state, for a request or a WebSocket."""
+    return connection.app.state.stylekit
+
+
+async def index(request: Request) -> Response:
+    return HTMLResponse((STATIC / "index.html").read_text("utf-8"))
+
+
+async def api_config(request: Request) -> Response:
+    from ..backbones import layer_names
+
+    state = state_of(request)
+    config = state.config
+    return JSONResponse({
+        "methods": [m.describe() for m in state.methods.values()],
+        "examples": [e.describe() for e in state.examples.values()],
+        "builtin_styles": N_BUILTIN,
+        "layers": {name: layer_names(name) for name in BACKBONES},
+        "keep_minutes": config.keep_minutes,
+        "limits": {"max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
+                   "max_side": config.max_side},
+        "queue": state.queue.counts()})
+
+
+async def new_session(request: Request) -> Response:
+    state = state_of(request)
+    try:
+        body = json.loads(await read_body(request, JOB_LIMIT, "send only a session token", state.held,
+                                          state.config.body_timeout) or b"{}")
+    except (Refused, ValueError, RecursionError):
+        body = {}
+    resume = body.get("resume") if isinstance(body, dict) else None
+    try:
+        token, resumed = state.new_session(resume)
+    except Busy as exc:
+        return json_error(str(exc), 503)
+    images = [image.describe() for image in state.sessions[token].images.values()] if resumed else []
+    return JSONResponse({"session": token, "resumed": resumed, "expired": bool(resume) and not resumed,
+                         "images": images})
+
+
+async def upload(request: Request) -> Response:
+    state = state_of(request)
+    config = state.config
+    name = upload_label(request.query_params.get("name", "image"))
+    token = request.query_params.get("session")
+    try:
+        state.session(token)
+    except UnknownSession as exc:
+        return json_error(str(exc), 403)
+    too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB: " \
+              "upload a smaller file"
+    try:
+        data = await read_body(request, int(config.max_upload_mb * MB), too_big, state.held, config.body_timeout)
+        loop = asyncio.get_running_loop()
+        width, height = await loop.run_in_executor(state.decoders, measure_upload, data, name, config.max_pixels)
+        stored = StoredImage(secrets.token_urlsafe(12), name, data, width, height)
+        state.store(token, stored)  # type: ignore[arg-type]
+    except Refused as exc:
+        return exc.response()
+    except Busy as exc:
+        return json_error(str(exc), 503)
+    except UnknownSession as exc:
+        return json_error(str(exc), 403)
+    except StylekitError as exc:
+        return json_error(str(exc), 415)
+    return JSONResponse(stored.describe())
+
+
+async def image_view(request: Request) -> Response:
+    """An example or upload as a JPEG at most ``side`` px long (256 or 1024), for thumbnails and views."""
+    state = state_of(request)
+    try:
+        found = state.image(request.query_params.get("session"), request.path_params["image"])
+    except StylekitError as exc:
+        return json_error(str(exc), 404)
+    side = VIEW_SIDES[-1] if request.query_params.get("side") == str(VIEW_SIDES[-1]) else VIEW_SIDES[0]
+    data = found.views.get(side)
+    if data is None:
+        data = await asyncio.get_running_loop().run_in_executor(state.decoders, lambda: thumbnail(found.open(), side))
+        state.keep_view(request.query_params.get("session"), found, side, data)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def builtin_image(request: Request) -> Response:
+    state = state_of(request)
+    index = request.path_params["index"]
+    if not 0 <= index < N_BUILTIN:
+        return json_error(f"built-in styles are numbered 0 to {N_BUILTIN - 1}", 404)
+    try:
+        data = await asyncio.get_running_loop().run_in_executor(state.decoders, state.builtin_thumbnail, index)
+    except StylekitError as exc:
+        return json_error(str(exc), 503)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+
+
+def make_job(state: State, body: dict[str, Any]) -> Job:
+    """A job from a submitted body (not queued); user errors name the page's fields and images. A body with
+    ``"estimate": true`` only asks how long the job would take, so missing images are not errors."""
+    config = state.config
+    asking = body.get("estimate") is True
+    token = body.get("session")
+    state.session(token)
+    name = body.get("method")
+    method: Method | None = state.methods.get(name) if isinstance(name, str) else None
+    if method is None:
+        raise StylekitError(f"unknown method {str(name)[:40]!r}: choose one of {', '.join(state.methods)}")
+    form = body.get("options") or {}
+    if not isinstance(form, dict):
+        raise StylekitError("options must be an object of name: value")
+    style_ids = body.get("styles") or []
+    if not isinstance(style_ids, list):
+        raise StylekitError("styles must be a list of image ids")
+    style_ids = list(dict.fromkeys(i for i in style_ids if isinstance(i, str)))  # each once
+    style_ids = style_ids[: 1 if method.styles == "one" else config.max_images]
+    fixed = server_settings(method.options, config.weights_dir, config.device)
+    builtin = method.name == "fast" and str(form.get("builtin") or "").strip() != ""
+    label = namer(method.options, "web")
+    options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
+    check_limits(options, config.max_side, config.max_steps, label)
+    if method.needs_content and not body.get("content") and not asking:
+        raise OptionError(f"{method.title} needs a photo: pick an example or upload one", "content")
+    content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None
+    if method.styles != "none" and not style_ids and not builtin and not asking:
+        raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
+                          (", or pick a built-in style" if method.name == "fast" else ""), "style")
+    styles = [state.image(token, i) for i in style_ids]
+    if method.pool:  # every picture the page has: the gallery's and the session's uploads
+        styles = [*state.examples.values(), *state.session(token).images.values()]
+    if method.name == "fast" and options.content_size is None and content is not None \
+            and max(content.width, content.height) > config.max_side:  # else as uploaded
+        options.content_size = config.max_side
+    hw = (content.height, content.width) if content is not None else None
+    work = estimate_work(method.name, options, hw, len(styles))
+
+    def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs (one at a time: pool)
+        source = content.open() if content is not None else None
+        images = [(style.name, style.open) for style in styles] if method.pool else [s.open() for s in styles]
+        try:
+            output = method.run(source, images, options, ctx, config.preview_every)
+        except WeightsMissing:  # its message is for whoever installed stylekit: paths and URLs
+            raise StylekitError("this style model is not installed on this server: choose another model, "
+                                "or ask whoever runs the server to reinstall stylekit") from None
+        except StylekitError as exc:
+            raise StylekitError(plain(str(exc), method.options)) from None
+        output.warnings = tuple(plain(warning, method.options) for warning in output.warnings)
+        return output
+
+    inputs = {"title": method.title, "content": content.describe() if content else None,
+              "styles": [] if method.pool else [style.describe() for style in styles],
+              "settings": settings_shown(options)}
+    network = str(getattr(options, "model", None) or getattr(options, "backbone", ""))
+    return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
+               network=network, estimate=state.estimator.seconds(method.name, work, network))
+
+
+def job_error(exc: StylekitError, status: int = 400) -> Response:
+    """The answer to a job the server will not take; an option's problem names its field for the page."""
+    response = json_error(str(exc), status)
+    if isinstance(exc, OptionError) and exc.field:
+        response = JSONResponse({"error": str(exc), "field": exc.field}, status_code=status)
+    return response
+
+
+async def read_job(request: Request) -> dict[str, Any] | Response:
+    """A job's JSON body, or the answer refusing it."""
+    state = state_of(request)
+    try:
+        raw = await read_body(request, JOB_LIMIT, f"a job is at most {JOB_LIMIT // 1024} kB of JSON: send "
+                              "its settings, not its images", state.held, state.config.body_timeout)
+    except Refused as exc:
+        return exc.response()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python recurses
+        body = None
+    if not isinstance(body, dict):
+        return json_error("send the job as a JSON object")
+    return body
+
+
+async def submit(request: Request) -> Response:
+    body = await read_job(request)
+    if isinstance(body, Response):
+        return body
+    state = state_of(request)
+    try:
+        job = state.queue.submit(make_job(state, body))
+    except UnknownSession as exc:
+        return json_error(str(exc), 403)
+    except StylekitError as exc:
+        return job_error(exc, 503 if isinstance(exc, QueueFull) else 400)
+    return JSONResponse(state.queue.describe(job))
+
+
+async def estimate(request: Request) -> Response:
+    """How long the job in the body would take here (it is checked, not queued): ``seconds`` and ``text``,
+    or the problem with it, as a job submission would answer."""
+    body = await read_job(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        job = make_job(state_of(request), body)
+    except UnknownSession as exc:
+        return json_error(str(exc), 403)
+    except StylekitError as exc:
+        return job_error(exc)
+    return JSONResponse({"seconds": job.estimate, "text": say_seconds(job.estimate or 0.0)})
+
+
+def with_job(handler: Callable[[State, Job], Response], gone: Callable[[Request], Response] | None = None) \
+        -> Callable[[Request], Any]:
+    """An endpoint for one of the caller's jobs (by id and session); 404 (or ``gone``) when there is none."""
+    async def endpoint(request: Request) -> Response:
+        state = state_of(request)
+        token = request.query_params.get("session")
+        job = state.queue.get(request.path_params["job"], token)
+        if job is None:
+            if gone is not None:
+                return gone(request)
+            return json_error("this job is no longer kept (removed, or its page was closed more than "
+                              f"{state.config.keep_minutes:g} minutes ago)", 404)
+        with contextlib.suppress(StylekitError):
+            state.session(token)  # asking about a job keeps its session alive
+        return handler(state, job)
+    return endpoint
+
+
+def job_status(state: State, job: Job) -> Response:
+    return JSONResponse(state.queue.describe(job))
+
+
+def job_cancel(state: State, job: Job) -> Response:
+    state.queue.cancel(job)
+    return job_status(state, job)
+
+
+def job_remove(state: State, job: Job) -> Response:
+    state.queue.remove(job)
+    return JSONResponse({"removed": job.id})
+
+
+def job_preview(state: State, job: Job) -> Response:
+    if job.preview is None:
+        return json_error("no preview yet", 404)
+    return Response(job.preview, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def job_result(state: State, job: Job) -> Response:
+    if job.output is None:
+        return json_error("this job has no result yet", 404)
+    headers = {"Content-Disposition": f'attachment; filename="stylekit-{job.method}-{job.id[:8]}.png"',
+               "Cache-Control": "no-store"}
+    return Response(job.output.data, media_type=job.output.media_type, headers=headers)
+
+
+def result_gone(request: Request) -> Response:
+    """A download link whose result is no longer kept: a page that says so (410) for a browser, JSON else."""
+    keep = state_of(request).config.keep_minutes
+    message = (f"This result is no longer kept. stylekit keeps results for {keep:g} minutes "
+               "after their page was last open, and forgets the ones that were removed.")
+    if "text/html" not in request.headers.get("accept", ""):
+        return json_error(message, 410)
+    return HTMLResponse(GONE_PAGE.format(message=message), status_code=410)
+
+
+async def session_socket(ws: WebSocket) -> None:
+    state = state_of(ws)
+    token = ws.path_params["session"]
+    await ws.accept()
+    with state.lock:
+        found = state.sessions.get(token)
+        if found is not None:
+            found.pages += 1
+    if found is None:
+        await ws.close(code=4404, reason="this page's session has expired")
+        return
+
+    async def pump() -> None:
+        seen = -1
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # the page went away
+            while True:
+                if state.queue.version != seen:
+                    seen = state.queue.version
+                    await ws.send_json({"jobs": state.queue.session_jobs(token),
+                                        "queue": state.queue.counts()})
+                await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(pump())
+    try:
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass  # the page only pings
+    finally:
+        task.cancel()
+        with state.lock:
+            found.pages -= 1
+            found.last_seen = time.time()
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/", index),
+    Route("/api/config", api_config),
+    Route("/api/session", new_session, methods=["POST"]),
+    Route("/api/images/{image}.jpg", image_view),
+    Route("/api/images", upload, methods=["POST"]),
+    Route("/api/builtin/{index:int}.jpg", builtin_image),
+    Route("/api/jobs", submit, methods=["POST"]),
+    Route("/api/estimate", estimate, methods=["POST"]),
+    Route("/api/jobs/{job}", with_job(job_status)),
+    Route("/api/jobs/{job}/cancel", with_job(job_cancel), methods=["POST"]),
+    Route("/api/jobs/{job}/preview.jpg", with_job(job_preview)),
+    Route("/api/jobs/{job}/remove", with_job(job_remove), methods=["POST"]),
+    Route("/api/jobs/{job}/result.png", with_job(job_result, result_gone)),
+    WebSocketRoute("/api/session/{session}/ws", session_socket),
+]

@@ -1,0 +1,265 @@
+"""What the web server keeps in memory (:class:`State`): each page's session and its uploads, the examples, the queue.
+
+Images are kept as their compressed file bytes, checked when they arrive and decoded only while a job uses them;
+nothing a client sends is ever used as a file path, and nothing is written to disk. A session is kept until no page
+has had it open for ``--keep-minutes``, so a reload, a closed tab or a dropped connection loses nothing.
+"""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ..errors import StylekitError
+from ..options import ServerConfig, validate
+from .estimate import Estimator
+from .guards import MB, ByteBudget
+from .jobs import Job, JobQueue
+from .tasks import OPTIMISE, QUICK, encode_png, methods_by_name
+
+VIEW_SIDES = (256, 1024)  # long sides the page may ask an image at (thumbnails, before/after views)
+DECODERS = 2  # threads that decode uploads to check them: a few at a time, and few allocator arenas to keep
+BUILTIN_THUMBNAIL = 112  # long side of the built-in styles' gallery pictures
+
+
+@dataclass
+class StoredImage:
+    """An upload or example, kept as its compressed file bytes and decoded on use."""
+
+    id: str
+    name: str
+    data: bytes = field(repr=False)
+    width: int
+    height: int
+    kind: str = "upload"  # or "photo" / "painting" for the examples
+    credit: str | None = None
+    views: dict[int, bytes] = field(default_factory=dict, repr=False)  # JPEGs by long side, made on first use
+
+    @property
+    def held(self) -> int:
+        """Bytes it holds in memory."""
+        return len(self.data) + sum(map(len, self.views.values()))
+
+    def describe(self) -> dict[str, Any]:
+        """JSON for the page."""
+        return {"id": self.id, "name": self.name, "width": self.width, "height": self.height, "kind": self.kind,
+                "credit": self.credit}
+
+    def open(self) -> Image.Image:
+        """The decoded image (checked when it was stored)."""
+        return decode_upload(self.data, self.name, self.width * self.height)
+
+
+def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    """Decode an uploaded image in memory (first frame, EXIF orientation applied), refusing non-images,
+    damaged files and images above ``max_pixels``."""
+    from ..io.images import open_image
+
+    if not data:
+        raise StylekitError(f"{name} is empty")
+    return open_image(io.BytesIO(data), name, max_pixels,
+                      f"this server accepts up to {max_pixels / 1e6:.1f}: upload a smaller picture", "this server")
+
+
+def measure_upload(data: bytes, name: str, max_pixels: int) -> tuple[int, int]:
+    """Check an upload by decoding it once; its (width, height). The decoded pixels are not kept."""
+    from ..io import load_image
+
+    img = decode_upload(data, name, max_pixels)
+    load_image(img.crop((0, 0, 1, 1)), name)  # the checks every input gets (odd modes), on one pixel
+    return img.size
+
+
+def thumbnail(img: Image.Image, side: int = 256) -> bytes:
+    """A JPEG of ``img`` at most ``side`` px on its long side (transparency over white)."""
+    rgba = img.convert("RGBA")
+    thumb = Image.new("RGB", rgba.size, "white")
+    thumb.paste(rgba, mask=rgba.getchannel("A"))
+    thumb.thumbnail((side, side), Image.LANCZOS)
+    buf = io.BytesIO()
+    thumb.save(buf, "JPEG", quality=85 if side <= 256 else 90)
+    return buf.getvalue()
+
+
+def upload_label(name: str) -> str:
+    """A display label from a client-given file name: printable, short, never used as a path."""
+    clean = "".join(c for c in Path(name.replace("\\", "/")).name if c.isprintable())[:80]
+    return clean or "image"
+
+
+class Busy(StylekitError):
+    """A server-wide limit is reached (sessions, upload memory): try again later (HTTP 503)."""
+
+
+class UnknownSession(StylekitError):
+    """The request names no live session (HTTP 403 for uploads)."""
+
+
+@dataclass
+class Session:
+    """One page's images (oldest first), when it was last heard from (``time.time()``), and how many pages have
+    it open now (a session no page has open is kept for a while, so a reload finds it)."""
+
+    images: OrderedDict[str, StoredImage] = field(default_factory=OrderedDict)
+    last_seen: float = field(default_factory=time.time)
+    pages: int = 0
+
+
+class State:
+    """Everything the app shares: configuration, methods, queue, sessions and their images, and the threads that
+    decode uploads.
+
+    Settings that would fail every job (device, weights folder, example images) are checked here, so a server
+    with a bad setting never starts listening."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        from ..devices import resolve_device
+        from ..feedforward.weights import local_dir
+
+        self.config = validate(config)
+        resolve_device(config.device)
+        local_dir(config.weights_dir)
+        self.examples = self._load_examples()
+        self.methods = methods_by_name()
+        self.lock = threading.Lock()
+        self.sessions: dict[str, Session] = {}
+        self.held = ByteBudget(int(config.max_uploads_mb * MB))
+        self.keep = config.keep_minutes * 60
+        self.estimator = Estimator.for_this_machine()
+        self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
+                              max_seconds=config.max_job_seconds, observer=self._learn)
+        self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
+        self.builtin_lock = threading.Lock()
+        self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
+
+    def builtin_thumbnail(self, index: int) -> bytes:
+        """A JPEG of the example portrait in built-in style ``index`` (all 26 are drawn on first use)."""
+        from ..feedforward.sheet import builtin_styles
+        from ..io.examples import example_content
+        from ..options import StylesOptions
+
+        with self.builtin_lock:
+            if not self.builtin_thumbnails:
+                options = StylesOptions(size=BUILTIN_THUMBNAIL, device=self.config.device,
+                                        weights_dir=self.config.weights_dir)
+                self.builtin_thumbnails = [thumbnail(img) for img in builtin_styles(example_content(), options)]
+        return self.builtin_thumbnails[index]
+
+    def _learn(self, job: Job) -> None:
+        if job.started and job.finished and not (job.output and job.output.interrupted):
+            self.estimator.observe(job.method, job.work, job.finished - job.started, job.network)
+
+    def _load_examples(self) -> dict[str, StoredImage]:
+        from ..io import content_files, load_image, to_pil
+        from ..io.examples import example_content, example_style
+
+        def stored(key: str, name: str, source: Path | Image.Image, kind: str, credit: str) -> StoredImage:
+            if isinstance(source, Path):  # the project's loader: EXIF orientation, one-line errors
+                img, data = to_pil(load_image(source).rgb), source.read_bytes()
+            else:
+                img, data = source, encode_png(source)
+            return StoredImage(key, name, data, img.width, img.height, kind, credit,
+                               {VIEW_SIDES[0]: thumbnail(img, VIEW_SIDES[0])})
+
+        found = [stored("ex-portrait", "Grace Hopper", example_content(), "photo",
+                        "U.S. Navy portrait, 1984, public domain"),
+                 stored("ex-swirls", "Swirls", example_style(), "painting", "generated by stylekit")]
+        gallery = resources.files("stylekit.web") / "gallery"
+        for painting in json.loads((gallery / "credits.json").read_text("utf-8"))["paintings"]:
+            with resources.as_file(gallery / painting["file"]) as path:
+                found.append(stored(f"ex-{Path(painting['file']).stem}", painting["title"], path, "painting",
+                                    f"{painting['artist']}, {painting['year']}, {painting['license']}"))
+        if self.config.examples_dir:
+            for path in content_files(Path(self.config.examples_dir).expanduser()):
+                found.append(stored(f"ex-{len(found)}", path.stem.replace("_", " "), path, "photo",
+                                    "from this server's examples folder"))
+        return {example.id: example for example in found}
+
+    def expire(self) -> None:
+        """Forget the sessions no page has had open for ``keep_minutes``, once their jobs have stopped (the
+        time counts from the later of the page's last request and the session's last finished job)."""
+        now = time.time()  # wall-clock time, as jobs record theirs
+        with self.lock:
+            activity = self.queue.activity()
+            for token, found in list(self.sessions.items()):
+                busy, finished = activity.get(token, (False, 0.0))
+                if not found.pages and not busy and now - max(found.last_seen, finished) > self.keep:
+                    self.drop_session(token)
+
+    def new_session(self, resume: Any = None) -> tuple[str, bool]:
+        """The session ``resume`` names while it is still kept (True), else a fresh one (False). At
+        ``max_sessions`` a session without a page and without running jobs makes room (one that holds nothing
+        first, then the longest idle), and when there is none the new one is refused (:class:`Busy`)."""
+        self.expire()
+        with self.lock:
+            if isinstance(resume, str) and resume in self.sessions:
+                self.sessions[resume].last_seen = time.time()
+                return resume, True
+            if len(self.sessions) >= self.config.max_sessions:
+                activity = self.queue.activity()
+                idle = {token: (token in activity or bool(s.images), s.last_seen)
+                        for token, s in self.sessions.items()
+                        if not s.pages and not activity.get(token, (False, 0.0))[0]}
+                if not idle:
+                    raise Busy(f"this server already has {len(self.sessions)} pages open or working, as many as "
+                               "it may: try again later")
+                self.drop_session(min(idle, key=idle.__getitem__))
+            token = secrets.token_urlsafe(16)
+            self.sessions[token] = Session()
+        return token, False
+
+    def session(self, token: Any) -> Session:
+        """A live session (now seen again); a user error otherwise."""
+        found = self.sessions.get(token) if isinstance(token, str) else None
+        if found is None:
+            raise UnknownSession("this page's session has expired: reload the page to start a new one")
+        found.last_seen = time.time()
+        return found
+
+    def drop_session(self, token: str) -> None:
+        """Forget a session's images and cancel and forget its jobs (call with the lock held)."""
+        found = self.sessions.pop(token, None)
+        if found is not None:
+            self.held.give(sum(image.held for image in found.images.values()))
+        self.queue.close_session(token)
+
+    def keep_view(self, token: Any, image: StoredImage, side: int, data: bytes) -> None:
+        """Keep a JPEG view of an image for next time: an example's always, an upload's while its session holds
+        it and the upload budget has room."""
+        with self.lock:
+            if image.kind != "upload":
+                image.views[side] = data
+            else:
+                session = self.sessions.get(token)
+                if session and session.images.get(image.id) is image and side not in image.views \
+                        and self.held.take(len(data)):
+                    image.views[side] = data
+
+    def store(self, token: str, image: StoredImage) -> None:
+        """Keep an upload for a session (its oldest beyond ``max_images`` dropped), within the upload budget."""
+        with self.lock:
+            images = self.session(token).images
+            if not self.held.take(len(image.data)):
+                raise Busy(self.held.full())
+            images[image.id] = image
+            while len(images) > self.config.max_images:
+                self.held.give(images.popitem(last=False)[1].held)
+
+    def image(self, token: str, image_id: Any) -> StoredImage:
+        """An example, or one of the session's uploads."""
+        found = None
+        if isinstance(image_id, str):
+            found = self.examples.get(image_id) or self.session(token).images.get(image_id)
+        if found is None:
+            raise StylekitError("that image is no longer here: upload it again")
+        return found
