@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
@@ -20,10 +19,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import StylekitError
+from ..errors import StylekitError, render
 from ..feedforward.weights import WeightsMissing
 from ..options import BACKBONES, N_BUILTIN, namer
-from ..options.schema import OptionError, as_typed, cli_flag, specs, web_label
+from ..options.schema import OptionError, as_typed, specs, web_label
 from .estimate import say_seconds
 from .estimate import work as estimate_work
 from .guards import MB, Refused, json_error, read_body
@@ -42,13 +41,9 @@ GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 """
 
 
-def plain(message: str, options: type) -> str:
-    """A message from the Python API in the page's words: CLI flags become the page's labels."""
-    label = namer(options, "web")
-    message = re.sub(r" ?\((?:stylekit \w+ )?--[a-z-]+\)", "", message)  # a server setting's flag, in brackets
-    for f in sorted((f for f, _ in specs(options)), key=lambda f: -len(cli_flag(f))):  # --layers before --layer
-        message = re.sub(re.escape(cli_flag(f)) + r"(?![\w-])", label(f.name), message)
-    return re.sub(r"--([a-z][a-z-]*)", lambda m: m.group(1).replace("-", " "), message)
+def in_page_words(message: str, options: type) -> str:
+    """A message from the engine in the page's words: each option it names (by field) by its label."""
+    return render(message, namer(options, "web"))
 
 
 def settings_shown(options: Any) -> list[list[str]]:
@@ -213,8 +208,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
             raise StylekitError("this style model is not installed on this server: choose another model, "
                                 "or ask whoever runs the server to reinstall stylekit") from None
         except StylekitError as exc:
-            raise StylekitError(plain(str(exc), method.options)) from None
-        output.warnings = tuple(plain(warning, method.options) for warning in output.warnings)
+            raise StylekitError(in_page_words(exc.template, method.options), exc.field) from None
+        output.warnings = tuple(in_page_words(warning, method.options) for warning in output.warnings)
         return output
 
     inputs = {"title": method.title, "content": content.describe() if content else None,

@@ -22,10 +22,11 @@ from PIL import Image
 
 from ..errors import StylekitError
 from ..options import ServerConfig, validate
+from ..options.registry import OPTIMISE, QUICK
 from .estimate import Estimator
 from .guards import MB, ByteBudget
 from .jobs import Job, JobQueue
-from .tasks import OPTIMISE, QUICK, encode_png, methods_by_name
+from .tasks import encode_png, methods_by_name
 
 VIEW_SIDES = (256, 1024)  # long sides the page may ask an image at (thumbnails, before/after views)
 DECODERS = 2  # threads that decode uploads to check them: a few at a time, and few allocator arenas to keep

@@ -13,7 +13,6 @@ from PIL import Image
 from ..io import to_pil
 from ..optim import Callback, ItemProgress, Progress, StopRun
 from ..options import ScheduleOptions, form_fields, parse_form, registry, specs
-from ..options.registry import OPTIMISE, QUICK  # noqa: F401 (the lanes, named by the server)
 from ..options.schema import OptionError
 from ..planning import run_plan
 from .jobs import JobContext, JobOutput

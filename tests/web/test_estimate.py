@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from stylekit.options import DreamOptions, FastOptions, TextureOptions, TransferOptions
+from stylekit.errors import render
+from stylekit.options import DreamOptions, FastOptions, TextureOptions, TransferOptions, cli_flags
 from stylekit.web.estimate import Estimator, say_seconds, work
-from stylekit.web.routes import plain, settings_shown
+from stylekit.web.routes import in_page_words, settings_shown
 
 
 def test_work_grows_with_steps_and_pixels_and_follows_the_schedule():
@@ -43,9 +44,11 @@ def test_durations_are_said_as_a_person_says_them():
 
 
 def test_messages_for_the_page_name_its_labels_not_cli_flags():
-    message = plain("the content image would be 9000x9000 px at --content-size 9000: lower --content-size", FastOptions)
+    template = "the content image would be 9000x9000 px at `content_size` 9000: lower `content_size`"
+    message = in_page_words(template, FastOptions)
     assert message == "the content image would be 9000x9000 px at photo size 9000: lower photo size"
-    assert "--" not in plain("too big (stylekit serve --max-side)", FastOptions)
+    assert render(template, cli_flags(FastOptions)).endswith("lower --content-size")  # the command line's words
+    assert render(template) == "the content image would be 9000x9000 px at content_size 9000: lower content_size"
     shown = dict(settings_shown(TransferOptions(style_weight=20.0, seed=3)))
     assert shown["style weight"] == "20" and shown["random seed"] == "3" and shown["quality"] == "normal"
     assert "content weight" not in shown  # defaults are left out
