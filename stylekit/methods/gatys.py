@@ -170,6 +170,15 @@ def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
     warns (:class:`stylekit.errors.StylekitWarning`) naming the likely cause. Returns a PIL image, or
     ``(image, history)`` with ``return_history=True``; history is one dict per step with the total loss and every
     term.
+
+    Examples:
+        >>> import numpy as np, stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> style = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        >>> img = stylekit.transfer(photo, style, size=32, steps=2, backbone="scratch")
+        >>> img.size
+        (32, 24)
     """
     result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image
