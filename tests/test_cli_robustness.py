@@ -48,25 +48,27 @@ def test_outputs_that_cannot_be_written_are_refused_before_work(tmp_path, capsys
     assert list(folder.iterdir()) == []
 
 
-def test_no_output_may_overwrite_an_input(tmp_path, capsys, content_path, style_path):
+@pytest.mark.parametrize("case", ["-o CONTENT", "-o OUT --history CONTENT", "-o OUT --history OUT"])
+def test_no_output_may_overwrite_an_input(tmp_path, capsys, content_path, style_path, case):
     photo = content_path.read_bytes()
-    for extra in (["-o", content_path], ["-o", tmp_path / "o.png", "--history", content_path],
-                  ["-o", tmp_path / "o.png", "--history", tmp_path / "o.png"]):
-        code, err = run(capsys, [*commands(content_path, style_path, None)["transfer"], *extra])
-        assert code == 2 and err.count("\n") == 1 and ("is one of the inputs" in err or "are both" in err), err
+    files = {"CONTENT": content_path, "OUT": tmp_path / "o.png"}
+    extra = [files.get(word, word) for word in case.split()]
+    code, err = run(capsys, [*commands(content_path, style_path, None)["transfer"], *extra])
+    assert code == 2 and err.count("\n") == 1 and ("is one of the inputs" in err or "are both" in err), err
     assert content_path.read_bytes() == photo and not (tmp_path / "o.png").exists()
 
 
-def test_decompression_bombs_are_refused_for_every_input(tmp_path, capsys, content_path, style_path):
+@pytest.mark.parametrize("case", ["transfer BIG STYLE", "transfer CONTENT BIG", "texture BIG", "invert BIG",
+                                  "dream BIG", "features BIG", "transfer CONTENT STYLE --init BIG",
+                                  "dream CONTENT --guide BIG"])
+def test_decompression_bombs_are_refused_for_every_input(tmp_path, capsys, content_path, style_path, case):
     big = tmp_path / "big.png"
     bomb(big)
-    cases = [["transfer", big, style_path], ["transfer", content_path, big], ["texture", big],
-             ["invert", big], ["dream", big], ["features", big],
-             ["transfer", content_path, style_path, "--init", big], ["dream", content_path, "--guide", big]]
-    for args in cases:
-        code, err = run(capsys, [*args, "--size", "32", "-o", tmp_path / "o.png", *SCRATCH])
-        assert code == 2 and err.count("\n") == 1, (args, err)
-        assert "big.png is 900.0 megapixels" in err and "STYLEKIT_MAX_PIXELS" in err, err
+    files = {"BIG": big, "CONTENT": content_path, "STYLE": style_path}
+    args = [files.get(word, word) for word in case.split()]
+    code, err = run(capsys, [*args, "--size", "32", "-o", tmp_path / "o.png", *SCRATCH])
+    assert code == 2 and err.count("\n") == 1, err
+    assert "big.png is 900.0 megapixels" in err and "STYLEKIT_MAX_PIXELS" in err, err
     assert not (tmp_path / "o.png").exists()
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..errors import StylekitError
-from .vgg import CHANNELS, CONFIGS
+from .vgg_layout import CHANNELS, CONFIGS
 
 if TYPE_CHECKING:
     import h5py

@@ -11,11 +11,9 @@ from torch.nn.utils import skip_init
 
 from ..errors import StylekitError
 from .base import FeatureExtractor, make_pool
+from .keras import keras_vgg_state
+from .vgg_layout import CHANNELS, CONFIGS
 from .weights import check_hash, download, torch_hub_dir
-
-# Convolutions per block.
-CONFIGS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-CHANNELS = (64, 128, 256, 512, 512)
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -130,8 +128,6 @@ def load_vgg(arch: str = "vgg19", weights: str | Path | None = None, pooling: st
         state = decode_caffe_vgg19(caffe_vgg19_path())
         model = FeatureExtractor(arch, layers, mean=CAFFE_MEAN_BGR, value_range=255.0, bgr=True)
     elif weights is not None and str(weights).lower().endswith(".h5"):
-        from .keras import keras_vgg_state  # imported here: keras.py reads this module's layer tables
-
         state = keras_vgg_state(arch, Path(weights))
         model = FeatureExtractor(f"{arch}-keras", layers, mean=CAFFE_MEAN_BGR, value_range=255.0, bgr=True)
     else:

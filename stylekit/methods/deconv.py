@@ -178,7 +178,16 @@ def run_deconv(image: ImageLike, options: DeconvOptions | None = None,
 def deconv(image: ImageLike, **options: Any) -> Deconv:
     """Deconvnet projections of ``image`` (see :func:`run_deconv`); keyword options are the fields of
     :class:`DeconvOptions` (``layer``, ``channels``, ``top``, ``size``, ``backbone`` ...). The result's ``sheet`` is
-    the picture."""
+    the picture.
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> result = stylekit.deconv(photo, layer="relu2_1", channels=[0, 5], size=32, backbone="scratch")
+        >>> [unit[0] for unit in result.units], tuple(result.projections.shape)
+        ([0, 5], (2, 3, 24, 32))
+    """
     return run_deconv(image, make_options(DeconvOptions, options))
 
 
@@ -308,7 +317,16 @@ def top_images_sheet(net: FeatureExtractor, layer: str, hits: dict[int, list[Hit
 @keyword_options(TopImagesOptions)
 def top_images(folder: str | Path | Sequence[Source], callbacks: Sequence[Callback] = (), **options: Any) -> TopImages:
     """The top activations of ``folder`` (see :func:`run_top_images`); keyword options are the fields of
-    :class:`TopImagesOptions` (``layer``, ``channels``, ``k``, ``size``, ``backbone`` ...)."""
+    :class:`TopImagesOptions` (``layer``, ``channels``, ``k``, ``size``, ``backbone`` ...).
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> sources = [(name, Image.new("RGB", (40, 32), name)) for name in ("steelblue", "firebrick", "gold")]
+        >>> found = stylekit.top_images(sources, layer="relu2_1", channels=[0, 1], k=2, size=32, backbone="scratch")
+        >>> found.scanned, {channel: len(hits) for channel, hits in found.hits.items()}
+        (3, {0: 2, 1: 2})
+    """
     return run_top_images(folder, make_options(TopImagesOptions, options), callbacks)
 
 

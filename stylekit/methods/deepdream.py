@@ -110,6 +110,13 @@ def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),
 
     Keyword options are the fields of :class:`DreamOptions`; returns a PIL image, or ``(image, history)`` with
     ``return_history=True``.
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> stylekit.dream(photo, layer="relu3_1", size=32, octaves=1, steps=2, backbone="scratch").size
+        (32, 24)
     """
     result = run_dream(image, make_options(DreamOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image
@@ -119,7 +126,16 @@ def dream(image: ImageLike, *, callbacks: Sequence[Callback] = (),
 def dream_zoom(image: ImageLike, zoom_frames: int = 10, *, zoom: float = 1.05, frame_steps: int = 5,
                callbacks: Sequence[Callback] = (), **options: Any) -> list[Image.Image]:
     """A DeepDream zoom-in loop of ``zoom_frames`` frames (see :func:`run_dream_zoom`); keyword options are the
-    fields of :class:`DreamOptions`. Returns the frames as PIL images."""
+    fields of :class:`DreamOptions`. Returns the frames as PIL images.
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> frames = stylekit.dream_zoom(photo, 3, frame_steps=1, size=32, octaves=1, steps=1, backbone="scratch")
+        >>> [frame.size for frame in frames]
+        [(32, 24), (32, 24), (32, 24)]
+    """
     loop = make_options(ZoomOptions, {"zoom_frames": zoom_frames, "zoom": zoom, "frame_steps": frame_steps})
     return [f.image for f in run_dream_zoom(image, loop, make_options(DreamOptions, options), callbacks)]
 

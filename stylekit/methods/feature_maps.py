@@ -59,7 +59,16 @@ def run_features(image: ImageLike, options: FeaturesOptions | None = None) -> di
 @keyword_options(FeaturesOptions, skip=("layers",))
 def features(image: ImageLike, layers: Sequence[str] | None = None, **options: Any) -> dict[str, FeatureMaps]:
     """Feature maps of ``image`` at ``layers`` (see :func:`run_features`); keyword options are the fields of
-    :class:`FeaturesOptions` (``channels``, ``order``, ``size``, ``backbone`` ...)."""
+    :class:`FeaturesOptions` (``channels``, ``order``, ``size``, ``backbone`` ...).
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> maps = stylekit.features(photo, ["relu1_1", "relu2_1"], channels=4, size=32, backbone="scratch")
+        >>> maps["relu1_1"].channels, maps["relu1_1"].maps.shape, maps["relu2_1"].maps.shape
+        ([0, 1, 2, 3], (4, 24, 32), (4, 12, 16))
+    """
     values = {**options, "layers": layers} if layers is not None else options
     return run_features(image, make_options(FeaturesOptions, values))
 

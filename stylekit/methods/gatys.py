@@ -23,8 +23,9 @@ from .common import noise_image, objective_loss, pixel_space, run_context, stall
 from .result import MethodResult, Output
 
 
-class _Problem:
-    """Targets and objective of one transfer, rebuilt at each scale."""
+class _ObjectiveBuilder:
+    """Builds the objective of one transfer (content, blended style and TV terms with their targets) at each
+    scale: the inputs and options it needs are held here, the targets are computed per scale."""
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
                  opts: TransferOptions, tiles: dict[tuple[int, int], int | None], space: PixelSpace,
@@ -80,8 +81,8 @@ def transfer_objective(content: torch.Tensor, styles: Sequence[torch.Tensor], op
     computed from ``content`` and ``styles`` ((1, 3, H, W) tensors in [0, 1]); call it as
     ``objective(image, backbone(image, sorted(objective.layers)))``."""
     opts = validate(options)
-    problem = _Problem(backbone, content, list(styles), opts, {}, pixel_space(opts.pixel_space, backbone))
-    return problem.objective(size or tuple(content.shape[-2:]))
+    builder = _ObjectiveBuilder(backbone, content, list(styles), opts, {}, pixel_space(opts.pixel_space, backbone))
+    return builder.objective(size or tuple(content.shape[-2:]))
 
 
 def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[torch.Tensor],
@@ -153,9 +154,9 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     space = pixel_space(opts.pixel_space, backbone)
     init = (_initial_image(opts, content_t, style_ts, ctx.generator) if init_image is None
             else resize(init_image.to(content_t), final_hw))
-    problem = _Problem(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator)
+    builder = _ObjectiveBuilder(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator)
     stopping = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, problem.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
+    result = optimize(init, builder.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
                       settings=opts, space=space, clamp=opts.clamp)
     stalled = stall_warning(resize(init, tuple(result.image.shape[-2:])), result, opts.optimizer, opts.lr, space)
     if stalled:
@@ -182,6 +183,15 @@ def transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike], *,
     warns (:class:`stylekit.errors.StylekitWarning`) naming the likely cause. Returns a PIL image, or
     ``(image, history)`` with ``return_history=True``; history is one dict per step with the total loss and every
     term.
+
+    Examples:
+        >>> import numpy as np, stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> style = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        >>> img = stylekit.transfer(photo, style, size=32, steps=2, backbone="scratch")
+        >>> img.size
+        (32, 24)
     """
     result = run_transfer(content, styles, make_options(TransferOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image

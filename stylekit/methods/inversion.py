@@ -89,7 +89,16 @@ def sweep_sheet(original: Image.Image, results: Sequence[Inversion]) -> Image.Im
 @keyword_options(InvertOptions, skip=("layers",))
 def invert_sweep(image: ImageLike, layers: Sequence[str], *, callbacks: Sequence[Callback] = (),
                  **options: Any) -> Image.Image:
-    """Reconstruct ``image`` from each of ``layers``; the original and the reconstructions side by side."""
+    """Reconstruct ``image`` from each of ``layers``; the original and the reconstructions side by side.
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> sheet = stylekit.invert_sweep(photo, ["relu1_1", "relu2_1"], size=32, steps=2, backbone="scratch")
+        >>> sheet.width  # the original and two reconstructions, 32 px each
+        96
+    """
     results = run_invert_sweep(image, make_options(InvertOptions, {**options, "layers": layers}), callbacks)
     return sweep_sheet(to_pil(load_image(image).rgb), results)
 
@@ -101,6 +110,15 @@ def invert(image: ImageLike, layer: str | None = None, *, callbacks: Sequence[Ca
 
     Keyword options are the fields of :class:`InvertOptions`; returns a PIL image, or ``(image, history)`` with
     ``return_history=True``.
+
+    Examples:
+        >>> import stylekit
+        >>> from PIL import Image
+        >>> photo = Image.new("RGB", (64, 48), "steelblue")
+        >>> img, history = stylekit.invert(photo, "relu2_1", size=32, steps=2, backbone="scratch",
+        ...                                return_history=True)
+        >>> img.size, len(history)
+        ((32, 24), 2)
     """
     values = {**options, "layer": layer} if layer is not None else options
     result = run_invert(image, make_options(InvertOptions, values), callbacks)

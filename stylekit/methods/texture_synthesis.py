@@ -62,6 +62,14 @@ def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
 
     Keyword options are the fields of :class:`TextureOptions`; returns a PIL image, or ``(image, history)`` with
     ``return_history=True``.
+
+    Examples:
+        >>> import numpy as np, stylekit
+        >>> from PIL import Image
+        >>> style = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8))
+        >>> texture = stylekit.texture(style, size=(24, 40), steps=2, backbone="scratch")
+        >>> texture.size  # size is (height, width): any shape, not the source's
+        (40, 24)
     """
     result = run_texture(source, make_options(TextureOptions, options), callbacks)
     return (result.image, result.history) if return_history else result.image

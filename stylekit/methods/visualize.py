@@ -103,7 +103,14 @@ def run_visualize(options: VisualizeOptions | None = None, callbacks: Sequence[C
 def visualize(*, callbacks: Sequence[Callback] = (), **options: Any) -> Visualization:
     """Activation maximisation (see :func:`run_visualize`); keyword options are the fields of
     :class:`VisualizeOptions` (``layer``, ``channel`` or ``channels``, ``diversity``, ``size``, ``steps`` ...). The
-    result's ``image`` is the picture (a sheet for several)."""
+    result's ``image`` is the picture (a sheet for several).
+
+    Examples:
+        >>> import stylekit
+        >>> picture = stylekit.visualize(layer="relu2_1", channel=3, size=32, steps=2, seed=0, backbone="scratch")
+        >>> picture.image.size, [channel for channel, _ in picture.pictures]
+        ((32, 32), [3])
+    """
     return run_visualize(make_options(VisualizeOptions, options), callbacks)
 
 

@@ -190,13 +190,15 @@ def test_odd_sizes_and_alpha_channel_survive(weights_dir, style_path):
     assert np.asarray(out)[..., 3].min() == 200
 
 
-def test_bad_options(weights_dir, style_path, content_path):
-    with pytest.raises(StylekitError, match="^alpha must be between 0 and 1, got 1.5$"):
-        fast(content_path, style_path, alpha=1.5)
-    with pytest.raises(StylekitError, match="mask needs the wct model and exactly two"):
-        fast(content_path, style_path, mask=content_path)
-    with pytest.raises(StylekitError, match="levels applies to the wct model"):
-        fast(content_path, style_path, levels=3)
+@pytest.mark.parametrize("option, message", [
+    ("alpha", "^alpha must be between 0 and 1, got 1.5$"),
+    ("mask", "mask needs the wct model and exactly two"),
+    ("levels", "levels applies to the wct model"),
+], ids=["alpha", "mask", "levels"])
+def test_bad_options(weights_dir, style_path, content_path, option, message):
+    value = {"alpha": 1.5, "mask": content_path, "levels": 3}[option]  # each alone is refused
+    with pytest.raises(StylekitError, match=message):
+        fast(content_path, style_path, **{option: value})
 
 
 def test_batch_encodes_the_style_once(weights_dir, tmp_path, content_path, style_path, monkeypatch):

@@ -60,9 +60,19 @@ def test_optimizers_and_inits_reduce_loss(content_path, style_path, optimizer, i
     assert hist[-1]["loss"] < hist[0]["loss"]
 
 
-def test_init_from_file(content_path, style_path):
-    img, hist = transfer(content_path, style_path, return_history=True, **vars(fast(init=str(style_path), steps=3)))
-    assert img.size == (48, 48) and len(hist) == 3
+def test_init_from_file(content_path, style_path, tmp_path):
+    from PIL import Image
+    y, x = np.mgrid[0:40, 0:56]  # a colour ramp unlike content and style, and of another shape
+    ramp = np.stack([x * 255 // 55, np.full_like(x, 40), 255 - y * 255 // 39], -1).astype(np.uint8)
+    Image.fromarray(ramp).save(tmp_path / "start.png")
+    img, hist = transfer(content_path, style_path, return_history=True,
+                         **vars(fast(init=str(tmp_path / "start.png"), steps=1)))
+    assert img.size == (48, 48) and len(hist) == 1
+    start = load_image(tmp_path / "start.png").rgb
+    start = torch.nn.functional.interpolate(start, size=(48, 48), mode="bilinear", antialias=True)[0]
+    out, content = load_image(img).rgb[0], load_image(content_path).rgb[0]
+    assert (out - start).abs().mean().item() < 2 / 255  # one step leaves the start image, up to 8-bit rounding
+    assert (out - content).abs().mean().item() > 40 / 255  # and that start was the file, not the content
 
 
 def test_schedule_grows_to_target():
@@ -96,10 +106,23 @@ def test_several_styles_with_blend_weights(content_path, style_path, tmp_path):
         transfer(content_path, [style_path, other], **vars(fast(style_blend_weights=[1])))
 
 
-def test_style_scale_changes_result(content_path, style_path):
-    a = transfer(content_path, style_path, **vars(fast(style_scale=0.5, steps=10)))
-    b = transfer(content_path, style_path, **vars(fast(style_scale=2.0, steps=10)))
-    assert not np.array_equal(np.asarray(a), np.asarray(b))
+def test_style_scale_sets_the_size_the_style_is_seen_at(content_path, tmp_path, scratch):
+    from PIL import Image
+    from ..conftest import pattern
+    style = tmp_path / "wide.png"
+    Image.fromarray(pattern(60, 1, "style")[:40]).save(style)  # 60x40: the aspect must be kept too
+    seen = []
+    scratch.register_forward_pre_hook(lambda module, args: seen.append(tuple(args[0].shape[-2:])))
+
+    def style_sizes(scale):
+        seen.clear()
+        result = run_transfer(content_path, style, fast(style_scale=scale, steps=10), backbone=scratch)
+        return {hw for hw in seen if hw != (48, 48)}, np.asarray(result.image)  # all else is at the content's 48 px
+
+    small, a = style_sizes(0.5)
+    large, b = style_sizes(2.0)
+    assert small == {(16, 24)} and large == {(64, 96)}  # long side 48 x the scale
+    assert not np.array_equal(a, b)
 
 
 def test_preserve_color_histogram_matches_content_statistics(content_path, style_path):
@@ -171,17 +194,28 @@ def test_stop_scale_moves_on():
     assert [h["scale"] for h in result.history] == [0, 0, 1, 1, 1]
 
 
-def test_bad_options(content_path, style_path):
-    for kw, pattern_ in [(dict(style_weight=-1), r"^style_weight must be between 0 and 1e\+12, got -1$"),
-                         (dict(content_weight=math.nan), "^content_weight must be a finite number, got nan$"),
-                         (dict(size=0), "size"), (dict(size=10**6), "between 16 and 65536"),
-                         (dict(init="bogus"), "init"),
-                         (dict(optimizer="newton"), "optimizer"), (dict(style_layers=("relu1_1", "nope")), "nope"),
-                         (dict(style_layer_weights=[1.0, 2.0]), "one weight per layer, or one for all"),
-                         (dict(device="tpu"), "device"),
-                         (dict(preserve_color="sepia"), "preserve_color must be one of")]:
-        with pytest.raises(StylekitError, match=pattern_):
-            run_transfer(content_path, style_path, fast(**kw))
+BAD_OPTIONS = [
+    (dict(style_weight=-1), r"^style_weight must be between 0 and 1e\+12, got -1$"),
+    (dict(content_weight=math.nan), "^content_weight must be a finite number, got nan$"),
+    (dict(size=0), "size"),
+    (dict(size=10**6), "between 16 and 65536"),
+    (dict(init="bogus"), "init"),
+    (dict(optimizer="newton"), "optimizer"),
+    (dict(style_layers=("relu1_1", "nope")), "nope"),
+    (dict(style_layer_weights=[1.0, 2.0]), "one weight per layer, or one for all"),
+    (dict(device="tpu"), "device"),
+    (dict(preserve_color="sepia"), "preserve_color must be one of"),
+]
+
+
+@pytest.mark.parametrize("kw, message", BAD_OPTIONS,
+                         ids=[",".join(f"{k}={v}" for k, v in kw.items()) for kw, _ in BAD_OPTIONS])
+def test_bad_options(content_path, style_path, kw, message):
+    with pytest.raises(StylekitError, match=message):
+        run_transfer(content_path, style_path, fast(**kw))
+
+
+def test_unknown_keyword_option(content_path, style_path):
     with pytest.raises(TypeError, match="unknown option"):
         transfer(content_path, style_path, sise=3)
 

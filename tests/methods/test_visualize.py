@@ -52,7 +52,18 @@ def test_the_fourier_parameterisation_round_trips_and_starts_grey():
     assert start.shape == (2, 3, 30, 41) and (start - 0.5).abs().mean() < 0.05  # a faint, nearly grey start
     image = torch.rand((1, 3, 30, 41), generator=torch.Generator().manual_seed(1)) * 0.9 + 0.05
     assert torch.allclose(space.to_unit(space.to_space(image)), image, atol=1e-4)
-    assert space.clamp(space.to_space(image)) is not None
+
+
+def test_fourier_clamp_leaves_every_spectrum_alone_because_each_is_an_image_in_range():
+    space = FourierSpace(size=(30, 41), decay=1.0)
+    image = torch.rand((1, 3, 30, 41), generator=torch.Generator().manual_seed(1)) * 0.9 + 0.05
+    inside = space.to_space(image)
+    assert torch.equal(space.clamp(inside), inside)
+    wild = torch.randn(inside.shape, generator=torch.Generator().manual_seed(2)) * 1000  # far beyond any start
+    assert torch.equal(space.clamp(wild), wild)
+    picture = space.to_unit(space.clamp(wild))
+    assert picture.min() >= 0 and picture.max() <= 1
+    assert picture.min() < 0.01 and picture.max() > 0.99  # the sigmoid saturates: the range is used, not shrunk
 
 
 def test_random_views_are_seeded_and_keep_the_shape():

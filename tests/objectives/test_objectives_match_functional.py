@@ -53,12 +53,20 @@ def test_losses_pass_gradcheck_in_float64(device, relative):
     assert torch.autograd.gradcheck(lambda x: F.gram_loss(F.gram_matrix(x), gram_target, relative), (b,))
 
 
-def test_image_losses_pass_gradcheck_in_float64(device):
+IMAGE_LOSSES = {
+    "total_variation": lambda x, other, mask: F.total_variation(x),
+    "total_variation_beta1": lambda x, other, mask: F.total_variation(x, 1.0),
+    "alpha_norm": lambda x, other, mask: F.alpha_norm(x),
+    "temporal_loss": lambda x, other, mask: F.temporal_loss(x, other, mask),
+    "activation_l2": lambda x, other, mask: F.activation_l2(x, [0, 2]),
+    "guided_activation": lambda x, other, mask: F.guided_activation(x, other[0].flatten(1)),
+}
+
+
+@pytest.mark.parametrize("loss", IMAGE_LOSSES)
+def test_image_losses_pass_gradcheck_in_float64(device, loss):
     gen = torch.Generator().manual_seed(4)
     image = torch.rand(1, 3, 5, 6, generator=gen, dtype=torch.float64).to(device).requires_grad_(True)
     other = torch.rand(1, 3, 5, 6, generator=gen, dtype=torch.float64).to(device)
     mask = torch.rand(1, 1, 5, 6, generator=gen, dtype=torch.float64).to(device)
-    for fn in (F.total_variation, lambda x: F.total_variation(x, 1.0), F.alpha_norm,
-               lambda x: F.temporal_loss(x, other, mask), lambda x: F.activation_l2(x, [0, 2]),
-               lambda x: F.guided_activation(x, other[0].flatten(1))):
-        assert torch.autograd.gradcheck(fn, (image,)), fn
+    assert torch.autograd.gradcheck(lambda x: IMAGE_LOSSES[loss](x, other, mask), (image,))

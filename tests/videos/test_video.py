@@ -129,12 +129,30 @@ def test_a_changed_job_does_not_reuse_frames(clip, tmp_path, weights_dir, style_
         run_video(clip, style_path, out)
 
 
-def test_gatys_video_with_temporal_loss(clip, tmp_path, style_path):
-    out = run_video(clip, style_path, tmp_path / "g.mp4",
-                    VideoOptions(method="gatys", size=48, gatys=TransferOptions(steps=4), frame_steps=3, max_frames=3,
-                                 seed=0))
-    frames = list(read_frames(out))
-    assert len(frames) == 3 and frames[0].shape == (32, 48, 3)
+def test_gatys_video_with_temporal_loss(tmp_path, style_path):
+    from PIL import Image
+    small = tmp_path / "small.mp4"  # a disc crossing a still background, 48x32, three frames
+    make_clip(Image.fromarray(pattern(96, 0, "content")), small, "object", frames=3, size=(48, 32), fps=12,
+              audio=False)
+    source = list(read_frames(small))
+    flows = FlowEstimator()
+    backs = [flows(source[i + 1], source[i]) for i in range(2)]
+    masks = [consistency_mask(backs[i], flows(source[i], source[i + 1])) for i in range(2)]
+
+    def flicker_at(weight):
+        gatys = TransferOptions(steps=4, min_size=None, backbone="scratch")
+        out = run_video(small, style_path, tmp_path / f"g{weight:g}.mp4",
+                        VideoOptions(method="gatys", size=48, temporal_weight=weight, gatys=gatys, frame_steps=4,
+                                     seed=0))
+        frames = list(read_frames(out))
+        assert len(frames) == 3 and frames[0].shape == (32, 48, 3)
+        return flicker(frames, backs, masks)
+
+    independent = flicker_at(0.0)  # every frame on its own, from the content
+    start_only = flicker_at(1e-9)  # later frames start from the warped previous one; the term weighs nothing
+    temporal = flicker_at(2000.0)
+    assert temporal < 0.8 * start_only  # the temporal loss term itself holds frames to the warped previous one
+    assert temporal < 0.8 * independent
 
 
 def test_cli_video_errors(tmp_path, style_path, capsys):
