@@ -21,7 +21,7 @@ from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, che
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
 from .model import StyleContext, pad_to
-from .shared import MODELS, load_model
+from .shared import MODELS, shared_model
 from .tiles import TILE
 from .weights import resolve
 
@@ -56,7 +56,8 @@ def image_peak_bytes(options: FastOptions, hw: tuple[int, int]) -> int:
 
 
 class FastStylizer:
-    """A loaded model with its styles encoded once; call it on content tensors (1, 3, H, W) in [0, 1].
+    """A loaded model (the process's shared network: :func:`~.shared.shared_model`) with its styles encoded once;
+    call it on content tensors (1, 3, H, W) in [0, 1].
 
     With colour preservation the styles depend on each content image and are re-encoded per call. Large
     images (more than :data:`TILE_ABOVE` pixels, or too large to fit whole in the free memory) are processed
@@ -71,14 +72,15 @@ class FastStylizer:
         self.opts = opts
         self.tile = tile
         self.device = resolve_device(opts.device)
-        self.bf16 = resolve_precision(opts.precision, self.device) == torch.bfloat16
+        precision = resolve_precision(opts.precision, self.device)
+        self.bf16 = precision == torch.bfloat16
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
         self.model = "multistyle26" if opts.builtin is not None else opts.model
         self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side,
                                    MODELS[self.model].min_style)
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
-        self.net = load_model(self.model, resolve(self.model, opts.weights_dir), self.device)
+        self.net = shared_model(self.model, resolve(self.model, opts.weights_dir), self.device, precision)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)
         with self._precision():

@@ -14,8 +14,9 @@ from PIL import Image
 from stylekit import color
 from stylekit.backbones import get_backbone
 from stylekit.cli import main
+from stylekit.devices import LoadedCache
 from stylekit.errors import StylekitError
-from stylekit.feedforward import FastStylizer, cache_dir, fast, fast_batch, resolve
+from stylekit.feedforward import FastStylizer, cache_dir, fast, fast_batch, resolve, shared
 from stylekit.options import FastOptions
 from stylekit.feedforward import weights as W
 from stylekit.feedforward.wct import WCT, StyleMix
@@ -252,7 +253,8 @@ def test_dense_equivalent_of_a_grouped_conv():
     assert torch.allclose(dense_equivalent(grouped)(x), grouped(x), atol=1e-5)
 
 
-def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path):
+def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path, monkeypatch):
+    monkeypatch.setattr(shared, "_LOADED", LoadedCache())  # a load, not the process's shared network
     state = torch.get_rng_state()
     FastStylizer([style_path], FastOptions(model="wct"))
     assert torch.equal(state, torch.get_rng_state())

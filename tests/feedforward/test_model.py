@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from stylekit.devices import LoadedCache
 from stylekit.feedforward import FastStylizer, shared
 from stylekit.feedforward.model import FastModel, StyleContext
 from stylekit.options import FastOptions
@@ -27,6 +28,7 @@ class Tint(FastModel):
 
 
 def test_a_new_model_is_one_more_class(monkeypatch):
+    monkeypatch.setattr(shared, "_LOADED", LoadedCache())  # not the real MicroAST network loaded before
     monkeypatch.setitem(shared.MODELS, "microast", Tint)  # under a registered name, so its "files" resolve
     red, blue = torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16)
     red[:, 0], blue[:, 2] = 1, 1
