@@ -1,11 +1,18 @@
-"""Device selection and memory queries (no module-level device state)."""
+"""Device selection, memory queries (no module-level device state), and the bounded cache the loaded networks
+are shared through."""
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 import torch
 
 from .errors import StylekitError
+
+Loaded = TypeVar("Loaded")
 
 
 def resolve_device(name: str | torch.device | None) -> torch.device:
@@ -71,3 +78,25 @@ def resolve_precision(name: str, device: torch.device) -> torch.dtype:
     if name == "auto":
         return torch.bfloat16 if device.type == "cpu" and native_bf16(device) else torch.float32
     raise StylekitError(f"unknown precision {name!r}: use fp32, bf16 or auto")
+
+
+class LoadedCache(Generic[Loaded]):
+    """Loaded networks shared by every thread of the process, each under a key (what it was loaded from, the
+    device ...), the least recently used dropped beyond a bound: a run that still holds a dropped one keeps it
+    alive, and the next one to ask for it loads it anew."""
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Hashable, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: Hashable, load: Callable[[], Loaded], keep: int) -> Loaded:
+        """The value kept under ``key``, else ``load()``'s, kept with at most ``keep`` - 1 others. Loads run one at
+        a time under the cache's lock, so threads asking for the same key load it once."""
+        with self._lock:
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                return self._kept[key]
+            value = self._kept[key] = load()
+            while len(self._kept) > max(1, keep):
+                self._kept.popitem(last=False)
+            return value

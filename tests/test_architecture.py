@@ -72,3 +72,10 @@ def test_help_and_the_option_classes_do_not_import_torch():
     result = subprocess.run([sys.executable, "-m", "stylekit", "transfer", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and "--style-weight" in result.stdout
+
+
+def test_the_downloader_below_the_models_imports_no_torch():
+    tree = ast.parse((PACKAGE / "io" / "downloads.py").read_text())
+    names = [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
+    names += [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module]
+    assert not any(name.split(".")[0] == "torch" for name in names)

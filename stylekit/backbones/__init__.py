@@ -1,20 +1,19 @@
 """Frozen feature extractors with named layers, loaded once per process and shared."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import torch
 
-from ..devices import resolve_device
+from ..devices import LoadedCache, resolve_device
 from ..errors import StylekitError
 from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
 from .vgg import CAFFE_MEAN_BGR, CONFIGS, decode_caffe_vgg19, load_vgg, vgg_layers
 
-_LOADED: dict[tuple, FeatureExtractor] = {}
-_LOCK = threading.Lock()
+BACKBONES_KEPT = 4  # backbones kept loaded (the least recently used is dropped beyond it); read at each load
+_LOADED: LoadedCache[FeatureExtractor] = LoadedCache()
 
 
 def load_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
@@ -61,14 +60,11 @@ def _file_key(weights: str | Path | None) -> tuple | None:
 def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
                  device: str | torch.device = "cpu") -> FeatureExtractor:
     """The process's shared backbone for (name, pooling, weights, device), loaded on first use (VGG19 takes
-    0.6-1 s) and reused by every later run, frame and web job. It is frozen: never change it."""
+    0.6-1 s) and reused by every later run, frame and web job while it is among the :data:`BACKBONES_KEPT` most
+    recently used. It is frozen: never change it."""
     dev = resolve_device(device)
     key = (name, pooling, _file_key(weights), str(dev))
-    with _LOCK:
-        net = _LOADED.get(key)
-        if net is None:
-            net = _LOADED[key] = load_backbone(name, pooling, weights).to(dev)
-    return net
+    return _LOADED.get_or_load(key, lambda: load_backbone(name, pooling, weights).to(dev), BACKBONES_KEPT)
 
 
 __all__ = ["BACKBONES", "FeatureExtractor", "architecture", "decode_caffe_vgg19", "get_backbone", "layer_names",

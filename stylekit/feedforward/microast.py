@@ -6,13 +6,15 @@ filter weights and biases, and a decoder that applies AdaIN ("feature modulation
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .model import FastModel, StyleContext
 from .tiles import layout, map_tiles, reach
 
 
@@ -143,18 +145,19 @@ class StyleCode:
     biases: list[torch.Tensor]
 
     @staticmethod
-    def blend(codes: list[StyleCode], weights: list[float]) -> StyleCode:
+    def blend(codes: Sequence[StyleCode], weights: Sequence[float]) -> StyleCode:
         """The weighted sum of ``codes`` (weights should sum to 1)."""
         def mix(field: str) -> list[torch.Tensor]:
             return [sum(w * getattr(c, field)[i] for c, w in zip(codes, weights)) for i in range(2)]
         return StyleCode(mix("means"), mix("stds"), mix("weights"), mix("biases"))
 
 
-class MicroAST(nn.Module):
+class MicroAST(FastModel):
     """The full model: ``encode_style`` once per style, then ``stylize`` any number of content images."""
 
     multiple = 4  # input sides must be multiples of this (two stride-2 stages); also the tiles' alignment
     min_content = min_style = 5  # shortest sides the reflection padding accepts (measured)
+    peak_bytes_per_pixel = (400, 100)
 
     def __init__(self) -> None:
         super().__init__()
@@ -186,10 +189,19 @@ class MicroAST(nn.Module):
         stats = [mean_std(f) for f in feats]
         return StyleCode([m for m, _ in stats], [s for _, s in stats], weights, biases)
 
+    def encode(self, styles: Sequence[torch.Tensor], context: StyleContext) -> StyleCode:
+        """The blend of the styles' codes, each style encoded whole or in tiles as ``context.fit`` plans."""
+        return self.blend([self.encode_style(*context.fit(style, i)) for i, style in enumerate(styles)],
+                          context.weights)
+
+    def blend(self, codes: Sequence[StyleCode], weights: Sequence[float]) -> StyleCode:
+        """The weighted sum of style codes (:meth:`StyleCode.blend`)."""
+        return StyleCode.blend(codes, weights)
+
     @torch.no_grad()
-    def stylize(self, content: torch.Tensor, style: StyleCode, alpha: float = 1.0,
+    def stylize(self, content: torch.Tensor, style: StyleCode, alpha: float = 1.0, mask: torch.Tensor | None = None,
                 tile: int | None = None) -> torch.Tensor:
-        """(1, 3, H, W) content in [0, 1] (sides multiples of 4) rendered in ``style``.
+        """(1, 3, H, W) content in [0, 1] (sides multiples of 4) rendered in ``style`` (the model has no ``mask``).
 
         ``alpha`` < 1 blends the style code with the content's own code, so alpha 0 gives a near
         reconstruction of the content. (Upstream blends features after AdaIN instead; the decoder only saw
@@ -201,7 +213,7 @@ class MicroAST(nn.Module):
         1/4 resolution, held whole), so the result equals the untiled one up to float rounding.
         """
         if alpha < 1:
-            style = StyleCode.blend([style, self.encode_style(content, tile)], [alpha, 1 - alpha])
+            style = self.blend([style, self.encode_style(content, tile)], [alpha, 1 - alpha])
         if tile is None:
             return self.decoder(self.content_encoder(content), style).clamp(0, 1)
         enc, dec = self.content_encoder, self.decoder
@@ -212,7 +224,7 @@ class MicroAST(nn.Module):
                         adain(x, style.means[0], style.stds[0]), tile, 4, 1, dec.dec2, dec.dec3)
         return x.clamp(0, 1)
 
-    def load_files(self, paths: dict[str, object]) -> MicroAST:
+    def load_files(self, paths: Mapping[str, str | os.PathLike]) -> MicroAST:
         """Load the four upstream state dicts (content_encoder, style_encoder, modulator, decoder)."""
         for part in ("content_encoder", "style_encoder", "modulator", "decoder"):
             state = torch.load(paths[part], map_location="cpu", weights_only=True)

@@ -10,7 +10,7 @@ from ..io import ImageLike, load_image, resize_to, to_pil
 from ..io.sheets import captioned_grid
 from ..options import N_BUILTIN, StylesOptions, validate
 from .magenta import MultiStyle
-from .stylize import _pad_to
+from .model import pad_to
 from .weights import resolve
 
 @torch.no_grad()
@@ -23,7 +23,7 @@ def builtin_styles(content: ImageLike, options: StylesOptions | None = None) -> 
         net = MultiStyle()
     net = net.load_files(resolve("multistyle26", opts.weights_dir)).to(device)
     h, w = x.shape[-2:]
-    padded = _pad_to(x, net.multiple, net.min_content)
+    padded = pad_to(x, net.multiple, net.min_content)
     return [to_pil(net.stylize(padded, torch.eye(N_BUILTIN, device=device)[i:i + 1])[..., :h, :w])
             for i in range(N_BUILTIN)]
 

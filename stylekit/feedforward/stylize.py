@@ -1,5 +1,5 @@
 """Fast (feed-forward) style transfer: one pass of Magenta's network, MicroAST or the WCT cascade per image, or of
-the 26-style network with its built-in styles."""
+the 26-style network with its built-in styles, each through the :class:`~.model.FastModel` interface."""
 from __future__ import annotations
 
 import math
@@ -19,38 +19,27 @@ from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
-from ..options import N_BUILTIN, FastOptions, keyword_options, make_options, validate
-from .magenta import Magenta, MultiStyle, predictor_input
-from .microast import MicroAST, StyleCode
+from ..options import FastOptions, keyword_options, make_options, validate
+from .model import StyleContext, pad_to
+from .shared import MODELS, shared_model
 from .tiles import TILE
-from .wct import WCT
 from .weights import resolve
 
 # Peak memory of one image on top of the loaded model, fitted to measured peak RSS (docs/benchmarks.md, "Fast
-# models on large images"): a fixed part, and bytes per padded pixel whole and in tiles (plus, in tiles, the
-# whole figure for one padded tile).
+# models on large images"): a fixed part, and each model's bytes per padded pixel whole and in tiles
+# (FastModel.peak_bytes_per_pixel; plus, in tiles, the whole figure for one padded tile).
 PEAK_FIXED = 256 * 2**20
-MAGENTA_PEAK = 320  # peak RSS growth measured at 1024 and 2048 px: 301 and 273 bytes per pixel
-MULTISTYLE_PEAK = 620  # ... 580 and 571
-PEAK_BYTES_PER_PIXEL = {"microast": (400, 100), "wct": (850, 64), "magenta": (MAGENTA_PEAK, None),
-                        "multistyle26": (MULTISTYLE_PEAK, None)}  # None: instance norms throughout, no tiling
 MAX_HALO = 160  # the widest halo a tile is read with (WCT's level 5)
 TILE_ABOVE = 2048 * 2048  # padded pixels above which images are tiled anyway: less memory, no slower (measured)
-
-
-def _pad_to(image: torch.Tensor, multiple: int, minimum: int = 1) -> torch.Tensor:
-    """Replicate-pad the bottom and right to sides that are multiples of ``multiple`` and at least ``minimum``."""
-    h, w = (max(side, minimum) for side in image.shape[-2:])
-    return F.pad(image, (0, w + -w % multiple - image.shape[-1], 0, h + -h % multiple - image.shape[-2]),
-                 mode="replicate")
 
 
 def _layout(model: str, padded: tuple[int, int], tile: int | None, fits_whole: bool) -> tuple[int | None, int, int]:
     """(tile size or None for whole, fixed bytes, bytes per padded pixel) of one image of ``padded`` (h, w) px:
     whole when it has at most :data:`TILE_ABOVE` pixels and ``fits_whole``, else in tiles, unless ``tile`` says
-    otherwise (0: never; N: N-px tiles); the Magenta and 26-style networks always run whole."""
+    otherwise (0: never; N: N-px tiles); models that cannot tile (the Magenta and 26-style networks) always run
+    whole."""
     h, w = padded
-    whole, tiled = PEAK_BYTES_PER_PIXEL[model]
+    whole, tiled = MODELS[model].peak_bytes_per_pixel
     if tiled is None or tile == 0 or tile is None and h * w <= TILE_ABOVE and fits_whole:
         return None, PEAK_FIXED, whole
     tile = tile or TILE
@@ -67,7 +56,8 @@ def image_peak_bytes(options: FastOptions, hw: tuple[int, int]) -> int:
 
 
 class FastStylizer:
-    """A loaded model with its styles encoded once; call it on content tensors (1, 3, H, W) in [0, 1].
+    """A loaded model (the process's shared network: :func:`~.shared.shared_model`) with its styles encoded once;
+    call it on content tensors (1, 3, H, W) in [0, 1].
 
     With colour preservation the styles depend on each content image and are re-encoded per call. Large
     images (more than :data:`TILE_ABOVE` pixels, or too large to fit whole in the free memory) are processed
@@ -82,19 +72,17 @@ class FastStylizer:
         self.opts = opts
         self.tile = tile
         self.device = resolve_device(opts.device)
-        self.bf16 = resolve_precision(opts.precision, self.device) == torch.bfloat16
+        precision = resolve_precision(opts.precision, self.device)
+        self.bf16 = precision == torch.bfloat16
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
         self.model = "multistyle26" if opts.builtin is not None else opts.model
-        model = {"magenta": Magenta, "microast": MicroAST, "wct": WCT, "multistyle26": MultiStyle}[self.model]
-        self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side, model.min_style)
+        self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side,
+                                   MODELS[self.model].min_style)
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
-        files = resolve(self.model, opts.weights_dir)
-        with torch.random.fork_rng(devices=[]):  # layers draw initial weights (overwritten below) from torch's
-            net = model()  # global RNG: leave its state as it was
-        self.net = net.load_files(files).to(self.device).to(memory_format=torch.channels_last)
+        self.net = shared_model(self.model, resolve(self.model, opts.weights_dir), self.device, precision)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
-        recolored = opts.preserve_color != "none" and self.model != "multistyle26"
+        recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)
         with self._precision():
             self._codes = None if recolored else self._encode(self.styles)
 
@@ -121,7 +109,7 @@ class FastStylizer:
         ``option`` that fits when it cannot fit."""
         h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
         free = available_memory(self.device)
-        fits_whole = PEAK_FIXED + PEAK_BYTES_PER_PIXEL[self.model][0] * h * w <= free
+        fits_whole = PEAK_FIXED + self.net.peak_bytes_per_pixel[0] * h * w <= free
         tile, fixed, per_pixel = _layout(self.model, (h, w), self.tile, fits_whole)
         need = fixed + per_pixel * h * w
         if need <= free:
@@ -132,40 +120,22 @@ class FastStylizer:
         raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} {what} needs about {need / 2**30:.1f} GiB but "
                                   f"{free / 2**30:.1f} GiB is free on {self.device}: {advice}")
 
+    def _fit_style(self, style: torch.Tensor, index: int) -> tuple[torch.Tensor, int | None]:
+        """Style image ``index`` as the model encodes it, and the tile size (None: whole) :meth:`plan` gives it
+        (tiles need sides that are whole multiples: padded then)."""
+        tile = self.plan(tuple(style.shape[-2:]), f"style image {index + 1}", "--style-size")
+        return (style, None) if tile is None else (pad_to(style, self.net.multiple), tile)
+
     def _encode(self, styles: list[torch.Tensor]) -> Any:
-        """What the model needs of the styles: Magenta's blended style vector, the 26-style network's weights,
-        MicroAST's blended code, or WCT's transforms."""
-        if isinstance(self.net, MultiStyle):
-            weights = torch.zeros(1, N_BUILTIN)
-            for index, weight in self.opts.builtin:
-                weights[0, index] += weight
-            return (weights / weights.sum()).to(self.device)
-        if isinstance(self.net, Magenta):
-            vectors = [self.net.style_vector(predictor_input(s)) for s in styles]
-            return sum(w * v for w, v in zip(self.blend, vectors))
-        codes = []
-        for i, style in enumerate(styles):
-            tile = self.plan(tuple(style.shape[-2:]), f"style image {i + 1}", "--style-size")
-            style = style if tile is None else _pad_to(style, self.net.multiple)  # tiles need whole multiples
-            codes.append(self.net.encode_style(style, tile=tile) if isinstance(self.net, MicroAST)
-                         else self.net.encode_style(style, self.opts.levels, tile))
-        return StyleCode.blend(codes, self.blend) if isinstance(self.net, MicroAST) else codes
+        """What the model needs of the styles (its code: a style vector, feature statistics ...), blended."""
+        return self.net.encode(styles, StyleContext(self.blend, self.opts, self.device, self._fit_style))
 
     def _stylize(self, x: torch.Tensor, codes: Any, tile: int | None, hw: tuple[int, int]) -> torch.Tensor:
-        """The model on content ``x`` of size ``hw`` padded, with ``codes`` (from :meth:`_encode`), alpha applied."""
-        alpha = self.opts.alpha
-        if isinstance(self.net, Magenta):
-            if alpha < 1:  # the TF-Hub colab's interpolation towards the content's own style vector
-                codes = alpha * codes + (1 - alpha) * self.net.style_vector(predictor_input(x))
-            return self.net.stylize(x, codes)
-        if isinstance(self.net, MultiStyle):
-            out = self.net.stylize(x, codes)
-            return out if alpha == 1 else alpha * out + (1 - alpha) * x  # no "content style" to mix towards
-        if isinstance(self.net, MicroAST):
-            return self.net.stylize(x, codes, alpha, tile)
+        """The model on content ``x`` of size ``hw`` padded, with ``codes`` (from :meth:`_encode`), alpha applied;
+        the mask, if any, resized to the content and padded as it is."""
         mask = None if self.mask is None else F.interpolate(self.mask, size=hw, mode="bilinear")
-        mask = None if mask is None else _pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
-        return self.net.stylize(x, codes, self.blend, alpha, mask, tile)
+        mask = None if mask is None else pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
+        return self.net.stylize(x, codes, self.opts.alpha, mask, tile)
 
     @torch.no_grad()
     def __call__(self, content: torch.Tensor) -> torch.Tensor:
@@ -182,7 +152,7 @@ class FastStylizer:
             with self._precision():
                 codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
-        padded = _pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
+        padded = pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
         with self._precision():
             out = self._stylize(padded, codes, tile, (h, w))[..., :h, :w].float().contiguous()
         if self.opts.preserve_color == "luminance":

@@ -9,6 +9,8 @@ state dicts (``conv11``, ``conv12`` ... ``conv51``; the ``*_aux`` distillation h
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..objectives.tiled import Tile
+from .model import FastModel, StyleContext
 from .tiles import layout, map_tiles, tile_cores
 
 # (name, in, out) of VGG19's convs up to conv5_1 at 1/4 width, with "pool" where VGG pools.
@@ -180,18 +183,29 @@ def whiten_color(content: torch.Tensor, style: ColorTransform) -> torch.Tensor:
     return style.color @ whiten(content) + style.mean
 
 
-class WCT(nn.Module):
+@dataclass
+class StyleMix:
+    """The styles of a WCT run: each style's per-level statistics (from :meth:`WCT.encode_style`) and its
+    weight. The cascade mixes the styles' WCT outputs, not their statistics, so a blend of mixes is the mix of
+    all their styles with the weights multiplied."""
+
+    styles: list[list[ColorTransform]]
+    weights: list[float]
+
+
+class WCT(FastModel):
     """The five-level cascade. ``encode_style`` once per style, then ``stylize`` any content."""
 
     multiple = 16  # sides must be multiples of 2^(deepest level - 1) for the decoders to restore the size
     min_content, min_style = 17, 32  # shortest sides the deepest level's reflection padding accepts (measured)
+    peak_bytes_per_pixel = (850, 64)
 
     def __init__(self) -> None:
         super().__init__()
         self.encoders = nn.ModuleList(LevelEncoder(k) for k in range(1, 6))
         self.decoders = nn.ModuleList(LevelDecoder(k) for k in range(1, 6))
 
-    def load_files(self, paths: dict[str, object]) -> WCT:
+    def load_files(self, paths: Mapping[str, str | os.PathLike]) -> WCT:
         """Load the upstream ``kSE.pth`` / ``kSD.pth`` files (each {"model": state_dict, ...})."""
         for k in range(1, 6):
             for kind, modules in (("SE", self.encoders), ("SD", self.decoders)):
@@ -207,6 +221,20 @@ class WCT(nn.Module):
         if tile is None:
             return [ColorTransform.of(self.encoders[k](style)) for k in range(levels)]
         return [ColorTransform.of_moments(self._moments(style, k, tile)[0]) for k in range(levels)]
+
+    def encode(self, styles: Sequence[torch.Tensor], context: StyleContext) -> StyleMix:
+        """Each style's statistics at ``context.options.levels`` levels (whole or in tiles as ``context.fit``
+        plans), with the blend weights."""
+        mixes = []
+        for i, style in enumerate(styles):
+            style, tile = context.fit(style, i)
+            mixes.append(StyleMix([self.encode_style(style, context.options.levels, tile)], [1.0]))
+        return self.blend(mixes, context.weights)
+
+    def blend(self, codes: Sequence[StyleMix], weights: Sequence[float]) -> StyleMix:
+        """One mix of all the styles of ``codes``, each weighted by its mix's weight times its own."""
+        return StyleMix([s for code in codes for s in code.styles],
+                        [w * own for code, w in zip(codes, weights) for own in code.weights])
 
     def _moments(self, x: torch.Tensor, k: int, tile: int, labels: torch.Tensor | None = None) -> list[Moments]:
         """Moments of level ``k``'s features of ``x`` over tiles: of all of them, or with ``labels`` (a bool map
@@ -251,12 +279,12 @@ class WCT(nn.Module):
         return x.clamp(0, 1)
 
     @torch.no_grad()
-    def stylize(self, content: torch.Tensor, styles: list[list[ColorTransform]], weights: list[float],
-                alpha: float = 1.0, mask: torch.Tensor | None = None, tile: int | None = None) -> torch.Tensor:
-        """Run the cascade from level ``len(styles[0])`` down to 1.
+    def stylize(self, content: torch.Tensor, mix: StyleMix, alpha: float = 1.0, mask: torch.Tensor | None = None,
+                tile: int | None = None) -> torch.Tensor:
+        """Run the cascade from level ``len(mix.styles[0])`` down to 1.
 
-        With several styles the WCT outputs are mixed with ``weights`` (Li et al.'s interpolation); with a
-        ``mask`` ((1, 1, H, W), values in [0, 1]) exactly two styles are given and style 1 goes where the
+        With several styles the WCT outputs are mixed with the mix's weights (Li et al.'s interpolation); with
+        a ``mask`` ((1, 1, H, W), values in [0, 1]) exactly two styles are given and style 1 goes where the
         mask is bright, style 2 where it is dark. ``alpha`` blends the coloured features with the content's.
 
         With ``tile`` (sides multiples of 16), each level runs in tiles of about that many pixels, in two
@@ -265,6 +293,7 @@ class WCT(nn.Module):
         coloured with them (:func:`wct_affine`) and decoded, read with a halo as wide as the level's encoder
         and decoder see, so the result equals the untiled one up to float rounding, with no seams.
         """
+        styles, weights = mix.styles, mix.weights
         if tile is not None:
             return self._stylize_tiled(content, styles, weights, alpha, mask, tile)
         x = content

@@ -20,8 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..backbones.weights import check_hash, download
 from ..errors import StylekitError
+from ..io.downloads import check_hash, download
 from ..io.outputs import write_atomic
 from ..options import WEIGHTS_ENV
 

@@ -1,4 +1,5 @@
-"""Image input and output, image geometry, and the checks and atomic writes of every output."""
+"""Image input and output, image geometry, the checks and atomic writes of every output, and checked downloads
+(:mod:`.downloads`)."""
 from .geometry import MIN_SIDE, checked_hw, fit_long_side, resize, resize_to, target_hw
 from .images import (IMAGE_SUFFIXES, ImageLike, LoadedImage, content_files, image_bytes, image_tree, load_image,
                      max_pixels, save_image, to_pil)

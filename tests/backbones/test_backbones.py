@@ -5,8 +5,8 @@ import torch
 
 from stylekit.backbones import get_backbone, load_backbone, load_scratch
 from stylekit.backbones import vgg as vggmod
-from stylekit.backbones.weights import sha256_of
 from stylekit.errors import StylekitError
+from stylekit.io.downloads import sha256_of
 
 VGG19_NAMES_HEAD = ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1", "conv2_1"]
 DECODED_SHA256 = "056807db17e562d80e7c10b0151a41fd1780e99d4aa42a1a5c6535445f26b910"

@@ -14,11 +14,12 @@ from PIL import Image
 from stylekit import color
 from stylekit.backbones import get_backbone
 from stylekit.cli import main
+from stylekit.devices import LoadedCache
 from stylekit.errors import StylekitError
-from stylekit.feedforward import FastStylizer, cache_dir, fast, fast_batch, resolve
+from stylekit.feedforward import FastStylizer, cache_dir, fast, fast_batch, resolve, shared
 from stylekit.options import FastOptions
 from stylekit.feedforward import weights as W
-from stylekit.feedforward.wct import WCT
+from stylekit.feedforward.wct import WCT, StyleMix
 from stylekit.io import load_image
 from stylekit.objectives import gram_matrix
 
@@ -105,7 +106,7 @@ def test_wct_autoencoders_reconstruct_and_alpha_zero_gives_back_the_content(weig
     # within a third of the picture's own variance (0.015 on the 0.043 of the photo first used), deeper levels
     # losing more detail
     assert all(e < 0.35 * content.var().item() for e in errors) and errors == sorted(errors)
-    out = net.stylize(content, [net.encode_style(style)], [1.0], alpha=0.0)  # all five levels in a row
+    out = net.stylize(content, StyleMix([net.encode_style(style)], [1.0]), alpha=0.0)  # all five levels in a row
     assert F.mse_loss(out, content).item() < 0.35 * content.var().item()
 
 
@@ -254,7 +255,8 @@ def test_dense_equivalent_of_a_grouped_conv():
     assert torch.allclose(dense_equivalent(grouped)(x), grouped(x), atol=1e-5)
 
 
-def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path):
+def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path, monkeypatch):
+    monkeypatch.setattr(shared, "_LOADED", LoadedCache())  # a load, not the process's shared network
     state = torch.get_rng_state()
     FastStylizer([style_path], FastOptions(model="wct"))
     assert torch.equal(state, torch.get_rng_state())

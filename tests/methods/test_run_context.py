@@ -7,6 +7,7 @@ import torch
 
 from stylekit import backbones as backbones_module
 from stylekit.backbones import load_scratch
+from stylekit.devices import LoadedCache
 from stylekit.methods.deepdream import run_dream_zoom
 from stylekit.methods.gatys import run_transfer
 from stylekit.methods.inversion import run_invert_sweep
@@ -38,7 +39,7 @@ def test_a_passed_backbone_is_not_changed_by_a_run(content_path, style_path):
 def _count_loads(monkeypatch) -> list[str]:
     loads: list[str] = []
     original = backbones_module.load_backbone
-    monkeypatch.setattr(backbones_module, "_LOADED", {})
+    monkeypatch.setattr(backbones_module, "_LOADED", LoadedCache())
     monkeypatch.setattr(backbones_module, "load_backbone", lambda name, *a, **k: loads.append(name) or original(
         name, *a, **k))
     return loads

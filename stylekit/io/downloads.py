@@ -1,21 +1,14 @@
-"""Finding, downloading and checking weight files."""
+"""Downloading files and checking them against their sha256, for the weight files of the backbones and of the
+feed-forward models (plain Python, no torch)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import urllib.request
 from pathlib import Path
 
 from ..errors import StylekitError
-from ..io.outputs import write_atomic
-
-
-def torch_hub_dir() -> Path:
-    """torch.hub's cache directory ($TORCH_HOME/hub, default ~/.cache/torch/hub)."""
-    torch_home = os.environ.get("TORCH_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
-    return Path(torch_home) / "hub"
+from .outputs import write_atomic
 
 
 def sha256_of(path: Path) -> str:
