@@ -101,7 +101,7 @@ class FastStylizer:
             hw = grown
         return resize_to(style.rgb, hw).to(self.device)
 
-    def plan(self, size: tuple[int, int], what: str = "content", option: str = "--content-size") -> int | None:
+    def plan(self, size: tuple[int, int], what: str = "content", option: str = "content_size") -> int | None:
         """The tile size an (h, w) image is stylised in (None: whole): whole when it has at most
         :data:`TILE_ABOVE` pixels and its estimated peak fits in the free memory, else in tiles (unless the
         stylizer's ``tile`` says otherwise; the Magenta and 26-style networks normalise every layer over the
@@ -116,14 +116,14 @@ class FastStylizer:
             return tile
         scale = math.sqrt(max(0.0, free - fixed) / per_pixel / (size[0] * size[1]))
         fits = math.floor(max(size) * scale) - self.net.multiple  # room for the padding
-        advice = f"use {option} {fits} or less" if fits >= MIN_SIDE else "free some memory"
+        advice = f"use `{option}` {fits} or less" if fits >= MIN_SIDE else "free some memory"
         raise OutOfMemoryEstimate(f"a {size[1]}x{size[0]} {what} needs about {need / 2**30:.1f} GiB but "
                                   f"{free / 2**30:.1f} GiB is free on {self.device}: {advice}")
 
     def _fit_style(self, style: torch.Tensor, index: int) -> tuple[torch.Tensor, int | None]:
         """Style image ``index`` as the model encodes it, and the tile size (None: whole) :meth:`plan` gives it
         (tiles need sides that are whole multiples: padded then)."""
-        tile = self.plan(tuple(style.shape[-2:]), f"style image {index + 1}", "--style-size")
+        tile = self.plan(tuple(style.shape[-2:]), f"style image {index + 1}", "style_size")
         return (style, None) if tile is None else (pad_to(style, self.net.multiple), tile)
 
     def _encode(self, styles: list[torch.Tensor]) -> Any:
