@@ -3,7 +3,6 @@ Renders progress and errors; imports torch only once a command runs, so ``--help
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -13,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .console import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ProgressBar, check_outputs,
+                      callbacks_for, finish, progress_bar, require_extra, run_single, warning_printer)
 from .version import __version__
-from .errors import StylekitError, StylekitWarning, render
+from .errors import StylekitError
 from .neural_style import add_arguments as neural_style_arguments
 from .neural_style import flag as neural_style_flag
 from .options import (PRESETS, BatchOptions, BatchOutput, DreamOptions,
@@ -22,11 +23,6 @@ from .options import (PRESETS, BatchOptions, BatchOutput, DreamOptions,
                       OutputOptions, RecordOptions, ServerConfig, StylesOptions, TopImagesOptions,
                       TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
                       cli_flags, options_from, preset_values, registry)
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # as a program killed by SIGPIPE, like the shell's own tools
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -60,127 +56,6 @@ class Command:
     batch: bool = False  # --method NAME picks one of the registry's batch methods
 
 
-def _callbacks_for(out: OutputOptions, output: Path, bar: ProgressBar, items: Sequence[str] = ()) -> list[Any]:
-    """The progress bar and, with --save-every, an intermediates writer (its folder checked by
-    :func:`_check_outputs`)."""
-    from .io import save_image
-    from .optim import SaveEvery
-
-    callbacks: list[Any] = [bar]
-    if isinstance(out, RecordOptions) and out.save_every:
-        folder = Path(out.intermediates).expanduser() if out.intermediates else output.parent
-        suffix = output.suffix if output.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp") else ".png"
-        tag = "_{item}" if items else ""
-        pattern = folder / (out.save_name.replace("{stem}", output.stem.replace("{", "{{").replace("}", "}}") + tag)
-                            + suffix)
-        callbacks.append(SaveEvery(out.save_every, str(pattern), lambda img, path: save_image(img, path), items))
-    return callbacks
-
-
-def _check_outputs(out: OutputOptions, inputs: Sequence[object], suffixes: Sequence[str] | None = None,
-                   outputs: Sequence[str | Path] = ()) -> Path:
-    """Every file the command will write, checked before any work: -o (``suffixes``: its formats, default the
-    image formats), or ``outputs`` instead where one -o names several files; --history and the --save-every
-    folder. None may be an input, no two the same. Returns -o as a path."""
-    from .io import WRITABLE, check_distinct, check_output_path, check_writable_folder
-
-    allowed = tuple(suffixes or WRITABLE)
-    output = check_output_path(out.output, allowed, "-o")
-    written = [(check_output_path(path, allowed, "-o"), "-o") for path in outputs] or [(output, "-o")]
-    if isinstance(out, RecordOptions):
-        if out.history:
-            written.append((check_output_path(out.history, None, "--history"), "--history"))
-        if out.save_every:
-            check_writable_folder(out.intermediates or output.parent, "--intermediates")
-    check_distinct(written, inputs)
-    return output
-
-
-class ProgressBar:
-    """Progress on stderr: optimisation steps (scale, image size, loss), or items (frames, images, layers) with
-    their rate. A tqdm bar on a terminal; off one (a log file, nohup, CI) a plain line per scale and every
-    :attr:`EVERY` seconds; none with -q. It counts finished items and remembers how far a run got either way."""
-
-    EVERY = 10.0  # seconds between plain lines off a terminal
-
-    def __init__(self, enabled: bool, unit: str = "step", total: int = 0, lines: bool = False) -> None:
-        self.enabled, self.lines, self.unit, self.bar, self.done = enabled, lines, unit, None, 0
-        self.total, self.reached, self.said = total, "", 0.0
-        if unit != "step":
-            self._open(total)
-
-    def start(self, enabled: bool, unit: str, total: int, lines: bool = False) -> None:
-        """Open an item bar of ``total`` items anew (a job that learns its size after it starts)."""
-        self.close()
-        self.enabled, self.lines, self.unit, self.done, self.total = enabled, lines, unit, 0, total
-        self._open(total)
-
-    def _open(self, total: int, desc: str | None = None) -> None:
-        if self.bar is None and self.enabled:
-            from tqdm import tqdm
-            self.bar = tqdm(total=total or None, unit=self.unit, file=sys.stderr, dynamic_ncols=True, desc=desc)
-
-    def _say(self, text: str, force: bool = False) -> None:
-        """A plain progress line, off a terminal: at once when ``force``, else at most every EVERY seconds."""
-        import time
-
-        now = time.monotonic()
-        if self.lines and (force or now - self.said >= self.EVERY):
-            self.said = now
-            print(f"stylekit: {text}", file=sys.stderr, flush=True)
-
-    def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
-        if self.bar is not None and self.unit == "step":
-            self.bar.set_description(f"scale {scale + 1} {size[1]}x{size[0]}")
-        if self.unit == "step":
-            self._say(f"scale {scale + 1}: {size[1]}x{size[0]} px, up to {steps} steps", force=True)
-
-    def on_step(self, progress: Any) -> None:
-        coarse = ", a coarse scale enlarged to the output size" if progress.scale + 1 < progress.num_scales else ""
-        self.reached = (f"scale {progress.scale + 1} of {progress.num_scales} ({progress.size[1]}x{progress.size[0]} "
-                        f"px{coarse}), step {progress.step} of {progress.total_steps}")
-        if self.unit == "step":
-            self._open(progress.total_steps, f"scale {progress.scale + 1} {progress.size[1]}x{progress.size[0]}")
-            if self.bar is not None:
-                self.bar.update(progress.step - self.bar.n)
-            self._say(f"step {progress.step}/{progress.total_steps}, loss {progress.loss:.4g}, "
-                      f"{progress.elapsed:.0f} s")
-        if self.bar is not None:
-            self.bar.set_postfix(loss=f"{progress.loss:.4g}", refresh=False)
-
-    def on_item(self, progress: Any) -> None:
-        self.done = progress.done
-        total = progress.total or self.total
-        self._say(f"{progress.done}/{total or '?'} {self.unit}s done", force=bool(total) and progress.done == total)
-        if self.bar is None:
-            return
-        if self.unit == "step":  # a sweep: one step bar per item
-            self.close()
-            return
-        if progress.total and self.bar.total != progress.total:
-            self.bar.total = progress.total
-        self.bar.update(progress.done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
-EXTRAS = {"video": ("av", "cv2"), "web": ("starlette", "uvicorn", "websockets"),
-          "cluster": ("ray", "pyarrow", "pandas")}
-
-
-def _require(extra: str) -> None:
-    """A one-line error when an optional part's packages are not installed."""
-    from importlib.util import find_spec
-
-    missing = [name for name in EXTRAS[extra] if find_spec(name) is None]
-    if missing:
-        raise StylekitError(f"this command needs the {extra} extra ({', '.join(missing)} not installed): "
-                            f"pip install 'stylekit[{extra}]'")
-
-
 def _flags(command: str | None) -> Callable[[str], str]:
     """How this command's messages name an option: by its flag."""
     found = commands().get(command or "")
@@ -188,51 +63,6 @@ def _flags(command: str | None) -> Callable[[str], str]:
         return found.flags
     classes = [*found.options, *_batch_classes().values()] if found else []
     return cli_flags(*classes)
-
-
-def _warning_printer(flags: Callable[[str], str]) -> Callable[..., None]:
-    """A ``warnings.showwarning`` that prints one line, options named by their ``flags``."""
-    def show(message, category, filename, lineno, file=None, line=None) -> None:
-        kind = "warning" if issubclass(category, StylekitWarning) else "note"
-        print(f"stylekit: {kind}: {render(str(message), flags)}", file=sys.stderr)
-    return show
-
-
-def _finish(out: OutputOptions, output: Path, interrupted: bool, history: list | None = None,
-            reached: str = "") -> int:
-    """Write --history, then say what was written; ``reached``: how far an interrupted optimisation got."""
-    from .io import write_atomic
-
-    if isinstance(out, RecordOptions) and out.history:
-        text = json.dumps(history or [], indent=1)
-        write_atomic(Path(out.history).expanduser(), lambda tmp: tmp.write_text(text))
-    if interrupted:
-        where = f" (stopped at {reached})" if reached else ""
-        print(f"stylekit: interrupted: wrote the best result so far to {output}{where}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    if not out.quiet:
-        print(f"wrote {output}", file=sys.stderr)
-    return 0
-
-
-def _bar(out: OutputOptions, unit: str = "step", total: int = 0) -> ProgressBar:
-    """A bar on a terminal, plain lines elsewhere, nothing with -q."""
-    tty = sys.stderr.isatty()
-    return ProgressBar(not out.quiet and tty, unit, total, lines=not out.quiet and not tty)
-
-
-def _run_single(out: OutputOptions, inputs: Sequence[object], run: Callable[[list[Any]], Any]) -> int:
-    """Run one method with progress (and, with record options, intermediates); write its image atomically."""
-    from .io import save_image
-
-    output = _check_outputs(out, inputs)
-    bar = _bar(out)
-    try:
-        result = run(_callbacks_for(out, output, bar))
-    finally:
-        bar.close()
-    save_image(result.image, output)
-    return _finish(out, output, result.interrupted, result.history, bar.reached)
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -245,7 +75,7 @@ def _transfer(args: argparse.Namespace) -> int:
         content, styles = example_content(), [example_style()]
     else:
         content, styles = args.content, args.styles
-    return _run_single(out, [content, *styles, options.init],
+    return run_single(out, [content, *styles, options.init],
                        lambda callbacks: run_transfer(content, styles, options, callbacks))
 
 
@@ -262,7 +92,7 @@ def _neural_style(args: argparse.Namespace) -> int:
     content = run.content or example_content()
     styles = run.styles or [example_style()]
     printer = LossPrinter(run.print_iter, sum(run.options.steps), lambda text: print(text, flush=True))
-    return _run_single(run.output, [content, *styles, run.options.init],
+    return run_single(run.output, [content, *styles, run.options.init],
                        lambda callbacks: run_transfer(content, styles, run.options, [*callbacks, printer]))
 
 
@@ -273,17 +103,17 @@ def _invert(args: argparse.Namespace) -> int:
     options = options_from(args, InvertOptions)
     out = options_from(args, RecordOptions)
     if not options.layers:
-        return _run_single(out, [args.image], lambda callbacks: run_invert(args.image, options, callbacks))
-    output = _check_outputs(out, [args.image])
+        return run_single(out, [args.image], lambda callbacks: run_invert(args.image, options, callbacks))
+    output = check_outputs(out, [args.image])
     source = load_image(args.image)  # fail early on a bad image, before any layer runs
-    bar = _bar(out)
+    bar = progress_bar(out)
     try:
-        results = run_invert_sweep(source.rgb, options, _callbacks_for(out, output, bar, options.layers))
+        results = run_invert_sweep(source.rgb, options, callbacks_for(out, output, bar, options.layers))
     finally:
         bar.close()
     save_image(sweep_sheet(to_pil(source.rgb), results), output)
     history = [{"layer": r.layer, **h} for r in results for h in r.history]
-    return _finish(out, output, results[-1].interrupted, history)
+    return finish(out, output, results[-1].interrupted, history)
 
 
 def _dream(args: argparse.Namespace) -> int:
@@ -297,19 +127,19 @@ def _dream(args: argparse.Namespace) -> int:
         if Path(out.output).suffix.lower() in ANIMATION_FORMATS:
             raise StylekitError(f"-o {Path(out.output).name} is an animation: add --zoom-frames N for a zoom loop, "
                                 "or give an image file (.png, .jpg) for one dream")
-        return _run_single(out, [args.image, options.guide], lambda callbacks: run_dream(args.image, options,
+        return run_single(out, [args.image, options.guide], lambda callbacks: run_dream(args.image, options,
                                                                                           callbacks))
-    output = _check_outputs(out, [args.image, options.guide], ANIMATION_FORMATS)
+    output = check_outputs(out, [args.image, options.guide], ANIMATION_FORMATS)
     if output.suffix.lower() == ".mp4":
-        _require("video")
-    bar = _bar(out, "frame", zoom.zoom_frames)
+        require_extra("video")
+    bar = progress_bar(out, "frame", zoom.zoom_frames)
     try:
-        frames = run_dream_zoom(args.image, zoom, options, _callbacks_for(out, output, bar))
+        frames = run_dream_zoom(args.image, zoom, options, callbacks_for(out, output, bar))
     finally:
         bar.close()
     save_animation([f.image for f in frames], output, zoom.fps)
     history = [{"frame": i, **h} for i, f in enumerate(frames) for h in f.history]
-    return _finish(out, output, frames[-1].interrupted, history)
+    return finish(out, output, frames[-1].interrupted, history)
 
 
 def _features(args: argparse.Namespace) -> int:
@@ -319,7 +149,7 @@ def _features(args: argparse.Namespace) -> int:
     out = options_from(args, FigureOutput)
     output = Path(out.output).expanduser()
     per_layer = [output.with_name(f"{output.stem}_{layer}{output.suffix}") for layer in options.layers]
-    _check_outputs(out, [args.image], FIGURE_FORMATS, per_layer if options.per_layer else ())
+    check_outputs(out, [args.image], FIGURE_FORMATS, per_layer if options.per_layer else ())
     maps = run_features(args.image, options)
     figures = feature_figures(maps, options.color_scale, options.per_layer, options.cmap)
     paths = [save_figure(fig, path) for fig, path in zip(figures, per_layer if options.per_layer else [output])]
@@ -337,11 +167,11 @@ def _top_images(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser()
     if not folder.is_dir():
         raise StylekitError(f"{args.folder} is not a folder: give a folder of images")
-    output = _check_outputs(out, [])
+    output = check_outputs(out, [])
     sources = [(path.name, path) for path in content_files(folder)]
     if not sources:
         raise StylekitError(f"{args.folder} holds no images (JPEG, PNG, WebP, TIFF or BMP)")
-    bar = _bar(out, "image", len(sources))
+    bar = progress_bar(out, "image", len(sources))
     try:
         result = run_top_images(sources, options, [bar])
     finally:
@@ -353,7 +183,7 @@ def _top_images(args: argparse.Namespace) -> int:
     save_image(result.sheet, output)
     if not out.quiet:
         print(f"stylekit: {result.scanned} images scanned, {len(result.skipped)} skipped", file=sys.stderr)
-    return _finish(out, output, result.interrupted)
+    return finish(out, output, result.interrupted)
 
 
 def _fast(args: argparse.Namespace) -> int:
@@ -364,9 +194,9 @@ def _fast(args: argparse.Namespace) -> int:
     out = options_from(args, FastOutput)
     inputs = [*args.styles, options.mask]
     if not Path(args.content).expanduser().is_dir():
-        output = _check_outputs(out, [args.content, *inputs])
+        output = check_outputs(out, [args.content, *inputs])
         save_image(FastStylizer(args.styles, options).stylize_image(args.content), output)
-        return _finish(out, output, False)
+        return finish(out, output, False)
     out_dir = Path(out.output).expanduser()
     if not out_dir.is_dir():
         raise StylekitError(f"in batch mode -o must be an existing folder; {out_dir} is not one")
@@ -375,7 +205,7 @@ def _fast(args: argparse.Namespace) -> int:
     todo = {source: path for source, path in plan.items() if out.overwrite or not path.exists()}
     skipped = len(plan) - len(todo)
     stylizer = FastStylizer(args.styles, options)
-    bar = _bar(out, "image", len(todo))
+    bar = progress_bar(out, "image", len(todo))
     try:
         stylize_files(stylizer, todo, callbacks=[bar])
     except KeyboardInterrupt:
@@ -397,7 +227,7 @@ def _job(method: registry.Method) -> Callable[[argparse.Namespace], int]:
         styles = [path for i in method.inputs if i.kind in ("style", "styles")
                   for path in (getattr(args, i.dest) if i.nargs else [getattr(args, i.dest)])]
         job = method.code(method.job)
-        return _run_single(options_from(args, method.output), [content, *styles],
+        return run_single(options_from(args, method.output), [content, *styles],
                            lambda callbacks: job(content, styles, options, callbacks))
     return run
 
@@ -407,7 +237,7 @@ def _batch_classes() -> dict[str, type]:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    _require("cluster")
+    require_extra("cluster")
     from .cluster import run_batch
 
     batch = options_from(args, BatchOptions)
@@ -461,18 +291,18 @@ def _styles(args: argparse.Namespace) -> int:
     options = options_from(args, StylesOptions)
     out = options_from(args, OutputOptions)
     content = args.content if args.content is not None else example_content()
-    output = _check_outputs(out, [content])
+    output = check_outputs(out, [content])
     save_image(contact_sheet(content, options), output)
-    return _finish(out, output, False)
+    return finish(out, output, False)
 
 
 def _video(args: argparse.Namespace) -> int:
-    _require("video")
+    require_extra("video")
     from .videos.stylize import run_video, work_dir
 
     options = options_from(args, VideoOptions)
     out = options_from(args, VideoOutput)
-    bar = _bar(out, "frame")
+    bar = progress_bar(out, "frame")
     try:
         output = run_video(args.input, args.styles, out.output, options, [bar])
     except KeyboardInterrupt:
@@ -484,11 +314,11 @@ def _video(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         bar.close()
-    return _finish(out, output, False)
+    return finish(out, output, False)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    _require("web")
+    require_extra("web")
     from .web.guards import is_loopback
     from .web.server import serve
 
@@ -671,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version and usage errors (already printed on one line)
         return int(exc.code or 0)
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous_warning, warnings.showwarning = warnings.showwarning, _warning_printer(_flags(args.command))
+    previous_warning, warnings.showwarning = warnings.showwarning, warning_printer(_flags(args.command))
     try:
         code = commands()[args.command].run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit

@@ -7,7 +7,7 @@ import signal
 import pytest
 from PIL import Image
 
-from stylekit import cli
+from stylekit import console
 from stylekit.cli import main
 
 from .conftest import bomb
@@ -107,8 +107,8 @@ def test_a_second_ctrl_c_while_the_result_is_written_still_writes_it(tmp_path, c
         def on_item(self, progress) -> None:
             pass
 
-    real_callbacks = cli._callbacks_for
-    monkeypatch.setattr(cli, "_callbacks_for", lambda *a, **k: [*real_callbacks(*a, **k), FirstCtrlC()])
+    real_callbacks = console.callbacks_for
+    monkeypatch.setattr(console, "callbacks_for", lambda *a, **k: [*real_callbacks(*a, **k), FirstCtrlC()])
     monkeypatch.setattr(io_module, "save_image", interrupted_twice)
     out = tmp_path / "o.png"
     args = ["transfer", content_path, style_path, "--size", "32", "--steps", "20", "--single-scale",

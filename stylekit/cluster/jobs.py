@@ -253,7 +253,7 @@ def _video_options(method: str, options: FastOptions | TransferOptions, batch: B
     if method == "fast":
         return validate(VideoOptions(method="fast", fast=dataclasses.replace(options, content_size=None),
                                      size=options.content_size, **common))
-    return validate(VideoOptions(method="gatys", gatys=options, size=options.size, seed=options.seed,
+    return validate(VideoOptions(method="transfer", transfer=options, size=options.size, seed=options.seed,
                                  frame_steps=batch.frame_steps, **common))
 
 

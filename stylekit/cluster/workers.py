@@ -108,6 +108,6 @@ def frames_peak(options: VideoOptions, hw: tuple[int, int], styles: Sequence[tup
     if options.method == "fast":
         model = worker_peak("fast", options.fast, hw)
     else:
-        model = worker_peak("transfer", dataclasses.replace(options.gatys, size=max(hw)), hw, styles)
+        model = worker_peak("transfer", dataclasses.replace(options.transfer, size=max(hw)), hw, styles)
     per_pixel = (FLOW_BYTES_PER_PIXEL[options.flow] if options.temporal > 0 else 0) + FRAME_BYTES_PER_PIXEL
     return model + per_pixel * hw[0] * hw[1]

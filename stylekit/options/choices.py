@@ -12,7 +12,7 @@ N_BUILTIN = 26  # styles of the 26-style network (--builtin)
 VIDEO_MODEL = "magenta"  # the video's default fast model: the only one above 8 fps end to end (docs/examples.md)
 STYLE_SIZE = 512  # default long side of style images for microast and wct
 MAGENTA_STYLE_SIZE = 384  # ... and for magenta, whose predictor reads a 256x256 window of it (docs/examples.md)
-VIDEO_METHODS = ("fast", "gatys")
+VIDEO_METHODS = ("fast", "transfer")
 FLOW_METHODS = ("dis", "farneback")
 FEATURE_ORDERS = ("index", "mean", "max", "std")
 COLOR_SCALES = ("shared", "per-map")
@@ -43,5 +43,5 @@ DREAM_LAYER = "relu4_2"
 INVERT_LAYER = "relu4_2"
 DECONV_LAYER = "relu4_1"
 
-DEFAULT_TEMPORAL = {"fast": 0.5, "gatys": 200.0}
+DEFAULT_TEMPORAL = {"fast": 0.5, "transfer": 200.0}
 BATCH_CHUNK_OVERLAP = 8  # frames run before a video chunk to carry the temporal state across its first frame

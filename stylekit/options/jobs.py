@@ -1,4 +1,4 @@
-"""Options of the jobs over many frames or inputs: a video (fast or gatys per frame) and a batch on Ray."""
+"""Options of the jobs over many frames or inputs: a video (fast or transfer per frame) and a batch on Ray."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +14,8 @@ from .schema import SEED_MAX, FieldNamer, LiveChoices, OptionError, option
 
 def _temporal_weight(group: str) -> Any:
     return option(None, "temporal consistency; 0: independent frames. fast: share of the flow-warped previous frame "
-                  f"blended in, 0-1 (default {DEFAULT_TEMPORAL['fast']}); optimisation (gatys): weight of the "
-                  f"temporal loss (default {DEFAULT_TEMPORAL['gatys']:g})", "float", low=0, high=WEIGHT_MAX,
+                  f"blended in, 0-1 (default {DEFAULT_TEMPORAL['fast']}); optimisation (transfer): weight of the "
+                  f"temporal loss (default {DEFAULT_TEMPORAL['transfer']:g})", "float", low=0, high=WEIGHT_MAX,
                   optional=True, group=group)
 
 
@@ -24,30 +24,30 @@ def _flow(group: str) -> Any:
 
 
 def _frame_steps(group: str) -> Any:
-    return option(20, "optimisation (gatys): steps for each later frame (starting from the warped previous one)",
+    return option(20, "optimisation (transfer): steps for each later frame (starting from the warped previous one)",
                   "int", low=1, high=STEPS_MAX, group=group)
 
 
 @dataclass
 class VideoOptions(DeviceOptions):
-    """Settings of a video job: the method's own options are embedded (``fast``, ``gatys``); the video decides
+    """Settings of a video job: the method's own options are embedded (``fast``, ``transfer``); the video decides
     frame size, colour, seed and device for both."""
 
-    method: str = option("fast", "fast: feed-forward model per frame; gatys: optimisation per frame (slow)",
+    method: str = option("fast", "fast: feed-forward model per frame; transfer: optimisation per frame (slow)",
                          "choice", choices=VIDEO_METHODS, group="method")
     temporal_weight: float | None = _temporal_weight("method")
     flow: str = _flow("method")
     size: int | tuple[int, int] | None = option(None, "long side of the output frames (default: the input's for "
-                                                "fast, 384 for gatys)", "size", low=16, high=8192, optional=True,
+                                                "fast, 384 for transfer)", "size", low=16, high=8192, optional=True,
                                                 group="method")
     max_frames: int | None = option(None, "stop after this many frames", "int", low=1, high=10_000_000, optional=True,
                                     group="method")
     preserve_color: str = _preserve_color()
     fast: FastOptions = option(lambda: FastOptions(model=VIDEO_MODEL), "the fast method's model", "nested",
                                expose=("model", "alpha", "style_size", "weights_dir", "precision"))
-    gatys: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the gatys method's optimisation",
+    transfer: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the transfer method's optimisation",
                                     "nested", expose=("steps", "style_weight", "content_weight", "style_loss"))
-    frame_steps: int = _frame_steps("gatys method")
+    frame_steps: int = _frame_steps("transfer method")
     seed: int | None = option(None, "random seed", "int", low=0, high=SEED_MAX, optional=True, group="output")
 
     @property

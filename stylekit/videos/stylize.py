@@ -3,7 +3,7 @@
 Each frame is stylised by the fast models or by Gatys optimisation. With a temporal weight, the previous
 stylised frame is warped to the current one along the optical flow of the source frames, and a
 forward-backward consistency mask keeps occluded pixels out: the fast method blends the warped frame in,
-the gatys method starts from it and adds a temporal loss. Finished frames are kept as PNGs in a work folder
+the transfer method starts from it and adds a temporal loss. Finished frames are kept as PNGs in a work folder
 beside the output, so an interrupted job resumes where it stopped; the folder is removed when the video is
 written, and when the job fails for good (a damaged input). Everything that can be checked (options, output
 path, input file, style images, model, device, memory) is checked before the folder is made, and a lock in it
@@ -73,7 +73,7 @@ class FrameStylizer:
             self.device = self.fast.device
         else:
             self.styles = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(styles)]
-            g = opts.gatys
+            g = opts.transfer
             ctx = run_context(dataclasses.replace(g, device=opts.device), [*g.content_layers, *g.style_layers])
             self.backbone, self.device = ctx.backbone, ctx.device
 
@@ -81,14 +81,14 @@ class FrameStylizer:
         """Refuse, before the first frame, frames too large for the free memory, in one line naming the largest
         --size that fits.
 
-        The method checks its own network (fast: :meth:`FastStylizer.plan`, which tiles large frames; gatys:
+        The method checks its own network (fast: :meth:`FastStylizer.plan`, which tiles large frames; transfer:
         :func:`~stylekit.methods.gatys.transfer_tiles` on the first frame's plan, which tiles rather than
         refuses where it can); this adds, in bytes per output pixel, the optical flow when frames are linked
         (:data:`FLOW_BYTES_PER_PIXEL`, always on the CPU) and the frames held (:data:`FRAME_BYTES_PER_PIXEL`).
         The network and the flow run in turn, so each is checked against the free memory on its own.
         """
         o = self.opts
-        if o.method == "gatys":
+        if o.method == "transfer":
             first = self._transfer_options(frame_hw, first=True)
             transfer_tiles(self.backbone, first, run_plan(first, frame_hw), self.device)
         else:
@@ -110,11 +110,11 @@ class FrameStylizer:
                                   f"{free / 2**30:.1f} GiB is free on cpu: {advice}")
 
     def _transfer_options(self, frame_hw: tuple[int, int], first: bool) -> TransferOptions:
-        """The gatys options of a frame: the first runs the whole schedule, later ones start from the warped
+        """The transfer options of a frame: the first runs the whole schedule, later ones start from the warped
         previous frame at one scale."""
         o = self.opts
         later = {} if first else {"steps": o.frame_steps, "min_size": None}
-        return dataclasses.replace(o.gatys, size=max(frame_hw), preserve_color=o.preserve_color, seed=o.seed,
+        return dataclasses.replace(o.transfer, size=max(frame_hw), preserve_color=o.preserve_color, seed=o.seed,
                                    device=o.device, **later)
 
     def __call__(self, frame: np.ndarray, prev_src: np.ndarray | None, prev_out: np.ndarray | None) -> np.ndarray:
@@ -129,9 +129,9 @@ class FrameStylizer:
             if warped is not None:
                 out = out + tw * mask * (warped - out)
             return _to_uint8(out)
-        return self._gatys(frame, warped, mask)
+        return self._transfer(frame, warped, mask)
 
-    def _gatys(self, frame: np.ndarray, warped: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
+    def _transfer(self, frame: np.ndarray, warped: np.ndarray | None, mask: np.ndarray | None) -> np.ndarray:
         from ..methods.gatys import run_transfer
 
         options = self._transfer_options(frame.shape[:2], first=warped is None)
@@ -182,8 +182,8 @@ def _even(hw: tuple[int, int]) -> tuple[int, int]:
 
 
 def frame_size(info: VideoInfo, opts: VideoOptions, label: str) -> tuple[int, int]:
-    """(h, w) of the output frames: --size (default: the input's for fast, 384 for gatys), even sides."""
-    return _even(checked_hw(info.height, info.width, opts.size or (384 if opts.method == "gatys" else None), label))
+    """(h, w) of the output frames: --size (default: the input's for fast, 384 for transfer), even sides."""
+    return _even(checked_hw(info.height, info.width, opts.size or (384 if opts.method == "transfer" else None), label))
 
 
 def work_dir(output: Path) -> Path:
@@ -327,5 +327,5 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
 def video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], output: str | os.PathLike,
           callbacks: Sequence[Callback] = (), **options: Any) -> Path:
     """Stylise a video file; keyword options are the fields of :class:`VideoOptions` (the fast method's model
-    options in ``fast=FastOptions(...)``, the gatys method's in ``gatys=TransferOptions(...)``)."""
+    options in ``fast=FastOptions(...)``, the transfer method's in ``transfer=TransferOptions(...)``)."""
     return run_video(source, styles, output, make_options(VideoOptions, options), callbacks)

@@ -235,7 +235,7 @@ def test_frames_too_large_for_memory_are_refused_with_a_size_that_fits(clip, tmp
 
 def test_gatys_frames_are_checked_against_memory_too(clip, tmp_path, style_path, capsys, monkeypatch):
     monkeypatch.setattr("stylekit.planning.memory.available_memory", lambda device: 1)
-    err = _refused(tmp_path, capsys, set(tmp_path.iterdir()), clip, style_path, "--method", "gatys")
+    err = _refused(tmp_path, capsys, set(tmp_path.iterdir()), clip, style_path, "--method", "transfer")
     assert "GiB is free on cpu" in err
 
 

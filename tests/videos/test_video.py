@@ -142,7 +142,7 @@ def test_gatys_video_with_temporal_loss(tmp_path, style_path):
     def flicker_at(weight):
         gatys = TransferOptions(steps=4, min_size=None, backbone="scratch")
         out = run_video(small, style_path, tmp_path / f"g{weight:g}.mp4",
-                        VideoOptions(method="gatys", size=48, temporal_weight=weight, gatys=gatys, frame_steps=4,
+                        VideoOptions(method="transfer", size=48, temporal_weight=weight, transfer=gatys, frame_steps=4,
                                      seed=0))
         frames = list(read_frames(out))
         assert len(frames) == 3 and frames[0].shape == (32, 48, 3)

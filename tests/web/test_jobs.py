@@ -10,7 +10,8 @@ from PIL import Image
 from stylekit.errors import StylekitError
 from stylekit.options import DreamOptions, FastOptions, InvertOptions, TextureOptions, TransferOptions, namer
 from stylekit.web.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobOutput, JobQueue, QueueFull
-from stylekit.web.tasks import OPTIMISE, QUICK, check_limits, methods_by_name, total_steps
+from stylekit.options.registry import OPTIMISE, QUICK
+from stylekit.web.tasks import check_limits, methods_by_name, total_steps
 
 from ..conftest import pattern
 
