@@ -82,7 +82,7 @@ class Method:
         return "many" if "styles" in kinds else "one" if "style" in kinds else "none"
 
     @property
-    def pool(self) -> bool:
+    def scans_every_picture(self) -> bool:
         """It looks through every picture the page has (a folder on the command line)."""
         return "folder" in self.kinds()
 

@@ -191,7 +191,7 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
                           (", or pick a built-in style" if method.name == "fast" else ""), "style")
     styles = [state.image(token, i) for i in style_ids]
-    if method.pool:  # every picture the page has: the gallery's and the session's uploads
+    if method.scans_every_picture:  # every picture the page has: the gallery's and the session's uploads
         styles = [*state.examples.values(), *state.session(token).images.values()]
     if method.name == "fast" and options.content_size is None and content is not None \
             and max(content.width, content.height) > config.max_side:  # else as uploaded
@@ -201,7 +201,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
 
     def run(ctx: Any) -> Any:  # decoded here, in the worker, and only while the job runs (one at a time: pool)
         source = content.open() if content is not None else None
-        images = [(style.name, style.open) for style in styles] if method.pool else [s.open() for s in styles]
+        scan = method.scans_every_picture
+        images = [(style.name, style.open) for style in styles] if scan else [s.open() for s in styles]
         try:
             output = method.run(source, images, options, ctx, config.preview_every)
         except WeightsMissing:  # its message is for whoever installed stylekit: paths and URLs
@@ -213,7 +214,7 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         return output
 
     inputs = {"title": method.title, "content": content.describe() if content else None,
-              "styles": [] if method.pool else [style.describe() for style in styles],
+              "styles": [] if method.scans_every_picture else [style.describe() for style in styles],
               "settings": settings_shown(options)}
     network = str(getattr(options, "model", None) or getattr(options, "backbone", ""))
     return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]

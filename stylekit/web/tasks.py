@@ -24,13 +24,14 @@ class Method:
 
     spec: registry.Method
 
-    def __getattr__(self, name: str) -> Any:  # name, title, lane, options, needs_content, styles, pool
+    def __getattr__(self, name: str) -> Any:  # name, title, lane, options, needs_content, styles, ...
         return getattr(self.spec, name)
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
         return {"name": self.name, "title": self.title, "lane": self.lane, "needs_content": self.needs_content,
-                "styles": self.styles, "pool": self.pool, "fields": form_fields(self.options)}
+                "styles": self.styles, "scans_every_picture": self.scans_every_picture,
+                "fields": form_fields(self.options)}
 
     def parse(self, form: dict[str, Any], fixed: dict[str, Any], n_styles: int | None = None) -> Any:
         """The options of a submitted form (absent fields keep their defaults) with the server's ``fixed``

@@ -434,9 +434,9 @@ function renderOptions() {
   if (m.needs_content) needs.push("a photo");
   if (m.styles === "many") needs.push(m.name === "fast" ? "a style (or a built-in one)" : "one or more styles");
   if (m.styles === "one") needs.push("one style (the texture to grow)");
-  $("#method-note").textContent = m.pool ? "Looks through every picture: the gallery's and the ones you upload."
+  $("#method-note").textContent = m.scans_every_picture ? "Looks through every picture: the gallery's and the ones you upload."
     : needs.length ? `Uses ${needs.join(" and ")}.` : "Needs no pictures.";
-  for (const [box, active] of [[$("#content-box"), m.needs_content || m.pool], [$("#style-box"), m.styles !== "none"]]) {
+  for (const [box, active] of [[$("#content-box"), m.needs_content || m.scans_every_picture], [$("#style-box"), m.styles !== "none"]]) {
     box.inert = !active;
     box.classList.toggle("inactive", !active);
     box.setAttribute("aria-disabled", String(!active));
