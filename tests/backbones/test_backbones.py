@@ -7,6 +7,7 @@ from stylekit.backbones import get_backbone, load_backbone, load_scratch
 from stylekit.backbones import vgg as vggmod
 from stylekit.errors import StylekitError
 from stylekit.io.downloads import sha256_of
+from stylekit.options import LayersOptions, cli_flags
 
 VGG19_NAMES_HEAD = ["conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1", "conv2_1"]
 DECODED_SHA256 = "056807db17e562d80e7c10b0151a41fd1780e99d4aa42a1a5c6535445f26b910"
@@ -118,7 +119,8 @@ def test_missing_torchvision_weights_names_the_three_ways(tmp_path, monkeypatch)
     with pytest.raises(StylekitError) as err:
         load_backbone("vgg16")
     msg = str(err.value)
-    assert "vgg16-397923af.pth" in msg and "--weights PATH" in msg and "hub" in msg and "download" in msg
+    assert "vgg16-397923af.pth" in msg and "its path as weights" in msg and "hub" in msg and "download" in msg
+    assert "its path as --weights" in err.value.render(cli_flags(LayersOptions))  # the command line's words
 
 
 def test_download_checks_hash_and_caches(tmp_path, monkeypatch):

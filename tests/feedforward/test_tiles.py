@@ -94,14 +94,14 @@ def test_large_photos_are_tiled_and_what_cannot_fit_is_refused_with_a_size_that_
         short.plan((10923, 16384))
     message = str(refused.value)
     found = re.search(r"^a 16384x10923 content needs about [\d.]+ GiB but 2\.0 GiB is free on cpu: "
-                      r"use --content-size (\d+) or less$", message)
+                      r"use content_size (\d+) or less$", message)
     assert found, message
     n = int(found.group(1))
     assert short.plan(fit_long_side(10923, 16384, n)) == TILE
     with pytest.raises(OutOfMemoryEstimate):
         short.plan(fit_long_side(10923, 16384, int(n * 1.01) + 4))
     never = stylizer(2 * GiB, tile=0)
-    with pytest.raises(OutOfMemoryEstimate, match=r"use --content-size \d+ or less"):
+    with pytest.raises(OutOfMemoryEstimate, match=r"use content_size \d+ or less"):
         never.plan((4000, 6000))
 
 

@@ -235,7 +235,7 @@ def test_memory_estimate_grows_and_refuses():
     tiled = estimate_peak_bytes(net, STYLE_LAYERS, (4096, 4096), tile=512, content_layers=["relu4_1"])
     assert tiled < estimate_peak_bytes(net, STYLE_LAYERS, (4096, 4096))
     opts = Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=0)
-    with pytest.raises(OutOfMemoryEstimate, match=r"use --size \d+ or less"):
+    with pytest.raises(OutOfMemoryEstimate, match=r"use size \d+ or less"):
         transfer_tiles(net, opts, run_plan(Opts(size=60000, steps=5), (60000, 60000)), cpu)
     one = RunPlan((64, 64), (Scale((64, 64), 5),))
     assert transfer_tiles(net, opts, one, cpu) == {(64, 64): None}

@@ -49,6 +49,8 @@ RUNS = {
 
 
 def _suggested(message: str, option: str) -> str:
+    """The value a refusal suggests for ``option`` (by field: Python's words; the command line's are tested
+    through main)."""
     assert "\n" not in message and "GiB is free on cpu" in message
     found = re.search(rf"use {option} ([\d.x]+) or less$", message)
     assert found, message
@@ -62,7 +64,7 @@ def test_every_method_refuses_a_size_that_cannot_fit_and_names_one_that_can(meth
     run = RUNS[method]
     with pytest.raises(OutOfMemoryEstimate) as refused:
         run(content_path, style_path, 3000)
-    text = _suggested(str(refused.value), "--size")
+    text = _suggested(str(refused.value), "size")
     size = tuple(int(v) for v in text.split("x"))[::-1] if "x" in text else int(text)
     assert 16 <= (max(size) if isinstance(size, tuple) else size) < 3000
     if method == "features":  # no optimisation to stop: the pass runs (small, scratch network)
@@ -77,7 +79,7 @@ def test_a_style_scale_that_cannot_fit_names_the_largest_that_can(free, content_
     opts = TransferOptions(backbone="scratch", size=512, style_scale=16)
     with pytest.raises(OutOfMemoryEstimate) as refused:
         gatys.run_transfer(content_path, style_path, opts)
-    scale = float(_suggested(str(refused.value), "--style-scale"))
+    scale = float(_suggested(str(refused.value), "style_scale"))
     assert 1 < scale < 16
     with pytest.warns(UserWarning, match="px tiles"), pytest.raises(Started):
         gatys.run_transfer(content_path, style_path, TransferOptions(backbone="scratch", size=512, style_scale=scale))
@@ -88,7 +90,7 @@ def test_a_texture_source_size_that_cannot_fit_names_the_largest_that_can(free, 
     opts = TextureOptions(backbone="scratch", size=128, source_size=30000)
     with pytest.raises(OutOfMemoryEstimate) as refused:
         texture_synthesis.run_texture(style_path, opts)
-    source = int(_suggested(str(refused.value), "--source-size"))
+    source = int(_suggested(str(refused.value), "source_size"))
     assert 512 < source < 30000
     with pytest.raises(Started):
         texture_synthesis.run_texture(style_path, TextureOptions(backbone="scratch", size=128, source_size=source))
@@ -103,7 +105,7 @@ def test_the_suggested_size_is_the_largest_that_fits(monkeypatch, scratch):
 
     with pytest.raises(OutOfMemoryEstimate) as refused:
         check(8000)
-    n = int(_suggested(str(refused.value), "--size"))
+    n = int(_suggested(str(refused.value), "size"))
     check(n)
     with pytest.raises(OutOfMemoryEstimate):
         check(n + 9)  # the bisection stops within 8 px
@@ -122,9 +124,9 @@ def test_a_reference_image_counts_and_shrinks_with_its_option(scratch):
     assert huge > alone + 3 * 8000 * 8000 * 4
     tiled = estimate_peak_bytes(scratch, STYLE, (256, 256), tile=512, references=[(8000, 8000)])
     assert 3 * 8000 * 8000 * 4 < tiled < huge  # in tiles, only the resized image is held whole
-    relative = Reference((100, 200), 2.0, "--style-scale")
+    relative = Reference((100, 200), 2.0, "style_scale")
     assert relative.size_at((128, 256), (256, 512)) == (256, 512)  # twice each scale
-    absolute = Reference((100, 200), 1000, "--source-size", relative=False)
+    absolute = Reference((100, 200), 1000, "source_size", relative=False)
     assert absolute.size_at((256, 512), (256, 512)) == (500, 1000)  # its size at the last scale
     assert absolute.size_at((128, 256), (256, 512)) == (250, 500)  # and in proportion before
 
