@@ -104,8 +104,8 @@ class FastStylizer:
     def plan(self, size: tuple[int, int], what: str = "content", option: str = "content_size") -> int | None:
         """The tile size an (h, w) image is stylised in (None: whole): whole when it has at most
         :data:`TILE_ABOVE` pixels and its estimated peak fits in the free memory, else in tiles (unless the
-        stylizer's ``tile`` says otherwise; the Magenta and 26-style networks normalise every layer over the
-        whole image, so they always run whole). Raises :class:`OutOfMemoryEstimate` naming the largest
+        stylizer's ``tile`` says otherwise; models whose norms see the whole image, such as the Magenta and
+        26-style networks, always run whole). Raises :class:`OutOfMemoryEstimate` naming the largest
         ``option`` that fits when it cannot fit."""
         h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
         free = available_memory(self.device)
