@@ -1,10 +1,9 @@
-"""Shared fast-model networks: in one process, the first ``stylekit.fast`` call of a model (which loads it), the
-median of repeated calls with the same model and style (the network shared; the images read and the style
-encoded anew each time), and the median of the stylisation alone (a FastStylizer built once, called
-repeatedly), with the ratio repeated / stylisation alone. What a repeated call does on top of the stylisation
-is reading the two images and encoding the style, which every call does by definition: the median of the
-style encoding alone is shown, and the ratio without it. Repeated calls, the stylisation alone and the
-encoding alone alternate, so all three see the same machine load.
+"""Shared fast-model networks and encoded styles: in one process, the first ``stylekit.fast`` call of a model
+(which loads it and encodes the style), the median of repeated calls with the same model and style (the network
+and the style's code shared; the two images read each time), and the median of the stylisation alone (a
+FastStylizer built once, called repeatedly), with the ratio repeated / stylisation alone. The median of an
+encoding of the style (what a repeated call no longer does) is shown, and the ratio without it. Repeated
+calls, the stylisation alone and the encoding alone alternate, so all three see the same machine load.
 
     python benchmarks/fast_cache.py [--models magenta,microast] [--size 512] [--repeats 7]
 """

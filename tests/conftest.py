@@ -69,6 +69,16 @@ def _nothing_from_outside(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _styles_encoded_anew(monkeypatch):
+    """Each test encodes its own styles (the loaded networks stay shared): a test that counts encodings or
+    changes how a model encodes sees only its own."""
+    from stylekit.devices import LoadedCache
+    from stylekit.feedforward import shared
+
+    monkeypatch.setattr(shared, "_CODES", LoadedCache())
+
+
+@pytest.fixture(autouse=True)
 def _few_threads():
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -2,9 +2,11 @@
 stylizer, batch, video and web job): decoding the weights takes about as long as stylising a 512 px image."""
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,7 +19,9 @@ from .wct import WCT
 MODELS: dict[str, type[FastModel]] = {"magenta": Magenta, "microast": MicroAST, "wct": WCT,
                                       "multistyle26": MultiStyle}  # the names of the weights registry
 MODELS_KEPT = 4  # networks kept loaded (the least recently used is dropped beyond it); read at each load
+CODES_KEPT = 16  # encoded styles kept (a gallery's paintings, the styles a batch or a page uses again)
 _LOADED: LoadedCache[FastModel] = LoadedCache()
+_CODES: LoadedCache[Any] = LoadedCache()
 
 
 def load_model(name: str, files: Mapping[str, str | os.PathLike], device: torch.device) -> FastModel:
@@ -27,12 +31,34 @@ def load_model(name: str, files: Mapping[str, str | os.PathLike], device: torch.
     return net.load_files(files).to(device).to(memory_format=torch.channels_last)
 
 
+def model_key(name: str, files: Mapping[str, str | os.PathLike], device: torch.device,
+              precision: torch.dtype) -> tuple:
+    """What a loaded network is kept under: the model, its weight files, the device and the precision."""
+    return (name, tuple(sorted((part, str(Path(path).resolve())) for part, path in files.items())), str(device),
+            str(precision))
+
+
+def styles_key(styles: Sequence[torch.Tensor], *settings: Hashable) -> str:
+    """A digest of style images (their pixels and sizes) and the ``settings`` their encoding depends on."""
+    digest = hashlib.sha256(repr(settings).encode())
+    for style in styles:
+        digest.update(repr(tuple(style.shape)).encode())
+        digest.update(style.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def shared_codes(key: Hashable, encode: Callable[[], Any]) -> Any:
+    """The encoded styles kept under ``key`` (see :func:`model_key`, :func:`styles_key`), else ``encode()``'s:
+    a style used again (the same painting on many photos, calls or page jobs) is encoded once. Codes are only
+    read by the networks, never changed."""
+    return _CODES.get_or_load(key, encode, CODES_KEPT)
+
+
 def shared_model(name: str, files: Mapping[str, str | os.PathLike], device: torch.device,
                  precision: torch.dtype) -> FastModel:
     """The process's network of model ``name`` from ``files`` (as :func:`~.weights.resolve` finds them) on
     ``device``, for runs in ``precision``: loaded on first use, then shared while it is among the
     :data:`MODELS_KEPT` most recently used. It is frozen (the styles' codes live in each stylizer): never change
     it."""
-    key = (name, tuple(sorted((part, str(Path(path).resolve())) for part, path in files.items())), str(device),
-           str(precision))
-    return _LOADED.get_or_load(key, lambda: load_model(name, files, device), MODELS_KEPT)
+    return _LOADED.get_or_load(model_key(name, files, device, precision), lambda: load_model(name, files, device),
+                               MODELS_KEPT)

@@ -21,7 +21,7 @@ from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, che
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
 from .model import StyleContext, pad_to
-from .shared import MODELS, shared_model
+from .shared import MODELS, model_key, shared_codes, shared_model, styles_key
 from .tiles import TILE
 from .weights import resolve
 
@@ -80,11 +80,15 @@ class FastStylizer:
         self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side,
                                    MODELS[self.model].min_style)
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
-        self.net = shared_model(self.model, resolve(self.model, opts.weights_dir), self.device, precision)
+        files = resolve(self.model, opts.weights_dir)
+        self.net = shared_model(self.model, files, self.device, precision)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)
-        with self._precision():
-            self._codes = None if recolored else self._encode(self.styles)
+        self._codes = None
+        if not recolored:  # encoded once per process for these styles (the net and the settings they depend on)
+            key = (model_key(self.model, files, self.device, precision),
+                   styles_key(self.styles, self.blend, opts.builtin, opts.levels, self.tile))
+            self._codes = shared_codes(key, lambda: self._encode(self.styles))
 
     def _precision(self) -> torch.autocast:
         """bfloat16 autocast around the network when the precision says so (a no-op context otherwise)."""
@@ -127,8 +131,10 @@ class FastStylizer:
         return (style, None) if tile is None else (pad_to(style, self.net.multiple), tile)
 
     def _encode(self, styles: list[torch.Tensor]) -> Any:
-        """What the model needs of the styles (its code: a style vector, feature statistics ...), blended."""
-        return self.net.encode(styles, StyleContext(self.blend, self.opts, self.device, self._fit_style))
+        """What the model needs of the styles (its code: a style vector, feature statistics ...), blended, in the
+        run's precision."""
+        with self._precision():
+            return self.net.encode(styles, StyleContext(self.blend, self.opts, self.device, self._fit_style))
 
     def _stylize(self, x: torch.Tensor, codes: Any, tile: int | None, hw: tuple[int, int]) -> torch.Tensor:
         """The model on content ``x`` of size ``hw`` padded, with ``codes`` (from :meth:`_encode`), alpha applied;
@@ -146,11 +152,9 @@ class FastStylizer:
         if self.opts.preserve_color == "luminance":
             x = color.match_luminance(x, x)
             if codes is None:
-                with self._precision():
-                    codes = self._encode([color.match_luminance(s, original) for s in self.styles])
+                codes = self._encode([color.match_luminance(s, original) for s in self.styles])
         elif self.opts.preserve_color == "histogram" and codes is None:
-            with self._precision():
-                codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
+            codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
         padded = pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
         with self._precision():

@@ -94,3 +94,20 @@ def test_backbones_are_kept_up_to_the_bound(monkeypatch):
     other = get_backbone("scratch", "avg")
     assert get_backbone("scratch", "avg") is other
     assert get_backbone("scratch") is not first  # dropped for the avg-pooling one, loaded anew
+
+
+def test_a_style_used_again_is_encoded_once_and_gives_the_same_result(monkeypatch, content_path, style_path,
+                                                                     sample_images):
+    encoded: list[int] = []
+    original = FastStylizer._encode
+    monkeypatch.setattr(FastStylizer, "_encode", lambda self, styles: encoded.append(len(styles)) or
+                        original(self, styles))
+    first = FastStylizer([style_path], FastOptions(model="wct"))
+    again = FastStylizer([style_path], FastOptions(model="wct"))
+    assert again._codes is first._codes and encoded == [1]
+    content = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(first(content), again(content))
+    FastStylizer([style_path], FastOptions(model="wct", levels=3))  # settings the code depends on: encoded anew
+    FastStylizer([sample_images / "the_scream.jpg"], FastOptions(model="wct"))  # another picture: anew
+    FastStylizer([style_path, style_path], FastOptions(model="wct", style_blend_weights=[1, 2]))
+    assert encoded == [1, 1, 1, 2]
