@@ -58,6 +58,7 @@ class Method:
     # fast model, whose estimate covers only the image), fitted so the estimates are 1-32% above the peak RSS
     # measured in workers (docs/benchmarks.md, "Batch on Ray").
     worker_bytes: int = 192 * 2**20
+    repaints: bool = False  # its result is the content repainted (the page offers a before/after slider)
     more: tuple[type, ...] = ()  # option classes its command takes besides (loops over runs: dream's zoom)
     job: str = "job"  # the names of its module's functions (two methods can share a module)
     work: str = "work"
@@ -123,7 +124,7 @@ IMAGE = Input("content", "image", "IMAGE", "image to look at")
 register(Method(
     "transfer", "Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.",
     TransferOptions, RecordOptions, (CONTENT, STYLES), "stylekit.methods.gatys", ("transfer",),
-    "Style transfer", OPTIMISE, 2.9, 2.0, batch=True))
+    "Style transfer", OPTIMISE, 2.9, 2.0, batch=True, repaints=True))
 register(Method(
     "texture", "texture synthesis from a style image",
     "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from noise, at any size.",
@@ -134,11 +135,12 @@ register(Method(
     "Feature inversion (Mahendran & Vedaldi 2015): from noise, recover an image whose features at a layer match "
     "IMAGE's.", InvertOptions, RecordOptions,
     (Input("content", "image", "IMAGE", "image whose features are inverted"),),
-    "stylekit.methods.inversion", ("invert", "invert_sweep"), "Feature inversion", OPTIMISE, 3.2, 0.0))
+    "stylekit.methods.inversion", ("invert", "invert_sweep"), "Feature inversion", OPTIMISE, 3.2, 0.0, repaints=True))
 register(Method(
     "dream", "DeepDream", "Amplify what a layer sees in IMAGE (DeepDream), with octaves, jitter, an optional guide "
     "image and zoom loops.", DreamOptions, DreamOutput, (Input("content", "image", "IMAGE", "image to dream on"),),
-    "stylekit.methods.deepdream", ("dream", "dream_zoom"), "DeepDream", OPTIMISE, 2.5, 0.3, more=(ZoomOptions,)))
+    "stylekit.methods.deepdream", ("dream", "dream_zoom"), "DeepDream", OPTIMISE, 2.5, 0.3, repaints=True,
+    more=(ZoomOptions,)))
 register(Method(
     "features", "grids of feature maps", "Draw the activation maps of the chosen channels of each layer.",
     FeaturesOptions, FigureOutput, (IMAGE,), "stylekit.methods.feature_maps", ("features",), "Feature maps", QUICK,
@@ -172,4 +174,4 @@ register(Method(
      Input("styles", "styles", "STYLE", "style image(s); none with --builtin", "*")),
     "stylekit.feedforward.method",
     ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"), "Fast style transfer", QUICK,
-    0.6, 0.3, batch=True, worker_bytes=320 * 2**20))
+    0.6, 0.3, batch=True, worker_bytes=320 * 2**20, repaints=True))

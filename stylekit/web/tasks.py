@@ -30,7 +30,7 @@ class Method:
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
         return {"name": self.name, "title": self.title, "lane": self.lane, "needs_content": self.needs_content,
-                "styles": self.styles, "scans_every_picture": self.scans_every_picture,
+                "styles": self.styles, "scans_every_picture": self.scans_every_picture, "repaints": self.repaints,
                 "fields": form_fields(self.options)}
 
     def parse(self, form: dict[str, Any], fixed: dict[str, Any], n_styles: int | None = None) -> Any:

@@ -51,7 +51,7 @@ function jobCard(job) {
   settings.textContent = (job.inputs.settings || []).map(([k, v]) => `${k} ${v}`).join(" · ");
   inputs.append(settings);
   const before = li.querySelector(".before"), split = li.querySelector(".split");
-  if (job.inputs.content && ["transfer", "fast", "dream", "invert"].includes(job.method)) {
+  if (job.inputs.content && method(job.method)?.repaints) {
     before.src = imageUrl(job.inputs.content, 1024); before.alt = `before: ${job.inputs.content.name}`;
     split.setAttribute("aria-label", "before and after: move to compare");
   }
