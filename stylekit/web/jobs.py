@@ -145,12 +145,17 @@ class JobQueue:
             self.changed()
         return job
 
-    def get(self, job_id: str, session: str | None = None) -> Job | None:
-        """The job with this id (and, if given, of this session)."""
+    def find(self, job_id: str) -> Job | None:
+        """Any session's job with this id, not removed: the server's own bookkeeping, never a route's answer."""
         with self.lock:
             job = self.jobs.get(job_id)
-            mine = job is not None and not job.removed and (session is None or job.session == session)
-            return job if mine else None
+            return job if job is not None and not job.removed else None
+
+    def owned(self, job_id: str, session: str | None) -> Job | None:
+        """The job with this id if it is ``session``'s: the one ownership rule of every route that names a job
+        (no session, an empty one or another one: None, as for a job that does not exist)."""
+        job = self.find(job_id)
+        return job if job is not None and session and job.session == session else None
 
     def line(self, lane: str) -> list[Job]:
         """The lane's waiting jobs in the order they will run: round robin between sessions (the session whose

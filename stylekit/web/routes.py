@@ -281,7 +281,7 @@ def with_job(handler: Callable[[State, Job], Response], gone: Callable[[Request]
     async def endpoint(request: Request) -> Response:
         state = state_of(request)
         token = request.query_params.get("session")
-        job = state.queue.get(request.path_params["job"], token)
+        job = state.queue.owned(request.path_params["job"], token)
         if job is None:
             if gone is not None:
                 return gone(request)

@@ -117,7 +117,7 @@ def test_another_sites_page_cannot_post_here_nor_push_out_kept_sessions():
         working = Client(url)
         job = working.submit("transfer", "ex-portrait", ["ex-swirls"], {**LONG_JOB, "steps": "5000"})
         server.state.sessions[kept].images["x"] = server.state.examples["ex-swirls"]  # it holds a picture
-        server.state.queue.wait_for(lambda: server.state.queue.get(job["id"]).state == "running", 30)
+        server.state.queue.wait_for(lambda: server.state.queue.find(job["id"]).state == "running", 30)
         newcomer = Client(url)  # full: the one holding only a picture goes, never the one with a running job
         assert set(server.state.sessions) == {working.session, newcomer.session}
         third = Client(url)  # and again: the idle newcomer makes room, the working one stays

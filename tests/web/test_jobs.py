@@ -110,9 +110,10 @@ def test_closing_a_session_cancels_and_forgets_its_jobs_only(queue):
     theirs = queue.submit(Job("theirs", "transfer", OPTIMISE, lambda ctx: OUT))
     queue.close_session("mine")
     assert queue.wait_for(lambda: mine.state == CANCELLED, 10)
-    assert queue.get(mine.id) is None and queue.get(mine_waiting.id) is None
+    assert queue.find(mine.id) is None and queue.find(mine_waiting.id) is None
     wait_state(queue, theirs, DONE)
-    assert queue.get(theirs.id, "theirs") is theirs and queue.get(theirs.id, "mine") is None
+    assert queue.owned(theirs.id, "theirs") is theirs and queue.owned(theirs.id, "mine") is None
+    assert queue.owned(theirs.id, None) is None and queue.owned(theirs.id, "") is None  # no session owns nothing
 
 
 def test_full_lane_refuses_more(queue):

@@ -233,9 +233,9 @@ def test_a_closed_page_finds_its_pictures_jobs_and_results_again_until_they_expi
 
     state = server.state
     state.sessions[client.session].last_seen -= state.keep + 1
-    state.queue.get(job["id"]).finished -= state.keep + 1
+    state.queue.find(job["id"]).finished -= state.keep + 1
     state.expire()  # no page for longer than keep_minutes: forgotten
-    assert client.session not in state.sessions and state.queue.get(job["id"]) is None
+    assert client.session not in state.sessions and state.queue.find(job["id"]) is None
     status, page, headers = client.raw("GET", result, headers={"Accept": "text/html,*/*"})
     assert status == 410 and b"This result has expired" in page and headers["content-type"].startswith("text/html")
     status, payload, _ = client.raw("GET", result)
@@ -445,3 +445,25 @@ def test_a_model_that_is_not_installed_is_said_in_plain_words(server, client, mo
     job = client.wait(client.submit("fast", content, ["ex-swirls"], {"model": "wct"})["id"])
     assert job["state"] == "failed" and "this style model is not installed" in job["error"]
     assert not any(bad in job["error"] for bad in ("http", "/", "Errno", "--", ".pth"))
+
+
+def test_no_job_route_answers_without_the_jobs_own_session(client):
+    """Every route under /api/jobs/{job} of the app: no, empty and another session get what a job that does not
+    exist gets; the job's own session gets it."""
+    from stylekit.web.routes import ROUTES
+
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    job = client.wait(client.submit("features", content, [], {"size": "48", "backbone": "scratch"})["id"])
+    other = Client(client.url)
+    paths = [(route.path, sorted(route.methods - {"HEAD"})[0]) for route in ROUTES
+             if getattr(route, "path", "").startswith("/api/jobs/{job}")]
+    assert len(paths) == 5
+    order = sorted(paths, key=lambda p: p[0].endswith("/remove"))  # remove last: it ends the job
+    for path, method in order:
+        url = path.replace("{job}", job["id"])
+        for query in ("", "?session=", f"?session={other.session}", "?session=nope"):
+            status, payload, _ = client.raw(method, url + query, b"" if method == "POST" else None)
+            assert status in (404, 410) and job["id"] not in payload.decode(), (url, query, status)
+        status, _, _ = client.raw(method, url + f"?session={client.session}", b"" if method == "POST" else None)
+        assert status in (200, 204) or path.endswith("preview.jpg"), (url, status)
+    assert client.raw("GET", f"/api/jobs/{job['id']}?session={client.session}")[0] == 404  # removed by its owner
