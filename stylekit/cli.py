@@ -264,7 +264,9 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _summary(report: Any, quiet: bool) -> int:
-    """The batch job's closing lines: done, skipped and failed (one line each failure), and why it stopped."""
+    """The batch job's closing lines: done, skipped and failed (one line each failure, options named by their
+    flags), and why it stopped."""
+    report = report.in_words(_flags("batch"))
     for note in report.notes:
         print(f"stylekit: note: {note}", file=sys.stderr)
     if not quiet or not report.ok:

@@ -221,7 +221,7 @@ def _root_error(exc: BaseException) -> str:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, StylekitError):
-            return str(current)
+            return current.template
         current = getattr(current, "cause", None) or current.__cause__
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return re.sub(r"^stylekit\.errors\.\w+: ", "", lines[-1]) if lines else type(exc).__name__

@@ -20,11 +20,12 @@ from typing import Any
 
 from PIL import Image
 
-from ..errors import StylekitError
+from ..errors import StylekitError, render
 from ..io import IMAGE_SUFFIXES, ImageLike, check_writable_folder, image_tree, load_image, to_pil, write_atomic
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import (INITS, WEIGHTS_ENV, BatchOptions, FastOptions, TransferOptions, VideoOptions,
                        keyword_options, make_options, specs, validate)
+from ..options import registry
 from ..options.registry import batch_methods
 from ..videos.io import VideoInfo
 from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, plan_workers, ray_session,
@@ -67,6 +68,12 @@ class BatchReport:
     def ok(self) -> bool:
         """Everything was stylised (or had been)."""
         return not self.failed and self.stopped is None and not self.interrupted
+
+    def in_words(self, name: Callable[[str], str] | None = None) -> BatchReport:
+        """This report with the options its lines name (by field) as one face names them (default: Python's
+        keywords; the command line passes its flags)."""
+        return dataclasses.replace(self, failed=[(item, render(why, name)) for item, why in self.failed],
+                                   stopped=None if self.stopped is None else render(self.stopped, name))
 
 
 def _load_styles(styles: Sequence[ImageLike]) -> list[Image.Image]:
@@ -222,8 +229,8 @@ def _run_images(source: Path, style_sources: Sequence[ImageLike], styles: list[I
             _notify(callbacks, returned, len(rows), key, None if error else target)
             return 1
 
-        _collect(rows, ImageWorker, {"method": method, "options": options, "styles": styles}, workers, take,
-                 report, "images")
+        _collect(rows, ImageWorker, {"method": registry.METHODS[method], "options": options, "styles": styles},
+                 workers, take, report, "images")
     return report
 
 
@@ -242,7 +249,7 @@ def _collect(rows: list[dict[str, Any]], worker: type, arguments: dict[str, Any]
     except StylekitError as exc:
         if not finished:
             raise
-        report.stopped = f"some {unit} not done: {exc}"
+        report.stopped = f"some {unit} not done: {exc.template}"
 
 
 def _video_options(method: str, options: FastOptions | TransferOptions, batch: BatchOptions) -> VideoOptions:
@@ -440,5 +447,5 @@ def batch(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike], ou
     batch_options = make_options(BatchOptions, {"method": method, **{k: v for k, v in options.items() if k in own}})
     cls = batch_methods().get(method, FastOptions)
     method_options = make_options(cls, {k: v for k, v in options.items() if k not in own})
-    return run_batch(source, style_list, output_dir, batch_options, method_options, callbacks, overwrite)
+    return run_batch(source, style_list, output_dir, batch_options, method_options, callbacks, overwrite).in_words()
 

@@ -15,12 +15,13 @@ from PIL import Image
 
 from ..errors import StylekitError
 from ..io import image_bytes
-from ..options import FastOptions, TransferOptions, VideoOptions, registry
+from ..options import VideoOptions, registry
 
 def failure(exc: BaseException) -> str:
-    """One line for an input that failed: the user error's message, or the exception's type and first line."""
+    """One line for an input that failed: the user error's message (options by field, for each face to name),
+    or the exception's type and first line."""
     if isinstance(exc, StylekitError):
-        return str(exc)
+        return exc.template
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
@@ -33,16 +34,15 @@ class ImageWorker:
     """Stylises one image file per call with the fast model (loaded, its styles encoded, when the worker starts)
     or another batch method's job (its backbone loaded once per worker process)."""
 
-    def __init__(self, method: str, options: FastOptions | TransferOptions, styles: Sequence[Image.Image],
-                 threads: int) -> None:
+    def __init__(self, method: registry.Method, options: Any, styles: Sequence[Image.Image], threads: int) -> None:
+        """``method``: the registry's entry itself (a method registered in the driver alone is still known)."""
         torch.set_num_threads(threads)
-        self.method, self.options, self.styles = method, options, list(styles)
-        if method == "fast":  # its styles encoded once for every image
+        self.method, self.options, self.styles = method.name, options, list(styles)
+        if self.method == "fast":  # its styles encoded once for every image
             from ..feedforward import FastStylizer
             self.stylizer = FastStylizer(self.styles, options)
         else:
-            spec = registry.METHODS[method]
-            self.job = spec.code(spec.job)
+            self.job = method.code(method.job)
 
     def stylize(self, source: str) -> Image.Image:
         """The stylised image of the file ``source``."""

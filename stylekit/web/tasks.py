@@ -61,12 +61,12 @@ class JobReporter(Callback):
         self.ctx, self.every = ctx, max(1, every)
 
     def on_stage(self, stage: str) -> None:
-        if self.ctx.cancelled:
-            raise StopRun
-        self.ctx.report(stage=stage)
+        self.ctx.report(stage=stage)  # (a stage is no place to stop: nothing there catches it)
 
     def on_scale_start(self, scale: int, size: tuple[int, int], steps: int) -> None:
-        self.on_stage("optimising")
+        if self.ctx.cancelled:
+            raise StopRun
+        self.ctx.report(stage="optimising")
 
     def on_step(self, progress: Progress) -> None:
         preview = None

@@ -15,7 +15,7 @@ from stylekit.cluster.engine import _host_port, chunk_bounds, even_chunk, import
 from stylekit.cluster.workers import ChunkWorker, ImageWorker, frames_peak, worker_peak
 from stylekit.errors import StylekitError
 from stylekit.io import image_tree
-from stylekit.options import FastOptions, TransferOptions, VideoOptions
+from stylekit.options import FastOptions, TransferOptions, VideoOptions, registry
 from stylekit.videos.clips import make_clip
 from stylekit.videos.io import probe, read_frames
 from tests.conftest import pattern
@@ -242,8 +242,8 @@ def test_the_image_worker_reports_a_broken_file_and_keeps_going(tmp_path, weight
     good, broken = tmp_path / "good.jpg", tmp_path / "broken.png"
     Image.fromarray(pattern(40, 0)).save(good)
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
-    worker = ImageWorker("fast", FastOptions(weights_dir=str(weights_dir)), [Image.fromarray(pattern(48, 1, "style"))],
-                         1)
+    worker = ImageWorker(registry.METHODS["fast"], FastOptions(weights_dir=str(weights_dir)),
+                         [Image.fromarray(pattern(48, 1, "style"))], 1)
     out = worker({"source": np.array([str(broken), str(good)]), "key": np.array(["broken.png", "good.jpg"])})
     assert out["key"] == ["broken.png", "good.jpg"]
     assert out["data"][0] == b"" and "damaged or truncated" in out["error"][0]
@@ -259,3 +259,15 @@ def test_frames_from_the_middle_seek_to_the_same_pictures(tmp_path):
         got = list(read_frames(clip, start, stop, info.times))
         assert len(got) == len(every[start:stop]) and all(np.array_equal(a, b) for a, b in zip(got, every[start:stop]))
     assert all(np.array_equal(a, b) for a, b in zip(read_frames(clip, 7, 9), every[7:9]))  # without times
+
+
+def test_a_reports_lines_name_options_as_each_face_does(tmp_path):
+    from stylekit.cluster.jobs import BatchReport
+    from stylekit.options import cli_flags
+
+    report = BatchReport(tmp_path, failed=[("a.jpg", "a 9000x9000 step needs about 60 GiB: use `size` 480 or less")],
+                         stopped="some images not done: lower `style_scale`")
+    cli = report.in_words(cli_flags(TransferOptions))
+    assert cli.failed == [("a.jpg", "a 9000x9000 step needs about 60 GiB: use --size 480 or less")]
+    assert cli.stopped == "some images not done: lower --style-scale"
+    assert report.in_words().failed[0][1].endswith("use size 480 or less")
