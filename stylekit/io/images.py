@@ -96,18 +96,30 @@ def _open(path: Path) -> Image.Image:
 
 
 def load_image(source: ImageLike, name: str | None = None) -> LoadedImage:
-    """Load a path, PIL image, (H, W[, C]) uint8/float array or (3, H, W)/(1, 3, H, W) tensor in [0, 1]."""
+    """Load a path, PIL image, (H, W[, C]) uint8/float array or (3, H, W)/(1, 3, H, W) tensor in [0, 1]; anything
+    else, an array of another shape, or NaN/infinite pixels are refused in one line naming ``name``."""
+    label = name or "the image"
+    if not isinstance(source, (torch.Tensor, np.ndarray, Image.Image, str, os.PathLike)):
+        hint = " (decode encoded bytes first: PIL.Image.open(io.BytesIO(data)))" if isinstance(
+            source, (bytes, bytearray)) else ""
+        raise StylekitError(f"{label} must be a file path, a PIL image, a numpy array or a torch tensor, not "
+                            f"{type(source).__name__}{hint}")
+    if isinstance(source, np.ndarray) and (source.ndim not in (2, 3) or source.ndim == 3 and
+                                           source.shape[2] not in (1, 3, 4)):
+        raise StylekitError(f"{label} is an array of shape {source.shape}: give (H, W), (H, W, 3) or (H, W, 4)")
     if isinstance(source, torch.Tensor):
         t = source.detach().float()
         t = t.unsqueeze(0) if t.dim() == 3 else t
         if t.dim() != 4 or t.shape[0] != 1 or t.shape[1] not in (1, 3, 4):
             raise StylekitError(f"image tensor must be (3,H,W) or (1,3,H,W), got {tuple(source.shape)}")
+        if not torch.isfinite(t).all():
+            raise StylekitError(f"{label} has NaN or infinite pixels: give values in [0, 1]")
         alpha = t[:, 3:4] if t.shape[1] == 4 else None
         rgb = t[:, :3] if t.shape[1] != 1 else t.expand(-1, 3, -1, -1)
         result = LoadedImage(rgb.clamp(0, 1).contiguous(), alpha, name or "tensor")
     else:
         if isinstance(source, np.ndarray):
-            arr = source
+            arr = source[..., 0] if source.ndim == 3 and source.shape[2] == 1 else source  # one channel: grey
             if arr.dtype == np.uint8:
                 source = Image.fromarray(arr)
             else:

@@ -161,3 +161,27 @@ def test_builtin_examples():
     assert load_image(example_content()).rgb.shape[1] == 3
     a, b = np.asarray(example_style(64)), np.asarray(example_style(64))
     assert a.shape == (64, 64, 3) and np.array_equal(a, b) and a.std() > 20
+
+
+@pytest.mark.parametrize("source, said", [
+    (None, "content must be a file path, a PIL image, a numpy array or a torch tensor, not NoneType"),
+    (123, "not int"),
+    (b"\x89PNG", "not bytes (decode encoded bytes first"),
+    (np.zeros((8, 8, 5), np.uint8), "an array of shape (8, 8, 5): give (H, W), (H, W, 3) or (H, W, 4)"),
+    (np.zeros((1, 8, 8, 3), np.uint8), "an array of shape (1, 8, 8, 3)"),
+    (torch.full((1, 3, 8, 8), float("nan")), "content has NaN or infinite pixels"),
+    (np.full((8, 8, 3), np.inf, np.float32), "content has NaN or infinite pixels"),
+], ids=["none", "int", "bytes", "five-channels", "batched-array", "nan-tensor", "inf-array"])
+def test_what_is_not_an_image_is_named_in_one_line(source, said):
+    with pytest.raises(StylekitError) as refused:
+        load_image(source, "content")
+    assert said in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_the_python_api_names_a_bad_input_before_any_work(style_path):
+    import stylekit
+
+    with pytest.raises(StylekitError, match="content has NaN or infinite pixels"):
+        stylekit.fast(torch.full((3, 16, 16), float("nan")), style_path)
+    with pytest.raises(StylekitError, match="must be a file path, a PIL image, a numpy array or a torch tensor"):
+        stylekit.transfer(None, style_path, backbone="scratch", size=16, steps=1)
