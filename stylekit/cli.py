@@ -176,10 +176,15 @@ def _top_images(args: argparse.Namespace) -> int:
         result = run_top_images(sources, options, [bar])
     finally:
         bar.close()
-    for note in result.skipped:
-        print(f"stylekit: {note}", file=sys.stderr)
+    names = [note.removeprefix("skipped ").partition(": ")[0] for note in result.skipped]
+    first = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     if result.sheet is None:
-        raise StylekitError(f"none of the {len(sources)} files in {args.folder} could be read as an image")
+        raise StylekitError(f"none of the {len(sources)} files in {args.folder} could be read as an image "
+                            f"({first})")
+    if len(names) == 1:
+        print(f"stylekit: {result.skipped[0]}", file=sys.stderr)
+    elif names:
+        print(f"stylekit: skipped {len(names)} files that could not be read as images: {first}", file=sys.stderr)
     save_image(result.sheet, output)
     if not out.quiet:
         print(f"stylekit: {result.scanned} images scanned, {len(result.skipped)} skipped", file=sys.stderr)

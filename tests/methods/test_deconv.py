@@ -140,3 +140,18 @@ def test_layer_names_without_weights_match_the_built_networks(name):
         assert layer_names(name) == architecture(name).layer_names and len(layer_names(name)) == 31
     else:
         assert layer_names(name) == load_backbone(name, allow_download=False).layer_names
+
+
+def test_many_unreadable_files_are_summed_up_in_one_line(tmp_path, capsys):
+    for i in range(40):
+        (tmp_path / f"junk{i:02d}.jpg").write_bytes(b"not a picture")
+    code = cli.main(["top-images", str(tmp_path), "--layer", "relu1_1", "--channels", "1", "--k", "1",
+                     "--size", "32", "--backbone", "scratch", "-o", str(tmp_path / "sheet.png"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "none of the 40 files" in err, err
+    assert "junk00.jpg, junk01.jpg, junk02.jpg and 37 more" in err
+    Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(tmp_path / "good.png")
+    assert cli.main(["top-images", str(tmp_path), "--layer", "relu1_1", "--channels", "1", "--k", "1",
+                     "--size", "32", "--backbone", "scratch", "-o", str(tmp_path / "sheet.png"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "skipped 40 files that could not be read as images: junk00.jpg" in err, err
