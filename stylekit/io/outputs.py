@@ -80,20 +80,37 @@ def check_distinct(outputs: Sequence[tuple[Path, str]], inputs: Iterable[object]
                 raise StylekitError(f"{other_what} and {what} are both {out}: give them different paths")
 
 
+def _started(pid: int) -> float | None:
+    """When process ``pid`` started (seconds since the epoch), None where /proc cannot say; -1 for a process that
+    was killed and not yet reaped (a zombie: its writing is over)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    if fields[0] in ("Z", "X"):
+        return -1.0
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def _stale(tmp: Path) -> bool:
-    """A temporary file of :func:`write_atomic` whose writer is gone (its pid is not running) or, for a name
-    without a pid, that is older than an hour."""
+    """A temporary file of :func:`write_atomic` whose writer is gone: its pid is not running, is a killed process
+    not yet reaped, or is a later process that reuses the number (it started after the file was last written);
+    for a name without a pid, one older than an hour."""
     parts = tmp.name.split(".")
     pid = next((int(p[3:]) for p in parts if p.startswith("pid") and p[3:].isdigit()), None)
+    written = tmp.stat().st_mtime
     if pid is None:
-        return time.time() - tmp.stat().st_mtime > STALE_SECONDS
+        return time.time() - written > STALE_SECONDS
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
-    return False
+        pass  # a live process of another user: /proc still tells a reused number or a zombie
+    started = _started(pid)
+    return started is not None and (started < 0 or started > written + 1)
 
 
 def _umask_mode() -> int:

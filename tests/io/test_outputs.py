@@ -67,3 +67,24 @@ def test_an_interrupted_write_leaves_nothing(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_atomic(tmp_path / "o.png", explode)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="no /proc: only a running pid is told apart")
+def test_debris_of_a_killed_unreaped_writer_or_of_a_reused_pid_is_removed(tmp_path):
+    import subprocess
+
+    out = tmp_path / "o.png"
+    killed = subprocess.Popen(["sleep", "60"])  # killed with -9 and not reaped: a zombie keeps its pid
+    killed.kill()
+    deadline = time.time() + 30
+    while Path(f"/proc/{killed.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.time() < deadline:
+        time.sleep(0.01)
+    zombie = tmp_path / f".o.png.pid{killed.pid}.abcd.tmp.png"
+    reused = tmp_path / f".o.png.pid{os.getpid()}.efgh.tmp.png"  # written before this process started
+    for path in (zombie, reused):
+        path.write_bytes(b"debris")
+    long_ago = time.time() - 10 * 86400
+    os.utime(reused, (long_ago, long_ago))
+    write_atomic(out, lambda tmp: Path(tmp).write_bytes(b"done"))
+    killed.wait()
+    assert out.read_bytes() == b"done" and not zombie.exists() and not reused.exists()
