@@ -33,6 +33,7 @@ from .engine import (Cluster, WorkerPlan, chunk_bounds, even_chunk, import_ray, 
 from .workers import ChunkWorker, ImageWorker, frames_peak, worker_peak
 
 FULL_DISK = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}  # a write error no later write escapes
+BATCH_LOCK = ".stylekit-batch.lock"  # held in the output folder while an image job writes into it
 
 
 @dataclass
@@ -422,8 +423,11 @@ def run_batch(source: str | os.PathLike, styles: Sequence[ImageLike], output_dir
     made = not out.exists()
     try:
         if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
-            return _run_images(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite,
-                               started)
+            from ..videos.stylize import job_lock
+
+            with job_lock(out, out, BATCH_LOCK, "stylekit batch", remove=True):  # one job per folder at a time
+                return _run_images(path, styles, loaded, out, batch.method, options, batch, callbacks, overwrite,
+                                   started)
         from importlib.util import find_spec
 
         if find_spec("av") is None or find_spec("cv2") is None:

@@ -205,10 +205,13 @@ def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> di
 
 
 @contextmanager
-def job_lock(work: Path, output: Path) -> Iterator[None]:
-    """Make ``work`` and hold an exclusive lock in it while the job runs (``flock``: the kernel drops it when
-    the process ends, even by kill -9); another job on the same output, in any process or thread, is refused."""
-    lock = work / LOCK_NAME
+def job_lock(work: Path, output: Path, name: str = LOCK_NAME, what: str = "stylekit video",
+             remove: bool = False) -> Iterator[None]:
+    """Make ``work`` and hold an exclusive lock in it (the file ``name``) while the job runs (``flock``: the kernel
+    drops it when the process ends, even by kill -9, so a lock is never stale); another job on the same output,
+    in any process or thread, is refused in one line naming ``what`` holds it. ``remove``: the lock file goes
+    when the job ends (a job that was waiting on it notices and locks a new one)."""
+    lock = work / name
     while True:
         work.mkdir(exist_ok=True)
         try:
@@ -221,8 +224,8 @@ def job_lock(work: Path, output: Path) -> Iterator[None]:
             holder = os.read(fd, 32).decode("ascii", "replace").strip()
             os.close(fd)
             pid = f" (pid {holder})" if holder.isdigit() else ""
-            raise StylekitError(f"another stylekit video is writing {output}{pid}: wait for it or choose another "
-                                "-o") from None
+            raise StylekitError(f"another {what} is writing {output}{pid}: wait for it or choose another -o") \
+                from None
         try:
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:
                 break
@@ -234,6 +237,8 @@ def job_lock(work: Path, output: Path) -> Iterator[None]:
         os.write(fd, str(os.getpid()).encode())
         yield
     finally:
+        if remove:
+            Path(lock).unlink(missing_ok=True)  # still locked: nobody takes this file in between
         os.close(fd)
 
 

@@ -271,3 +271,21 @@ def test_a_reports_lines_name_options_as_each_face_does(tmp_path):
     assert cli.failed == [("a.jpg", "a 9000x9000 step needs about 60 GiB: use --size 480 or less")]
     assert cli.stopped == "some images not done: lower --style-scale"
     assert report.in_words().failed[0][1].endswith("use size 480 or less")
+
+
+def test_a_second_job_into_a_folder_a_running_job_holds_is_refused_before_ray_starts(tmp_path, style_path,
+                                                                                     monkeypatch):
+    import stylekit
+    from stylekit.cluster import jobs
+    from stylekit.videos.stylize import job_lock
+
+    photos, out = tmp_path / "in", tmp_path / "out"
+    photos.mkdir()
+    Image.fromarray(pattern(40, 0)).save(photos / "a.png")
+    monkeypatch.setattr(jobs, "ray_session", lambda *a, **k: pytest.fail("Ray must not start"))
+    with job_lock(out, out, jobs.BATCH_LOCK, "stylekit batch", remove=True):  # the running job
+        with pytest.raises(StylekitError, match=rf"another stylekit batch is writing {out} \(pid \d+\): wait for "
+                                                r"it or choose another -o"):
+            stylekit.batch(photos, style_path, out, model="microast")
+        assert (out / jobs.BATCH_LOCK).exists()
+    assert not (out / jobs.BATCH_LOCK).exists() and list(out.iterdir()) == []  # the lock leaves with its job
