@@ -8,6 +8,7 @@ an image (PNG bytes are made by the caller's function) and reports progress thro
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import threading
@@ -274,7 +275,14 @@ class JobQueue:
                                       "the details)"
             with self.lock:
                 job.run = None  # its inputs can go
-                job.output, job.error, job.finished = output, error, time.time()
+                finished = time.time()
+                ran = finished - (job.started or finished)
+                if output is not None and self.max_seconds is not None and ran > self.max_seconds \
+                        and not job.timed_out:
+                    output = dataclasses.replace(output, warnings=(  # a job that never stops to ask ran over
+                        *output.warnings, f"it took {ran:.0f} s, over this server's limit of {self.max_seconds:g} s "
+                        "per job"))
+                job.output, job.error, job.finished = output, error, finished
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
                 if job.timed_out and not error:
                     job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job" +

@@ -217,8 +217,13 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
               "styles": [] if method.scans_every_picture else [style.describe() for style in styles],
               "settings": settings_shown(options)}
     network = str(getattr(options, "model", None) or getattr(options, "backbone", ""))
+    seconds = state.estimator.seconds(method.name, work, network)
+    limit = config.max_job_seconds
+    if limit and seconds > limit:  # refused now rather than stopped (or, on the quick lane, run over) later
+        raise OptionError(f"this job would take {say_seconds(seconds)} here, above this server's limit of "
+                          f"{limit:g} s per job: choose a smaller size or a quicker setting", "size")
     return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
-               network=network, estimate=state.estimator.seconds(method.name, work, network))
+               network=network, estimate=seconds)
 
 
 def job_error(exc: StylekitError, status: int = 400) -> Response:

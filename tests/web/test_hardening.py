@@ -272,6 +272,9 @@ def test_a_job_over_the_time_cap_stops_like_a_cancel_and_keeps_its_best():
     with serving(max_job_seconds=0.3) as server:
         client = Client(server.url)
         content = client.upload(png_bytes(pattern(48)))["id"]
+        refused = client.submit("transfer", content, ["ex-swirls"], LONG_JOB, expect=400)  # its estimate is over
+        assert "above this server's limit of 0.3 s per job" in refused["error"]
+        server.state.estimator.seconds = lambda *a, **k: 0.1  # an estimate that turns out too low
         done = client.wait(client.submit("transfer", content, ["ex-swirls"], LONG_JOB)["id"])
         assert done["state"] == "cancelled" and done["has_result"] and done["interrupted"]
         assert done["progress"].get("step", 0) < 5000

@@ -207,6 +207,7 @@ def test_a_job_past_the_time_limit_stops_like_a_cancel_and_keeps_its_best():
         assert job.error == "stopped at this server's limit of 0 s per job; the best image so far is kept"
         quick = queue.submit(Job("s", "fast", QUICK, lambda ctx: OUT))  # a job that never asks runs to its end
         wait_state(queue, quick, DONE)
+        assert quick.output.warnings[-1].startswith("it took 0 s, over this server's limit of 0 s per job")
     finally:
         queue.shutdown()
 
