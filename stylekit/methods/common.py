@@ -5,11 +5,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import torch
 
-from ..backbones import FeatureExtractor, get_backbone
+from ..backbones import FeatureExtractor, architecture, get_backbone
 from ..backbones.vgg import CAFFE_MEAN_BGR
 from ..devices import resolve_device
 from ..errors import StylekitError
@@ -17,7 +17,7 @@ from ..objectives import Objective
 from ..optim import Callback, ItemProgress, OptimResult
 from ..optim.loop import LossFn
 from ..optim.space import RANGE_255, UNIT, PixelSpace
-from ..options import NetworkOptions
+from ..options import NetworkOptions, OptionError, specs
 from .result import MethodResult
 
 CAFFE = PixelSpace("preprocessed", 255.0, CAFFE_MEAN_BGR, (1.0, 1.0, 1.0), bgr=True)  # Caffe/Keras VGG input
@@ -60,6 +60,28 @@ def check_channels(net: FeatureExtractor, layer: str, channels: Sequence[int] | 
     if bad:
         raise StylekitError(f"channel {bad[0]} is out of range for {layer}, which has {count} channels "
                             f"(0-{count - 1})")
+
+
+def check_network(options: Any) -> None:
+    """The checks a run makes against its network, made before it: every layer-name option is a layer of the
+    chosen backbone (our names or Keras's), and every channel option is a channel of its ``layer``. Only the
+    architecture is built (no weights are read). Errors name the option by field."""
+    name = getattr(options, "backbone", None)
+    if name is None:
+        return
+    net = architecture(name, getattr(options, "pooling", "max"))
+    for f, spec in specs(options):
+        value = getattr(options, f.name)
+        if value is None:
+            continue
+        try:
+            if spec.layers:
+                net.check_layers([value] if isinstance(value, str) else value)
+            elif f.name in ("channel", "channels") and spec.kind in ("int", "ints", "indices") and \
+                    hasattr(options, "layer") and not (f.name == "channels" and spec.kind == "int"):
+                check_channels(net, net.layer(options.layer), [value] if isinstance(value, int) else value)
+        except StylekitError as exc:
+            raise OptionError(f"`{f.name}`: {exc.template}", f.name) from None
 
 
 def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callbacks: Sequence[Callback]) -> list[R]:

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import StylekitError, render
 from ..feedforward.weights import WeightsMissing
+from ..methods.common import check_network
 from ..options import BACKBONES, N_BUILTIN, namer
 from ..options.schema import OptionError, as_typed, specs, web_label
 from .estimate import say_seconds
@@ -184,6 +185,10 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
     label = namer(method.options, "web")
     options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
     check_limits(options, config.max_side, config.max_steps, label)
+    try:  # what the run would refuse, refused before an estimate or a job exists
+        check_network(options)
+    except StylekitError as exc:
+        raise OptionError(in_page_words(exc.template, method.options), exc.field) from None
     if method.needs_content and not body.get("content") and not asking:
         raise OptionError(f"{method.title} needs a photo: pick an example or upload one", "content")
     content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None

@@ -203,10 +203,16 @@ def test_a_run_that_cannot_move_the_image_says_so_on_its_card(client):
     assert fine["state"] == "done" and fine["warnings"] == []
 
 
-def test_a_failing_job_leaves_the_server_serving(client):
+def test_a_failing_job_leaves_the_server_serving(client, monkeypatch):
+    from stylekit.methods import deepdream
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the network fell over")
+
+    monkeypatch.setattr(deepdream, "job", broken)  # a job that fails in the worker (a bad layer fails at submit)
     content = client.upload(png_bytes(pattern(48)))["id"]
-    failed = client.wait(client.submit("dream", content, [], {"layer": "relu9_9", "backbone": "scratch"})["id"])
-    assert failed["state"] == "failed" and "relu9_9" in failed["error"]
+    failed = client.wait(client.submit("dream", content, [], {"backbone": "scratch", "size": "32"})["id"])
+    assert failed["state"] == "failed" and failed["error"].startswith("something went wrong on the server")
     texture = client.submit("texture", None, ["ex-swirls"], {"size": "40x24", "steps": "3", "min_size": "",
                                                               "backbone": "scratch"})
     done = client.wait(texture["id"])
@@ -467,3 +473,18 @@ def test_no_job_route_answers_without_the_jobs_own_session(client):
         status, _, _ = client.raw(method, url + f"?session={client.session}", b"" if method == "POST" else None)
         assert status in (200, 204) or path.endswith("preview.jpg"), (url, status)
     assert client.raw("GET", f"/api/jobs/{job['id']}?session={client.session}")[0] == 404  # removed by its owner
+
+
+@pytest.mark.parametrize("method, options, field, said", [
+    ("transfer", {"style_layers": "relu1_1,relu9_9", "backbone": "scratch"}, "style_layers", "relu9_9"),
+    ("visualize", {"channel": str(10**9), "layer": "relu1_1", "backbone": "scratch"}, "channel", "out of range"),
+    ("deconv", {"channels": "2,100000", "layer": "relu1_1", "backbone": "scratch"}, "channels", "100000"),
+], ids=["layer", "channel", "channels"])
+def test_the_network_checks_come_before_an_estimate_or_a_job(client, method, options, field, said):
+    content = client.upload(png_bytes(pattern(48)))["id"]
+    styles = ["ex-swirls"] if method == "transfer" else []
+    body = {"session": client.session, "method": method, "content": content, "styles": styles, "options": options}
+    for path in ("/api/estimate", "/api/jobs"):
+        refused = client.call("POST", path, body, expect=400)
+        assert said in refused["error"] and refused.get("field") == field, refused
+        assert "`" not in refused["error"] and "--" not in refused["error"]
