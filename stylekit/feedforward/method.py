@@ -8,6 +8,7 @@ from ..io import ImageLike, target_hw
 from ..methods.result import MethodResult
 from ..optim import Callback
 from ..options import FastOptions
+from ..planning import megapixels
 from .stylize import FastStylizer, image_peak_bytes
 
 
@@ -24,8 +25,7 @@ def job(content: ImageLike, styles: Sequence[ImageLike], options: FastOptions,
 
 def work(options: FastOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
     """Megapixels of the one pass, at the content size the options give."""
-    h, w = target_hw(*(content_hw or (512, 512)), options.content_size)
-    return h * w / 1e6
+    return megapixels(options.content_size, content_hw)
 
 
 def worker_peak(options: FastOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]] = ()) -> int:

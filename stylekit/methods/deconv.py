@@ -20,9 +20,9 @@ from torch import nn
 
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import ImageLike, checked_hw, content_files, load_image, resize, target_hw, to_pil
+from ..io import ImageLike, checked_hw, content_files, load_image, resize, to_pil
 from ..io.sheets import captioned_grid
-from ..planning import preflight
+from ..planning import megapixels, preflight
 from ..optim import Callback, ItemProgress, Scale
 from ..options import DeconvOptions, TopImagesOptions, keyword_options, make_options, validate
 from .common import check_channels, run_context
@@ -347,5 +347,4 @@ def top_images_job(content: ImageLike | None, styles: Sequence[Source], options:
 
 def work(options: DeconvOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
     """Megapixels of the one pass (a top-activations scan: one pass per image)."""
-    h, w = target_hw(*(content_hw or (512, 512)), options.size)
-    return (images if isinstance(options, TopImagesOptions) else 1) * h * w / 1e6
+    return (images if isinstance(options, TopImagesOptions) else 1) * megapixels(options.size, content_hw)

@@ -12,9 +12,9 @@ from PIL import Image
 
 from ..backbones import FeatureExtractor
 from ..errors import StylekitError
-from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize, target_hw
+from ..io import MIN_SIDE, ImageLike, checked_hw, fit_long_side, load_image, resize
 from ..objectives import ActivationLoss, GuidedActivationLoss, Objective
-from ..planning import preflight
+from ..planning import ESTIMATE_CONTENT, output_size, preflight
 from ..optim import Callback, Scale, optimize
 from ..options import DreamOptions, ZoomOptions, keyword_options, make_options, validate
 from .common import check_channels, objective_loss, run_context, run_items
@@ -148,5 +148,5 @@ def job(content: ImageLike, styles: Sequence[ImageLike], options: DreamOptions,
 
 def work(options: DreamOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
     """Megapixel-steps of a dream: every octave's steps at its size."""
-    hw = target_hw(*(content_hw or (512, 512)), options.size)
+    hw = output_size(options.size, content_hw or ESTIMATE_CONTENT)
     return sum(s.steps * s.size[0] * s.size[1] for s in octaves(hw, options)) / 1e6

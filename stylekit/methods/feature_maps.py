@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..io import ImageLike, checked_hw, load_image, target_hw, write_atomic
-from ..planning import preflight
+from ..io import ImageLike, checked_hw, load_image, write_atomic
+from ..planning import megapixels, preflight
 from ..optim import Callback, Scale
 from ..options import FeaturesOptions, keyword_options, make_options, validate
 from .common import run_context
@@ -135,5 +135,4 @@ def job(content: ImageLike, styles: Sequence[ImageLike], options: FeaturesOption
 
 def work(options: FeaturesOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
     """Megapixels of the one pass."""
-    h, w = target_hw(*(content_hw or (512, 512)), options.size)
-    return h * w / 1e6
+    return megapixels(options.size, content_hw)

@@ -11,9 +11,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from ..backbones import FeatureExtractor
-from ..io import ImageLike, checked_hw, load_image, resize, target_hw, to_pil
+from ..io import ImageLike, checked_hw, load_image, resize, to_pil
 from ..objectives import AlphaNorm, ContentLoss, TotalVariation, content_loss
-from ..planning import preflight
+from ..planning import megapixels, preflight
 from ..optim import Callback, Scale, optimize
 from ..options import InvertOptions, keyword_options, make_options, validate
 from .common import objective_loss, run_context, run_items
@@ -133,5 +133,4 @@ def job(content: ImageLike, styles: Sequence[ImageLike], options: InvertOptions,
 
 def work(options: InvertOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
     """Megapixel-steps of an inversion (one scale at the output size)."""
-    h, w = target_hw(*(content_hw or (512, 512)), options.size)
-    return options.steps * h * w / 1e6
+    return options.steps * megapixels(options.size, content_hw)

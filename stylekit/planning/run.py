@@ -43,6 +43,16 @@ def output_size(size: int | tuple[int, int] | None, content_hw: tuple[int, int] 
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
+ESTIMATE_CONTENT = (512, 512)  # the content an estimate assumes before a photo is chosen
+
+
+def megapixels(size: int | tuple[int, int] | None, content_hw: tuple[int, int] | None) -> float:
+    """Megapixels of a one-pass run's output of ``size`` on a content of ``content_hw`` (None: the square an
+    estimate assumes before a photo is chosen)."""
+    h, w = target_hw(*(content_hw or ESTIMATE_CONTENT), size)
+    return h * w / 1e6
+
+
 def run_plan(options: Any, content_hw: tuple[int, int] | None = None) -> RunPlan:
     """The plan of a run with schedule ``options`` (``size``, ``min_size``, ``quality``/``steps``) on a content of
     ``content_hw`` (None: a run without one, such as a texture)."""
