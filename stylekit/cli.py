@@ -61,8 +61,9 @@ def _flags(command: str | None) -> Callable[[str], str]:
     found = commands().get(command or "")
     if found is not None and found.flags is not None:
         return found.flags
-    classes = [*found.options, *_batch_classes().values()] if found else []
-    return cli_flags(*classes)
+    if found is None:
+        return cli_flags()
+    return cli_flags(*found.options, *(registry.batch_methods().values() if found.batch else ()))
 
 
 def _transfer(args: argparse.Namespace) -> int:
@@ -237,16 +238,12 @@ def _job(method: registry.Method) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def _batch_classes() -> dict[str, type]:
-    return registry.batch_methods()
-
-
 def _batch(args: argparse.Namespace) -> int:
     require_extra("cluster")
     from .cluster import run_batch
 
     batch = options_from(args, BatchOptions)
-    method = _batch_classes()[batch.method]
+    method = registry.batch_methods()[batch.method]
     context = {"n_styles": len(args.styles)} if method is FastOptions else {}
     options = options_from(args, method, **context)
     out = options_from(args, BatchOutput)
@@ -482,8 +479,9 @@ def build_parser(preset: str | None = None, method: str | None = None) -> argpar
             p.add_argument(dest, metavar=metavar, help=help_text, nargs=nargs)
         defaults = dict(command.defaults)
         options = command.options
-        if command.batch and method in _batch_classes():
-            options = (BatchOptions, _batch_classes()[method], BatchOutput)
+        batch_methods = registry.batch_methods() if command.batch else {}
+        if method in batch_methods:
+            options = (BatchOptions, batch_methods[method], BatchOutput)
         if preset is not None and TransferOptions in options:
             defaults = {**preset_values(preset), **defaults}
         for cls in options:

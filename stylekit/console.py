@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,6 @@ class ProgressBar:
 
     def _say(self, text: str, force: bool = False) -> None:
         """A plain progress line, off a terminal: at once when ``force``, else at most every EVERY seconds."""
-        import time
-
         now = time.monotonic()
         if self.lines and (force or now - self.said >= self.EVERY):
             self.said = now
