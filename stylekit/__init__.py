@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import StylekitError, StylekitWarning
 from .options import (PRESETS, DreamOptions, FastOptions, FeaturesOptions, InvertOptions, ServerConfig,
-                      TextureOptions, TransferOptions, VideoOptions, ZoomOptions)
+                      TextureOptions, TrainOptions, TransferOptions, VideoOptions, ZoomOptions)
 from .options.registry import public_functions
 from .version import __version__
 
@@ -35,5 +35,6 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["PRESETS", "DreamOptions", "FastOptions", "FeaturesOptions", "InvertOptions", "ServerConfig",
-           "StylekitError", "StylekitWarning", "TextureOptions", "TransferOptions", "VideoOptions", "ZoomOptions",
+           "StylekitError", "StylekitWarning", "TextureOptions", "TrainOptions", "TransferOptions", "VideoOptions",
+           "ZoomOptions",
            "__version__", *_functions()]

@@ -20,8 +20,8 @@ from .neural_style import add_arguments as neural_style_arguments
 from .neural_style import flag as neural_style_flag
 from .options import (PRESETS, BatchOptions, BatchOutput, DreamOptions,
                       DreamOutput, FastOptions, FastOutput, FeaturesOptions, FigureOutput, InvertOptions, LayersOptions,
-                      OutputOptions, RecordOptions, ServerConfig, StylesOptions, TopImagesOptions,
-                      TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
+                      OutputOptions, RecordOptions, ServerConfig, SheetOutput, StylesOptions, TopImagesOptions,
+                      TrainOptions, TrainOutput, TransferOptions, VideoOptions, VideoOutput, ZoomOptions, add_arguments,
                       cli_flags, options_from, preset_values, registry)
 
 
@@ -225,6 +225,30 @@ def _fast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .io import check_distinct
+    from .training import model_path, run_training
+
+    options = options_from(args, TrainOptions)
+    out = options_from(args, TrainOutput)
+    path = model_path(out.output, args.styles, options.models_dir)
+    check_distinct([(path, "-o")], args.styles)
+    bar = progress_bar(out)
+    try:
+        result = run_training(args.styles, options, str(path), out.resume, out.overwrite, [bar])
+    finally:
+        bar.close()
+    for note in result.notes:
+        print(f"stylekit: note: {note}", file=sys.stderr)
+    if result.interrupted:
+        print(f"stylekit: interrupted at step {result.steps} of {options.steps}: the model so far is in {path} (usable "
+              "as it is); run the same command with --resume to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not out.quiet:
+        print(f"wrote {path}: use it with 'stylekit fast CONTENT -o OUT --model {path}'", file=sys.stderr)
+    return 0
+
+
 def _job(method: registry.Method) -> Callable[[argparse.Namespace], int]:
     """The command of a method that runs its job and writes its image: its inputs as the job takes them."""
     def run(args: argparse.Namespace) -> int:
@@ -288,16 +312,48 @@ def _summary(report: Any, quiet: bool) -> int:
 
 
 def _styles(args: argparse.Namespace) -> int:
-    from .feedforward.sheet import contact_sheet
     from .io import save_image
     from .io.examples import example_content
 
     options = options_from(args, StylesOptions)
-    out = options_from(args, OutputOptions)
+    out = options_from(args, SheetOutput)
+    if out.output is None:
+        print(describe_styles(options.models_dir))
+        return 0
+    from .feedforward.sheet import contact_sheet
+
     content = args.content if args.content is not None else example_content()
     output = check_outputs(out, [content])
     save_image(contact_sheet(content, options), output)
     return finish(out, output, False)
+
+
+def describe_styles(models_dir: str | None) -> str:
+    """The built-in styles and each trained model in the models folder, with its styles and how it was trained."""
+    from .options import N_BUILTIN
+    from .options.feedforward import models_folder, trained_models
+
+    folder = models_folder(models_dir)
+    lines = [f"built-in: {N_BUILTIN} styles, 0-{N_BUILTIN - 1} (stylekit fast CONTENT -o OUT --builtin N; "
+             "'stylekit styles -o sheet.png' draws them)"]
+    names = trained_models(models_dir)
+    if not names:
+        return "\n".join([*lines, f"trained models: none in {folder} (make one with 'stylekit train STYLE')"])
+    from .feedforward.trained import read_model_file
+
+    lines.append(f"trained models in {folder} (stylekit fast CONTENT -o OUT --model NAME [--builtin N]):")
+    for name in names:
+        try:
+            data = read_model_file(folder / f"{name}.pt")
+        except StylekitError as exc:
+            lines.append(f"  {name}: unusable: {exc}")
+            continue
+        styles = ", ".join(f"{i}: {s.get('name', i)}" for i, s in enumerate(data["styles"]))
+        training, options = data.get("training") or {}, data.get("options") or {}
+        state = "" if training.get("done", True) else ", unfinished (--resume continues it)"
+        lines.append(f"  {name}: {styles} ({training.get('step', '?')} steps, --tune {options.get('tune', '?')}"
+                     f"{state})")
+    return "\n".join(lines)
 
 
 def _video(args: argparse.Namespace) -> int:
@@ -381,7 +437,6 @@ def describe_preset(name: str) -> str:
     return "\n".join(lines)
 
 
-_STYLES = ("styles", "STYLE", "style image(s)", "+")
 # Commands that are not one method of the registry, and where each goes in the list of commands.
 EXTRA: dict[str, tuple[str, Command]] = {
     "demo": ("transfer", Command(
@@ -402,17 +457,19 @@ EXTRA: dict[str, tuple[str, Command]] = {
         "optimises each image instead ('stylekit batch --method transfer --help' lists its options). Needs the "
         "cluster extra: pip install 'stylekit[cluster]'.",
         (("input", "INPUT", "a folder of images (searched recursively) or a video", None),
-         ("styles", "STYLE", "style image(s); none with --builtin", "*")),
+         ("styles", "STYLE", "style image(s); none with --builtin or a trained --model", "*")),
         (BatchOptions, FastOptions, BatchOutput), _batch, batch=True)),
     "styles": ("batch", Command(
-        "contact sheet of the 26 built-in styles", "Draw CONTENT (default: the built-in example photo) in each of "
-        "the 26-style network's styles, numbered as 'stylekit fast --builtin N' takes them.",
-        (("content", "CONTENT", "photo to show the styles on", "?"),), (StylesOptions, OutputOptions), _styles)),
+        "the built-in styles and your trained models", "List the 26-style network's built-in styles and the trained "
+        "models in --models-dir; with -o, draw CONTENT (default: the built-in example photo) in each of them, "
+        "numbered as 'stylekit fast --builtin N' (and '--model NAME --builtin N') takes them.",
+        (("content", "CONTENT", "photo to show the styles on", "?"),), (StylesOptions, SheetOutput), _styles)),
     "video": ("styles", Command(
         "stylise a video with temporal consistency", "Stylise every frame of INPUT (frame rate and audio kept), "
         "warping the previous stylised frame along the optical flow to avoid flicker. An interrupted job resumes "
         "when run again with the same arguments.",
-        (("input", "INPUT", "input video (anything FFmpeg reads: .mp4, .mov, .mkv, ...)", None), _STYLES),
+        (("input", "INPUT", "input video (anything FFmpeg reads: .mp4, .mov, .mkv, ...)", None),
+         ("styles", "STYLE", "style image(s); none with a trained --model", "*")),
         (VideoOptions, VideoOutput), _video)),
     "serve": ("video", Command(
         "the web UI", "Serve the web UI: upload pictures, pick a method, watch the image appear, download the "
@@ -427,7 +484,7 @@ EXTRA: dict[str, tuple[str, Command]] = {
 # The methods whose command does more than run its job and write its image.
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "transfer": _transfer, "invert": _invert, "dream": _dream, "features": _features, "top-images": _top_images,
-    "fast": _fast}
+    "fast": _fast, "train": _train}
 
 
 def method_command(method: registry.Method) -> Command:

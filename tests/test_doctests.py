@@ -13,6 +13,7 @@ FUNCTIONS = {
     "dream": "stylekit.methods.deepdream", "dream_zoom": "stylekit.methods.deepdream",
     "features": "stylekit.methods.feature_maps", "deconv": "stylekit.methods.deconv",
     "top_images": "stylekit.methods.deconv", "visualize": "stylekit.methods.visualize",
+    "train": "stylekit.training",
 }
 
 

@@ -90,6 +90,8 @@ def _absolute(options: FastOptions | TransferOptions) -> FastOptions | TransferO
         files["init"] = options.init
     if isinstance(options, FastOptions) and options.weights_dir is None and os.environ.get(WEIGHTS_ENV):
         files["weights_dir"] = os.environ[WEIGHTS_ENV]  # the workers may not share this environment
+    if isinstance(options, FastOptions) and options.trained is not None:
+        files["model"] = options.trained  # a trained model's file, found by its name or path here
     return dataclasses.replace(options, **{k: str(Path(v).expanduser().resolve()) for k, v in files.items()})
 
 

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import StylekitError
 from .model import FastModel, StyleContext
 
 STYLE_DIM = 100  # length of Magenta's style vector
@@ -235,40 +236,58 @@ class Magenta(FastModel):
         return self.eval().requires_grad_(False)
 
 
-class MultiStyle(FastModel):
-    """The 26-style network: the norms' scales and shifts are the style weights' mix of 26 learned rows."""
+class RowStyles(FastModel):
+    """A transformer whose styles are rows: each conditional norm's scale and shift for a mix of styles are the
+    mix's weights times the rows (the 26-style network, and the models ``stylekit train`` makes)."""
 
     multiple = 4
     min_content = 5
-    peak_bytes_per_pixel = (620, None)  # peak RSS growth measured at 1024 and 2048 px: 580 and 571 bytes per pixel
 
-    def __init__(self) -> None:
+    def __init__(self, contract: Sequence[int], blocks: int, expand: Sequence[int], normalize_contract: bool,
+                 rows: int) -> None:
         super().__init__()
-        self.transformer = StyleTransformer((32, 32, 32), 6, (8, 4), normalize_contract=True)
+        self.transformer = StyleTransformer(contract, blocks, expand, normalize_contract)
         layers = self.transformer.conditioned()
-        self.gammas = nn.ParameterList(nn.Parameter(torch.ones(N_BUILTIN, c.out_channels)) for c in layers)
-        self.betas = nn.ParameterList(nn.Parameter(torch.zeros(N_BUILTIN, c.out_channels)) for c in layers)
+        self.gammas = nn.ParameterList(nn.Parameter(torch.ones(rows, c.out_channels)) for c in layers)
+        self.betas = nn.ParameterList(nn.Parameter(torch.zeros(rows, c.out_channels)) for c in layers)
+
+    @property
+    def rows(self) -> int:
+        """How many styles it holds."""
+        return self.gammas[0].shape[0]
 
     def norm_params(self, weights: torch.Tensor) -> NormParams:
         return [((weights @ g)[:, :, None, None], (weights @ b)[:, :, None, None])
                 for g, b in zip(self.gammas, self.betas)]
 
     def encode(self, styles: Sequence[torch.Tensor], context: StyleContext) -> torch.Tensor:
-        """The (1, 26) mix of the built-in styles given by ``context.options.builtin`` ((index, weight) pairs),
-        normalised to sum 1; the network takes no style images."""
-        weights = torch.zeros(1, N_BUILTIN)
-        for index, weight in context.options.builtin:
+        """The (1, rows) mix of the styles given by ``context.options.builtin`` ((index, weight) pairs; default:
+        the first style), normalised to sum 1; the network takes no style images."""
+        weights = torch.zeros(1, self.rows)
+        for index, weight in context.options.builtin or [(0, 1.0)]:
+            if index >= self.rows:
+                raise StylekitError(f"style {index} of `builtin`: this model has {self.rows} style"
+                                    f"{'s' if self.rows > 1 else ''} (0-{self.rows - 1})", "builtin")
             weights[0, index] += weight
         return (weights / weights.sum()).to(context.device)
 
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, weights: torch.Tensor, alpha: float = 1.0,
                 mask: torch.Tensor | None = None, tile: int | None = None) -> torch.Tensor:
-        """(B, 3, H, W) content in [0, 1] (sides multiples of 4) in the mix ``weights`` (1 or B, 26) of the styles;
-        ``alpha`` < 1 mixes the output with the content (the network has no "content style" to mix towards).
-        It always runs whole (no ``tile``) and has no ``mask``."""
+        """(B, 3, H, W) content in [0, 1] (sides multiples of 4) in the mix ``weights`` (1 or B, rows) of the
+        styles; ``alpha`` < 1 mixes the output with the content (the network has no "content style" to mix
+        towards). It always runs whole (no ``tile``) and has no ``mask``."""
         out = self.transformer(content, self.norm_params(weights))
         return out if alpha == 1 else alpha * out + (1 - alpha) * content
+
+
+class MultiStyle(RowStyles):
+    """The 26-style network: the norms' scales and shifts are the style weights' mix of 26 learned rows."""
+
+    peak_bytes_per_pixel = (620, None)  # peak RSS growth measured at 1024 and 2048 px: 580 and 571 bytes per pixel
+
+    def __init__(self) -> None:
+        super().__init__((32, 32, 32), 6, (8, 4), True, N_BUILTIN)
 
     @torch.no_grad()
     def load_files(self, paths: Mapping[str, str | os.PathLike]) -> MultiStyle:

@@ -14,10 +14,12 @@ from ..devices import LoadedCache
 from .magenta import Magenta, MultiStyle
 from .microast import MicroAST
 from .model import FastModel
+from .trained import Trained
 from .wct import WCT
 
 MODELS: dict[str, type[FastModel]] = {"magenta": Magenta, "microast": MicroAST, "wct": WCT,
-                                      "multistyle26": MultiStyle}  # the names of the weights registry
+                                      "multistyle26": MultiStyle,  # the names of the weights registry
+                                      "trained": Trained}  # a file of stylekit train
 MODELS_KEPT = 4  # networks kept loaded (the least recently used is dropped beyond it); read at each load
 CODES_KEPT = 16  # encoded styles kept (a gallery's paintings, the styles a batch or a page uses again)
 _LOADED: LoadedCache[FastModel] = LoadedCache()
@@ -33,9 +35,14 @@ def load_model(name: str, files: Mapping[str, str | os.PathLike], device: torch.
 
 def model_key(name: str, files: Mapping[str, str | os.PathLike], device: torch.device,
               precision: torch.dtype) -> tuple:
-    """What a loaded network is kept under: the model, its weight files, the device and the precision."""
-    return (name, tuple(sorted((part, str(Path(path).resolve())) for part, path in files.items())), str(device),
-            str(precision))
+    """What a loaded network is kept under: the model, its weight files (each one's path, size and time: a model
+    trained again under the same name is loaded anew), the device and the precision."""
+    def stamp(path: str | os.PathLike) -> tuple[str, int, int]:
+        found = Path(path).resolve()
+        info = found.stat()
+        return str(found), info.st_size, info.st_mtime_ns
+
+    return (name, tuple(sorted((part, *stamp(path)) for part, path in files.items())), str(device), str(precision))
 
 
 def styles_key(styles: Sequence[torch.Tensor], *settings: Hashable) -> str:

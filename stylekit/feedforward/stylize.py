@@ -47,10 +47,24 @@ def _layout(model: str, padded: tuple[int, int], tile: int | None, fits_whole: b
     return tile, PEAK_FIXED + whole * min(h, side) * min(w, side), tiled
 
 
+def model_name(options: FastOptions) -> str:
+    """The network ``options`` run (see :data:`~.shared.MODELS`): a trained model file, the 26-style network for
+    built-in styles, else the model named."""
+    if options.trained is not None:
+        return "trained"
+    return "multistyle26" if options.builtin is not None else options.model
+
+
+def model_files(options: FastOptions) -> dict[str, str]:
+    """The weight files of the network ``options`` run."""
+    trained = options.trained
+    return {"model": str(trained)} if trained is not None else resolve(model_name(options), options.weights_dir)
+
+
 def image_peak_bytes(options: FastOptions, hw: tuple[int, int]) -> int:
     """Estimated peak memory (bytes) of stylising one (h, w) image with ``options``' model, on top of the
     process and the loaded model (a few MB): what :meth:`FastStylizer.plan` needs where memory is plentiful."""
-    model = "multistyle26" if options.builtin is not None else options.model
+    model = model_name(options)
     _, fixed, per_pixel = _layout(model, hw, None, True)
     return fixed + per_pixel * hw[0] * hw[1]
 
@@ -76,11 +90,11 @@ class FastStylizer:
         self.bf16 = precision == torch.bfloat16
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         self.blend = [b / sum(blend) for b in blend]
-        self.model = "multistyle26" if opts.builtin is not None else opts.model
+        self.model = model_name(opts)
         self.styles = [self._style(load_image(s, f"style image {i + 1}"), opts.style_side,
                                    MODELS[self.model].min_style)
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
-        files = resolve(self.model, opts.weights_dir)
+        files = model_files(opts)
         self.net = shared_model(self.model, files, self.device, precision)
         self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
         recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)

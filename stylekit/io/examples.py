@@ -25,6 +25,12 @@ def example_content() -> Path:
     return path
 
 
+def example_photos() -> list[Path]:
+    """The built-in example photos (what ``stylekit train`` learns from by default): :func:`example_content` and
+    the public-domain and CC0 photos of ``photos/`` (credited in ``photos/CREDITS.md`` there)."""
+    return [example_content(), *sorted(Path(__file__).with_name("photos").glob("*.jpg"))]
+
+
 def _smooth_field(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """A smooth random scalar field in [-1, 1]: a coarse random grid, bicubically upsampled."""
     grid = rng.uniform(0, 255, (cells, cells)).astype(np.uint8)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -17,10 +17,31 @@ from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
-from ..options import TransferOptions, keyword_options, make_options, validate
+from ..options import ObjectiveOptions, TransferOptions, keyword_options, make_options, validate
 from ..planning import Reference, RunPlan, estimate_peak_bytes, preflight, run_plan
 from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
+
+
+def content_terms(opts: ObjectiveOptions, features: Mapping[str, torch.Tensor],
+                  normalize_gradients: bool = False) -> list[Objective]:
+    """The weighted content terms of ``opts`` with the content's ``features`` (at ``opts.content_layers``) as
+    targets."""
+    weights = layer_weights(opts.content_layers, opts.content_layer_weights)
+    return [ContentLoss(layer, features[layer], opts.relative, opts.content_reduction,
+                        opts.content_weight * w if normalize_gradients else None) * (opts.content_weight * w)
+            for layer, w in zip(opts.content_layers, weights)]
+
+
+def objective_style_terms(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
+                          opts: ObjectiveOptions, size: int | tuple[int, int], tile: int | None = None,
+                          normalize_gradients: bool = False, generator: torch.Generator | None = None) \
+        -> list[Objective]:
+    """The weighted style terms of ``opts`` with targets from the blended ``styles`` at ``size``."""
+    weights = [opts.style_weight * w for w in layer_weights(opts.style_layers, opts.style_layer_weights)]
+    return style_terms(backbone, styles, blend, opts.style_layers, weights, size, tile, opts.style_loss,
+                       normalize=opts.gram_normalize, relative=opts.relative, reduction=opts.style_reduction,
+                       factor=opts.style_factor, normalize_gradients=normalize_gradients, generator=generator)
 
 
 class _ObjectiveBuilder:
@@ -47,17 +68,11 @@ class _ObjectiveBuilder:
             content = resize(self.content, size)
             feats = ({layer: tiled_features(bb, content, layer, tile) for layer in opts.content_layers} if tile
                      else bb(content, opts.content_layers))
-            for layer, w in zip(opts.content_layers, layer_weights(opts.content_layers, opts.content_layer_weights)):
-                weight = opts.content_weight * w
-                parts.append(ContentLoss(layer, feats[layer], opts.relative, opts.content_reduction,
-                                         weight if opts.normalize_gradients else None) * weight)
+            parts += content_terms(opts, feats, opts.normalize_gradients)
         if opts.style_layers and opts.style_weight > 0:
             style_size = size if opts.style_resize == "content" else max(MIN_SIDE, round(max(size) * opts.style_scale))
-            weights = [opts.style_weight * w for w in layer_weights(opts.style_layers, opts.style_layer_weights)]
-            parts += style_terms(bb, self.styles, self.blend, opts.style_layers, weights, style_size, tile,
-                                 opts.style_loss, normalize=opts.gram_normalize, relative=opts.relative,
-                                 reduction=opts.style_reduction, factor=opts.style_factor,
-                                 normalize_gradients=opts.normalize_gradients, generator=self.generator)
+            parts += objective_style_terms(bb, self.styles, self.blend, opts, style_size, tile,
+                                           opts.normalize_gradients, self.generator)
         if opts.tv_weight > 0:
             parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space) * opts.tv_weight)
         if self.extra is not None:

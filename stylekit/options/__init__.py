@@ -8,9 +8,11 @@ from .common import (DeviceOptions, NetworkOptions, OptimizerSettings, RunOption
                      WeightsDirOptions)
 from .feedforward import FastOptions, StylesOptions
 from .jobs import BatchOptions, VideoOptions
-from .optimising import (DreamOptions, InvertOptions, TextureOptions, TransferOptions, VisualizeOptions,
-                         ZoomOptions)
-from .outputs import BatchOutput, DreamOutput, FastOutput, FigureOutput, OutputOptions, RecordOptions, VideoOutput
+from .optimising import (DreamOptions, InvertOptions, ObjectiveOptions, TextureOptions, TransferOptions,
+                         VisualizeOptions, ZoomOptions)
+from .training import TrainOptions, TrainOutput
+from .outputs import (BatchOutput, DreamOutput, FastOutput, FigureOutput, OutputOptions, RecordOptions, SheetOutput,
+                      VideoOutput)
 from .presets import PRESETS, Preset, preset_values
 from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_typed, check_value, cli_flag, cli_flags,
                      form_fields, keyword_options, make_options, namer, option, options_from, parse_form, spec_of,
@@ -28,8 +30,10 @@ __all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS",
            "WEIGHTS_ENV", "as_typed", "BatchOptions", "BatchOutput", "DeconvOptions", "DeviceOptions",
            "TopImagesOptions",
            "VisualizeOptions", "DreamOptions", "DreamOutput", "FastOptions", "FastOutput",
-           "FeaturesOptions", "FigureOutput", "InvertOptions", "LayersOptions", "NetworkOptions", "OptionError",
-           "OutputOptions", "RecordOptions", "RunOptions", "ScheduleOptions", "ServerConfig", "StylesOptions", "Spec",
+           "FeaturesOptions", "FigureOutput", "InvertOptions", "ObjectiveOptions", "TrainOptions", "TrainOutput",
+           "LayersOptions", "NetworkOptions", "OptionError",
+           "OutputOptions", "RecordOptions", "SheetOutput", "RunOptions", "ScheduleOptions", "ServerConfig",
+           "StylesOptions", "Spec",
            "TextureOptions",
            "TransferOptions", "VideoOptions", "VideoOutput", "WeightsDirOptions", "ZoomOptions", "add_arguments",
            "check_value", "cli_flag", "cli_flags", "form_fields", "keyword_options", "make_options", "namer", "option",

@@ -30,6 +30,9 @@ STYLE_LOSSES = ("gram", "w2", "sliced", "meanstd")
 PRECISIONS = ("auto", "fp32", "bf16")
 COLORMAPS = ("viridis", "gray", "magma", "inferno", "plasma", "cividis", "gray_r", "coolwarm", "jet")
 WEIGHTS_ENV = "STYLEKIT_WEIGHTS_DIR"
+MODELS_ENV = "STYLEKIT_MODELS_DIR"  # the trained models' folder (--models-dir)
+MODEL_SUFFIX = ".pt"  # a trained model file's extension
+TUNES = ("vector", "norms", "all")  # what training a fast model changes (--tune)
 # Upper bounds that no sensible run reaches; past them a number is a typo, refused before any work.
 WEIGHT_MAX = 1e12
 LR_MAX = 1e4

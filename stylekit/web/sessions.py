@@ -156,6 +156,32 @@ class State:
                 self.builtin_thumbnails = [thumbnail(img) for img in builtin_styles(example_content(), options)]
         return self.builtin_thumbnails[index]
 
+    def trained_models(self) -> list[dict[str, Any]]:
+        """The usable trained models in the server's models folder, each with its styles' names."""
+        from ..feedforward.trained import read_model_file
+        from ..options.feedforward import models_folder, trained_models
+
+        found = []
+        for name in trained_models(self.config.models_dir):
+            try:
+                data = read_model_file(models_folder(self.config.models_dir) / f"{name}.pt")
+            except StylekitError:
+                continue
+            found.append({"name": name, "styles": [str(s.get("name", i)) for i, s in enumerate(data["styles"])]})
+        return found
+
+    def trained_thumbnail(self, name: str, index: int) -> bytes:
+        """A JPEG of style ``index`` of the trained model ``name`` of the server's models folder."""
+        from ..feedforward.trained import read_model_file, thumbnail_jpeg
+        from ..options.feedforward import models_folder, trained_models
+
+        if name not in trained_models(self.config.models_dir):
+            raise StylekitError(f"no trained model {name[:40]!r} here")
+        styles = read_model_file(models_folder(self.config.models_dir) / f"{name}.pt")["styles"]
+        if not 0 <= index < len(styles):
+            raise StylekitError(f"the model {name} has styles 0 to {len(styles) - 1}")
+        return thumbnail_jpeg(styles[index]["thumbnail"])
+
     def _learn(self, job: Job) -> None:
         if job.started and job.finished and not (job.output and job.output.interrupted):
             self.estimator.observe(job.method, job.work, job.finished - job.started, job.network)

@@ -91,11 +91,13 @@ def methods_by_name() -> dict[str, Method]:
     return {m.name: Method(m) for m in registry.METHODS.values() if m.title}
 
 
-def server_settings(options: type, weights_dir: str | None, device: str) -> dict[str, Any]:
-    """The settings a server fixes for every job of a method: its device and, where the method takes one,
-    its weights folder."""
+def server_settings(options: type, weights_dir: str | None, device: str, models_dir: str | None = None) \
+        -> dict[str, Any]:
+    """The settings a server fixes for every job of a method: its device and, where the method takes them, its
+    weights and trained models' folders."""
     names = {f.name for f, _ in specs(options)}
-    return {"device": device, **({"weights_dir": weights_dir} if "weights_dir" in names else {})}
+    folders = {"weights_dir": weights_dir, "models_dir": models_dir}
+    return {"device": device, **{k: v for k, v in folders.items() if k in names}}
 
 
 def total_steps(options: Any, content_hw: tuple[int, int] | None = None) -> int:

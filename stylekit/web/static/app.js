@@ -132,10 +132,16 @@ function setContent(image) {
 // The built-in style chosen (the fast method's "built-in style" field: a number, or a blend such as 3:0.5,12:0.5).
 function builtin() { return String(value({ name: "builtin", kind: "mix", optional: true, default: "" })).trim(); }
 function builtinIndex() { return /^\d+$/.test(builtin()) ? Number(builtin()) : null; }
+// One of your trained models (stylekit train) chosen as the fast method's model: it paints its own styles.
+function modelField() { return method("fast").fields.find((f) => f.name === "model"); }
+function isTrained(name) { return (state.config.trained || []).some((t) => t.name === name); }
+function ownModel() { const v = String(value(modelField())); return isTrained(v) ? v : null; }
+function noPaintingNeeded() { return Boolean(builtin() || ownModel()); }
+function dropOwnModel() { if (ownModel()) setValue("model", modelField().default, modelField().kind); }
 
 function addStyle(image) {
   if (!state.styles.some((s) => s.id === image.id)) state.styles.push(image);
-  if (builtin()) { setValue("builtin", "", "mix"); renderOptions(); }
+  if (noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderOptions(); }
   $("#style-error").textContent = "";
   renderStyles();
 }
@@ -156,27 +162,41 @@ function renderStyles() {
   });
   $("#style-hint").textContent = state.styles.length
     ? state.styles.map((s) => s.name).join(" + ")
+    : ownModel() ? `Your model ${ownModel()}${builtin() ? `, style ${builtin()}` : ""}`
     : builtin() ? `Built-in style ${builtin()}` : "Pick a painting below or upload your own.";
   markPicked();
   changed();
 }
 
 function markPicked() {
-  for (const button of document.querySelectorAll(".gallery button, #builtin button")) {
+  for (const button of document.querySelectorAll(".gallery button, #builtin button, #trained button")) {
     const id = button.dataset.id, index = button.dataset.index;
-    const picked = id !== undefined
+    const picked = button.dataset.model !== undefined
+      ? ownModel() === button.dataset.model && (button.dataset.rows === "1" || Number(index) === builtinIndex())
+      : id !== undefined
       ? (state.content && state.content.id === id && button.dataset.role === "content") ||
         (button.dataset.role === "style" && state.styles.some((s) => s.id === id))
-      : Number(index) === builtinIndex();
+      : !ownModel() && Number(index) === builtinIndex();
     button.setAttribute("aria-pressed", String(Boolean(picked)));
   }
 }
 
 // A built-in style of the 26-style network replaces the style images; it runs on the Quick path only.
 function pickBuiltin(index) {
+  dropOwnModel();
   setValue("builtin", index === null ? "" : String(index), "mix");
   if (index !== null) state.styles = [];
   if (index !== null && state.method !== "fast") setQuality("quick"); else renderOptions();
+  renderStyles();
+}
+
+// One of your trained models (one style of it) replaces the style images; it runs on the Quick path only.
+function pickTrained(name, index, rows) {
+  const off = ownModel() === name && (rows === 1 || builtinIndex() === index);
+  if (off) dropOwnModel(); else setValue("model", name, modelField().kind);
+  setValue("builtin", off || rows === 1 ? "" : String(index), "mix");
+  if (!off) state.styles = [];
+  if (!off && state.method !== "fast") setQuality("quick"); else renderOptions();
   renderStyles();
 }
 
@@ -218,10 +238,30 @@ function renderGallery() {
     const number = document.createElement("span");
     number.textContent = i;
     button.append(img, number);
-    button.onclick = () => { clearErrors(); pickBuiltin(builtinIndex() === i ? null : i); };
+    button.onclick = () => { clearErrors(); pickBuiltin(builtinIndex() === i && !ownModel() ? null : i); };
     li.append(button);
     list.append(li);
   }
+  const own = $("#trained");
+  for (const model of state.config.trained || []) {
+    model.styles.forEach((style, i) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      const label = model.styles.length === 1 ? model.name : `${model.name} ${i}`;
+      button.type = "button"; button.dataset.model = model.name; button.dataset.index = i;
+      button.dataset.rows = model.styles.length; button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-label", `use your model ${label} (${style})`); button.title = `${label}: ${style}`;
+      const img = document.createElement("img");
+      img.src = `/api/trained/${encodeURIComponent(model.name)}/${i}.jpg`; img.alt = ""; img.loading = "lazy";
+      const name = document.createElement("span");
+      name.textContent = label;
+      button.append(img, name);
+      button.onclick = () => { clearErrors(); pickTrained(model.name, i, model.styles.length); };
+      li.append(button);
+      own.append(li);
+    });
+  }
+  $("#trained-box").hidden = !(state.config.trained || []).length;
 }
 
 // Files dropped anywhere go to the photo box (onto the style box: to the styles); pasted images too.
@@ -288,7 +328,7 @@ function setQuality(quality) {
   for (const radio of document.querySelectorAll("#quality input")) radio.checked = radio.value === quality;
   if (quality === "quick") { if (state.method !== "fast") setMethod("fast"); }
   else {
-    if (builtin()) { setValue("builtin", "", "mix"); renderStyles(); }
+    if (noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderStyles(); }
     setValue("quality", QUALITY[quality], "choice");
     if (!method().fields.some((f) => f.name === "quality")) setMethod("transfer"); else renderOptions();
   }
@@ -311,7 +351,8 @@ function syncQuality() {
     radio.checked = radio.value === quality;
   }
   $("#quality-note").textContent = !hasQuality ? `${m.title} has its own settings under Advanced.`
-    : quality === null ? "Custom settings (see Advanced)." : builtin() ? "Built-in styles run on Quick." : "";
+    : quality === null ? "Custom settings (see Advanced)." : ownModel() ? "Your models run on Quick."
+    : builtin() ? "Built-in styles run on Quick." : "";
   const field = sizeField(m);
   const slider = $("#size-slider");
   slider.max = state.config.limits.max_side;
@@ -392,7 +433,7 @@ function fieldControl(field) {
     setValue(field.name, input.type === "checkbox" ? input.checked : input.value);
     if (field.name === "backbone") renderOptions();
     if (field.name === "quality" || SIZE_FIELDS.includes(field.name)) syncQuality();
-    if (field.name === "builtin") { if (builtin()) state.styles = []; renderStyles(); }
+    if (field.name === "builtin" || field.name === "model") { if (noPaintingNeeded()) state.styles = []; renderStyles(); }
     changed();
   };
   input.addEventListener(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input", read);
@@ -460,7 +501,8 @@ function jobBody(quality = state.quality) {
   return {
     session: state.session, method: m.name, options: values,
     content: m.needs_content && state.content ? state.content.id : null,
-    styles: m.styles === "none" || (m.name === "fast" && values.builtin !== "") ? [] : state.styles.map((s) => s.id),
+    styles: m.styles === "none" || (m.name === "fast" && (values.builtin !== "" || isTrained(values.model))) ? []
+      : state.styles.map((s) => s.id),
   };
 }
 
@@ -485,7 +527,7 @@ async function estimate() {
   }
   for (const quality of Object.keys(QUALITY)) {
     const slot = document.querySelector(`.q-time[data-quality="${quality}"]`);
-    if (quality !== "quick" && builtin()) { slot.textContent = "needs a painting"; continue; }
+    if (quality !== "quick" && noPaintingNeeded()) { slot.textContent = "needs a painting"; continue; }
     try {
       const answer = await post("/api/estimate", { ...jobBody(quality), estimate: true });
       slot.textContent = answer.text;
@@ -500,8 +542,8 @@ async function go() {
   const m = method();
   if (m.needs_content && !state.content) { showError(new ApiError(`${m.title} needs a photo: pick an example or upload one.`, 0, "content")); return; }
   const body = jobBody();
-  if (m.styles !== "none" && !body.styles.length && !(body.options.builtin)) {
-    showError(new ApiError("Pick a style first: a painting, your own upload, or a built-in style.", 0, "style")); return;
+  if (m.styles !== "none" && !body.styles.length && !(body.options.builtin) && !isTrained(body.options.model)) {
+    showError(new ApiError("Pick a style first: a painting, your own upload, a built-in style or one of your models.", 0, "style")); return;
   }
   state.submitting = true;
   $("#go").disabled = true; $("#go").setAttribute("aria-busy", "true");
@@ -539,7 +581,7 @@ async function start() {
   $("#method").value = state.method;
   $("#method").onchange = () => {
     setMethod($("#method").value);
-    if (state.method !== "fast" && builtin()) { setValue("builtin", "", "mix"); renderStyles(); }
+    if (state.method !== "fast" && noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderStyles(); }
   };
   $("#reset").onclick = () => {  // the method's defaults, at the size and quality chosen above
     const quality = state.quality;
