@@ -53,7 +53,8 @@ def test_every_class_and_cli_field_has_a_flag_with_the_same_default_and_help():
                 for alias, value, _ in spec.aliases:
                     assert actions[f.name].dest == f.name and alias in parsers[name]._option_string_actions
     bases = ("DeviceOptions", "NetworkOptions", "RunOptions", "ScheduleOptions", "WeightsDirOptions",
-             "OutputOptions", "OptimizerSettings", "ObjectiveOptions")  # shared pieces, offered through the classes built on them
+             "OutputOptions", "OptimizerSettings", "ObjectiveOptions")  # shared pieces, offered through the classes
+    # built on them
     concrete = {c for c in CLASSES if c.__name__ not in bases}
     assert concrete - used == set(), "an options class no command offers"
 

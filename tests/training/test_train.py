@@ -25,7 +25,8 @@ from stylekit.training.trainer import Learner, consistency_loss, shifted_pair
 
 from ..conftest import pattern
 
-TINY = {"backbone": "scratch", "size": 32, "style_size": 64, "batch_size": 2, "seed": 3, "precision": "fp32", "checkpoint_every": 0}
+TINY = {"backbone": "scratch", "size": 32, "style_size": 64, "batch_size": 2, "seed": 3, "precision": "fp32",
+        "checkpoint_every": 0}
 
 
 def _options(**changes):
@@ -191,8 +192,8 @@ def test_a_corrupt_or_foreign_model_file_is_one_line_and_exit_2(tmp_path, capsys
 
 def test_train_refuses_to_replace_a_model_and_to_resume_with_other_options(tmp_path, capsys, style_path, photos):
     model = tmp_path / "m.pt"
-    base = ["train", style_path, "-o", model, "--images", photos, "--backbone", "scratch", "--size", "32", "--style-size", "64",
-            "--batch-size", "1", "-q"]
+    base = ["train", style_path, "-o", model, "--images", photos, "--backbone", "scratch", "--size", "32",
+            "--style-size", "64", "--batch-size", "1", "-q"]
     assert _run(capsys, *base, "--steps", "2")[0] == 0
     before = model.read_bytes()
     code, err = _run(capsys, *base, "--steps", "2")
@@ -209,7 +210,8 @@ def test_train_refuses_to_replace_a_model_and_to_resume_with_other_options(tmp_p
 def test_ctrl_c_keeps_a_usable_model(tmp_path, style_path, photos):
     model = tmp_path / "m.pt"
     cmd = [sys.executable, "-m", "stylekit", "train", str(style_path), "-o", str(model), "--images", str(photos),
-           "--backbone", "scratch", "--size", "32", "--style-size", "64", "--batch-size", "1", "--steps", "100000",
+           "--backbone", "scratch", "--size", "32", "--style-size", "64", "--batch-size", "1",
+           "--steps", "100000",
            "--checkpoint-every", "1"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
