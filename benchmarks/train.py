@@ -87,7 +87,8 @@ def quality(models: dict[Path, Path], folder: Path, sheet: Path | None) -> None:
 def flicker(style: Path, folder: Path, steps: int, weight: float, frames: int) -> None:
     from video import flicker_of
 
-    from stylekit.videos import make_clip, run_video
+    from stylekit.videos import run_video
+    from stylekit.videos.clips import make_clip
 
     clip = folder / "pan.mp4"
     make_clip(IMAGES / "golden_gate.jpg", clip, "pan", frames=frames, size=(640, 360))
@@ -112,21 +113,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the recipe's)")
     parser.add_argument("--sheet", type=Path, default=None, help="write the contact sheet here")
     parser.add_argument("--flicker", action="store_true", help="also measure flicker with the temporal loss")
+    parser.add_argument("--flicker-only", action="store_true", help="only the flicker measurement")
     parser.add_argument("--flicker-steps", type=int, default=150)
-    parser.add_argument("--temporal-weight", type=float, default=20.0)
+    parser.add_argument("--temporal-weight", type=float, default=100.0)
     parser.add_argument("--frames", type=int, default=48)
     args = parser.parse_args()
     extra = {} if args.steps is None else {"steps": args.steps}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         models = {}
-        for style in STYLES:
+        for style in [] if args.flicker_only else STYLES:
             start = time.perf_counter()
             models[style] = run_training([style], TrainOptions(seed=0, **extra), str(folder / f"{style.stem}.pt")).path
             print(f"trained {style.stem} with the default recipe ({TrainOptions(**extra).steps} steps): "
                   f"{time.perf_counter() - start:.0f} s", flush=True)
-        quality(models, folder, args.sheet)
-        if args.flicker:
+        if models:
+            quality(models, folder, args.sheet)
+        if args.flicker or args.flicker_only:
             flicker(STYLES[0], folder, args.flicker_steps, args.temporal_weight, args.frames)
 
 

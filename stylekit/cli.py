@@ -240,6 +240,9 @@ def _train(args: argparse.Namespace) -> int:
         bar.close()
     for note in result.notes:
         print(f"stylekit: note: {note}", file=sys.stderr)
+    if result.interrupted and not result.new_steps:
+        print("stylekit: interrupted before the first step; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if result.interrupted:
         print(f"stylekit: interrupted at step {result.steps} of {options.steps}: the model so far is in {path} (usable "
               "as it is); run the same command with --resume to continue", file=sys.stderr)
@@ -348,8 +351,8 @@ def describe_styles(models_dir: str | None) -> str:
         except StylekitError as exc:
             lines.append(f"  {name}: unusable: {exc}")
             continue
-        styles = ", ".join(f"{i}: {s.get('name', i)}" for i, s in enumerate(data["styles"]))
-        training, options = data.get("training") or {}, data.get("options") or {}
+        styles = ", ".join(f"{i}: {s['name']}" for i, s in enumerate(data["styles"]))
+        training, options = data["training"], data["options"]
         state = "" if training.get("done", True) else ", unfinished (--resume continues it)"
         lines.append(f"  {name}: {styles} ({training.get('step', '?')} steps, --tune {options.get('tune', '?')}"
                      f"{state})")

@@ -102,7 +102,7 @@ class ProgressBar:
                 self.bar.update(progress.step - self.bar.n)
             left = progress.elapsed / progress.step * (progress.total_steps - progress.step) if progress.step else 0
             self._say(f"step {progress.step}/{progress.total_steps}, loss {progress.loss:.4g}, "
-                      f"{progress.elapsed:.0f} s, at most {left:.0f} s left")
+                      f"{progress.elapsed:.0f} s, about {left:.0f} s left")
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{progress.loss:.4g}", refresh=False)
 

@@ -6,6 +6,7 @@ import torch
 from PIL import Image
 
 from ..devices import resolve_device
+from ..errors import StylekitError
 from ..io import ImageLike, load_image, resize_to, to_pil
 from ..io.sheets import captioned_grid
 from ..options import StylesOptions, validate
@@ -36,14 +37,19 @@ def builtin_styles(content: ImageLike, options: StylesOptions | None = None) -> 
 
 
 def trained_styles(content: ImageLike, options: StylesOptions | None = None) -> list[tuple[str, Image.Image]]:
-    """``content`` in each style of each trained model in the models folder, captioned ``MODEL`` (one style) or
-    ``MODEL N`` (as ``--model MODEL --builtin N`` takes it)."""
+    """``content`` in each style of each usable trained model in the models folder, captioned ``MODEL`` (one style)
+    or ``MODEL N`` (as ``--model MODEL --builtin N`` takes it)."""
     opts = validate(options or StylesOptions())
     device = resolve_device(opts.device)
     x = resize_to(load_image(content, "content").rgb, opts.size).to(device)
     found = []
     for name in trained_models(opts.models_dir):
-        net = Trained().load_files({"model": models_folder(opts.models_dir) / f"{name}.pt"}).to(device)
+        with torch.random.fork_rng(devices=[]):
+            net = Trained()
+        try:
+            net = net.load_files({"model": models_folder(opts.models_dir) / f"{name}.pt"}).to(device)
+        except StylekitError:  # an unusable file ('stylekit styles' lists why)
+            continue
         pictures = row_styles(net, x)
         found += [(name if len(pictures) == 1 else f"{name} {i}", picture) for i, picture in enumerate(pictures)]
     return found

@@ -51,7 +51,14 @@ def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
         if len(contract) != 3 or len(expand) != 2 or not all(0 < c <= 1024 for c in contract + expand) \
                 or not 0 <= blocks <= 64 or not 0 < rows <= 1024:
             raise ValueError("architecture out of range")
-        net = Trained(contract, blocks, expand, bool(arch["normalize_contract"]), rows)
+        styles, options, training = data["styles"], data.get("options", {}), data.get("training", {})
+        if not isinstance(options, dict) or not isinstance(training, dict) or not all(
+                isinstance(s, dict) and isinstance(s.get("name"), str) and isinstance(s.get("thumbnail"), torch.Tensor)
+                and s["thumbnail"].dtype == torch.uint8 and s["thumbnail"].dim() == 3 and s["thumbnail"].shape[2] == 3
+                for s in styles):
+            raise ValueError("its styles, options or training entries are malformed")
+        with torch.random.fork_rng(devices=[]):  # initial weights (overwritten) leave torch's global RNG alone
+            net = Trained(contract, blocks, expand, bool(arch["normalize_contract"]), rows)
         net.load_state_dict(data["weights"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise _refuse(path, f"damaged: {str(exc).splitlines()[0][:120]}") from None
@@ -104,5 +111,5 @@ class Trained(RowStyles):
         data = read_model_file(paths["model"])
         net: Trained = data["network"]
         self.transformer, self.gammas, self.betas = net.transformer, net.gammas, net.betas
-        self.style_names = [str(s.get("name", i)) for i, s in enumerate(data["styles"])]
+        self.style_names = [s["name"] for s in data["styles"]]
         return self.eval().requires_grad_(False)

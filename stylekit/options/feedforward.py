@@ -24,12 +24,13 @@ def models_folder(models_dir: str | os.PathLike | None = None) -> Path:
 
 
 def trained_models(models_dir: str | os.PathLike | None = None) -> list[str]:
-    """The names of the trained models in the models folder (their file names without ``.pt``), sorted."""
+    """The names of the trained models in the models folder (their file names without ``.pt``), sorted; hidden
+    files (a model being written) and names that would read as a path are left out."""
     folder = models_folder(models_dir)
     if not folder.is_dir():
         return []
     return sorted(p.stem for p in folder.iterdir() if p.suffix == MODEL_SUFFIX and p.is_file()
-                  and p.stem not in FAST_MODELS)
+                  and p.stem not in FAST_MODELS and not p.name.startswith(".") and not is_model_path(p.stem))
 
 
 def is_model_path(model: str) -> bool:

@@ -48,6 +48,9 @@ class TrainOptions(ObjectiveOptions, RunOptions, WeightsDirOptions):
     def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         self.check_objective(name)
+        if self.style_size * self.style_scale > 4096:
+            raise OptionError(f"{name('style_size')} times {name('style_scale')} is "
+                              f"{self.style_size * self.style_scale:g} px: keep it at 4096 or less")
         if self.images is not None and not Path(self.images).expanduser().is_dir():
             raise OptionError(f"{name('images')} {self.images} is not a folder: give a folder of photos", "images")
 

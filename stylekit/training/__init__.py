@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StylekitError
-from ..io import ImageLike
+from ..io import ImageLike, check_writable_folder
 from ..methods.result import MethodResult
 from ..optim import Callback
 from ..options import TrainOptions, keyword_options, make_options
@@ -26,7 +26,12 @@ def run_training(styles: ImageLike | Sequence[ImageLike], options: TrainOptions,
     if resume and overwrite:
         raise StylekitError("`resume` continues the model in the output file and `overwrite` replaces it: give one",
                             "resume")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StylekitError(f"cannot make the folder {path.parent} ({exc.strerror}): choose another `output`",
+                            "output") from None
+    check_writable_folder(path.parent, "the model file")
     return Trainer(style_list, options, path, resume).run(callbacks)
 
 
@@ -37,7 +42,8 @@ def train(styles: ImageLike | Sequence[ImageLike], output: str | os.PathLike | N
     kept in the models folder; default: the first style's name there). Keyword options are the fields of
     :class:`TrainOptions` (``steps``, ``tune``, ``images``, ``style_weight`` ...). ``resume`` continues the
     training saved in ``output``; ``overwrite`` replaces it. Returns the model file's path: give it to
-    :func:`stylekit.fast` as ``model=`` (no style image needed).
+    :func:`stylekit.fast` as ``model=`` (no style image needed). Ctrl-C stops it early: the model so far is written
+    and its path returned (:func:`run_training` says whether the run finished).
 
     Examples:
         >>> import pathlib, tempfile, stylekit

@@ -17,6 +17,7 @@ import copy
 import dataclasses
 import hashlib
 import math
+import os
 import secrets
 import signal
 import threading
@@ -45,15 +46,15 @@ from ..methods.gatys import content_terms, objective_style_terms
 from ..objectives import Objective, TotalVariation, total
 from ..optim import Callback, Progress, StopRun
 from ..options import TrainOptions, validate
-from ..options.choices import MAGENTA_STYLE_SIZE, MODEL_SUFFIX
-from ..options.feedforward import models_folder
+from ..options.choices import FAST_MODELS, MAGENTA_STYLE_SIZE, MODEL_SUFFIX
+from ..options.feedforward import is_model_path, models_folder
 from ..options.training import MAX_STYLES
 from ..planning import estimate_peak_bytes
 
 SHIFT = 8  # largest synthetic motion (pixels each way) of the temporal loss's crop pairs
 ZOOM = 1.5  # crops are squares of one to this many crop sides of a photo, resized to the crop side
 TRANSFORMER_BYTES = 3 * 320  # bytes per pixel a transformer pass keeps for its backward (3x Magenta's forward)
-RESUMABLE = ("steps", "checkpoint_every", "device", "precision")  # options a resumed run may change
+RESUMABLE = ("steps", "checkpoint_every", "device", "precision", "models_dir", "weights_dir")  # a resume may change
 
 
 @dataclass
@@ -64,6 +65,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     interrupted: bool = False
     steps: int = 0  # steps done in all (with those of the run resumed)
+    new_steps: int = 0  # steps this run took (0: interrupted before its first; nothing was written)
     notes: list[str] = field(default_factory=list)  # photos skipped, folders that could not be read
 
 
@@ -75,7 +77,8 @@ class Learner(nn.Module):
         super().__init__()
         t = magenta.transformer
         arch = ([c.out_channels for c in t.contract], len(t.residual), [c.out_channels for c in t.expand[:2]])
-        self.net = Trained(*arch, t.normalize_contract, len(vectors))
+        with torch.random.fork_rng(devices=[]):  # initial weights (overwritten) leave torch's global RNG alone
+            self.net = Trained(*arch, t.normalize_contract, len(vectors))
         self.net.transformer.load_state_dict(t.state_dict())
         self.tune = tune
         self.scales, self.shifts = copy.deepcopy(magenta.scales), copy.deepcopy(magenta.shifts)
@@ -182,15 +185,26 @@ def consistency_loss(first: torch.Tensor, second: torch.Tensor, shift: tuple[int
 
 @contextmanager
 def signals_held() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait until the block is done (on the main thread; elsewhere nothing changes)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    main = threading.current_thread() is threading.main_thread()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held) if main else None
+    """Ctrl-C and SIGTERM that arrive during the block take effect after it (their handler runs then): a step is
+    taken and counted, or a file written, whole. Only the main thread receives signals; elsewhere nothing
+    changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if caught:
+            handler = previous[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), caught[0])
 
 
 def step_generator(seed: int, step: int) -> torch.Generator:
@@ -202,21 +216,24 @@ def step_generator(seed: int, step: int) -> torch.Generator:
 def training_peak_bytes(backbone: FeatureExtractor, opts: TrainOptions) -> int:
     """Estimated peak memory of one training step: the objective's backward through the backbone for each image
     of the batch (twice with the temporal loss), and the transformer's."""
-    images = opts.batch_size * (2 if opts.temporal_weight > 0 else 1)
+    passes = opts.batch_size * (2 if opts.temporal_weight > 0 else 1)  # the transformer's (VGG sees one half)
     layers = [*opts.content_layers, *opts.style_layers]
     one = estimate_peak_bytes(backbone, layers, (opts.size, opts.size), "adam", 1)
-    return images * (one + TRANSFORMER_BYTES * opts.size ** 2)
+    return opts.batch_size * one + passes * TRANSFORMER_BYTES * opts.size ** 2
 
 
 def model_path(output: str | None, styles: Sequence[Any], models_dir: str | None) -> Path:
-    """Where the model goes: ``output`` as given when it is a path; a bare name (or, without ``output``, the first
-    style's file name) as ``NAME.pt`` in the models folder."""
+    """Where the model goes: ``output`` as given when it is a path (it names a folder or ends in ``.pt``); a bare
+    name (or, without ``output``, the first style's file name) as ``NAME.pt`` in the models folder."""
     if output is None:
         first = styles[0]
-        output = Path(first).stem if isinstance(first, (str, Path)) else "my-style"
+        output = Path(first).stem if isinstance(first, (str, os.PathLike)) else "my-style"
+    if not is_model_path(output):
+        if output in FAST_MODELS or output.startswith("."):
+            raise StylekitError(f"a trained model cannot be called {output!r} (a shipped model's name, or hidden): "
+                                "give another name with `output`", "output")
+        return models_folder(models_dir) / (output + MODEL_SUFFIX)
     path = Path(output).expanduser()
-    if path.parent == Path(".") and not path.suffix and "/" not in str(output):
-        return models_folder(models_dir) / (path.name + MODEL_SUFFIX)
     if path.suffix != MODEL_SUFFIX:
         raise StylekitError(f"the model file {output} must end in {MODEL_SUFFIX} (or be a bare name, kept in "
                             "`models_dir`)", "output")
@@ -270,7 +287,7 @@ class Trainer:
         self.learner = Learner(magenta, vectors, opts.tune).to(self.device)
         self.optimizer = torch.optim.Adam(self.learner.learnt(), lr=opts.lr)
         self.seed = opts.seed if opts.seed is not None else secrets.randbits(62)
-        self.step = 0
+        self.step, self.seconds = 0, 0.0  # steps taken and seconds spent before this run (a resumed one)
         if resume:
             self._resume()
         generator = torch.Generator().manual_seed(self.seed)
@@ -303,17 +320,23 @@ class Trainer:
             raise StylekitError(f"{self.path} was trained on other style images: resume with the same ones", "resume")
         if self.opts.seed is not None and self.opts.seed != training["seed"]:
             raise StylekitError(f"{self.path} was trained with `seed` {training['seed']}, not {self.opts.seed}", "seed")
-        with torch.no_grad():
-            self.learner.net.load_state_dict(data["network"].state_dict())
-            self.learner.vectors.copy_(training["vectors"])
-        self.optimizer.load_state_dict(training["optimizer"])
-        self.seed, self.step = int(training["seed"]), int(training["step"])
+        try:
+            with torch.no_grad():
+                self.learner.net.load_state_dict(data["network"].state_dict())
+                self.learner.vectors.copy_(training["vectors"])
+            self.optimizer.load_state_dict(training["optimizer"])
+            self.seed, self.step = int(training["seed"]), int(training["step"])
+            self.seconds = float(training.get("seconds", 0.0))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise StylekitError(f"{self.path}'s training state is damaged ({str(exc).splitlines()[0][:100]}): leave "
+                                "out `resume` (and give `overwrite`) to start anew", "resume") from None
 
-    def save(self, done: bool) -> Path:
-        """Write the model so far (usable as it is) with what resuming needs."""
+    def save(self, done: bool, seconds: float) -> Path:
+        """Write the model so far (usable as it is) with what resuming needs (``seconds``: trained so far)."""
         styles = [{"name": n, "thumbnail": t, "digest": d} for n, t, d in zip(self.names, self.thumbnails,
                                                                                self.digests)]
-        training = {"step": self.step, "seed": self.seed, "done": done, "vectors": self.learner.vectors.detach(),
+        training = {"step": self.step, "seed": self.seed, "done": done, "seconds": seconds,
+                    "vectors": self.learner.vectors.detach(),
                     "optimizer": self.optimizer.state_dict()}
         return write_model_file(self.path, self.learner.bake(), styles, _plain(self.opts), training)
 
@@ -332,10 +355,12 @@ class Trainer:
             crops = torch.cat([centre, moved])
         with self._precision():
             out = self.learner(crops, style).float()
+        half = opts.batch_size  # the crops the objective sees (the shifted copies only meet the temporal loss)
         layers = sorted({*opts.content_layers, *opts.style_layers})
-        feats = self.backbone(out, layers, dtype=self.dtype)
+        feats = self.backbone(out[:half], layers, dtype=self.dtype)
         with torch.no_grad():
-            targets = self.backbone(crops, opts.content_layers, dtype=self.dtype) if opts.content_weight > 0 else {}
+            targets = (self.backbone(crops[:half], opts.content_layers, dtype=self.dtype) if opts.content_weight > 0
+                       else {})
         sums: dict[str, torch.Tensor] = {}
 
         def add(objective: Objective, image: torch.Tensor, features: dict[str, torch.Tensor], i: int,
@@ -354,7 +379,6 @@ class Trainer:
             for i in range(opts.batch_size):
                 add(total(terms), seen, coarse, i, f" (1/{2 ** k})")
         if opts.temporal_weight > 0:
-            half = opts.batch_size
             sums["temporal"] = consistency_loss(out[:half], out[half:], shift) * opts.temporal_weight
         loss = sum(sums.values())
         return loss, {k: float(v.detach()) for k, v in sums.items()}, out[:1].detach()
@@ -382,13 +406,16 @@ class Trainer:
                     self.step += 1
                     history.append({"loss": value, **terms})
                 if opts.checkpoint_every and self.step % opts.checkpoint_every == 0 and self.step < opts.steps:
-                    self.save(False)
+                    with signals_held():
+                        self.save(False, self.seconds + time.perf_counter() - start)
                 progress = Progress(self.step, opts.steps, 0, 1, size, value, terms,
-                                    time.perf_counter() - start, image)
+                                    self.seconds + time.perf_counter() - start, image)
                 for cb in callbacks:
                     cb.on_step(progress)
         except (KeyboardInterrupt, StopRun):
             interrupted = True
-        if self.step > first or not self.path.exists():
-            self.save(self.step >= opts.steps)
-        return TrainResult(self.path, history, interrupted, self.step, [*self.notes, *self.crops.notes])
+        if self.step > first:
+            with signals_held():
+                self.save(self.step >= opts.steps, self.seconds + time.perf_counter() - start)
+        return TrainResult(self.path, history, interrupted, self.step, self.step - first,
+                           [*self.notes, *self.crops.notes])

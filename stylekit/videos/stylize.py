@@ -192,8 +192,8 @@ def work_dir(output: Path) -> Path:
 
 
 def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> dict[str, Any]:
-    """What makes a job's finished frames reusable: the input and style files (path, size, time) or images
-    (a hash), and the options."""
+    """What makes a job's finished frames reusable: the input, style and trained model files (path, size, time) or
+    images (a hash), and the options."""
     def ident(item: ImageLike) -> str:
         if isinstance(item, (str, os.PathLike)):
             path = Path(item).expanduser().resolve()
@@ -201,7 +201,9 @@ def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> di
         return hashlib.sha256(_to_uint8(load_image(item).rgb).tobytes()).hexdigest()
 
     settings = json.loads(json.dumps(asdict(opts), default=str))  # tuples as lists, paths as text
-    return {"input": ident(source), "styles": [ident(s) for s in styles], "options": settings}
+    trained = opts.fast.trained if opts.method == "fast" else None
+    return {"input": ident(source), "styles": [ident(s) for s in styles], "options": settings,
+            **({"model": ident(trained)} if trained is not None else {})}
 
 
 @contextmanager

@@ -201,7 +201,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
     fixed = server_settings(method.options, config.weights_dir, config.device, config.models_dir)
     label = namer(method.options, "web")
     model = str(form.get("model") or "").strip() if method.name == "fast" else ""
-    trained = [t["name"] for t in state.trained_models()] if model else []
+    styles_of = {t["name"]: len(t["styles"]) for t in state.trained_models()} if model else {}
+    trained = list(styles_of)
     if model:  # a shipped model, or a usable one of this server's models folder, by name (never a path)
         if model not in (*FAST_MODELS, *trained):
             raise OptionError(f"{label('model')} must be one of {', '.join([*FAST_MODELS, *trained])}, got "
@@ -209,6 +210,9 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         form, fixed = {k: v for k, v in form.items() if k != "model"}, {**fixed, "model": model}
     builtin = model in trained or (method.name == "fast" and str(form.get("builtin") or "").strip() != "")
     options = method.parse(form, fixed, n_styles=len(style_ids) if builtin else len(style_ids) or 1)
+    if model in styles_of and any(index >= styles_of[model] for index, _ in options.builtin or ()):
+        raise OptionError(f"{label('builtin')}: the model {model} has {styles_of[model]} style"
+                          f"{'s' if styles_of[model] > 1 else ''} (0-{styles_of[model] - 1})", "builtin")
     check_limits(options, config.max_side, config.max_steps, label)
     try:  # what the run would refuse, refused before an estimate or a job exists
         check_network(options)

@@ -141,6 +141,7 @@ class State:
                               max_seconds=config.max_job_seconds, observer=self._learn)
         self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
         self.builtin_lock = threading.Lock()
+        self._trained: dict[tuple[str, int, int], dict[str, Any]] = {}  # model files read, by (path, size, time)
         self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
 
     def builtin_thumbnail(self, index: int) -> bytes:
@@ -156,31 +157,43 @@ class State:
                 self.builtin_thumbnails = [thumbnail(img) for img in builtin_styles(example_content(), options)]
         return self.builtin_thumbnails[index]
 
-    def trained_models(self) -> list[dict[str, Any]]:
-        """The usable trained models in the server's models folder, each with its styles' names."""
+    def _trained_models(self) -> list[dict[str, Any]]:
+        """The usable trained models of the server's models folder: name, styles' names and thumbnails (a file is
+        read again only when its size or time changes)."""
         from ..feedforward.trained import read_model_file
         from ..options.feedforward import models_folder, trained_models
 
-        found = []
+        found, seen = [], {}
         for name in trained_models(self.config.models_dir):
+            path = models_folder(self.config.models_dir) / f"{name}.pt"
             try:
-                data = read_model_file(models_folder(self.config.models_dir) / f"{name}.pt")
-            except StylekitError:
+                info = path.stat()
+                key = (str(path), info.st_size, info.st_mtime_ns)
+                if key not in self._trained:
+                    styles = read_model_file(path)["styles"]
+                    self._trained[key] = {"name": name, "styles": [s["name"] for s in styles],
+                                          "thumbnails": [s["thumbnail"] for s in styles]}
+            except (OSError, StylekitError):
                 continue
-            found.append({"name": name, "styles": [str(s.get("name", i)) for i, s in enumerate(data["styles"])]})
+            seen[key] = self._trained[key]
+            found.append(seen[key])
+        self._trained = seen  # files gone or changed are forgotten
         return found
+
+    def trained_models(self) -> list[dict[str, Any]]:
+        """The usable trained models of the server's models folder, each with its styles' names."""
+        return [{"name": m["name"], "styles": m["styles"]} for m in self._trained_models()]
 
     def trained_thumbnail(self, name: str, index: int) -> bytes:
         """A JPEG of style ``index`` of the trained model ``name`` of the server's models folder."""
-        from ..feedforward.trained import read_model_file, thumbnail_jpeg
-        from ..options.feedforward import models_folder, trained_models
+        from ..feedforward.trained import thumbnail_jpeg
 
-        if name not in trained_models(self.config.models_dir):
+        found = next((m for m in self._trained_models() if m["name"] == name), None)
+        if found is None:
             raise StylekitError(f"no trained model {name[:40]!r} here")
-        styles = read_model_file(models_folder(self.config.models_dir) / f"{name}.pt")["styles"]
-        if not 0 <= index < len(styles):
-            raise StylekitError(f"the model {name} has styles 0 to {len(styles) - 1}")
-        return thumbnail_jpeg(styles[index]["thumbnail"])
+        if not 0 <= index < len(found["thumbnails"]):
+            raise StylekitError(f"the model {name} has styles 0 to {len(found['thumbnails']) - 1}")
+        return thumbnail_jpeg(found["thumbnails"][index])
 
     def _learn(self, job: Job) -> None:
         if job.started and job.finished and not (job.output and job.output.interrupted):

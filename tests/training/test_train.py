@@ -13,6 +13,7 @@ from PIL import Image
 
 import stylekit
 from stylekit.cli import main
+from stylekit.errors import StylekitError
 from stylekit.feedforward.magenta import predictor_input
 from stylekit.feedforward.shared import load_model
 from stylekit.feedforward.trained import read_model_file
@@ -20,8 +21,9 @@ from stylekit.feedforward.weights import resolve
 from stylekit.io import load_image
 from stylekit.optim import Callback, StopRun
 from stylekit.options import TrainOptions
+from stylekit.options.feedforward import trained_models
 from stylekit.training import run_training
-from stylekit.training.trainer import Learner, consistency_loss, shifted_pair
+from stylekit.training.trainer import Learner, consistency_loss, model_path, shifted_pair
 
 from ..conftest import pattern
 
@@ -226,3 +228,50 @@ def test_ctrl_c_keeps_a_usable_model(tmp_path, style_path, photos):
     assert data["training"]["done"] is False and data["training"]["step"] >= 1
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp") or ".tmp." in p]
     assert stylekit.fast(Image.fromarray(pattern(32, 2, "content")), [], model=str(model)).size == (32, 32)
+
+
+def test_model_names_and_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("STYLEKIT_MODELS_DIR", str(tmp_path / "models"))
+    assert model_path(None, ["/x/starry.night.jpg"], None) == tmp_path / "models" / "starry.night.pt"
+    assert model_path("v2", [], None) == tmp_path / "models" / "v2.pt"
+    assert model_path(str(tmp_path / "m.pt"), [], None) == tmp_path / "m.pt"
+    for bad in ("wct", ".hidden", str(tmp_path / "m.onnx")):
+        with pytest.raises(StylekitError):
+            model_path(bad, [], None)
+    folder = tmp_path / "models"
+    folder.mkdir()
+    for name in ("ok.pt", ".ok.pt.pid1.abc.tmp.pt", "x.pt.pt", "magenta.pt", "notes.txt"):
+        (folder / name).write_text("")
+    assert trained_models() == ["ok"]
+
+
+def test_a_model_file_with_malformed_entries_is_refused_in_one_line(tmp_path, style_path, photos):
+    real = run_training([style_path], _options(steps=1, images=str(photos)), str(tmp_path / "real.pt")).path
+    for change in ({"styles": [{"name": 3}]}, {"styles": ["x"]}, {"options": [1]}, {"training": "x"}):
+        data = torch.load(real, weights_only=True)
+        data.update(change)
+        bad = tmp_path / "bad.pt"
+        torch.save(data, bad)
+        with pytest.raises(StylekitError, match="not a usable stylekit model"):
+            read_model_file(bad)
+
+
+def test_using_a_trained_model_leaves_torchs_global_rng_alone(tmp_path, style_path, photos):
+    real = run_training([style_path], _options(steps=1, images=str(photos)), str(tmp_path / "real.pt")).path
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    read_model_file(real)
+    stylekit.fast(Image.fromarray(pattern(32, 2, "content")), [], model=str(real))
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_batch_workers_get_the_trained_model_by_its_absolute_path(tmp_path, monkeypatch, style_path, photos):
+    from stylekit.cluster.jobs import _absolute
+    from stylekit.options import FastOptions
+
+    run_training([style_path], _options(steps=1, images=str(photos)), str(tmp_path / "m.pt"))
+    monkeypatch.chdir(tmp_path)
+    assert _absolute(FastOptions(model="m.pt")).model == str((tmp_path / "m.pt").resolve())
+    monkeypatch.setenv("STYLEKIT_MODELS_DIR", str(tmp_path))
+    assert _absolute(FastOptions(model="m")).model == str((tmp_path / "m.pt").resolve())

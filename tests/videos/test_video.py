@@ -12,7 +12,7 @@ from stylekit.errors import StylekitError
 from stylekit.objectives import temporal_loss
 from stylekit.videos import FlowEstimator, consistency_mask, flicker, probe, read_frames, run_video, warp
 from stylekit.optim import Callback, ItemProgress
-from stylekit.options import TransferOptions, VideoOptions
+from stylekit.options import FastOptions, TransferOptions, VideoOptions
 from stylekit.videos.clips import make_clip
 from stylekit.videos.stylize import FrameStylizer, work_dir
 from tests.conftest import pattern
@@ -192,3 +192,22 @@ def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weig
     monkeypatch.setattr(FrameStylizer, "__call__", stop_on_third)
     assert main(["video", str(clip), str(style_path), "-o", str(tmp_path / "out.mp4")]) == 130
     assert "interrupted after 2 frames" in capsys.readouterr().err  # stderr is not a terminal here
+
+
+def test_a_trained_model_paints_a_video_without_a_style_image_and_a_new_model_is_a_new_job(clip, tmp_path,
+                                                                                             style_path):
+    from stylekit.options import TrainOptions
+    from stylekit.training import run_training
+    from stylekit.videos.stylize import job_key
+
+    model = tmp_path / "m.pt"
+    options = TrainOptions(backbone="scratch", size=32, style_size=64, batch_size=1, steps=1, seed=1)
+    run_training([style_path], options, str(model))
+    out = tmp_path / "o.mp4"
+    assert main(["video", str(clip), "-o", str(out), "--model", str(model), "--max-frames", "2", "-q"]) == 0
+    assert len(list(read_frames(out))) == 2
+    opts = VideoOptions(fast=FastOptions(model=str(model)))
+    before = job_key(clip, [], opts)
+    run_training([style_path], options, str(model), overwrite=True)  # the same path, trained again
+    model.touch()
+    assert job_key(clip, [], opts) != before

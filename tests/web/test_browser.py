@@ -382,3 +382,30 @@ def test_the_network_views_run_from_the_page(browser, server):
     assert not page.locator("#content-box").evaluate("el => el.inert")  # uploads join the pictures searched
     go_and_wait(3, "Top activations over my pictures")
     page.close()
+
+
+def test_a_trained_model_from_the_gallery_needs_no_painting(browser, images, tmp_path):
+    from stylekit.options import TrainOptions
+    from stylekit.training import run_training
+
+    models = tmp_path / "models"
+    options = TrainOptions(backbone="scratch", size=32, style_size=64, batch_size=1, steps=1, seed=1)
+    run_training([images[1]], options, str(models / "starry.pt"))
+    with BackgroundServer(ServerConfig(port=0, models_dir=str(models))) as own:
+        page = new_page(browser, own)
+        page.set_input_files("#content-input", str(images[0]))
+        page.wait_for_selector("#content-name:has-text('320×240')")
+        assert page.is_visible("#trained-box")
+        button = "#trained button[aria-label='use your model starry (starry)']"
+        page.wait_for_function(f"document.querySelector(\"{button}\").querySelector('img').naturalWidth > 0",
+                               timeout=60_000)
+        page.click(button)
+        assert page.input_value("#method") == "fast" and page.input_value("#opt-model") == "starry"
+        assert page.get_attribute(button, "aria-pressed") == "true"
+        assert "Your model starry" in page.text_content("#style-hint")
+        page.click("#go")
+        card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+        page.get_by_role("button", name="use the painting Swirls").click()  # a painting replaces the model
+        assert page.get_attribute(button, "aria-pressed") == "false"
+        assert page.input_value("#opt-model") != "starry"
+        page.close()

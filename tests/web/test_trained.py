@@ -50,9 +50,8 @@ def test_a_trained_model_paints_without_a_painting(client):
     assert one["state"] == "done" and tuple(one["size"]) == (64, 64), one
     mixed = client.wait(client.submit("fast", content, [], {"model": "pair", "builtin": "0:0.5,1:0.5"})["id"])
     assert mixed["state"] == "done", mixed
-    too_far = client.submit("fast", content, [], {"model": "pair", "builtin": "3"})["id"]
-    failed = client.wait(too_far)
-    assert failed["state"] == "failed" and "2 styles" in failed["error"]
+    too_far = client.submit("fast", content, [], {"model": "pair", "builtin": "3"}, expect=400)
+    assert too_far["field"] == "builtin" and "2 styles" in too_far["error"], too_far
 
 
 def test_a_model_is_named_never_a_path(client, models):

@@ -172,7 +172,7 @@ function markPicked() {
   for (const button of document.querySelectorAll(".gallery button, #builtin button, #trained button")) {
     const id = button.dataset.id, index = button.dataset.index;
     const picked = button.dataset.model !== undefined
-      ? ownModel() === button.dataset.model && (button.dataset.rows === "1" || Number(index) === builtinIndex())
+      ? ownModel() === button.dataset.model && (button.dataset.rows === "1" || Number(index) === (builtin() === "" ? 0 : builtinIndex()))
       : id !== undefined
       ? (state.content && state.content.id === id && button.dataset.role === "content") ||
         (button.dataset.role === "style" && state.styles.some((s) => s.id === id))
@@ -433,6 +433,7 @@ function fieldControl(field) {
     setValue(field.name, input.type === "checkbox" ? input.checked : input.value);
     if (field.name === "backbone") renderOptions();
     if (field.name === "quality" || SIZE_FIELDS.includes(field.name)) syncQuality();
+    if (field.name === "model" && builtin()) { setValue("builtin", "", "mix"); renderOptions(); }  // numbered anew
     if (field.name === "builtin" || field.name === "model") { if (noPaintingNeeded()) state.styles = []; renderStyles(); }
     changed();
   };
@@ -576,6 +577,8 @@ async function start() {
     const known = new Map(state.config.examples.map((e) => [e.id, e]));
     for (const image of answer.images) known.set(image.id, remember(image));
     if (answer.resumed) restore(saved, known);
+    const field = modelField();  // a saved model the server no longer has (a trained model removed): its default
+    if (!field.choices.includes(String(value(field)))) { setValue("model", field.default, field.kind); setValue("builtin", "", "mix"); }
   } catch (error) { toast(`Cannot start: ${error.message}`); return; }
   for (const m of state.config.methods) $("#method").append(new Option(m.title, m.name));
   $("#method").value = state.method;
