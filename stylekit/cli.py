@@ -140,7 +140,8 @@ def _dream(args: argparse.Namespace) -> int:
         bar.close()
     save_animation([f.image for f in frames], output, zoom.fps)
     history = [{"frame": i, **h} for i, f in enumerate(frames) for h in f.history]
-    return finish(out, output, frames[-1].interrupted, history)
+    return finish(out, output, frames[-1].interrupted, history,
+                  f"frame {len(frames)} of {zoom.zoom_frames}: {len(frames)} frames kept")
 
 
 def _features(args: argparse.Namespace) -> int:

@@ -92,13 +92,13 @@ def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callba
     for i, name in enumerate(names):
         try:
             done.append(run_one(i, done))
+            for cb in callbacks:  # a Ctrl-C while they report keeps the items too
+                cb.on_item(ItemProgress(len(done), len(names), name, done[-1]))
         except KeyboardInterrupt:
             if not done:
                 raise
             done[-1].interrupted = True
             break
-        for cb in callbacks:
-            cb.on_item(ItemProgress(len(done), len(names), name, done[-1]))
         if done[-1].interrupted:
             break
     return done

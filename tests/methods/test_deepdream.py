@@ -1,4 +1,10 @@
 """DeepDream: the chosen activation rises, guides, seeds, zoom loops, the command; scratch backbone, tiny sizes."""
+import re
+import signal
+import subprocess
+import sys
+import time
+
 import av
 import numpy as np
 import pytest
@@ -70,3 +76,23 @@ def test_dream_keyword_python_api(content_path):
     assert stylekit.dream(content_path, size=32, octaves=1, steps=2, backbone="scratch").size == (32, 32)
     with pytest.raises(TypeError, match="unknown option"):
         stylekit.dream(content_path, octves=2)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_zoom_loop_stopped_by_a_signal_keeps_its_frames_and_exits_130(tmp_path, content_path, sig):
+    out = tmp_path / "zoom.gif"
+    cmd = [sys.executable, "-m", "stylekit", "dream", str(content_path), "-o", str(out), "--zoom-frames", "500",
+           "--frame-steps", "2", "--size", "48", "--octaves", "1", "--steps", "2", "--backbone", "scratch"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    line = ""
+    while "frames done" not in line and time.time() < deadline and proc.poll() is None:
+        line = proc.stderr.readline()
+    assert proc.poll() is None, line
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    kept = re.search(r"frame (\d+) of 500: (\d+) frames kept", err)
+    assert kept and kept.group(1) == kept.group(2) and "Traceback" not in err, err
+    with Image.open(out) as gif:
+        assert gif.n_frames == int(kept.group(1)) >= 1
