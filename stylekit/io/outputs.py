@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -56,7 +57,21 @@ def check_output_path(path: str | os.PathLike, suffixes: Iterable[str] | None = 
     if allowed and out.suffix.lower() not in allowed:
         raise StylekitError(f"{what} {out.name}: the extension must be one of {', '.join(allowed)}")
     check_writable_folder(_folder(out), what)
+    if not replaceable(out):
+        raise StylekitError(f"{what} {out} exists and belongs to another user in a shared folder, so it cannot be "
+                            "replaced: choose another name")
     return out
+
+
+def replaceable(path: Path) -> bool:
+    """Whether an existing ``path`` can be replaced by a rename in its folder: not in a sticky folder (such as
+    /tmp) where it is neither this user's nor in this user's folder (root may always)."""
+    try:
+        info, folder = path.lstat(), _folder(path).stat()
+    except FileNotFoundError:
+        return True
+    uid = os.geteuid()
+    return not folder.st_mode & stat.S_ISVTX or uid in (0, info.st_uid, folder.st_uid)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -131,14 +146,20 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
                 old.unlink()
         except OSError:
             pass
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.pid{os.getpid()}.", suffix=".tmp" + out.suffix,
-                                    dir=_folder(out))
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.pid{os.getpid()}.", suffix=".tmp" + out.suffix,
+                                        dir=_folder(out))
+    except OSError as exc:  # the folder changed since it was checked
+        raise StylekitError(f"cannot write {out} ({_why_not_writable(exc)}): choose another folder") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         write(tmp)
         os.chmod(tmp, _umask_mode())
         os.replace(tmp, out)
+    except PermissionError:
+        tmp.unlink(missing_ok=True)
+        raise StylekitError(f"cannot replace {out} (permission denied): choose another name or folder") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

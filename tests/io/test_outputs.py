@@ -88,3 +88,32 @@ def test_debris_of_a_killed_unreaped_writer_or_of_a_reused_pid_is_removed(tmp_pa
     write_atomic(out, lambda tmp: Path(tmp).write_bytes(b"done"))
     killed.wait()
     assert out.read_bytes() == b"done" and not zombie.exists() and not reused.exists()
+
+
+def test_another_users_file_in_a_sticky_folder_is_refused_before_work(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp
+    theirs = shared / "out.png"
+    theirs.write_bytes(b"")
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)  # an ordinary user who owns neither the file nor the folder
+    with pytest.raises(StylekitError, match="belongs to another user"):
+        check_output_path(theirs)
+    check_output_path(shared / "new.png")  # a new name there is fine
+
+
+def test_a_write_the_system_refuses_is_one_line_and_leaves_nothing(tmp_path, monkeypatch, capsys, content_path,
+                                                                  style_path):
+    from stylekit.cli import main
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(StylekitError, match="permission denied"):
+        write_atomic(tmp_path / "x.txt", lambda tmp: tmp.write_text("x"))
+    code = main(["transfer", str(content_path), str(style_path), "-o", str(tmp_path / "out.png"), "--backbone",
+                 "scratch", "--size", "32", "--steps", "2", "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "permission denied" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["content.png", "style.png"])
