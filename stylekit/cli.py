@@ -249,7 +249,11 @@ def _train(args: argparse.Namespace) -> int:
               "as it is); run the same command with --resume to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not out.quiet:
-        print(f"wrote {path}: use it with 'stylekit fast CONTENT -o OUT --model {path}'", file=sys.stderr)
+        from .options.feedforward import models_folder
+
+        kept = path.parent.resolve() == models_folder(options.models_dir).resolve()
+        print(f"wrote {path}: use it with 'stylekit fast CONTENT -o OUT --model {path.stem if kept else path}'",
+              file=sys.stderr)
     return 0
 
 
