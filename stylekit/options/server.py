@@ -29,6 +29,15 @@ class ServerConfig(WeightsDirOptions):
                                                  "requests naming any other host are refused", "names",
                                                  optional=True, group="server")
     max_waiting: int = option(50, "jobs waiting per queue", "int", low=1, group="limits")
+    max_waiting_per_session: int = option(10, "jobs one page (session) may have waiting, across the queues, so no "
+                                           "one fills them", "int", low=1, high=100_000, group="limits")
+    max_pages: int = option(8, "open pages (live connections) one session may have", "int", low=1, high=10_000,
+                            group="limits")
+    max_client_pages: int = option(32, "open pages (live connections) one address may have, across its sessions",
+                                   "int", low=1, high=100_000, group="limits")
+    page_idle: float = option(120.0, "seconds a page's connection may stay silent before it is closed (the page "
+                              "pings every 30 s and reconnects), so idle connections do not hold sessions", "float",
+                              above=0, high=86400, group="limits")
     max_images: int = option(16, "uploaded images kept per session (oldest dropped)", "int", low=1, cli=False)
     max_sessions: int = option(100, "sessions at once; a new one replaces the longest idle session without an "
                                "open page, or is refused when every session has one", "int", low=1, high=100_000,

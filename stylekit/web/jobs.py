@@ -108,15 +108,17 @@ class JobContext:
 class JobQueue:
     """Lanes of worker threads, each taking turns between sessions and, within a session, first come first served.
 
-    ``lanes`` maps a lane name to its number of workers; ``max_waiting`` bounds each lane's waiting line;
+    ``lanes`` maps a lane name to its number of workers; ``max_waiting`` bounds each lane's waiting line and
+    ``per_session`` (None: no bound) the jobs one session has waiting across the lanes, so no one fills a line;
     ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first); ``max_seconds``
     (None: no limit) is how long a job may run before it is stopped like a cancel; ``observer`` is called
     (outside the lock) with each job that finished its work.
     """
 
     def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20,
-                 max_seconds: float | None = None, observer: Callable[[Job], None] | None = None) -> None:
-        self.observer = observer
+                 max_seconds: float | None = None, observer: Callable[[Job], None] | None = None,
+                 per_session: int | None = None) -> None:
+        self.observer, self.per_session = observer, per_session
         self.lock = threading.Condition()
         self.version = 0  # bumped on every change, so watchers can poll cheaply
         self.max_waiting, self.keep_finished, self.max_seconds = max_waiting, keep_finished, max_seconds
@@ -136,9 +138,14 @@ class JobQueue:
         self.lock.notify_all()
 
     def submit(self, job: Job) -> Job:
-        """Queue a job in its lane; raises :class:`QueueFull` when the lane's line is full."""
+        """Queue a job in its lane; raises :class:`QueueFull` when the lane's line, or the session's share, is
+        full."""
         with self.lock:
             line = self.waiting[job.lane]
+            mine = sum(j.session == job.session for jobs in self.waiting.values() for j in jobs)
+            if self.per_session is not None and mine >= self.per_session:
+                raise QueueFull(f"this page has {mine} jobs waiting, as many as one page may: let one finish or "
+                                "cancel one first")
             if len(line) >= self.max_waiting:
                 raise QueueFull(f"the {job.lane} queue is full ({len(line)} jobs waiting): try again later")
             self.jobs[job.id] = job

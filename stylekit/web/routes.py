@@ -372,15 +372,29 @@ def result_gone(request: Request) -> Response:
 
 
 async def session_socket(ws: WebSocket) -> None:
+    """A page's live connection: its session's jobs and the queue, pushed as they change. A session, and one
+    client address, may hold only so many (``max_pages``, ``max_client_pages``); one silent for ``page_idle``
+    seconds is closed (the page pings and reconnects), so idle connections do not keep sessions from being
+    replaced."""
     state = state_of(ws)
+    config = state.config
     token = ws.path_params["session"]
+    client = ws.client.host if ws.client else ""
     await ws.accept()
     with state.lock:
         found = state.sessions.get(token)
-        if found is not None:
+        refused = None
+        if found is None:
+            refused = (4404, "this page's session has expired")
+        elif found.pages >= config.max_pages:
+            refused = (4429, f"this session has {found.pages} pages open, as many as it may: close one")
+        elif state.sockets.get(client, 0) >= config.max_client_pages:
+            refused = (4429, "too many pages are open from this address: close some")
+        else:
             found.pages += 1
-    if found is None:
-        await ws.close(code=4404, reason="this page's session has expired")
+            state.sockets[client] = state.sockets.get(client, 0) + 1
+    if refused is not None:
+        await ws.close(code=refused[0], reason=refused[1])
         return
 
     async def pump() -> None:
@@ -395,13 +409,23 @@ async def session_socket(ws: WebSocket) -> None:
 
     task = asyncio.create_task(pump())
     try:
-        while (await ws.receive())["type"] != "websocket.disconnect":
-            pass  # the page only pings
+        while True:  # the page only pings
+            try:
+                message = await asyncio.wait_for(ws.receive(), timeout=config.page_idle)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(RuntimeError, OSError):
+                    await ws.close(code=4408, reason="the page was silent too long")
+                break
+            if message["type"] == "websocket.disconnect":
+                break
     finally:
         task.cancel()
         with state.lock:
             found.pages -= 1
             found.last_seen = time.time()
+            state.sockets[client] -= 1
+            if not state.sockets[client]:
+                del state.sockets[client]
 
 
 ROUTES: list[BaseRoute] = [

@@ -138,9 +138,11 @@ class State:
         self.keep = config.keep_minutes * 60
         self.estimator = Estimator.for_this_machine()
         self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
-                              max_seconds=config.max_job_seconds, observer=self._learn)
+                              max_seconds=config.max_job_seconds, observer=self._learn,
+                              per_session=config.max_waiting_per_session)
         self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
         self.builtin_lock = threading.Lock()
+        self.sockets: dict[str, int] = {}  # open page connections by client address
         self._trained: dict[tuple[str, int, int], dict[str, Any]] = {}  # model files read, by (path, size, time)
         self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from stylekit.cli import main
@@ -364,3 +364,63 @@ def test_uploads_are_opened_by_the_projects_one_image_opener():
     Image.new("1", (30000, 30000)).save(huge, "PNG")
     with pytest.raises(StylekitError, match=r"^huge.png is 900.0 megapixels; this server accepts up to 100.0"):
         decode_upload(huge.getvalue(), "huge.png", 100_000_000)
+
+
+# ---- fair shares -----------------------------------------------------------------------------------------------
+
+def test_one_page_cannot_fill_the_queue_for_the_others():
+    with serving(max_waiting_per_session=2, max_waiting=50) as server:
+        greedy, other = Client(server.url), Client(server.url)
+        running = greedy.submit("transfer", "ex-portrait", ["ex-swirls"], LONG_JOB)["id"]
+        greedy.wait(running, ("running",))
+        for _ in range(2):
+            greedy.submit("transfer", "ex-portrait", ["ex-swirls"], LONG_JOB)
+        refused = greedy.submit("transfer", "ex-portrait", ["ex-swirls"], LONG_JOB, expect=503)
+        assert "2 jobs waiting, as many as one page may" in refused["error"]
+        assert other.submit("transfer", "ex-portrait", ["ex-swirls"], LONG_JOB)["state"] == "queued"
+        for job in server.state.queue.jobs.values():
+            server.state.queue.cancel(job)
+
+
+def test_pages_per_session_and_per_address_are_bounded():
+    with serving(max_pages=2, max_client_pages=3) as server:
+        first, second = Client(server.url), Client(server.url)
+        url = f"ws{server.url[4:]}/api/session/{{}}/ws"
+        with connect(url.format(first.session), open_timeout=30) as a, \
+                connect(url.format(first.session), open_timeout=30) as b:
+            a.recv(timeout=30)
+            b.recv(timeout=30)
+            with connect(url.format(first.session), open_timeout=30) as c:  # a third page of the same session
+                with pytest.raises(ConnectionClosed) as closed:
+                    c.recv(timeout=30)
+                assert closed.value.rcvd.code == 4429 and "as many as it may" in closed.value.rcvd.reason
+            with connect(url.format(second.session), open_timeout=30) as d:
+                d.recv(timeout=30)
+                with connect(url.format(second.session), open_timeout=30) as e:  # a fourth from this address
+                    with pytest.raises(ConnectionClosed) as closed:
+                        e.recv(timeout=30)
+                    assert closed.value.rcvd.code == 4429 and "this address" in closed.value.rcvd.reason
+        eventually(lambda: not server.state.sockets and not server.state.sessions[first.session].pages)
+
+
+def test_a_silent_page_is_closed_and_no_longer_holds_its_session():
+    with serving(page_idle=1.0) as server:
+        client = Client(server.url)
+        with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws", open_timeout=30) as page:
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    page.recv(timeout=30)
+            assert closed.value.rcvd.code == 4408
+        eventually(lambda: not server.state.sockets and not server.state.sessions[client.session].pages)
+
+
+def test_a_page_that_pings_stays_connected():
+    with serving(page_idle=2.0) as server:
+        client = Client(server.url)
+        with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws", open_timeout=30) as page:
+            page.recv(timeout=30)
+            for _ in range(10):  # 3 s in all, each ping well inside page_idle
+                page.send("ping")
+                time.sleep(0.3)
+            page.send("ping")
+            assert server.state.sessions[client.session].pages == 1

@@ -223,3 +223,21 @@ def test_steps_are_counted_over_every_scale_and_octave_and_capped():
     with pytest.raises(StylekitError, match=r"asks for 40 optimisation steps in all, above this server's limit "
                                             r"of 39 per job: lower steps per octave"):
         check_limits(DreamOptions(steps=10, octaves=4), 1024, 39, namer(DreamOptions, "web"))
+
+
+def test_one_session_has_only_its_share_of_waiting_jobs():
+    queue = JobQueue({OPTIMISE: 1, QUICK: 1}, max_waiting=10, per_session=2)
+    try:
+        release = threading.Event()
+        running = queue.submit(Job("a", "transfer", OPTIMISE, blocking(release)))
+        busy = queue.submit(Job("c", "fast", QUICK, blocking(release)))
+        wait_state(queue, running, RUNNING)
+        wait_state(queue, busy, RUNNING)
+        queue.submit(Job("a", "transfer", OPTIMISE, blocking(release)))
+        queue.submit(Job("a", "fast", QUICK, blocking(release)))  # the share spans the lanes
+        with pytest.raises(QueueFull, match="2 jobs waiting"):
+            queue.submit(Job("a", "transfer", OPTIMISE, blocking(release)))
+        assert queue.submit(Job("b", "transfer", OPTIMISE, blocking(release))).state == QUEUED
+        release.set()
+    finally:
+        queue.shutdown()

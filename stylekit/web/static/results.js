@@ -205,7 +205,10 @@ function listen() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/api/session/${state.session}/ws`);
   state.socket = socket;
-  socket.onopen = () => { state.retry = 0; $("#connection").textContent = ""; };
+  socket.onopen = () => {
+    state.retry = 0; $("#connection").textContent = "";
+    const ping = setInterval(() => { if (socket.readyState === 1) socket.send("ping"); else clearInterval(ping); }, 30000);
+  };
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data);
     const live = new Set(message.jobs.map((job) => job.id));
@@ -221,7 +224,7 @@ function listen() {
     if (state.socket !== socket) return;
     if (event.code === 4404) { renew(); return; }
     state.retry = Math.min(state.retry + 1, 5);
-    $("#connection").textContent = "connection lost, reconnecting…";
+    $("#connection").textContent = event.code === 4429 ? `${event.reason}; retrying…` : "connection lost, reconnecting…";
     setTimeout(listen, 500 * 2 ** state.retry);
   };
 }
