@@ -46,6 +46,11 @@ class ServerConfig(WeightsDirOptions):
                                    "those kept for sessions", "float", above=0, high=1e6, group="limits")
     body_timeout: float = option(30.0, "seconds a request body may stall before the request is dropped (408)",
                                  "float", above=0, high=3600, group="limits")
+    body_deadline: float = option(600.0, "seconds a whole request body may take, however it trickles in (408)",
+                                  "float", above=0, high=86400, group="limits")
+    header_timeout: float = option(10.0, "seconds a client may take to send a request's headers before the "
+                                   "connection is closed (a client trickling them holds nothing)", "float",
+                                   above=0, high=3600, group="limits")
     max_steps: int = option(5000, "optimisation steps a job may ask for in all", "int", low=1, high=10_000_000,
                             group="limits")
     max_job_seconds: float = option(900.0, "seconds a job may run; then it stops like a cancel, keeping its best "

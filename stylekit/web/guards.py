@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import threading
+import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -144,10 +145,13 @@ class Refused(Exception):
         return response
 
 
-async def read_body(request: Request, limit: int, too_big: str, budget: ByteBudget, timeout: float) -> bytes:
+async def read_body(request: Request, limit: int, too_big: str, budget: ByteBudget, timeout: float,
+                    total: float | None = None) -> bytes:
     """A request body of at most ``limit`` bytes, counted against ``budget`` while it arrives. Raises
-    :class:`Refused`: 413 (``too_big``) when larger, 408 when it stalls for ``timeout`` seconds, 503 when the
-    budget is spent, 400 when the client went away."""
+    :class:`Refused`: 413 (``too_big``) when larger, 408 when it stalls for ``timeout`` seconds or takes more than
+    ``total`` seconds in all (a client trickling it), 503 when the budget is spent, 400 when the client went
+    away."""
+    end = None if total is None else time.monotonic() + total
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit + DISCARD_LIMIT:
         raise Refused(413, too_big)  # too much to read through: answer and close with the body unread
@@ -155,11 +159,15 @@ async def read_body(request: Request, limit: int, too_big: str, budget: ByteBudg
     received = 0
     try:
         while True:
+            left = timeout if end is None else min(timeout, end - time.monotonic())
             try:
-                message = await asyncio.wait_for(request.receive(), timeout)
+                if left <= 0:
+                    raise asyncio.TimeoutError
+                message = await asyncio.wait_for(request.receive(), left)
             except asyncio.TimeoutError:
-                raise Refused(408, f"the request body stopped arriving for {timeout:g} s: send it again",
-                              close=True) from None
+                why = (f"took more than {total:g} s in all" if end is not None and time.monotonic() >= end
+                       else f"stopped arriving for {timeout:g} s")
+                raise Refused(408, f"the request body {why}: send it again", close=True) from None
             if message["type"] == "http.disconnect":
                 raise Refused(400, "the request was cut off before its end")
             chunk = message.get("body", b"")

@@ -101,7 +101,7 @@ async def new_session(request: Request) -> Response:
     state = state_of(request)
     try:
         body = json.loads(await read_body(request, JOB_LIMIT, "send only a session token", state.held,
-                                          state.config.body_timeout) or b"{}")
+                                          state.config.body_timeout, state.config.body_deadline) or b"{}")
     except (Refused, ValueError, RecursionError):
         body = {}
     resume = body.get("resume") if isinstance(body, dict) else None
@@ -126,7 +126,8 @@ async def upload(request: Request) -> Response:
     too_big = f"{name} is larger than this server's upload limit of {config.max_upload_mb:g} MB: " \
               "upload a smaller file"
     try:
-        data = await read_body(request, int(config.max_upload_mb * MB), too_big, state.held, config.body_timeout)
+        data = await read_body(request, int(config.max_upload_mb * MB), too_big, state.held, config.body_timeout,
+                               config.body_deadline)
         loop = asyncio.get_running_loop()
         width, height = await loop.run_in_executor(state.decoders, measure_upload, data, name, config.max_pixels)
         stored = StoredImage(secrets.token_urlsafe(12), name, data, width, height)
@@ -274,7 +275,8 @@ async def read_job(request: Request) -> dict[str, Any] | Response:
     state = state_of(request)
     try:
         raw = await read_body(request, JOB_LIMIT, f"a job is at most {JOB_LIMIT // 1024} kB of JSON: send "
-                              "its settings, not its images", state.held, state.config.body_timeout)
+                              "its settings, not its images", state.held, state.config.body_timeout,
+                              state.config.body_deadline)
     except Refused as exc:
         return exc.response()
     try:

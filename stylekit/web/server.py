@@ -28,6 +28,57 @@ from .sessions import State
 EXPIRE_EVERY = 15.0  # seconds between sweeps for sessions past their time
 
 
+def http_protocol(header_timeout: float) -> type:
+    """uvicorn's h11 protocol with a deadline on each request's headers: a connection that has not sent a whole
+    request head ``header_timeout`` seconds after it opened (or after its last response) is closed, so clients
+    trickling bytes hold nothing (uvicorn has no such deadline; its keep-alive timer restarts with every byte)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        deadline: asyncio.TimerHandle | None = None
+
+        def _arm(self) -> None:
+            self._disarm()
+            self.deadline = self.loop.call_later(header_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self.deadline is not None:
+                self.deadline.cancel()
+                self.deadline = None
+
+        def _expired(self) -> None:
+            if self.conn.their_state == h11.IDLE and not self.transport.is_closing():
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state != h11.IDLE:  # the head is in: the body has its own deadlines
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadline
+
+
+def uvicorn_config(app: Starlette, config: ServerConfig, **settings: object) -> object:
+    """The uvicorn settings every way of serving uses."""
+    import uvicorn
+
+    return uvicorn.Config(app, log_level="warning", ws="websockets-sansio",
+                          http=http_protocol(config.header_timeout), **settings)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     """While the app runs, forget expired sessions every ``EXPIRE_EVERY`` seconds; then stop its queue."""
@@ -79,8 +130,7 @@ class BackgroundServer:
         self.app = create_app(config)
         self.sock = bind(config.host, config.port)
         self.url = url_of(self.sock)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", ws="websockets-sansio",
-                                                    lifespan="on"))
+        self.server = uvicorn.Server(uvicorn_config(self.app, config, lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
@@ -118,6 +168,6 @@ def serve(config: ServerConfig, started: Callable[[str], None] | None = None) ->
     if started is not None:
         started(url_of(sock))
     try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", ws="websockets-sansio")).run(sockets=[sock])
+        uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
     finally:
         sock.close()

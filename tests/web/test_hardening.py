@@ -424,3 +424,60 @@ def test_a_page_that_pings_stays_connected():
                 time.sleep(0.3)
             page.send("ping")
             assert server.state.sessions[client.session].pages == 1
+
+
+# ---- slow clients ----------------------------------------------------------------------------------------------
+
+def test_a_client_trickling_its_headers_is_dropped():
+    with serving(header_timeout=1.0) as server:
+        started = time.monotonic()
+        with socket.create_connection(address(server), timeout=30) as slow:
+            request = b"GET /api/config HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 200
+            closed = False
+            for byte in request:  # one byte every 0.1 s: the stall timer alone would never fire
+                try:
+                    slow.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.1)
+                slow.setblocking(False)
+                try:
+                    closed = slow.recv(1024) == b""
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    closed = True
+                slow.setblocking(True)
+                if closed:
+                    break
+            assert closed and time.monotonic() - started < 15
+        client = Client(server.url)  # others are served as usual, a keep-alive between requests too
+        assert client.call("GET", "/api/config")["builtin_styles"] == 26
+
+
+def test_a_body_trickled_past_the_total_deadline_is_refused():
+    with serving(body_timeout=5.0, body_deadline=1.0) as server:
+        client = Client(server.url)
+        connection = http.client.HTTPConnection(*address(server), timeout=30)
+        connection.putrequest("POST", f"/api/images?session={client.session}&name=x.png")
+        connection.putheader("Content-Length", "4000")
+        connection.endheaders()
+        status = None
+        for _ in range(100):  # 40 bytes every 0.1 s: never a stall, but 10 s in all
+            try:
+                connection.send(b"x" * 40)
+            except OSError:
+                break
+            time.sleep(0.1)
+            connection.sock.setblocking(False)
+            try:
+                head = connection.sock.recv(64)
+            except BlockingIOError:
+                head = b""
+            connection.sock.setblocking(True)
+            if head:
+                status = int(head.split()[1])
+                break
+        assert status == 408
+        connection.close()
