@@ -377,8 +377,9 @@ def _video(args: argparse.Namespace) -> int:
         work = work_dir(Path(out.output).expanduser())
         if not work.is_dir():  # stopped before the first frame was finished (run_video left nothing behind)
             raise
-        print(f"stylekit: interrupted after {bar.done} frames; finished frames are kept in {work}: run the same "
-              "command again to resume", file=sys.stderr)
+        kept = (f"after {bar.done} frames; finished frames are kept" if bar.done or not options.train
+                else "before the first frame; the model trained so far is kept")
+        print(f"stylekit: interrupted {kept} in {work}: run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
         bar.close()

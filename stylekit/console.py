@@ -92,6 +92,13 @@ class ProgressBar:
         if self.unit == "step":
             self._say(f"scale {scale + 1}: {size[1]}x{size[0]} px, up to {steps} steps", force=True)
 
+    def on_stage(self, stage: str) -> None:
+        """A long stage that is not a step or an item (training a model first): one line, above the bar."""
+        if self.bar is not None:
+            self.bar.write(f"stylekit: {stage}", file=sys.stderr)
+        elif self.enabled or self.lines:
+            print(f"stylekit: {stage}", file=sys.stderr, flush=True)
+
     def on_step(self, progress: Any) -> None:
         coarse = ", a coarse scale enlarged to the output size" if progress.scale + 1 < progress.num_scales else ""
         self.reached = (f"scale {progress.scale + 1} of {progress.num_scales} ({progress.size[1]}x{progress.size[0]} "

@@ -49,6 +49,10 @@ class VideoOptions(DeviceOptions):
     transfer: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the transfer method's optimisation",
                                     "nested", expose=("steps", "style_weight", "content_weight", "style_loss"))
     frame_steps: int = _frame_steps("transfer method")
+    train: int = option(0, "fast method: first train a model for the style on this many steps of the clip's own "
+                        "frames (stylekit train's recipe, started from Magenta's network) and paint the video with "
+                        "it; kept with the finished frames, so an interrupted job resumes its training; 0: off",
+                        "int", low=0, high=STEPS_MAX, group="method")
     seed: int | None = option(None, "random seed", "int", low=0, high=SEED_MAX, optional=True, group="output")
 
     @property
@@ -58,6 +62,9 @@ class VideoOptions(DeviceOptions):
 
     def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
+        if self.train and (self.method != "fast" or self.fast.builtin is not None or self.fast.trained is not None):
+            raise OptionError(f"{name('train')} trains a fast model for the style images: it needs the fast method "
+                              f"and style images (no {name('builtin')}, no trained {name('model')})")
         if self.method == "fast" and self.temporal > 1:
             raise OptionError(f"{name('temporal_weight')} must be between 0 and 1 for the fast method, "
                               f"got {self.temporal}")

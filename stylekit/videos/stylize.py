@@ -317,6 +317,10 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
                                 "delete that folder to start again, or rerun with the same settings to resume")
         try:
             write_atomic(settings, lambda tmp: tmp.write_text(json.dumps(key, indent=1)))
+            if opts.train:  # the clip's own model first, then the frames in it
+                model = train_on_clip(source, style_list, opts, (height, width), work, callbacks)
+                stylize = FrameStylizer([], dataclasses.replace(opts, fast=dataclasses.replace(
+                    opts.fast, model=str(model))))
             write_atomic(out, encode)
         except av.error.FFmpegError as exc:
             raise StylekitError(f"writing {out.name} failed ({exc}); finished frames are kept in {work}: try a "
@@ -325,11 +329,62 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
             shutil.rmtree(work, ignore_errors=True)  # the job cannot be finished: its frames are of no use
             raise
         except KeyboardInterrupt:
-            if not any(work.glob("[0-9]*.png")):
+            if not any(work.glob("[0-9]*.png")) and not (work / CLIP_MODEL).is_file():
                 shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave nothing behind
             raise
         shutil.rmtree(work, ignore_errors=True)
     return out
+
+
+CLIP_MODEL = "model.pt"  # the model --train makes, in the job's folder
+CLIP_PHOTOS = 24  # frames of the clip, evenly spaced, that --train learns from
+
+
+class _TrainingLines(Callback):
+    """Training on the clip, told as stages (a line every tenth of the steps): the video's bar counts frames."""
+
+    def __init__(self, callbacks: Sequence[Callback]) -> None:
+        self.callbacks = callbacks
+
+    def on_step(self, progress: Any) -> None:
+        if progress.step == progress.total_steps or progress.step % max(1, progress.total_steps // 10) == 0:
+            for cb in self.callbacks:
+                cb.on_stage(f"training on the clip: step {progress.step} of {progress.total_steps}, about "
+                            f"{progress.elapsed / progress.step * (progress.total_steps - progress.step):.0f} s left")
+
+
+def train_on_clip(source: str | os.PathLike, styles: Sequence[ImageLike], opts: VideoOptions,
+                  frame_hw: tuple[int, int], work: Path, callbacks: Sequence[Callback] = ()) -> Path:
+    """The model ``--train`` makes for ``styles`` from :data:`CLIP_PHOTOS` evenly spaced frames of the clip (at
+    the video's frame size), kept in the job's folder ``work``: trained once, its training resumed if it was
+    interrupted (Ctrl-C during it stops the job, keeping it)."""
+    from ..feedforward.trained import read_model_file
+    from ..options import TrainOptions
+    from ..training import run_training
+
+    model = work / CLIP_MODEL
+    frames = work / "clip-frames"
+    count = probe(source).frames
+    last = min(count, opts.max_frames or count)
+    n = min(CLIP_PHOTOS, last)
+    wanted = {round(i * (last - 1) / max(1, n - 1)) for i in range(n)}
+    frames.mkdir(exist_ok=True)
+    for i, frame in numbered_frames(source, stop=last):
+        if i in wanted and not (frames / f"{i:06d}.png").is_file():
+            image = Image.fromarray(frame).resize(frame_hw[::-1], Image.LANCZOS)
+            write_atomic(frames / f"{i:06d}.png", lambda tmp, image=image: image.save(tmp, "PNG"))
+    train = TrainOptions(steps=opts.train, images=str(frames), style_size=max(frame_hw), size=min(384, *frame_hw),
+                         seed=0 if opts.seed is None else opts.seed, device=opts.device,
+                         weights_dir=opts.fast.weights_dir)
+    resume = model.is_file()
+    if resume and read_model_file(model)["training"].get("done"):
+        return model
+    for cb in callbacks:
+        cb.on_stage(f"training a model on {len(wanted)} frames of the clip ({opts.train} steps)")
+    result = run_training(styles, train, str(model), resume=resume, callbacks=[_TrainingLines(callbacks)])
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return model
 
 
 @keyword_options(VideoOptions)

@@ -11,7 +11,7 @@ from stylekit.cli import main
 from stylekit.errors import StylekitError
 from stylekit.objectives import temporal_loss
 from stylekit.videos import FlowEstimator, consistency_mask, flicker, probe, read_frames, run_video, warp
-from stylekit.optim import Callback, ItemProgress
+from stylekit.optim import Callback, ItemProgress, StopRun
 from stylekit.options import FastOptions, TransferOptions, VideoOptions
 from stylekit.videos.clips import make_clip
 from stylekit.videos.stylize import FrameStylizer, work_dir
@@ -211,3 +211,33 @@ def test_a_trained_model_paints_a_video_without_a_style_image_and_a_new_model_is
     run_training([style_path], options, str(model), overwrite=True)  # the same path, trained again
     model.touch()
     assert job_key(clip, [], opts) != before
+
+
+def test_train_fits_a_model_to_the_clip_first_and_an_interrupted_training_resumes(clip, tmp_path, style_path,
+                                                                                  monkeypatch, capsys):
+    from stylekit.feedforward.trained import read_model_file
+    from stylekit.training import trainer
+    from stylekit.videos.stylize import CLIP_MODEL
+
+    out = tmp_path / "o.mp4"
+    real_run = trainer.Trainer.run
+
+    class StopAfterOne(Callback):
+        def on_step(self, progress):
+            raise StopRun  # as a Ctrl-C after the first step
+
+    def stopped(self, callbacks=()):
+        return real_run(self, [*callbacks, StopAfterOne()])
+
+    monkeypatch.setattr(trainer.Trainer, "run", stopped)
+    args = ["video", str(clip), str(style_path), "-o", str(out), "--train", "3", "--max-frames", "2"]
+    assert main(args) == 130
+    assert "training a model on 2 frames of the clip (3 steps)" in capsys.readouterr().err
+    kept = work_dir(out) / CLIP_MODEL
+    assert read_model_file(kept)["training"]["step"] == 1 and not out.exists()
+    monkeypatch.setattr(trainer.Trainer, "run", real_run)
+    assert main(args) == 0, capsys.readouterr().err
+    assert len(list(read_frames(out))) == 2 and not work_dir(out).exists()
+    assert "training on the clip: step 3 of 3" in capsys.readouterr().err
+    code = main(["video", str(clip), "-o", str(tmp_path / "x.mp4"), "--train", "3", "--builtin", "2"])
+    assert code == 2 and "--train" in capsys.readouterr().err
