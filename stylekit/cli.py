@@ -339,7 +339,7 @@ def _styles(args: argparse.Namespace) -> int:
 def describe_styles(models_dir: str | None) -> str:
     """The built-in styles and each trained model in the models folder, with its styles and how it was trained."""
     from .options import N_BUILTIN
-    from .options.feedforward import models_folder, trained_models
+    from .options.feedforward import models_folder, named_model, trained_models
 
     folder = models_folder(models_dir)
     lines = [f"built-in: {N_BUILTIN} styles, 0-{N_BUILTIN - 1} (stylekit fast CONTENT -o OUT --builtin N; "
@@ -352,7 +352,7 @@ def describe_styles(models_dir: str | None) -> str:
     lines.append(f"trained models in {folder} (stylekit fast CONTENT -o OUT --model NAME [--builtin N]):")
     for name in names:
         try:
-            data = read_model_file(folder / f"{name}.pt")
+            data = read_model_file(named_model(name, models_dir))
         except StylekitError as exc:
             lines.append(f"  {name}: unusable: {exc}")
             continue

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +58,11 @@ class StyleTransformer(nn.Module):
         self.residual = nn.ModuleList(nn.ModuleList([nn.Conv2d(c3, c3, 3), nn.Conv2d(c3, c3, 3)])
                                       for _ in range(blocks))
         self.expand = nn.ModuleList([nn.Conv2d(c3, e1, 3), nn.Conv2d(e1, e2, 3), nn.Conv2d(e2, 3, 9)])
+
+    def architecture(self) -> dict[str, Any]:
+        """Its shape, as the constructor takes it (``StyleTransformer(**t.architecture())``)."""
+        return {"contract": [c.out_channels for c in self.contract], "blocks": len(self.residual),
+                "expand": [c.out_channels for c in self.expand[:2]], "normalize_contract": self.normalize_contract}
 
     def conditioned(self) -> list[nn.Conv2d]:
         """The convolutions followed by a conditional norm, in the order ``forward`` takes their parameters."""

@@ -10,7 +10,7 @@ from ..errors import StylekitError
 from ..io import ImageLike, load_image, resize_to, to_pil
 from ..io.sheets import captioned_grid
 from ..options import StylesOptions, validate
-from ..options.feedforward import models_folder, trained_models
+from ..options.feedforward import named_model, trained_models
 from .magenta import MultiStyle, RowStyles
 from .model import pad_to
 from .trained import Trained
@@ -47,7 +47,7 @@ def trained_styles(content: ImageLike, options: StylesOptions | None = None) -> 
         with torch.random.fork_rng(devices=[]):
             net = Trained()
         try:
-            net = net.load_files({"model": models_folder(opts.models_dir) / f"{name}.pt"}).to(device)
+            net = net.load_files({"model": named_model(name, opts.models_dir)}).to(device)
         except StylekitError:  # an unusable file ('stylekit styles' lists why)
             continue
         pictures = row_styles(net, x)

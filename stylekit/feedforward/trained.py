@@ -57,6 +57,7 @@ def read_model_file(path: str | os.PathLike) -> dict[str, Any]:
                 and s["thumbnail"].dtype == torch.uint8 and s["thumbnail"].dim() == 3 and s["thumbnail"].shape[2] == 3
                 for s in styles):
             raise ValueError("its styles, options or training entries are malformed")
+        data["options"], data["training"] = options, training  # both present for every reader
         with torch.random.fork_rng(devices=[]):  # initial weights (overwritten) leave torch's global RNG alone
             net = Trained(contract, blocks, expand, bool(arch["normalize_contract"]), rows)
         net.load_state_dict(data["weights"])
@@ -86,11 +87,8 @@ def write_model_file(path: str | os.PathLike, net: RowStyles, styles: list[dict[
                      options: Mapping[str, Any], training: Mapping[str, Any] | None = None) -> Path:
     """Write ``net`` with its ``styles`` ({"name", "thumbnail"} each), training ``options`` (plain values) and,
     for a resumable run, ``training`` (step, optimizer state ...), atomically."""
-    t = net.transformer
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "stylekit": __version__,
-            "architecture": {"contract": [c.out_channels for c in t.contract], "blocks": len(t.residual),
-                             "expand": [c.out_channels for c in t.expand[:2]],
-                             "normalize_contract": t.normalize_contract},
+            "architecture": net.transformer.architecture(),
             "weights": {k: v.detach().float().cpu().clone() for k, v in net.state_dict().items()},
             "styles": styles, "options": dict(options), "training": dict(training or {})}
     return write_atomic(Path(path), lambda tmp: torch.save(data, tmp))
@@ -111,5 +109,4 @@ class Trained(RowStyles):
         data = read_model_file(paths["model"])
         net: Trained = data["network"]
         self.transformer, self.gammas, self.betas = net.transformer, net.gammas, net.betas
-        self.style_names = [s["name"] for s in data["styles"]]
         return self.eval().requires_grad_(False)

@@ -23,6 +23,11 @@ def models_folder(models_dir: str | os.PathLike | None = None) -> Path:
     return Path(data) / "stylekit" / "models"
 
 
+def named_model(name: str, models_dir: str | os.PathLike | None = None) -> Path:
+    """The file a trained model's ``name`` stands for in the models folder (``NAME.pt``)."""
+    return models_folder(models_dir) / (name + MODEL_SUFFIX)
+
+
 def trained_models(models_dir: str | os.PathLike | None = None) -> list[str]:
     """The names of the trained models in the models folder (their file names without ``.pt``), sorted; hidden
     files (a model being written) and names that would read as a path are left out."""
@@ -43,7 +48,7 @@ def trained_model_file(model: str, models_dir: str | os.PathLike | None = None) 
     models (magenta, microast, wct) and for a name the folder does not hold."""
     if model in FAST_MODELS:
         return None
-    path = Path(model).expanduser() if is_model_path(model) else models_folder(models_dir) / (model + MODEL_SUFFIX)
+    path = Path(model).expanduser() if is_model_path(model) else named_model(model, models_dir)
     return path if path.is_file() else None
 
 

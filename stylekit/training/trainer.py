@@ -36,7 +36,7 @@ from ..backbones import FeatureExtractor
 from ..devices import available_memory, resolve_precision
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..feedforward.magenta import Magenta, predictor_input
-from ..feedforward.shared import load_model
+from ..feedforward.shared import load_model, styles_key
 from ..feedforward.trained import Trained, read_model_file, thumbnail_tensor, write_model_file
 from ..feedforward.weights import resolve
 from ..io import ImageLike, image_tree, load_image, resize, target_hw, to_pil
@@ -47,7 +47,7 @@ from ..objectives import Objective, TotalVariation, total
 from ..optim import Callback, Progress, StopRun
 from ..options import TrainOptions, validate
 from ..options.choices import FAST_MODELS, MAGENTA_STYLE_SIZE, MODEL_SUFFIX
-from ..options.feedforward import is_model_path, models_folder
+from ..options.feedforward import is_model_path, named_model
 from ..options.training import MAX_STYLES
 from ..planning import estimate_peak_bytes
 
@@ -76,17 +76,13 @@ class Learner(nn.Module):
     def __init__(self, magenta: Magenta, vectors: torch.Tensor, tune: str) -> None:
         super().__init__()
         t = magenta.transformer
-        arch = ([c.out_channels for c in t.contract], len(t.residual), [c.out_channels for c in t.expand[:2]])
         with torch.random.fork_rng(devices=[]):  # initial weights (overwritten) leave torch's global RNG alone
-            self.net = Trained(*arch, t.normalize_contract, len(vectors))
+            self.net = Trained(**t.architecture(), rows=len(vectors))
         self.net.transformer.load_state_dict(t.state_dict())
         self.tune = tune
         self.scales, self.shifts = copy.deepcopy(magenta.scales), copy.deepcopy(magenta.shifts)
         self.vectors = nn.Parameter(vectors.clone())
-        with torch.no_grad():
-            for gamma, beta, (scale, shift) in zip(self.net.gammas, self.net.betas, self._projected()):
-                gamma.copy_(scale)
-                beta.copy_(shift)
+        self._rows_from_vectors()
         self.requires_grad_(False)
         for p in self.learnt():
             p.requires_grad_(True)
@@ -94,6 +90,13 @@ class Learner(nn.Module):
     def _projected(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         v = self.vectors[:, :, None, None]
         return [(scale(v).flatten(1), shift(v).flatten(1)) for scale, shift in zip(self.scales, self.shifts)]
+
+    @torch.no_grad()
+    def _rows_from_vectors(self) -> None:
+        """Set the norm rows to what the style vectors give (Magenta's projections)."""
+        for gamma, beta, (scale, shift) in zip(self.net.gammas, self.net.betas, self._projected()):
+            gamma.copy_(scale)
+            beta.copy_(shift)
 
     def learnt(self) -> list[nn.Parameter]:
         """The parameters ``tune`` trains, in a fixed order (the optimizer's state follows it)."""
@@ -105,19 +108,13 @@ class Learner(nn.Module):
     def bake(self) -> Trained:
         """The trained network as it is used: with vector tuning, the rows its vectors give."""
         if self.tune == "vector":
-            with torch.no_grad():
-                for gamma, beta, (scale, shift) in zip(self.net.gammas, self.net.betas, self._projected()):
-                    gamma.copy_(scale)
-                    beta.copy_(shift)
+            self._rows_from_vectors()
         return self.net
 
     def forward(self, x: torch.Tensor, style: int) -> torch.Tensor:
-        if self.tune == "vector":
-            params = [(g[style][None, :, None, None], b[style][None, :, None, None]) for g, b in self._projected()]
-        else:
-            params = [(g[style][None, :, None, None], b[style][None, :, None, None])
-                      for g, b in zip(self.net.gammas, self.net.betas)]
-        return self.net.transformer(x, params)
+        rows = self._projected() if self.tune == "vector" else zip(self.net.gammas, self.net.betas)
+        return self.net.transformer(x, [(g[style][None, :, None, None], b[style][None, :, None, None])
+                                        for g, b in rows])
 
 
 class Crops:
@@ -232,16 +229,12 @@ def model_path(output: str | None, styles: Sequence[Any], models_dir: str | None
         if output in FAST_MODELS or output.startswith("."):
             raise StylekitError(f"a trained model cannot be called {output!r} (a shipped model's name, or hidden): "
                                 "give another name with `output`", "output")
-        return models_folder(models_dir) / (output + MODEL_SUFFIX)
+        return named_model(output, models_dir)
     path = Path(output).expanduser()
     if path.suffix != MODEL_SUFFIX:
         raise StylekitError(f"the model file {output} must end in {MODEL_SUFFIX} (or be a bare name, kept in "
                             "`models_dir`)", "output")
     return path
-
-
-def _style_digest(image: torch.Tensor) -> str:
-    return hashlib.sha256(image.contiguous().numpy().tobytes()).hexdigest()
 
 
 def _plain(options: TrainOptions) -> dict[str, Any]:
@@ -278,7 +271,7 @@ class Trainer:
         style_long = max(16, round(opts.style_size * opts.style_scale))
         self.styles = [resize(s.rgb, target_hw(*s.rgb.shape[-2:], style_long)) for s in loaded]
         self.thumbnails = [thumbnail_tensor(to_pil(s.rgb)) for s in loaded]
-        self.digests = [_style_digest(s) for s in self.styles]
+        self.digests = [styles_key([s]) for s in self.styles]
         with torch.random.fork_rng(devices=[]):
             magenta = load_model("magenta", resolve("magenta", opts.weights_dir), torch.device("cpu"))
         magenta = magenta.float().to(memory_format=torch.contiguous_format)
@@ -307,7 +300,7 @@ class Trainer:
             raise StylekitError(f"nothing to resume: {self.path} does not exist (leave out `resume` to start)",
                                 "resume")
         data = read_model_file(self.path)
-        training = data.get("training") or {}
+        training = data["training"]
         if "step" not in training:
             raise StylekitError(f"{self.path} holds no training state to resume (it was not written by this "
                                 "stylekit's train); leave out `resume` to start anew", "resume")
@@ -374,7 +367,7 @@ class Trainer:
             parts: list[Objective] = content_terms(opts, {k: v[i:i + 1] for k, v in targets.items()}) if targets else []
             add(total([*parts, *scales[0], *self.tv]), out, feats, i)
         for k, terms in enumerate(scales[1:], 1):  # the style as a smaller view of the output shows it
-            seen = F.avg_pool2d(out[:opts.batch_size], 2 ** k)
+            seen = F.avg_pool2d(out[:half], 2 ** k)
             coarse = self.backbone(seen, opts.style_layers, dtype=self.dtype)
             for i in range(opts.batch_size):
                 add(total(terms), seen, coarse, i, f" (1/{2 ** k})")
@@ -393,6 +386,10 @@ class Trainer:
         history: list[dict[str, float]] = []
         start, first = time.perf_counter(), self.step
         interrupted = False
+
+        def seconds() -> float:  # trained so far, with the run resumed
+            return self.seconds + time.perf_counter() - start
+
         try:
             while self.step < opts.steps:
                 loss, terms, image = self.loss(self.step)
@@ -407,15 +404,14 @@ class Trainer:
                     history.append({"loss": value, **terms})
                 if opts.checkpoint_every and self.step % opts.checkpoint_every == 0 and self.step < opts.steps:
                     with signals_held():
-                        self.save(False, self.seconds + time.perf_counter() - start)
-                progress = Progress(self.step, opts.steps, 0, 1, size, value, terms,
-                                    self.seconds + time.perf_counter() - start, image)
+                        self.save(False, seconds())
+                progress = Progress(self.step, opts.steps, 0, 1, size, value, terms, seconds(), image)
                 for cb in callbacks:
                     cb.on_step(progress)
         except (KeyboardInterrupt, StopRun):
             interrupted = True
         if self.step > first:
             with signals_held():
-                self.save(self.step >= opts.steps, self.seconds + time.perf_counter() - start)
+                self.save(self.step >= opts.steps, seconds())
         return TrainResult(self.path, history, interrupted, self.step, self.step - first,
                            [*self.notes, *self.crops.notes])

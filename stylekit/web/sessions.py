@@ -163,11 +163,11 @@ class State:
         """The usable trained models of the server's models folder: name, styles' names and thumbnails (a file is
         read again only when its size or time changes)."""
         from ..feedforward.trained import read_model_file
-        from ..options.feedforward import models_folder, trained_models
+        from ..options.feedforward import named_model, trained_models
 
         found, seen = [], {}
         for name in trained_models(self.config.models_dir):
-            path = models_folder(self.config.models_dir) / f"{name}.pt"
+            path = named_model(name, self.config.models_dir)
             try:
                 info = path.stat()
                 key = (str(path), info.st_size, info.st_mtime_ns)
