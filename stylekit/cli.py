@@ -398,11 +398,9 @@ def _serve(args: argparse.Namespace) -> int:
                  if is_loopback(config.host) else "WARNING: anyone who can reach this address can use it")
         print(f"stylekit serve: open {url} ; {reach}; Ctrl-C stops", file=sys.stderr)
 
-    try:
-        serve(config, started)
-    except KeyboardInterrupt:
-        pass
-    print("stylekit serve: stopped", file=sys.stderr)
+    kept = serve(config, started)
+    print(f"stylekit serve: stopped; {kept} result{'s' if kept != 1 else ''} kept in {config.store_folder}, "
+          f"there when it starts again (each for {config.keep_days:g} days)", file=sys.stderr)
     return 0
 
 

@@ -3,9 +3,11 @@ are shared through."""
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import torch
@@ -13,6 +15,9 @@ import torch
 from .errors import StylekitError
 
 Loaded = TypeVar("Loaded")
+CGROUP_ROOT = Path("/sys/fs/cgroup")  # where the memory limits of a container (cgroup v2, or v1's memory/) live
+PROC_CGROUP = Path("/proc/self/cgroup")
+UNLIMITED = 2**60  # a cgroup limit at or above this is "no limit"
 
 
 def resolve_device(name: str | torch.device | None) -> torch.device:
@@ -37,18 +42,57 @@ def resolve_device(name: str | torch.device | None) -> torch.device:
 
 
 def available_memory(device: torch.device) -> int:
-    """Bytes that a run may still use on ``device`` (MemAvailable on Linux for the CPU)."""
+    """Bytes that a run may still use on ``device``: for the CPU, the least of the machine's MemAvailable, the
+    room left under the memory limit of the container (cgroup) the process runs in, and the room left under its
+    address-space limit (``ulimit -v``)."""
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
         return int(free)
+    room = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     try:
         with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+            room = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
         pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return max(0, min([room, *_limits_room()]))
+
+
+def _limits_room() -> Iterator[int]:
+    """Bytes left under each memory limit this process runs in: its cgroups' (v2 ``memory.max``, v1
+    ``memory.limit_in_bytes``; usage net of the page cache the kernel would reclaim) and its address space's."""
+    for limit_file, usage_file, cache_key in _cgroup_files():
+        try:
+            limit = int(limit_file.read_text().split()[0])
+            usage = int(usage_file.read_text().split()[0])
+            stat = dict(line.split()[:2] for line in (limit_file.parent / "memory.stat").read_text().splitlines())
+        except (OSError, ValueError, IndexError):
+            continue
+        if limit < UNLIMITED:
+            yield limit - max(0, usage - int(stat.get(cache_key, 0)))
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft != resource.RLIM_INFINITY:
+        try:
+            used = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            used = 0
+        yield soft - used
+
+
+def _cgroup_files() -> Iterator[tuple[Path, Path, str]]:
+    """(limit, usage, memory.stat key of reclaimable cache) of the cgroups this process is in, each level that
+    has them (a container sees its own at the root)."""
+    try:
+        lines = PROC_CGROUP.read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2
+            for folder in {CGROUP_ROOT, CGROUP_ROOT / path.lstrip("/")}:
+                yield folder / "memory.max", folder / "memory.current", "inactive_file"
+        elif "memory" in controllers.split(","):  # v1
+            for folder in {CGROUP_ROOT / "memory", CGROUP_ROOT / "memory" / path.lstrip("/")}:
+                yield folder / "memory.limit_in_bytes", folder / "memory.usage_in_bytes", "total_inactive_file"
 
 
 def native_bf16(device: torch.device) -> bool:

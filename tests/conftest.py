@@ -61,10 +61,12 @@ def sample_images() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _nothing_from_outside(tmp_path_factory):
-    """The suite proves stylekit is whole on its own: no user weights folder, and an empty weights cache."""
+    """The suite proves stylekit is whole on its own: no user weights folder, and an empty weights cache; what it
+    keeps in the user data folder (a server's store, trained models) goes to a folder of its own."""
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("STYLEKIT_WEIGHTS_DIR", raising=False)
         patch.setenv("STYLEKIT_CACHE", str(tmp_path_factory.mktemp("empty-cache")))
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))
         yield
 
 

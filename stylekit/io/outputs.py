@@ -3,11 +3,13 @@ output of the same run, with no temporary file left behind by a crash."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import StylekitError
@@ -164,6 +166,43 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return out
+
+
+@contextmanager
+def job_lock(work: Path, output: Path, name: str = "lock", what: str = "stylekit video", remove: bool = False,
+             advice: str = "wait for it or choose another -o") -> Iterator[None]:
+    """Make ``work`` and hold an exclusive lock in it (the file ``name``) while the job runs (``flock``: the kernel
+    drops it when the process ends, even by kill -9, so a lock is never stale); another job on the same output,
+    in any process or thread, is refused in one line naming ``what`` holds it and ending in ``advice``.
+    ``remove``: the lock file goes when the job ends (a job that was waiting on it notices and locks a new one)."""
+    lock = work / name
+    while True:
+        work.mkdir(exist_ok=True)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:
+            continue  # the job that held it removed the folder as it finished: make it again
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f" (pid {holder})" if holder.isdigit() else ""
+            raise StylekitError(f"another {what} is writing {output}{pid}: {advice}") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # locked a file its holder removed with the folder as it finished: lock the new one
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        if remove:
+            Path(lock).unlink(missing_ok=True)  # still locked: nobody takes this file in between
+        os.close(fd)
 
 
 def batch_outputs(files: Sequence[Path], out_dir: Path, suffix: str = ".png") -> dict[Path, Path]:

@@ -2,14 +2,21 @@
 settings, the feed-forward weights' folder, and the field declarations and checks several methods repeat."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .choices import (BACKBONES, DECONV_LAYER, LINE_SEARCHES, LR_MAX, OPTIMIZER_CHOICES, POOLINGS, PRECISIONS,
                       PRESERVE_COLOR, QUALITIES, STEPS_MAX, STYLE_LAYERS, STYLE_LOSSES, WEIGHT_MAX, MODELS_ENV,
                       WEIGHTS_ENV)
 from .schema import MAX_SIDE, SEED_MAX, FieldNamer, OptionError, option
+
+
+def user_data_folder() -> Path:
+    """stylekit's folder in the user data folder (``$XDG_DATA_HOME``, default ``~/.local/share``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "stylekit"
 
 
 def _check_pair(name: FieldNamer, layers: str, weights: str, options: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .choices import FAST_MODELS, MAGENTA_STYLE_SIZE, MODEL_SUFFIX, MODELS_ENV, N_BUILTIN, PRECISIONS, STYLE_SIZE
-from .common import WeightsDirOptions, _blend_weights, _preserve_color
+from .common import WeightsDirOptions, _blend_weights, _preserve_color, user_data_folder
 from .schema import FieldNamer, LiveChoices, OptionError, option
 
 
@@ -19,8 +19,7 @@ def models_folder(models_dir: str | os.PathLike | None = None) -> Path:
         return Path(models_dir).expanduser()
     if os.environ.get(MODELS_ENV):
         return Path(os.environ[MODELS_ENV]).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data) / "stylekit" / "models"
+    return user_data_folder() / "models"
 
 
 def named_model(name: str, models_dir: str | os.PathLike | None = None) -> Path:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import WeightsDirOptions
+from .common import WeightsDirOptions, user_data_folder
 from .schema import FieldNamer, OptionError, option
 
 
@@ -39,11 +39,11 @@ class ServerConfig(WeightsDirOptions):
                               "pings every 30 s and reconnects), so idle connections do not hold sessions", "float",
                               above=0, high=86400, group="limits")
     max_images: int = option(16, "uploaded images kept per session (oldest dropped)", "int", low=1, cli=False)
-    max_sessions: int = option(100, "sessions at once; a new one replaces the longest idle session without an "
-                               "open page, or is refused when every session has one", "int", low=1, high=100_000,
-                               group="limits")
-    max_uploads_mb: float = option(1024.0, "megabytes all uploads together may hold, those being received and "
-                                   "those kept for sessions", "float", above=0, high=1e6, group="limits")
+    max_sessions: int = option(100, "sessions at once; a new one replaces the longest idle session that has no open "
+                               "page, no running job and no kept result, or is refused when there is none", "int",
+                               low=1, high=100_000, group="limits")
+    max_uploads_mb: float = option(1024.0, "megabytes of memory uploads may hold while they arrive (with the "
+                                   "image views made for the page)", "float", above=0, high=1e6, group="limits")
     body_timeout: float = option(30.0, "seconds a request body may stall before the request is dropped (408)",
                                  "float", above=0, high=3600, group="limits")
     body_deadline: float = option(600.0, "seconds a whole request body may take, however it trickles in (408)",
@@ -55,9 +55,17 @@ class ServerConfig(WeightsDirOptions):
                             group="limits")
     max_job_seconds: float = option(900.0, "seconds a job may run; then it stops like a cancel, keeping its best "
                                     "image", "float", above=0, high=7 * 86400, group="limits")
-    keep_minutes: float = option(30.0, "minutes a page's pictures, jobs and results are kept in memory after it was "
-                                 "last open, so a reload, a closed tab or a dropped connection loses nothing", "float",
-                                 above=0, high=7 * 24 * 60, group="limits")
+    keep_minutes: float = option(30.0, "minutes a session with no kept result (its pictures and unfinished jobs) "
+                                 "is kept after its page was last open, so a reload, a closed tab or a dropped "
+                                 "connection loses nothing", "float", above=0, high=7 * 24 * 60, group="limits")
+    keep_days: float = option(7.0, "days each finished result is kept on disk, whatever its page does (with its "
+                              "session and pictures), within --max-disk-mb", "float", above=0, high=3650,
+                              group="limits")
+    max_disk_mb: float = option(2048.0, "megabytes the server's store may use on disk; when it is full the oldest "
+                                "results are removed first", "float", above=0, high=1e9, group="limits")
+    data_dir: str | None = option(None, "folder where the server keeps pictures, jobs and results, so a restart "
+                                  "loses nothing (default: stylekit/server in the user data folder, "
+                                  "$XDG_DATA_HOME or ~/.local/share)", "path", optional=True, group="server")
     examples_dir: str | None = option(None, "folder of extra example images offered on the page", "path",
                                       optional=True, group="models and examples", flag="--examples")
 
@@ -65,3 +73,8 @@ class ServerConfig(WeightsDirOptions):
         """Settings that need the file system."""
         if self.examples_dir is not None and not Path(self.examples_dir).expanduser().is_dir():
             raise OptionError(f"{name('examples_dir')} {self.examples_dir} is not a folder")
+
+    @property
+    def store_folder(self) -> Path:
+        """The folder of the server's store: ``data_dir``, else ``stylekit/server`` in the user data folder."""
+        return Path(self.data_dir).expanduser() if self.data_dir else user_data_folder() / "server"

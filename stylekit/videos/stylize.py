@@ -12,7 +12,6 @@ keeps a second job off the same output.
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import hashlib
 import io
 import json
@@ -20,7 +19,6 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -33,7 +31,7 @@ from PIL import Image
 from ..devices import available_memory
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, ImageLike, check_distinct, check_output_path, checked_hw, fit_long_side, load_image,
-                  write_atomic)
+                  job_lock, write_atomic)
 from ..methods.common import run_context
 from ..methods.gatys import transfer_tiles
 from ..objectives import TemporalLoss
@@ -48,7 +46,6 @@ from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, numbered_frames, probe
 FLOW_BYTES_PER_PIXEL = {"dis": 300, "farneback": 100}  # both flows, the consistency mask and the warp
 FRAME_BYTES_PER_PIXEL = 80  # frames held (uint8 RGB: current, previous, stylised, queued) and the flows kept
 MAX_QUEUED = 8  # PNG saves and encodes waiting for the background thread before the next frame waits for them
-LOCK_NAME = "lock"
 
 
 def _to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -204,44 +201,6 @@ def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> di
     trained = opts.fast.trained if opts.method == "fast" else None
     return {"input": ident(source), "styles": [ident(s) for s in styles], "options": settings,
             **({"model": ident(trained)} if trained is not None else {})}
-
-
-@contextmanager
-def job_lock(work: Path, output: Path, name: str = LOCK_NAME, what: str = "stylekit video",
-             remove: bool = False) -> Iterator[None]:
-    """Make ``work`` and hold an exclusive lock in it (the file ``name``) while the job runs (``flock``: the kernel
-    drops it when the process ends, even by kill -9, so a lock is never stale); another job on the same output,
-    in any process or thread, is refused in one line naming ``what`` holds it. ``remove``: the lock file goes
-    when the job ends (a job that was waiting on it notices and locks a new one)."""
-    lock = work / name
-    while True:
-        work.mkdir(exist_ok=True)
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        except FileNotFoundError:
-            continue  # the job that held it removed the folder as it finished: make it again
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip()
-            os.close(fd)
-            pid = f" (pid {holder})" if holder.isdigit() else ""
-            raise StylekitError(f"another {what} is writing {output}{pid}: wait for it or choose another -o") \
-                from None
-        try:
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)  # locked a file its holder removed with the folder as it finished: lock the new one
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        yield
-    finally:
-        if remove:
-            Path(lock).unlink(missing_ok=True)  # still locked: nobody takes this file in between
-        os.close(fd)
 
 
 def same_job(settings: Path, key: dict[str, Any]) -> bool:

@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import StylekitError
+from .store import OnDisk
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
@@ -29,14 +31,29 @@ class QueueFull(StylekitError):
 
 
 @dataclass
-class JobOutput:
-    """What a job function returns: the encoded result and whether it stopped early."""
+class JobOutput(OnDisk):
+    """What a job function returns: the encoded result and whether it stopped early (its bytes move to a file
+    once a store keeps them: :meth:`read` them)."""
 
-    data: bytes
+    data: bytes | None = field(repr=False)
     media_type: str
     size: tuple[int, int]  # (width, height)
     interrupted: bool = False
     warnings: tuple[str, ...] = ()  # a run that finished without doing what was asked says why
+    file: Path | None = None
+
+
+class Keeper(Protocol):
+    """What the queue tells a store (each call made with the queue's lock held: it must not wait)."""
+
+    def kept(self, job: Job) -> None:
+        """A job was queued, started or finished."""
+
+    def previewed(self, job: Job) -> None:
+        """A running job has a new preview."""
+
+    def forgot(self, job: Job) -> None:
+        """A job is gone."""
 
 
 @dataclass
@@ -64,6 +81,28 @@ class Job:
     work: float = 0.0  # its amount of work, in the caller's units (for learning how long work takes)
     network: str = ""  # the network it runs (its speed is learnt per method and network)
     estimate: float | None = None  # seconds it was expected to run
+    request: dict[str, Any] | None = field(default=None, repr=False)  # what was asked, to ask again after a restart
+
+    SAVED = ("method", "lane", "state", "created", "started", "finished", "progress", "error", "timed_out", "inputs",
+             "work", "network", "estimate")
+
+    def record(self) -> dict[str, Any]:
+        """What a store keeps of it (JSON-ready; the result's bytes apart)."""
+        out = self.output
+        return {**{name: getattr(self, name) for name in self.SAVED},
+                "output": None if out is None else {"media_type": out.media_type, "size": list(out.size),
+                                                    "interrupted": out.interrupted, "warnings": list(out.warnings)}}
+
+    @classmethod
+    def from_record(cls, job_id: str, session: str, record: dict[str, Any], folder: Path) -> Job:
+        """A job as a store kept it (``folder`` holds its files); it no longer runs."""
+        job = cls(session, record["method"], record["lane"], None, id=job_id,
+                  **{name: record[name] for name in cls.SAVED[2:] if name in record})
+        out = record.get("output")
+        if out and record.get("file"):
+            job.output = JobOutput(None, out["media_type"], tuple(out["size"]), out["interrupted"],  # type: ignore
+                                   tuple(out["warnings"]), folder / record["file"])
+        return job
 
     def snapshot(self, position: int | None = None, version: int = 0) -> dict[str, Any]:
         """A JSON-ready description (``position``: 1-based place in its lane's waiting line; ``version``: the
@@ -72,7 +111,7 @@ class Job:
         return {"id": self.id, "method": self.method, "lane": self.lane, "state": self.state, "version": version,
                 "inputs": self.inputs, "estimate": self.estimate,
                 "position": position, "progress": dict(self.progress), "preview_version": self.preview_version,
-                "has_result": self.output is not None,
+                "has_result": self.output is not None, "created": self.created, "finished": self.finished,
                 "size": list(self.output.size) if self.output else None,
                 "interrupted": bool(self.output and self.output.interrupted),
                 "warnings": list(self.output.warnings) if self.output else [],
@@ -102,6 +141,8 @@ class JobContext:
             if preview is not None:
                 self.job.preview = preview
                 self.job.preview_version += 1
+                if self._queue.keeper is not None:
+                    self._queue.keeper.previewed(self.job)
             self._queue.changed()
 
 
@@ -112,13 +153,14 @@ class JobQueue:
     ``per_session`` (None: no bound) the jobs one session has waiting across the lanes, so no one fills a line;
     ``keep_finished`` bounds how many finished jobs each session keeps (oldest dropped first); ``max_seconds``
     (None: no limit) is how long a job may run before it is stopped like a cancel; ``observer`` is called
-    (outside the lock) with each job that finished its work.
+    (outside the lock) with each job that finished its work; ``keeper`` (a store) hears of every job queued,
+    started, finished or forgotten.
     """
 
     def __init__(self, lanes: dict[str, int], max_waiting: int = 50, keep_finished: int = 20,
                  max_seconds: float | None = None, observer: Callable[[Job], None] | None = None,
-                 per_session: int | None = None) -> None:
-        self.observer, self.per_session = observer, per_session
+                 per_session: int | None = None, keeper: Keeper | None = None) -> None:
+        self.observer, self.per_session, self.keeper = observer, per_session, keeper
         self.lock = threading.Condition()
         self.version = 0  # bumped on every change, so watchers can poll cheaply
         self.max_waiting, self.keep_finished, self.max_seconds = max_waiting, keep_finished, max_seconds
@@ -150,8 +192,24 @@ class JobQueue:
                 raise QueueFull(f"the {job.lane} queue is full ({len(line)} jobs waiting): try again later")
             self.jobs[job.id] = job
             line.append(job)
+            self._kept(job)
             self.changed()
         return job
+
+    def restore(self, job: Job) -> None:
+        """Take back a finished job a store kept (it is not queued)."""
+        with self.lock:
+            self.jobs[job.id] = job
+            self.changed()
+
+    def _kept(self, job: Job) -> None:
+        if self.keeper is not None:
+            self.keeper.kept(job)
+
+    def _forget(self, job: Job) -> None:
+        """Drop a stopped job (call with the lock held)."""
+        if self.jobs.pop(job.id, None) is not None and self.keeper is not None:
+            self.keeper.forgot(job)
 
     def find(self, job_id: str) -> Job | None:
         """Any session's job with this id, not removed: the server's own bookkeeping, never a route's answer."""
@@ -194,6 +252,21 @@ class JobQueue:
             return [job.snapshot(places.get(job.id), self.version) for job in self.jobs.values()
                     if job.session == session and not job.removed]
 
+    def holders(self) -> set[str]:
+        """The sessions that keep a finished result."""
+        with self.lock:
+            return {job.session for job in self.jobs.values() if job.state in FINISHED and job.output is not None}
+
+    def expire(self, before: float) -> int:
+        """Forget the jobs that finished before ``before`` (seconds since the epoch); how many."""
+        with self.lock:
+            old = [job for job in self.jobs.values() if job.state in FINISHED and (job.finished or 0) < before]
+            for job in old:
+                self._forget(job)
+            if old:
+                self.changed()
+            return len(old)
+
     def activity(self) -> dict[str, tuple[bool, float]]:
         """Per session with jobs: whether one is waiting or running, and when its last one finished (0: none)."""
         with self.lock:
@@ -209,7 +282,7 @@ class JobQueue:
             self.cancel(job)
             job.removed = True
             if job.state in FINISHED:
-                self.jobs.pop(job.id, None)
+                self._forget(job)
             self.changed()
 
     def cancel(self, job: Job) -> None:
@@ -220,6 +293,7 @@ class JobQueue:
             if job in line:
                 line.remove(job)
                 job.state, job.finished = CANCELLED, time.time()
+                self._kept(job)
             self.changed()
 
     def close_session(self, session: str) -> None:
@@ -246,12 +320,13 @@ class JobQueue:
             return self.lock.wait_for(predicate, timeout)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Cancel everything and stop the workers."""
+        """Stop the running jobs (each keeps its best so far) and the workers; waiting jobs stay queued, for a
+        store to start again."""
         with self.lock:
             self._stopping = True
-            for job in list(self.jobs.values()):
-                if job.state not in FINISHED:
-                    self.cancel(job)
+            for job in self.jobs.values():
+                if job.state == RUNNING:
+                    job.cancel_event.set()
             self.changed()
         for thread in self.threads:
             thread.join(timeout)
@@ -267,6 +342,7 @@ class JobQueue:
             self.turns += 1
             self.last_turn[lane][job.session] = self.turns
             job.state, job.started = RUNNING, time.time()
+            self._kept(job)
             self.changed()
             return job
 
@@ -291,11 +367,15 @@ class JobQueue:
                         "per job"))
                 job.output, job.error, job.finished = output, error, finished
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
+                best = "; the best image so far is kept" if output is not None else ""
                 if job.timed_out and not error:
-                    job.error = (f"stopped at this server's limit of {self.max_seconds:g} s per job" +
-                                 ("; the best image so far is kept" if output is not None else ""))
+                    job.error = f"stopped at this server's limit of {self.max_seconds:g} s per job{best}"
+                elif self._stopping and job.state == CANCELLED:
+                    job.error = f"stopped when the server stopped{best}"
                 if job.removed:
-                    self.jobs.pop(job.id, None)
+                    self._forget(job)
+                else:
+                    self._kept(job)
                 self._trim(job.session)
                 self.changed()
             if job.state == DONE and self.observer is not None:
@@ -307,4 +387,4 @@ class JobQueue:
     def _trim(self, session: str) -> None:
         finished = [j for j in self.jobs.values() if j.session == session and j.state in FINISHED]
         for job in finished[: max(0, len(finished) - self.keep_finished)]:
-            del self.jobs[job.id]
+            self._forget(job)

@@ -27,7 +27,7 @@ from ..options.schema import OptionError, as_typed, specs, web_label
 from .estimate import say_seconds
 from .estimate import work as estimate_work
 from .guards import MB, Refused, json_error, read_body
-from .jobs import Job, QueueFull
+from .jobs import FAILED, Job, QueueFull
 from .sessions import VIEW_SIDES, Busy, State, StoredImage, UnknownSession, measure_upload, thumbnail, upload_label
 from .tasks import Method, check_limits, server_settings
 
@@ -91,7 +91,7 @@ async def api_config(request: Request) -> Response:
         "builtin_styles": N_BUILTIN,
         "trained": trained,
         "layers": {name: layer_names(name) for name in BACKBONES},
-        "keep_minutes": config.keep_minutes,
+        "keep_minutes": config.keep_minutes, "keep_days": config.keep_days, "keep_results": state.queue.keep_finished,
         "limits": {"max_upload_mb": config.max_upload_mb, "max_pixels": config.max_pixels,
                    "max_side": config.max_side},
         "queue": state.queue.counts()})
@@ -131,7 +131,7 @@ async def upload(request: Request) -> Response:
         loop = asyncio.get_running_loop()
         width, height = await loop.run_in_executor(state.decoders, measure_upload, data, name, config.max_pixels)
         stored = StoredImage(secrets.token_urlsafe(12), name, data, width, height)
-        state.store(token, stored)  # type: ignore[arg-type]
+        state.keep_upload(token, stored)  # type: ignore[arg-type]
     except Refused as exc:
         return exc.response()
     except Busy as exc:
@@ -258,8 +258,27 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
     if limit and seconds > limit:  # refused now rather than stopped (or, on the quick lane, run over) later
         raise OptionError(f"this job would take {say_seconds(seconds)} here, above this server's limit of "
                           f"{limit:g} s per job: choose a smaller size or a quicker setting", "size")
+    request = {key: value for key, value in body.items() if key != "estimate"}
     return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
-               network=network, estimate=seconds)
+               network=network, estimate=seconds, request=request)
+
+
+def resume_waiting(state: State) -> None:
+    """Queue again the jobs that were waiting when the server stopped (``state.waiting``), each checked as when it
+    was sent; one that can no longer run fails with the reason on its card."""
+    for kept in state.waiting:
+        try:
+            if not isinstance(kept.request, dict):
+                raise StylekitError("its settings were not kept")
+            job = make_job(state, kept.request)
+            job.id, job.created = kept.id, kept.created
+            state.queue.submit(job)
+        except StylekitError as exc:
+            kept.state, kept.finished = FAILED, time.time()
+            kept.error = f"this job could not start again after the server restarted: {exc}"
+            state.queue.restore(kept)
+            state.store.kept(kept)
+    state.waiting = []
 
 
 def job_error(exc: StylekitError, status: int = 400) -> Response:
@@ -327,8 +346,8 @@ def with_job(handler: Callable[[State, Job], Response], gone: Callable[[Request]
         if job is None:
             if gone is not None:
                 return gone(request)
-            return json_error("this job is no longer kept (removed, or its page was closed more than "
-                              f"{state.config.keep_minutes:g} minutes ago)", 404)
+            return json_error("this job is no longer kept (removed, or past this server's time or space for "
+                              "results)", 404)
         with contextlib.suppress(StylekitError):
             state.session(token)  # asking about a job keeps its session alive
         return handler(state, job)
@@ -358,16 +377,24 @@ def job_preview(state: State, job: Job) -> Response:
 def job_result(state: State, job: Job) -> Response:
     if job.output is None:
         return json_error("this job has no result yet", 404)
+    try:
+        data = job.output.read()
+    except StylekitError:  # removed as this was asked
+        return json_error(gone_message(state), 410)
     headers = {"Content-Disposition": f'attachment; filename="stylekit-{job.method}-{job.id[:8]}.png"',
                "Cache-Control": "no-store"}
-    return Response(job.output.data, media_type=job.output.media_type, headers=headers)
+    return Response(data, media_type=job.output.media_type, headers=headers)
+
+
+def gone_message(state: State) -> str:
+    """Why a result is no longer here, in the page's words."""
+    return (f"This result is no longer kept. This server keeps each result for {state.config.keep_days:g} days "
+            "(the oldest go first when its space runs out) and forgets the ones that were removed.")
 
 
 def result_gone(request: Request) -> Response:
     """A download link whose result is no longer kept: a page that says so (410) for a browser, JSON else."""
-    keep = state_of(request).config.keep_minutes
-    message = (f"This result is no longer kept. stylekit keeps results for {keep:g} minutes "
-               "after their page was last open, and forgets the ones that were removed.")
+    message = gone_message(state_of(request))
     if "text/html" not in request.headers.get("accept", ""):
         return json_error(message, 410)
     return HTMLResponse(GONE_PAGE.format(message=message), status_code=410)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from ..errors import StylekitError
 from ..options import ServerConfig
 from .guards import HostCheck
-from .routes import ROUTES, STATIC
+from .routes import ROUTES, STATIC, resume_waiting
 from .sessions import State
 
 EXPIRE_EVERY = 15.0  # seconds between sweeps for sessions past their time
@@ -92,13 +94,18 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     sweeper = asyncio.create_task(sweep())
     yield
     sweeper.cancel()
-    await asyncio.to_thread(state.queue.shutdown)
-    state.decoders.shutdown()
+    await asyncio.to_thread(state.close)
 
 
 def create_app(config: ServerConfig) -> Starlette:
-    """The web app; its :class:`State` is ``app.state.stylekit`` and its queue stops with the app."""
+    """The web app; its :class:`State` is ``app.state.stylekit`` (with what its store kept, and the jobs that
+    were waiting queued again) and it is closed with the app."""
     state = State(config)
+    try:
+        resume_waiting(state)
+    except BaseException:
+        state.close()
+        raise
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     middleware=[Middleware(HostCheck, host=config.host, allowed=config.allowed_hosts)])
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
@@ -122,11 +129,16 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class BackgroundServer:
-    """Run the app in a thread (for tests and scripts): ``with BackgroundServer(config) as s: s.url``."""
+    """Run the app in a thread (for tests and scripts): ``with BackgroundServer(config) as s: s.url``. Its store
+    is ``config.data_dir``, or a temporary folder removed when it stops."""
 
     def __init__(self, config: ServerConfig) -> None:
         import uvicorn
 
+        self.scratch = None  # without a --data-dir, a store of its own that goes with it
+        if config.data_dir is None:
+            self.scratch = tempfile.TemporaryDirectory(prefix="stylekit-server-")
+            config = dataclasses.replace(config, data_dir=self.scratch.name)
         self.app = create_app(config)
         self.sock = bind(config.host, config.port)
         self.url = url_of(self.sock)
@@ -151,6 +163,9 @@ class BackgroundServer:
         self.server.should_exit = True
         self.thread.join(30)
         self.sock.close()
+        self.state.close()
+        if self.scratch is not None:
+            self.scratch.cleanup()
 
 
 def url_of(sock: socket.socket) -> str:
@@ -159,15 +174,24 @@ def url_of(sock: socket.socket) -> str:
     return f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 
 
-def serve(config: ServerConfig, started: Callable[[str], None] | None = None) -> None:
-    """Serve until Ctrl-C (the CLI's ``stylekit serve``); ``started(url)`` is called once listening."""
+def serve(config: ServerConfig, started: Callable[[str], None] | None = None) -> int:
+    """Serve until Ctrl-C (the CLI's ``stylekit serve``); ``started(url)`` is called once listening. The number of
+    results its store keeps when it stops."""
     import uvicorn
 
     app = create_app(config)
-    sock = bind(config.host, config.port)
+    try:
+        sock = bind(config.host, config.port)
+    except BaseException:
+        app.state.stylekit.close()
+        raise
     if started is not None:
         started(url_of(sock))
     try:
         uvicorn.Server(uvicorn_config(app, config)).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises the Ctrl-C again once it has shut down
+        pass
     finally:
         sock.close()
+        kept = app.state.stylekit.close()
+    return kept

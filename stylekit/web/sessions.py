@@ -1,8 +1,10 @@
-"""What the web server keeps in memory (:class:`State`): each page's session and its uploads, the examples, the queue.
+"""What the web server keeps (:class:`State`): each page's session and its uploads, the examples, the queue, and
+the store that keeps them on disk (:mod:`.store`), so a restart loses nothing.
 
 Images are kept as their compressed file bytes, checked when they arrive and decoded only while a job uses them;
-nothing a client sends is ever used as a file path, and nothing is written to disk. A session is kept until no page
-has had it open for ``--keep-minutes``, so a reload, a closed tab or a dropped connection loses nothing.
+nothing a client sends is ever used as a file path. Each finished result is kept for ``--keep-days`` whatever its
+page does (within ``--max-disk-mb``, oldest removed first), with its session and pictures; a session without one is
+kept until no page has had it open for ``--keep-minutes``, so a reload or a closed tab loses nothing.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from ..options import ServerConfig, validate
 from ..options.registry import OPTIMISE, QUICK
 from .estimate import Estimator
 from .guards import MB, ByteBudget
-from .jobs import Job, JobQueue
+from .jobs import CANCELLED, QUEUED, RUNNING, Job, JobOutput, JobQueue
+from .store import OnDisk, Saved, Store
 from .tasks import encode_png, methods_by_name
 
 VIEW_SIDES = (256, 1024)  # long sides the page may ask an image at (thumbnails, before/after views)
@@ -34,22 +37,24 @@ BUILTIN_THUMBNAIL = 112  # long side of the built-in styles' gallery pictures
 
 
 @dataclass
-class StoredImage:
-    """An upload or example, kept as its compressed file bytes and decoded on use."""
+class StoredImage(OnDisk):
+    """An upload or example, kept as its compressed file bytes (an upload's in its file once the store wrote it)
+    and decoded on use."""
 
     id: str
     name: str
-    data: bytes = field(repr=False)
+    data: bytes | None = field(repr=False)
     width: int
     height: int
     kind: str = "upload"  # or "photo" / "painting" for the examples
     credit: str | None = None
     views: dict[int, bytes] = field(default_factory=dict, repr=False)  # JPEGs by long side, made on first use
+    file: Path | None = None
 
     @property
     def held(self) -> int:
-        """Bytes it holds in memory."""
-        return len(self.data) + sum(map(len, self.views.values()))
+        """Bytes its views hold in memory."""
+        return sum(map(len, self.views.values()))
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
@@ -58,7 +63,7 @@ class StoredImage:
 
     def open(self) -> Image.Image:
         """The decoded image (checked when it was stored)."""
-        return decode_upload(self.data, self.name, self.width * self.height)
+        return decode_upload(self.read(), self.name, self.width * self.height)
 
 
 def decode_upload(data: bytes, name: str, max_pixels: int) -> Image.Image:
@@ -114,6 +119,7 @@ class Session:
     images: OrderedDict[str, StoredImage] = field(default_factory=OrderedDict)
     last_seen: float = field(default_factory=time.time)
     pages: int = 0
+    saved_seen: float = 0.0  # the last_seen its store has
 
 
 class State:
@@ -137,14 +143,82 @@ class State:
         self.held = ByteBudget(int(config.max_uploads_mb * MB))
         self.keep = config.keep_minutes * 60
         self.estimator = Estimator.for_this_machine()
-        self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
-                              max_seconds=config.max_job_seconds, observer=self._learn,
-                              per_session=config.max_waiting_per_session)
         self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
         self.builtin_lock = threading.Lock()
         self.sockets: dict[str, int] = {}  # open page connections by client address
         self._trained: dict[tuple[str, int, int], dict[str, Any]] = {}  # model files read, by (path, size, time)
         self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
+        self.store = Store(config.store_folder, int(config.max_disk_mb * MB))
+        self.queue = JobQueue({OPTIMISE: config.workers, QUICK: config.quick_workers}, config.max_waiting,
+                              max_seconds=config.max_job_seconds, observer=self._learn,
+                              per_session=config.max_waiting_per_session, keeper=self.store)
+        self.store.on_full = self._make_room
+        try:
+            self.waiting = self._restore(self.store.load())  # queued jobs found in the store, to be asked again
+        except BaseException:
+            self.close()
+            raise
+
+    def _restore(self, saved: Saved) -> list[Job]:
+        """Take back what the store kept: sessions, their uploads and finished jobs; a job that was running is
+        marked stopped (its last saved preview kept as its result); queued jobs are returned, in order."""
+        for row in saved.sessions:
+            self.sessions[row["token"]] = Session(last_seen=row["last_seen"], saved_seen=row["last_seen"])
+        for row in saved.images:
+            record, session = row["record"], self.sessions.get(row["session"])
+            if session is None:
+                self.store.drop_image(row["id"])
+                continue
+            session.images[row["id"]] = StoredImage(row["id"], record["name"], None, record["width"],
+                                                    record["height"], file=self.store.files / record["file"])
+        waiting = []
+        for row in saved.jobs:
+            job = Job.from_record(row["id"], row["session"], row["record"], self.store.files)
+            job.request = row["request"]
+            if job.session not in self.sessions:
+                self.store.forgot(job)
+            elif job.state == QUEUED:
+                waiting.append(job)
+            else:
+                if job.state == RUNNING:
+                    self._stopped_by_restart(job, row["record"].get("preview"))
+                self.queue.restore(job)
+        return waiting
+
+    def _stopped_by_restart(self, job: Job, preview: str | None) -> None:
+        """A job the server stopped without finishing (killed): stopped, with its last saved preview kept."""
+        job.state, job.finished = CANCELLED, time.time()
+        try:
+            best = Image.open(self.store.files / preview) if preview else None
+        except OSError:
+            best = None
+        if best is not None:
+            job.output = JobOutput(encode_png(best), "image/png", best.size, True)
+        job.error = "the server stopped while this job ran" + (
+            ": the best image so far is kept" if best is not None else ": run it again")
+        self.store.kept(job)
+
+    def _make_room(self, excess: int, keep: str) -> None:
+        """The store is over ``--max-disk-mb`` by ``excess`` bytes: remove results, oldest first, but ``keep``."""
+        freed = 0
+        for job_id, size in list(self.store.oldest_results(keep)):
+            if freed >= excess:
+                break
+            job = self.queue.find(job_id)
+            if job is not None:
+                self.queue.remove(job)
+                freed += size
+
+    def close(self) -> int:
+        """Stop the queue (running jobs keep their best so far), write what is pending and release the store;
+        the number of results it keeps."""
+        self.queue.shutdown()
+        with self.lock:
+            for token, found in self.sessions.items():
+                if found.last_seen != found.saved_seen:
+                    self.store.save_session(token, found.last_seen)
+        self.decoders.shutdown()
+        return self.store.close()
 
     def builtin_thumbnail(self, index: int) -> bytes:
         """A JPEG of the example portrait in built-in style ``index`` (all 26 are drawn on first use)."""
@@ -228,36 +302,44 @@ class State:
         return {example.id: example for example in found}
 
     def expire(self) -> None:
-        """Forget the sessions no page has had open for ``keep_minutes``, once their jobs have stopped (the
-        time counts from the later of the page's last request and the session's last finished job)."""
+        """Forget the results older than ``keep_days``, then the sessions that keep none and that no page has had
+        open for ``keep_minutes``, once their jobs have stopped (the time counts from the later of the page's last
+        request and the session's last finished job); note when the others were last seen."""
         now = time.time()  # wall-clock time, as jobs record theirs
+        self.queue.expire(now - self.config.keep_days * 86400)
         with self.lock:
-            activity = self.queue.activity()
+            activity, holders = self.queue.activity(), self.queue.holders()
             for token, found in list(self.sessions.items()):
                 busy, finished = activity.get(token, (False, 0.0))
-                if not found.pages and not busy and now - max(found.last_seen, finished) > self.keep:
+                if not found.pages and not busy and token not in holders \
+                        and now - max(found.last_seen, finished) > self.keep:
                     self.drop_session(token)
+                elif found.last_seen != found.saved_seen:
+                    self.store.save_session(token, found.last_seen)
+                    found.saved_seen = found.last_seen
 
     def new_session(self, resume: Any = None) -> tuple[str, bool]:
         """The session ``resume`` names while it is still kept (True), else a fresh one (False). At
-        ``max_sessions`` a session without a page and without running jobs makes room (one that holds nothing
-        first, then the longest idle), and when there is none the new one is refused (:class:`Busy`)."""
+        ``max_sessions`` a session without a page, a running job or a kept result makes room (one that holds
+        nothing first, then the longest idle), and when there is none the new one is refused (:class:`Busy`)."""
         self.expire()
         with self.lock:
             if isinstance(resume, str) and resume in self.sessions:
                 self.sessions[resume].last_seen = time.time()
                 return resume, True
             if len(self.sessions) >= self.config.max_sessions:
-                activity = self.queue.activity()
+                activity, holders = self.queue.activity(), self.queue.holders()
                 idle = {token: (token in activity or bool(s.images), s.last_seen)
                         for token, s in self.sessions.items()
-                        if not s.pages and not activity.get(token, (False, 0.0))[0]}
+                        if not s.pages and token not in holders and not activity.get(token, (False, 0.0))[0]}
                 if not idle:
-                    raise Busy(f"this server already has {len(self.sessions)} pages open or working, as many as "
-                               "it may: try again later")
+                    raise Busy("this server is full: as many people as it can serve are using it or keeping "
+                               "pictures on it; try again later")
                 self.drop_session(min(idle, key=idle.__getitem__))
             token = secrets.token_urlsafe(16)
-            self.sessions[token] = Session()
+            found = self.sessions[token] = Session()
+            found.saved_seen = found.last_seen
+            self.store.save_session(token, found.last_seen)
         return token, False
 
     def session(self, token: Any) -> Session:
@@ -273,6 +355,9 @@ class State:
         found = self.sessions.pop(token, None)
         if found is not None:
             self.held.give(sum(image.held for image in found.images.values()))
+            for image_id in found.images:
+                self.store.drop_image(image_id)
+        self.store.drop_session(token)
         self.queue.close_session(token)
 
     def keep_view(self, token: Any, image: StoredImage, side: int, data: bytes) -> None:
@@ -287,15 +372,19 @@ class State:
                         and self.held.take(len(data)):
                     image.views[side] = data
 
-    def store(self, token: str, image: StoredImage) -> None:
-        """Keep an upload for a session (its oldest beyond ``max_images`` dropped), within the upload budget."""
+    def keep_upload(self, token: str, image: StoredImage) -> None:
+        """Keep an upload for a session (its oldest beyond ``max_images`` dropped), on disk within the store's
+        room."""
         with self.lock:
             images = self.session(token).images
-            if not self.held.take(len(image.data)):
-                raise Busy(self.held.full())
+            if not self.store.has_room(len(image.read())):
+                raise Busy("this server has no room left for pictures: try again later")
             images[image.id] = image
+            self.store.save_image(token, image, {"name": image.name, "width": image.width, "height": image.height})
             while len(images) > self.config.max_images:
-                self.held.give(images.popitem(last=False)[1].held)
+                old = images.popitem(last=False)[1]
+                self.held.give(old.held)
+                self.store.drop_image(old.id)
 
     def image(self, token: str, image_id: Any) -> StoredImage:
         """An example, or one of the session's uploads."""

@@ -117,3 +117,61 @@ def test_a_write_the_system_refuses_is_one_line_and_leaves_nothing(tmp_path, mon
     err = capsys.readouterr().err
     assert code == 2 and "permission denied" in err and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["content.png", "style.png"])
+
+
+ORDINARY = 65534  # nobody: the user the refusals below run as when the suite runs as root
+
+
+def _refusals_as_an_ordinary_user(folder: str, drop: bool) -> list[tuple[int, str]]:
+    """In a fresh process: ``transfer`` into a read-only folder, from an unreadable file, then into a writable one,
+    as an ordinary user (``drop``: first as root, so every module is loaded, then as :data:`ORDINARY`)."""
+    import contextlib
+    import io
+
+    from stylekit.cli import main
+
+    base = Path(folder)
+    photo, style = base / "content.png", base / "style.png"
+
+    def run(content: Path, out: Path) -> tuple[int, str]:
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["transfer", str(content), str(style), "-o", str(out), "--backbone", "scratch", "--size",
+                         "32", "--steps", "2", "-q"])
+        return code, err.getvalue()
+
+    if drop:
+        assert run(photo, base / "warm.png")[0] == 0
+        (base / "warm.png").unlink()
+        os.setgroups([])
+        os.setgid(ORDINARY)
+        os.setuid(ORDINARY)
+    return [run(photo, base / "locked" / "out.png"), run(base / "secret.png", base / "out2.png"),
+            run(photo, base / "out.png")]
+
+
+def test_as_an_ordinary_user_an_unwritable_folder_or_unreadable_input_is_one_line(content_path, style_path):
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="stylekit-user-"))  # outside pytest's root-only folders
+    try:
+        folder.chmod(0o777)
+        for name, source in (("content.png", content_path), ("style.png", style_path), ("secret.png", content_path)):
+            shutil.copy(source, folder / name)
+            (folder / name).chmod(0o644)
+        (folder / "secret.png").chmod(0o000)
+        (folder / "locked").mkdir(mode=0o555)
+        (folder / "locked").chmod(0o555)
+        drop = os.geteuid() == 0  # root reads and writes anything: the refusals need an ordinary user
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            locked, unreadable, fine = pool.apply(_refusals_as_an_ordinary_user, (str(folder), drop))
+        assert locked[0] == 2 and locked[1].count("\n") == 1 and "permission denied" in locked[1]
+        assert unreadable[0] == 2 and unreadable[1].count("\n") == 1 and "cannot read" in unreadable[1]
+        assert fine == (0, "") and (folder / "out.png").stat().st_uid == (ORDINARY if drop else os.geteuid())
+        assert sorted(p.name for p in folder.iterdir()) == ["content.png", "locked", "out.png", "secret.png",
+                                                            "style.png"]  # no debris
+        assert list((folder / "locked").iterdir()) == []
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

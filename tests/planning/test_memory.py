@@ -3,11 +3,13 @@ image work (the free memory is patched where memory.py looks it up, so nothing b
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from stylekit import devices
 from stylekit.cli import main
 from stylekit.errors import OutOfMemoryEstimate
 from stylekit.methods import deepdream, feature_maps, gatys, inversion, texture_synthesis
@@ -159,3 +161,44 @@ def test_the_cli_refuses_in_one_line_and_writes_nothing(monkeypatch, capsys, tmp
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and re.search(r"use --size \d+ or less$", err)
     assert not out.exists()
+
+
+def fake_cgroup(root: Path, proc: Path, version: int, limit: int, usage: int, cache: int) -> None:
+    """A cgroup of ``version`` holding this process, with its memory ``limit``, ``usage`` and reclaimable cache."""
+    if version == 2:
+        proc.write_text("0::/box\n")
+        folder = root / "box"
+        files = {"memory.max": str(limit), "memory.current": str(usage), "memory.stat": f"inactive_file {cache}\n"}
+    else:
+        proc.write_text("4:memory:/box\n3:cpuset:/\n")
+        folder = root / "memory" / "box"
+        files = {"memory.limit_in_bytes": str(limit), "memory.usage_in_bytes": str(usage),
+                 "memory.stat": f"cache {cache}\ntotal_inactive_file {cache}\n"}
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_free_memory_counts_the_containers_limit(tmp_path, monkeypatch, version):
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(devices, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(devices, "PROC_CGROUP", tmp_path / "cgroup")
+    unbounded = devices.available_memory(cpu)
+    fake_cgroup(tmp_path, tmp_path / "cgroup", version, limit=3 * 2**30, usage=2**30 + 2**28, cache=2**28)
+    assert devices.available_memory(cpu) == min(unbounded, 2 * 2**30)  # the page cache counts as room
+    (tmp_path / "other").mkdir()
+    monkeypatch.setattr(devices, "CGROUP_ROOT", tmp_path / "other")  # no such files: the machine's figure
+    assert devices.available_memory(cpu) == pytest.approx(unbounded, rel=0.05)
+
+
+def test_a_run_too_large_for_the_containers_limit_is_refused_in_one_line(tmp_path, monkeypatch, capsys,
+                                                                       content_path, style_path):
+    monkeypatch.setattr(devices, "CGROUP_ROOT", tmp_path)
+    monkeypatch.setattr(devices, "PROC_CGROUP", tmp_path / "cgroup")
+    fake_cgroup(tmp_path, tmp_path / "cgroup", 2, limit=4 * 2**30, usage=2**30, cache=0)  # 3 GiB left
+    out = tmp_path / "out.png"
+    assert main(["fast", str(content_path), str(style_path), "--model", "wct", "--content-size", "16384",
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "GiB is free on cpu: use --content-size" in err and not out.exists()

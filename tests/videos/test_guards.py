@@ -12,8 +12,9 @@ import torch
 
 from stylekit.cli import main
 from stylekit.errors import StylekitError
+from stylekit.io import outputs
 from stylekit.optim import Callback, ItemProgress
-from stylekit.videos import VideoWriter, probe, read_frames, run_video, stylize
+from stylekit.videos import VideoWriter, probe, read_frames, run_video
 from stylekit.videos.clips import make_clip
 from stylekit.videos.stylize import FrameStylizer, job_lock, work_dir
 
@@ -197,7 +198,7 @@ def test_thejob_lock(tmp_path):
 def test_a_lock_whose_holder_finished_meanwhile_is_not_kept(tmp_path, monkeypatch):
     out = tmp_path / "out.mp4"
     work = work_dir(out)
-    lock = stylize.fcntl.flock
+    lock = outputs.fcntl.flock
     calls = []
 
     def holder_finishes_first(fd, operation):  # the holder removes the folder just before this flock gets it
@@ -207,7 +208,7 @@ def test_a_lock_whose_holder_finished_meanwhile_is_not_kept(tmp_path, monkeypatc
         calls.append(operation)
         lock(fd, operation)
 
-    monkeypatch.setattr(stylize.fcntl, "flock", holder_finishes_first)
+    monkeypatch.setattr(outputs.fcntl, "flock", holder_finishes_first)
     with job_lock(work, out):
         assert len(calls) == 2 and (work / "lock").read_text() == str(os.getpid())
 

@@ -155,6 +155,8 @@ def test_good_quality_runs_a_draft_optimisation_with_an_estimate(browser, server
     result.locator(".state:has-text('done')").wait_for(timeout=120_000)
     assert "quality draft" in result.locator(".settings").inner_text()
     assert "×160" in result.locator(".info").inner_text()  # 137x160: the portrait at the chosen size
+    assert "kept until" in result.locator(".info").inner_text()  # its history: made when, kept until when
+    assert "kept on this server for 7 days" in page.text_content("#results-note")
     assert result.locator("input.split").is_visible()
     page.close()
 

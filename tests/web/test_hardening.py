@@ -163,8 +163,8 @@ def test_a_stalled_body_times_out_with_408_and_holds_nothing():
         assert client.upload(png_bytes(pattern(40)))["width"] == 40  # and the server goes on serving
 
 
-def test_uploads_being_received_and_kept_share_one_memory_budget():
-    with serving(max_upload_mb=0.75, max_uploads_mb=1) as server:
+def test_uploads_being_received_share_one_memory_budget_and_kept_ones_go_to_disk():
+    with serving(max_upload_mb=0.75, max_uploads_mb=1, max_disk_mb=1) as server:
         client = Client(server.url)
         path = f"/api/images?session={client.session}&name=big.png"
         with socket.create_connection(address(server), timeout=30) as first:  # stalls after 600 kB of 700
@@ -177,15 +177,19 @@ def test_uploads_being_received_and_kept_share_one_memory_budget():
         noise = [png_bytes(np.random.default_rng(i).integers(0, 256, (300, 300, 3), np.uint8)) for i in range(4)]
         for data in noise[:3]:
             client.upload(data)
-        assert server.state.held.used == sum(map(len, noise[:3]))
-        assert "as much as it may" in client.upload(noise[3], expect=503)["error"]
+        server.state.store.flush()
+        kept = server.state.sessions[client.session].images.values()
+        assert server.state.held.used == 0 and [image.file.read_bytes() for image in kept] == noise[:3]
+        assert server.state.store.used == sum(map(len, noise[:3]))  # on disk, not in memory
+        assert "no room left for pictures" in client.upload(noise[3], expect=503)["error"]  # past --max-disk-mb
         with connect(f"ws{server.url[4:]}/api/session/{client.session}/ws", open_timeout=30) as ws:
             ws.recv(timeout=30)
         eventually(lambda: not server.state.sessions[client.session].pages)  # the page closed: kept a while
-        assert server.state.held.used == sum(map(len, noise[:3]))
         server.state.sessions[client.session].last_seen -= server.state.keep + 1
         server.state.expire()  # then forgotten, with its uploads
-        assert client.session not in server.state.sessions and server.state.held.used == 0
+        server.state.store.flush()
+        assert client.session not in server.state.sessions and server.state.store.used == 0
+        assert not list(server.state.store.files.iterdir())
         assert Client(server.url).upload(noise[3])["width"] == 300
 
 
@@ -195,8 +199,7 @@ def test_uploads_are_kept_compressed_and_decoded_for_their_jobs():
         flat = png_bytes(np.full((400, 600, 3), 90, np.uint8))  # 240 kP in about a kilobyte
         info = client.upload(flat, "flat.png")
         stored = server.state.sessions[client.session].images[info["id"]]
-        assert stored.data == flat and (stored.width, stored.height) == (600, 400)
-        assert server.state.held.used == len(flat)
+        assert stored.read() == flat and (stored.width, stored.height) == (600, 400)
         job = client.submit("fast", info["id"], ["ex-swirls"], {"style_size": "64"})
         done = client.wait(job["id"], timeout=300)
         assert done["state"] == "done" and done["size"] == [256, 171]  # capped at --max-side
@@ -244,7 +247,7 @@ def test_sessions_are_bounded_and_those_without_a_page_expire():
             for token in (second.session, third.session):
                 sessions[token].last_seen -= keep  # long silent, but their pages are open
             status, payload, _ = second.raw("POST", "/api/session")
-            assert status == 503 and b"pages open or working, as many as it may" in payload  # both kept, and no room
+            assert status == 503 and b"this server is full" in payload  # both kept, and no room
             assert set(sessions) == {second.session, third.session}
         eventually(lambda: all(not s.pages for s in sessions.values()))
         assert set(sessions) == {second.session, third.session}  # the pages closed: kept for a reload

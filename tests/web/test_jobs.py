@@ -9,7 +9,8 @@ from PIL import Image
 
 from stylekit.errors import StylekitError
 from stylekit.options import DreamOptions, FastOptions, InvertOptions, TextureOptions, TransferOptions, namer
-from stylekit.web.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobOutput, JobQueue, QueueFull
+from stylekit.web.jobs import (CANCELLED, DONE, FAILED, QUEUED, RUNNING, Job, JobContext, JobOutput, JobQueue,
+                             QueueFull)
 from stylekit.options.registry import OPTIMISE, QUICK
 from stylekit.web.tasks import check_limits, methods_by_name, total_steps
 
@@ -241,3 +242,47 @@ def test_one_session_has_only_its_share_of_waiting_jobs():
         release.set()
     finally:
         queue.shutdown()
+
+
+class Heard:
+    """A keeper that notes what the queue tells it."""
+
+    def __init__(self) -> None:
+        self.said: list[tuple[str, str, str]] = []
+
+    def kept(self, job: Job) -> None:
+        self.said.append(("kept", job.id, job.state))
+
+    def previewed(self, job: Job) -> None:
+        self.said.append(("previewed", job.id, job.state))
+
+    def forgot(self, job: Job) -> None:
+        self.said.append(("forgot", job.id, job.state))
+
+
+def test_the_keeper_hears_every_change_and_a_shutdown_leaves_waiting_jobs_queued():
+    heard = Heard()
+    queue = JobQueue({OPTIMISE: 1}, keeper=heard, keep_finished=1)
+    release, started = threading.Event(), threading.Event()
+    first = queue.submit(Job("s", "transfer", OPTIMISE, lambda ctx: OUT))
+    wait_state(queue, first, DONE)
+    running = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release, started)))
+    assert started.wait(10)
+    JobContext(queue, running).report(b"jpeg", step=1)
+    waiting = queue.submit(Job("s", "transfer", OPTIMISE, blocking(release)))
+    queue.shutdown()
+    assert running.state == CANCELLED and running.error == "stopped when the server stopped; the best image so " \
+        "far is kept" and running.output.read() == b"best"
+    assert waiting.state == QUEUED and waiting.cancel_event.is_set() is False  # for a store to start again
+    assert heard.said == [("kept", first.id, QUEUED), ("kept", first.id, RUNNING), ("kept", first.id, DONE),
+                          ("kept", running.id, QUEUED), ("kept", running.id, RUNNING),
+                          ("previewed", running.id, RUNNING), ("kept", waiting.id, QUEUED),
+                          ("kept", running.id, CANCELLED), ("forgot", first.id, DONE)]  # keep_finished=1
+
+
+def test_a_job_record_brings_back_the_finished_job(tmp_path):
+    job = Job("s", "fast", QUICK, None, state=DONE, finished=5.0, inputs={"title": "Quick"}, estimate=2.0,
+              error=None, output=JobOutput(None, "image/png", (3, 2), True, ("w",), tmp_path / "x.result"))
+    (tmp_path / "x.result").write_bytes(b"png")
+    back = Job.from_record(job.id, "s", {**job.record(), "file": "x.result"}, tmp_path)
+    assert back.snapshot() == job.snapshot() and back.output.read() == b"png" and back.run is None

@@ -240,7 +240,12 @@ def test_a_closed_page_finds_its_pictures_jobs_and_results_again_until_they_expi
     state = server.state
     state.sessions[client.session].last_seen -= state.keep + 1
     state.queue.find(job["id"]).finished -= state.keep + 1
-    state.expire()  # no page for longer than keep_minutes: forgotten
+    state.expire()  # no page for longer than keep_minutes, but it keeps a result: kept with its pictures
+    assert client.session in state.sessions and state.queue.find(job["id"]) is not None
+    assert client.raw("GET", f"/api/images/{content}.jpg?session={client.session}")[0] == 200
+    state.queue.find(job["id"]).finished -= state.config.keep_days * 86400
+    state.sessions[client.session].last_seen -= state.keep + 1  # (the view above saw it again)
+    state.expire()  # the result is past keep_days: forgotten, and the session with it
     assert client.session not in state.sessions and state.queue.find(job["id"]) is None
     status, page, headers = client.raw("GET", result, headers={"Accept": "text/html,*/*"})
     assert status == 410 and b"This result has expired" in page and headers["content-type"].startswith("text/html")

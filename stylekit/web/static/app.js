@@ -571,8 +571,7 @@ async function start() {
     const answer = await post("/api/session", { resume: saved.session });
     state.session = answer.session;
     if (answer.expired) {
-      toast(`Your earlier pictures have expired (they are kept ${state.config.keep_minutes} minutes after the page `
-            + "closes).", "info");
+      toast(`Your earlier pictures have expired (${keptFor()}).`, "info");
     }
     const known = new Map(state.config.examples.map((e) => [e.id, e]));
     for (const image of answer.images) known.set(image.id, remember(image));

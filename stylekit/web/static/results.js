@@ -129,6 +129,9 @@ function drawProgress(li, job, extra) {
   if (running && job.estimate) info.push(`expected ${Math.round(job.estimate)} s`);
   if (job.state === "queued" && job.estimate) info.push(`will take about ${Math.round(job.estimate)} s`);
   if (job.size) info.push(`${job.size[0]}×${job.size[1]}`);
+  if (job.has_result && job.finished) {
+    info.push(`made ${shortDate(job.finished)}, kept until ${shortDate(job.finished + state.config.keep_days * 86400)}`);
+  }
   li.querySelector(".info").textContent = info.join(" · ");
 }
 
@@ -139,10 +142,24 @@ function tick() {
   }
 }
 
+// How long this server keeps things, in words (results for days, pictures without a result for minutes).
+function keptFor() {
+  const c = state.config;
+  return `results are kept ${c.keep_days} days, pictures without a result ${c.keep_minutes} minutes after the `
+    + "page closes";
+}
+
 function updateResultsHead() {
+  const c = state.config;
   $("#clear").hidden = state.jobs.size === 0;
-  $("#results-note").textContent = state.jobs.size ? "" : "Your pictures appear here. They are kept while this page "
-    + `is open and for ${state.config.keep_minutes} minutes after, so a reload loses nothing.`;
+  $("#results-note").textContent = (state.jobs.size ? "" : "Your pictures appear here. ")
+    + `Each result is kept on this server for ${c.keep_days} days, even after you close this page or the server `
+    + `restarts: your last ${c.keep_results}, and when the server runs out of space the oldest results go first.`;
+}
+
+function shortDate(seconds) {
+  return new Date(seconds * 1000).toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit",
+                                                              minute: "2-digit" });
 }
 
 function openViewer(id, title) {
@@ -190,8 +207,7 @@ function renew() {
       }
       state.styles = state.styles.filter((s) => s.kind !== "upload");
       renderStyles();
-      toast(`Your earlier session has expired (pictures are kept ${state.config.keep_minutes} minutes after the page `
-            + "closes): upload your own pictures again.", "info");
+      toast(`Your earlier session has expired (${keptFor()}): upload your own pictures again.`, "info");
       listen();
     })().finally(() => { state.renewing = null; });
   }
