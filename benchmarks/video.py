@@ -15,6 +15,7 @@ from pathlib import Path
 
 from common import IMAGES
 from stylekit.options import FastOptions, VideoOptions
+from stylekit.options.choices import VIDEO_MODEL
 from stylekit.videos import (FlowEstimator, VideoWriter, consistency_mask, flicker, probe, read_frames, run_video,
                              warp)
 from stylekit.videos.clips import make_clip
@@ -90,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--size", default="640x360")
-    parser.add_argument("--model", default="microast")
+    parser.add_argument("--model", default=VIDEO_MODEL, help="default: the video default")
     parser.add_argument("--temporal-weight", type=float, default=None, help="default: the method's default")
     parser.add_argument("--precision", default="fp32", help="the network's arithmetic: fp32, bf16, auto")
     parser.add_argument("--breakdown", action="store_true", help="also time each stage of a frame on its own")

@@ -82,6 +82,7 @@ class Job:
     network: str = ""  # the network it runs (its speed is learnt per method and network)
     estimate: float | None = None  # seconds it was expected to run
     request: dict[str, Any] | None = field(default=None, repr=False)  # what was asked, to ask again after a restart
+    uses: tuple[str, ...] = ()  # the uploads it reads (their files stay while it may run)
 
     SAVED = ("method", "lane", "state", "created", "started", "finished", "progress", "error", "timed_out", "inputs",
              "work", "network", "estimate")
@@ -252,6 +253,11 @@ class JobQueue:
             return [job.snapshot(places.get(job.id), self.version) for job in self.jobs.values()
                     if job.session == session and not job.removed]
 
+    def in_use(self) -> set[str]:
+        """The uploads that jobs waiting or running read."""
+        with self.lock:
+            return {image for job in self.jobs.values() if job.state not in FINISHED for image in job.uses}
+
     def holders(self) -> set[str]:
         """The sessions that keep a finished result."""
         with self.lock:
@@ -283,6 +289,8 @@ class JobQueue:
             job.removed = True
             if job.state in FINISHED:
                 self._forget(job)
+            elif self.keeper is not None:
+                self.keeper.forgot(job)  # at once, so a crash before it stops cannot bring it back
             self.changed()
 
     def cancel(self, job: Job) -> None:
@@ -366,6 +374,8 @@ class JobQueue:
                         *output.warnings, f"it took {ran:.0f} s, over this server's limit of {self.max_seconds:g} s "
                         "per job"))
                 job.output, job.error, job.finished = output, error, finished
+                if output is not None:
+                    job.preview = None  # the result replaces it (finished jobs are kept for days)
                 job.state = FAILED if error else CANCELLED if job.cancel_event.is_set() else DONE
                 best = "; the best image so far is kept" if output is not None else ""
                 if job.timed_out and not error:

@@ -153,7 +153,11 @@ async def image_view(request: Request) -> Response:
     side = VIEW_SIDES[-1] if request.query_params.get("side") == str(VIEW_SIDES[-1]) else VIEW_SIDES[0]
     data = found.views.get(side)
     if data is None:
-        data = await asyncio.get_running_loop().run_in_executor(state.decoders, lambda: thumbnail(found.open(), side))
+        try:
+            data = await asyncio.get_running_loop().run_in_executor(state.decoders,
+                                                                    lambda: thumbnail(found.open(), side))
+        except StylekitError as exc:  # removed meanwhile
+            return json_error(str(exc), 404)
         state.keep_view(request.query_params.get("session"), found, side, data)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
@@ -259,8 +263,9 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         raise OptionError(f"this job would take {say_seconds(seconds)} here, above this server's limit of "
                           f"{limit:g} s per job: choose a smaller size or a quicker setting", "size")
     request = {key: value for key, value in body.items() if key != "estimate"}
+    uses = tuple(image.id for image in [content, *styles] if image is not None and image.kind == "upload")
     return Job(token, method.name, method.lane, run, inputs=inputs, work=work,  # type: ignore[arg-type]
-               network=network, estimate=seconds, request=request)
+               network=network, estimate=seconds, request=request, uses=uses)
 
 
 def resume_waiting(state: State) -> None:

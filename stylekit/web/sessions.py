@@ -146,6 +146,7 @@ class State:
         self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
         self.builtin_lock = threading.Lock()
         self.sockets: dict[str, int] = {}  # open page connections by client address
+        self.orphans: set[str] = set()  # forgotten uploads whose files a job may still read
         self._trained: dict[tuple[str, int, int], dict[str, Any]] = {}  # model files read, by (path, size, time)
         self.decoders = ThreadPoolExecutor(DECODERS, thread_name_prefix="stylekit-decode")
         self.store = Store(config.store_folder, int(config.max_disk_mb * MB))
@@ -169,11 +170,18 @@ class State:
             if session is None:
                 self.store.drop_image(row["id"])
                 continue
-            session.images[row["id"]] = StoredImage(row["id"], record["name"], None, record["width"],
-                                                    record["height"], file=self.store.files / record["file"])
+            try:
+                session.images[row["id"]] = StoredImage(row["id"], str(record["name"]), None, int(record["width"]),
+                                                        int(record["height"]), file=self.store.files / record["file"])
+            except (KeyError, TypeError, ValueError):  # a damaged row
+                self.store.drop_image(row["id"])
         waiting = []
         for row in saved.jobs:
-            job = Job.from_record(row["id"], row["session"], row["record"], self.store.files)
+            try:
+                job = Job.from_record(row["id"], row["session"], row["record"], self.store.files)
+            except (KeyError, TypeError, ValueError):  # a damaged row
+                self.store.forgot(Job(row["session"], "", "", None, id=row["id"]))
+                continue
             job.request = row["request"]
             if job.session not in self.sessions:
                 self.store.forgot(job)
@@ -190,10 +198,10 @@ class State:
         job.state, job.finished = CANCELLED, time.time()
         try:
             best = Image.open(self.store.files / preview) if preview else None
-        except OSError:
+            if best is not None:
+                job.output = JobOutput(encode_png(best), "image/png", best.size, True)
+        except (OSError, ValueError):  # a damaged preview
             best = None
-        if best is not None:
-            job.output = JobOutput(encode_png(best), "image/png", best.size, True)
         job.error = "the server stopped while this job ran" + (
             ": the best image so far is kept" if best is not None else ": run it again")
         self.store.kept(job)
@@ -206,8 +214,10 @@ class State:
                 break
             job = self.queue.find(job_id)
             if job is not None:
-                self.queue.remove(job)
-                freed += size
+                self.queue.remove(job)  # its file goes at once (this runs on the store's writer thread)
+            else:
+                self.store.forgot(Job("", "", "", None, id=job_id))
+            freed += size
 
     def close(self) -> int:
         """Stop the queue (running jobs keep their best so far), write what is pending and release the store;
@@ -308,6 +318,9 @@ class State:
         now = time.time()  # wall-clock time, as jobs record theirs
         self.queue.expire(now - self.config.keep_days * 86400)
         with self.lock:
+            for image_id in self.orphans - self.queue.in_use():
+                self.store.drop_file(image_id)
+                self.orphans.discard(image_id)
             activity, holders = self.queue.activity(), self.queue.holders()
             for token, found in list(self.sessions.items()):
                 busy, finished = activity.get(token, (False, 0.0))
@@ -353,12 +366,21 @@ class State:
     def drop_session(self, token: str) -> None:
         """Forget a session's images and cancel and forget its jobs (call with the lock held)."""
         found = self.sessions.pop(token, None)
-        if found is not None:
-            self.held.give(sum(image.held for image in found.images.values()))
-            for image_id in found.images:
-                self.store.drop_image(image_id)
         self.store.drop_session(token)
         self.queue.close_session(token)
+        if found is not None:
+            for image in found.images.values():
+                self._forget_upload(image)
+
+    def _forget_upload(self, image: StoredImage) -> None:
+        """Forget an upload (call with the lock held): its file goes now, or once no job that may still run
+        reads it (:meth:`expire` looks again)."""
+        self.held.give(image.held)
+        if image.id in self.queue.in_use():
+            self.store.drop_image(image.id, keep_file=True)
+            self.orphans.add(image.id)
+        else:
+            self.store.drop_image(image.id)
 
     def keep_view(self, token: Any, image: StoredImage, side: int, data: bytes) -> None:
         """Keep a JPEG view of an image for next time: an example's always, an upload's while its session holds
@@ -382,9 +404,7 @@ class State:
             images[image.id] = image
             self.store.save_image(token, image, {"name": image.name, "width": image.width, "height": image.height})
             while len(images) > self.config.max_images:
-                old = images.popitem(last=False)[1]
-                self.held.give(old.held)
-                self.store.drop_image(old.id)
+                self._forget_upload(images.popitem(last=False)[1])
 
     def image(self, token: str, image_id: Any) -> StoredImage:
         """An example, or one of the session's uploads."""

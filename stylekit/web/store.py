@@ -13,8 +13,9 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -75,6 +76,20 @@ class Saved:
     jobs: list[dict[str, Any]]
 
 
+def _record(row: dict[str, Any], on_disk: Iterable[str]) -> dict[str, Any] | None:
+    """A row's record, checked: None when the row is damaged (not the server's id, not a JSON object, a file
+    name that is not one of the folder's) or its file is gone; a preview that is gone is left out."""
+    try:
+        record = json.loads(row["record"]) if isinstance(row["id"], str) and ID.fullmatch(row["id"]) else None
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("file", "") not in ("", *on_disk):
+        return None
+    if record.get("preview") not in (None, *on_disk):
+        del record["preview"]
+    return record
+
+
 class Store:
     """A server's folder: open it (locked: one server at a time), :meth:`load` what it holds, then record changes
     (each queued for the writer thread); :meth:`close` writes what is pending. It is the job queue's keeper
@@ -90,6 +105,8 @@ class Store:
         self.sizes: dict[str, int] = {}  # file name -> bytes
         self.results: dict[str, tuple[float, str]] = {}  # job id -> (finished, its result file), kept results
         self._previewed: dict[str, float] = {}  # job id -> when its preview was last saved
+        self._reserved = 0  # bytes of uploads on their way to disk
+        self._reserving = threading.Lock()
         self._closing = ExitStack()
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -114,6 +131,7 @@ class Store:
                                 "away or choose another --data-dir") from None
         self._closing.callback(self.db.close)
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="stylekit-store")
+        self._writer_thread = self.writer.submit(threading.get_ident).result()
         self._closed = False
 
     # ---- opening --------------------------------------------------------------------------------------------
@@ -127,13 +145,11 @@ class Store:
         named: set[str] = set()
         for table in ("images", "jobs"):
             for row in list(rows[table]):
-                record = json.loads(row["record"])
-                if not ID.fullmatch(row["id"]) or record.get("file", "") not in ("", *on_disk):
+                record = _record(row, on_disk)
+                if record is None:  # damaged, or its file is gone: dropped
                     self.db.execute(f"DELETE FROM {table} WHERE id = ?", (row["id"],))  # noqa: S608
                     rows[table].remove(row)
                     continue
-                if record.get("preview") not in (None, *on_disk):
-                    del record["preview"]
                 row["record"] = record
                 named.update(record[key] for key in ("file", "preview") if record.get(key))
         for name, path in on_disk.items():
@@ -146,7 +162,10 @@ class Store:
             if row["record"].get("file"):
                 self.results[row["id"]] = (row["record"].get("finished") or row["created"], row["record"]["file"])
         for row in rows["jobs"]:
-            row["request"] = json.loads(row["request"]) if row["request"] else None
+            try:
+                row["request"] = json.loads(row["request"]) if isinstance(row["request"], str) else None
+            except ValueError:
+                row["request"] = None
         return Saved(rows["sessions"], rows["images"], rows["jobs"])
 
     # ---- what the server tells it -------------------------------------------------------------------------
@@ -161,24 +180,39 @@ class Store:
     def save_image(self, session: str, image: Any, record: dict[str, Any]) -> None:
         """Keep an upload (an :class:`OnDisk` with an ``id``) and its ``record``; its bytes leave memory once
         written."""
+        size = len(image.read())
+        with self._reserving:
+            self._reserved += size
+
         def write() -> None:
             name = f"{image.id}.upload"
-            self._spill(image, name)
+            try:
+                self._spill(image, name)
+            finally:
+                with self._reserving:
+                    self._reserved -= size
             self._sql("INSERT OR REPLACE INTO images VALUES (?, ?, ?, ?)",
                       (image.id, session, json.dumps({**record, "file": name}), time.time()))
+            self._make_room("")
         self._later(write)
 
-    def drop_image(self, image_id: str) -> None:
-        """Forget an upload and its file."""
+    def drop_image(self, image_id: str, keep_file: bool = False) -> None:
+        """Forget an upload, and its file unless ``keep_file`` (a job still reads it: :meth:`drop_file` later)."""
         def drop() -> None:
             self._sql("DELETE FROM images WHERE id = ?", (image_id,))
-            self._remove(f"{image_id}.upload")
+            if not keep_file:
+                self._remove(f"{image_id}.upload")
         self._later(drop)
 
+    def drop_file(self, image_id: str) -> None:
+        """Remove the file of an upload forgotten with ``keep_file``."""
+        self._later(self._remove, f"{image_id}.upload")
+
     def has_room(self, count: int) -> bool:
-        """Whether ``count`` more bytes fit, counting the results that could be removed to make room."""
+        """Whether ``count`` more bytes fit, counting the uploads on their way to disk and the results that could
+        be removed to make room."""
         removable = [self.sizes.get(name, 0) for _, name in list(self.results.values())]
-        return self.used + count <= self.max_bytes + sum(removable)
+        return self.used + self._reserved + count <= self.max_bytes + sum(removable)
 
     # ---- the job queue's keeper ----------------------------------------------------------------------------
     def kept(self, job: Job) -> None:
@@ -206,7 +240,7 @@ class Store:
     def previewed(self, job: Job) -> None:
         """A running job has a new preview: saved every ``PREVIEW_EVERY`` seconds, its best after a crash."""
         now, preview = time.time(), job.preview
-        if preview is None or now - self._previewed.get(job.id, 0.0) < PREVIEW_EVERY:
+        if preview is None or job.removed or now - self._previewed.get(job.id, 0.0) < PREVIEW_EVERY:
             return
         self._previewed[job.id] = now
         record = job.record()
@@ -248,6 +282,11 @@ class Store:
 
     # ---- on the writer thread ------------------------------------------------------------------------------
     def _later(self, work: Callable[..., None], *args: Any) -> Future | None:
+        """Run ``work(*args)`` on the writer thread after what is already asked; at once when asked from the writer
+        thread itself (results removed to make room while a write runs)."""
+        if threading.get_ident() == self._writer_thread:
+            work(*args)
+            return None
         if self._closed:
             return None
 
@@ -280,7 +319,7 @@ class Store:
 
     def _make_room(self, keep: str) -> None:
         if self.used > self.max_bytes and self.on_full is not None:
-            self.on_full(self.used - self.max_bytes, keep)
+            self.on_full(self.used - self.max_bytes, keep)  # its removals run at once, on this thread
 
     def oldest_results(self, keep: str) -> Iterator[tuple[str, int]]:
         """Kept results, oldest first, but ``keep``: (job id, bytes)."""

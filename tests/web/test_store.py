@@ -193,3 +193,77 @@ def test_files_a_crash_left_without_their_row_are_removed(tmp_path, debris):
     with serving(tmp_path) as server:
         assert sorted(p.name for p in server.state.store.files.iterdir()) == [f"{job}.result"]
         assert result(resumed(server.url, client.session), job)[0] == 200
+
+
+def test_an_upload_pushed_out_stays_on_disk_until_the_waiting_job_that_reads_it_has_run(tmp_path):
+    with serving(tmp_path, workers=1, max_images=2) as server:
+        client = Client(server.url)
+        photo = client.upload(png_bytes(pattern(48)), "mine.png")["id"]
+        blocker = client.submit("transfer", "ex-portrait", ["ex-swirls"], LONG_JOB)["id"]
+        client.wait(blocker, ("running",))
+        waiting = client.submit("transfer", photo, ["ex-swirls"], QUICK)["id"]
+        for seed in (1, 2):  # two newer uploads push it out of the session
+            client.upload(png_bytes(pattern(48, seed)), f"other{seed}.png")
+        server.state.store.flush()
+        assert photo not in server.state.sessions[client.session].images
+        client.call("POST", f"/api/jobs/{blocker}/cancel?session={client.session}")
+        assert client.wait(waiting)["state"] == "done"
+        server.state.expire()  # now nothing reads it: its file goes
+        server.state.store.flush()
+        assert not (server.state.store.files / f"{photo}.upload").exists()
+
+
+def finished_job(queue, name: str, size: int = 1000):
+    from stylekit.web.jobs import DONE, Job, JobOutput
+
+    job = Job("s" * 16, "transfer", "optimise", None, id=name * 12, state=DONE, finished=time.time())
+    job.output = JobOutput(b"x" * size, "image/png", (1, 1))
+    with queue.lock:
+        queue.jobs[job.id] = job
+        queue._kept(job)
+    return job
+
+
+def test_making_room_removes_the_oldest_results_just_enough_even_while_closing(tmp_path):
+    import types
+
+    from stylekit.web.jobs import JobQueue
+    from stylekit.web.sessions import State
+    from stylekit.web.store import Store
+
+    store = Store(tmp_path, max_bytes=3000)
+    queue = JobQueue({"optimise": 0}, keeper=store)
+    store.on_full = lambda excess, keep: State._make_room(types.SimpleNamespace(store=store, queue=queue),
+                                                          excess, keep)
+    for name in "ABC":
+        finished_job(queue, name)
+        store.flush()
+        time.sleep(0.01)
+    with queue.lock:  # two results at once: each removal counted once
+        finished_job(queue, "X")
+        finished_job(queue, "Y")
+    store.flush()
+    assert sorted(job_id[0] for job_id in store.results) == ["C", "X", "Y"] and store.used == 3000
+    finished_job(queue, "Z")  # written as the store closes: what it removes stays removed
+    assert store.close() == 3
+    reopened = Store(tmp_path, max_bytes=3000)
+    assert sorted(row["id"][0] for row in reopened.load().jobs) == ["X", "Y", "Z"]
+    reopened.close()
+
+
+def test_a_damaged_store_row_is_dropped_not_fatal(tmp_path):
+    with serving(tmp_path) as server:
+        client = Client(server.url)
+        job = client.submit("transfer", "ex-portrait", ["ex-swirls"], QUICK)["id"]
+        client.wait(job)
+    with sqlite3.connect(tmp_path / "stylekit.sqlite3") as db:
+        db.execute("INSERT INTO jobs VALUES ('../../etc', 's', 'done', 0, '{\"file\": \"../x\"}', NULL)")
+        db.execute("INSERT INTO jobs VALUES ('AAAAAAAAAAAA', ?, 'done', 0, '[1, 2]', NULL)", (client.session,))
+        db.execute("INSERT INTO images VALUES ('BBBBBBBBBBBB', ?, '{\"file\": null}', 0)", (client.session,))
+    with serving(tmp_path) as server:
+        again = resumed(server.url, client.session)
+        assert result(again, job)[0] == 200
+        server.state.store.flush()
+    with sqlite3.connect(tmp_path / "stylekit.sqlite3") as db:
+        assert [row[0] for row in db.execute("SELECT id FROM jobs")] == [job]
+        assert list(db.execute("SELECT id FROM images")) == []
