@@ -9,8 +9,10 @@ is a plain decode + encode of the same clip. ``--breakdown`` also times each sta
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from common import IMAGES
@@ -40,6 +42,24 @@ def flicker_of(clip: Path, stylised: Path) -> float:
     return flicker(frames, backs, masks)
 
 
+@contextlib.contextmanager
+def network_before() -> Iterator[None]:
+    """The transformer as it ran before issue 30: 9x9 convolutions direct, instance norm then the style's map."""
+    import torch.nn.functional as F
+
+    from stylekit.feedforward import magenta
+
+    def separate(x, scale, shift):
+        return F.instance_norm(x, eps=magenta.NORM_EPS) * scale + shift
+
+    saved = magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm
+    magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm = 10**9, separate
+    try:
+        yield
+    finally:
+        magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm = saved
+
+
 def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
     """Median milliseconds per frame of each stage, run one after another on the clip's frames."""
     import statistics
@@ -54,7 +74,7 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
 
     frames = list(read_frames(clip))
     stylizer = FastStylizer([style], FastOptions(model=model))
-    flows = FlowEstimator()
+    flows, half = FlowEstimator(), FlowEstimator(scale=0.5)
     info = probe(clip)
     stages: dict[str, list[float]] = {}
 
@@ -69,6 +89,8 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
     stages["decode"] = [1000 * (time.perf_counter() - start) / len(frames)]
     with VideoWriter(folder / "stages.mp4", info.fps, info.width, info.height) as writer:
         for i, frame in enumerate(frames):
+            with network_before():
+                timed("network fp32, before", lambda: stylizer(_to_tensor(frame)))
             out = timed("network fp32", lambda: stylizer(_to_tensor(frame)))
             if stylizer.device.type == "cpu":
                 with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -77,14 +99,34 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
             if i:
                 back = timed("flow: backward", lambda: flows(frame, frames[i - 1]))
                 fwd = timed("flow: forward", lambda: flows(frames[i - 1], frame))
+                timed("flows at half size", lambda: (half(frame, frames[i - 1]), half(frames[i - 1], frame)))
                 timed("flow: mask + warp", lambda: (consistency_mask(back, fwd),
                                                     warp(styled.astype(np.float32) / 255, back)))
-            timed("PNG save", lambda: write_atomic(folder / "f.png", lambda tmp: Image.fromarray(styled).save(
-                tmp, format="PNG", compress_level=1)))
+            timed("PNG save (before: every frame)", lambda: write_atomic(folder / "f.png", lambda tmp: Image.fromarray(
+                styled).save(tmp, format="PNG", compress_level=1)))
             timed("encode", lambda: writer.write(styled))
     print(f"\nper-frame stages at {info.width}x{info.height}, model {model} (median ms; run one at a time)")
     for name, values in stages.items():
         print(f"{name:>26}  {statistics.median(values):7.1f}")
+
+
+def levers(clip: Path, style: Path, model: str, frames: int) -> None:
+    """End-to-end fps on the pan clip, one lever added at a time, with the flicker of each."""
+    rows = [("network before, flow 1.0", dict(), True), ("network now", dict(), False),
+            ("+ flow at half size", dict(flow_scale=0.5), False),
+            ("+ bf16", dict(flow_scale=0.5, precision="bf16"), False)]
+    print(f"\nlevers on {clip.name} ({frames} frames), temporal weight default")
+    print(f"{'lever':>28}  {'fps':>6}  {'vs first':>8}  {'flicker':>8}")
+    base = None
+    for name, settings, before in rows:
+        precision = settings.pop("precision", "fp32")
+        out = clip.with_name(f"lever_{len(name)}.mp4")
+        with network_before() if before else contextlib.nullcontext():
+            start = time.perf_counter()
+            run_video(clip, style, out, VideoOptions(fast=FastOptions(model=model, precision=precision), **settings))
+            fps = frames / (time.perf_counter() - start)
+        base = base or fps
+        print(f"{name:>28}  {fps:6.2f}  {fps / base:8.2f}  {flicker_of(clip, out):8.4f}")
 
 
 def main() -> None:
@@ -95,6 +137,7 @@ def main() -> None:
     parser.add_argument("--temporal-weight", type=float, default=None, help="default: the method's default")
     parser.add_argument("--precision", default="fp32", help="the network's arithmetic: fp32, bf16, auto")
     parser.add_argument("--breakdown", action="store_true", help="also time each stage of a frame on its own")
+    parser.add_argument("--levers", action="store_true", help="also the pan clip with one lever added at a time")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     style = IMAGES / "starry_night.jpg"
@@ -119,6 +162,8 @@ def main() -> None:
                 print(f"{kind:>7}  {weight:8.2f}  {fps:6.2f}  {copy_fps:8.1f}  {score:8.4f}  {score / base:14.2f}")
         if args.breakdown:
             breakdown(folder / "pan.mp4", style, args.model, folder)
+        if args.levers:
+            levers(folder / "pan.mp4", style, args.model, args.frames)
 
 
 if __name__ == "__main__":

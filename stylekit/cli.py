@@ -366,7 +366,7 @@ def describe_styles(models_dir: str | None) -> str:
 
 def _video(args: argparse.Namespace) -> int:
     require_extra("video")
-    from .videos.stylize import run_video, work_dir
+    from .videos.stylize import run_video, segments, work_dir
 
     options = options_from(args, VideoOptions)
     out = options_from(args, VideoOutput)
@@ -377,8 +377,9 @@ def _video(args: argparse.Namespace) -> int:
         work = work_dir(Path(out.output).expanduser())
         if not work.is_dir():  # stopped before the first frame was finished (run_video left nothing behind)
             raise
-        kept = (f"after {bar.done} frames; finished frames are kept" if bar.done or not options.train
-                else "before the first frame; the model trained so far is kept")
+        frames = sum(count for _, count in segments(work))
+        kept = (f"after {bar.done} frames; {frames} finished frames are kept" if frames or not options.train
+                else "before the first frames were finished; the model trained so far is kept")
         print(f"stylekit: interrupted {kept} in {work}: run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:

@@ -258,8 +258,8 @@ def _collect(rows: list[dict[str, Any]], worker: type, arguments: dict[str, Any]
 def _video_options(method: str, options: FastOptions | TransferOptions, batch: BatchOptions) -> VideoOptions:
     """The ``stylekit video`` settings a batch job's method options and video options amount to: frame size,
     colour, device (and seed) from the method's options."""
-    common = {"temporal_weight": batch.temporal_weight, "flow": batch.flow, "preserve_color": options.preserve_color,
-              "device": options.device}
+    common = {"temporal_weight": batch.temporal_weight, "flow": batch.flow, "flow_scale": batch.flow_scale,
+              "preserve_color": options.preserve_color, "device": options.device}
     if method == "fast":
         return validate(VideoOptions(method="fast", fast=dataclasses.replace(options, content_size=None),
                                      size=options.content_size, **common))

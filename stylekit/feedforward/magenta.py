@@ -14,6 +14,8 @@ in float32, which is where its small differences from onnxruntime come from).
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -33,14 +35,51 @@ NORM_EPS = 1e-5  # the instance norms' variance epsilon (both files)
 NormParams = list[tuple[torch.Tensor, torch.Tensor]]  # per conditioned layer: (scale, shift), each (B, C, 1, 1)
 
 
+POLYPHASE_KERNEL = 9  # kernels at least this wide run as a polyphase convolution (:func:`polyphase_conv`)
+
+
 def mirror_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """``conv`` on ``x`` reflection-padded by half its kernel (the transformer's "mirror padding")."""
     pad = conv.kernel_size[0] // 2
-    return conv(F.pad(x, (pad,) * 4, mode="reflect") if pad else x)
+    x = F.pad(x, (pad,) * 4, mode="reflect") if pad else x
+    return polyphase_conv(x, conv.weight, conv.bias) if conv.kernel_size[0] >= POLYPHASE_KERNEL else conv(x)
+
+
+@functools.cache
+def _polyphase_index(kernel: int, s: int) -> torch.Tensor:
+    """Where each tap of a ``kernel``-wide kernel lands in :func:`polyphase_conv`'s kernel: an index into the
+    flattened taps per (output phase a, b; input phase p, q; row; column), ``kernel**2`` for a zero tap."""
+    side = (kernel + s - 2) // s + 1
+    index = torch.full((s, s, s, s, side, side), kernel * kernel, dtype=torch.long)
+    for a, b, u, v in itertools.product(range(s), range(s), range(kernel), range(kernel)):
+        index[a, b, (a + u) % s, (b + v) % s, (a + u) // s, (b + v) // s] = u * kernel + v
+    return index
+
+
+def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, s: int = 2) -> torch.Tensor:
+    """``F.conv2d(x, weight, bias)`` (stride 1, no padding), computed on the ``s`` x ``s`` space-to-depth of ``x``
+    with the kernel rearranged to match, then brought back with depth-to-space: the same sums in one convolution
+    with ``s**2`` times the channels and a kernel about ``1/s`` as wide, which the CPU runs 1.3-2.2x faster for
+    the transformer's 9x9 convolutions to and from 3 channels (docs/benchmarks.md). Differentiable."""
+    out_c, in_c, k, _ = weight.shape
+    index = _polyphase_index(k, s).to(weight.device)
+    taps = torch.cat([weight.reshape(out_c, in_c, k * k), weight.new_zeros(out_c, in_c, 1)], 2)
+    side = index.shape[-1]
+    kernel = taps[:, :, index].permute(0, 2, 3, 1, 4, 5, 6, 7).reshape(out_c * s * s, in_c * s * s, side, side)
+    h, w = x.shape[-2:]
+    x = F.pad(x, (0, (-w) % s, 0, (-h) % s)) if h % s or w % s else x
+    if x.is_contiguous(memory_format=torch.channels_last):
+        kernel = kernel.contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(F.pixel_unshuffle(x, s), kernel, None if bias is None else bias.repeat_interleave(s * s))
+    return F.pixel_shuffle(y, s)[..., : h - k + 1, : w - k + 1]
 
 
 def conditional_instance_norm(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Instance normalisation (biased variance + :data:`NORM_EPS`), then the style's per-channel affine map."""
+    """Instance normalisation (biased variance + :data:`NORM_EPS`), then the style's per-channel affine map (for
+    one image, as one batch norm over it with the map as its weight and bias: the same numbers in one pass, and
+    no copy of a channels-last tensor)."""
+    if x.shape[0] == 1 and scale.shape[0] == 1:
+        return F.batch_norm(x, None, None, scale.flatten(), shift.flatten(), True, 0.0, NORM_EPS)
     return F.instance_norm(x, eps=NORM_EPS) * scale + shift
 
 

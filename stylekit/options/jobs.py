@@ -23,6 +23,11 @@ def _flow(group: str) -> Any:
     return option("dis", "optical flow (OpenCV)", "choice", choices=FLOW_METHODS, group=group)
 
 
+def _flow_scale(group: str) -> Any:
+    return option(1.0, "size the optical flow is computed at, as a share of the frame's (0.5: half the width and "
+                  "height, about a third of the time, docs/benchmarks.md)", "float", above=0, high=1, group=group)
+
+
 def _frame_steps(group: str) -> Any:
     return option(20, "optimisation (transfer): steps for each later frame (starting from the warped previous one)",
                   "int", low=1, high=STEPS_MAX, group=group)
@@ -37,6 +42,7 @@ class VideoOptions(DeviceOptions):
                          "choice", choices=VIDEO_METHODS, group="method")
     temporal_weight: float | None = _temporal_weight("method")
     flow: str = _flow("method")
+    flow_scale: float = _flow_scale("method")
     size: int | tuple[int, int] | None = option(None, "long side of the output frames (default: the input's for "
                                                 "fast, 384 for transfer)", "size", low=16, high=8192, optional=True,
                                                 group="method")
@@ -98,6 +104,7 @@ class BatchOptions:
                                     "cuda", "float", low=0, high=64, group="cluster")
     temporal_weight: float | None = _temporal_weight("video")
     flow: str = _flow("video")
+    flow_scale: float = _flow_scale("video")
     frame_steps: int = _frame_steps("video")
     chunk_frames: int | None = option(None, "video: frames per chunk a worker stylises (default: the video split "
                                       "evenly, about four chunks per worker)", "int", low=1, high=1_000_000,

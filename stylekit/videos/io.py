@@ -157,37 +157,31 @@ def read_frames(path: str | os.PathLike, start: int = 0, stop: int | None = None
         yield frame
 
 
-class VideoWriter:
-    """H.264 (yuv420p) encoder that also copies the audio packets of ``audio_from`` (interleaved by time).
+def _container(path: str | os.PathLike):
+    """A new output file, its format by extension (mp4 unless .mkv or .mov)."""
+    import av
 
-    Sides are cropped to even numbers, as yuv420p requires. Use as a context manager; ``write`` RGB uint8
-    frames in order.
-    """
+    return av.open(str(path), mode="w", format={".mkv": "matroska", ".mov": "mov"}.get(Path(path).suffix.lower(),
+                                                                                        "mp4"))
 
-    def __init__(self, path: str | os.PathLike, fps: Fraction, width: int, height: int,
-                 audio_from: str | os.PathLike | None = None, crf: int = 18) -> None:
+
+class _AudioCopy:
+    """The audio packets of ``source`` (if it has audio) copied into ``container``, interleaved by time."""
+
+    def __init__(self, container, source: str | os.PathLike | None) -> None:
         import av
 
-        self.container = av.open(str(path), mode="w", format={".mkv": "matroska", ".mov": "mov"}.get(
-            Path(path).suffix.lower(), "mp4"))
-        self.stream = self.container.add_stream("libx264", rate=fps)
-        self.stream.width, self.stream.height = width - width % 2, height - height % 2
-        self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf), "preset": "veryfast"}
-        self.fps = fps
-        self.count = 0
-        self._audio_in, self._audio_out, self._packets = None, None, iter(())
-        self._pending = None
-        if audio_from is not None:
-            source = av.open(str(audio_from))
-            if source.streams.audio:
-                self._audio_in = source
-                self._audio_out = self.container.add_stream_from_template(source.streams.audio[0])
-                self._packets = (p for p in source.demux(source.streams.audio[0]) if p.dts is not None)
+        self.container, self._in, self._out, self._packets, self._pending = container, None, None, iter(()), None
+        if source is not None:
+            opened = av.open(str(source))
+            if opened.streams.audio:
+                self._in = opened
+                self._out = container.add_stream_from_template(opened.streams.audio[0])
+                self._packets = (p for p in opened.demux(opened.streams.audio[0]) if p.dts is not None)
             else:
-                source.close()
+                opened.close()
 
-    def _mux_audio_until(self, seconds: float | None) -> None:
+    def until(self, seconds: float | None) -> None:
         """Copy audio packets whose start time is at most ``seconds`` (all of them for None)."""
         while True:
             if self._pending is None:
@@ -197,15 +191,38 @@ class VideoWriter:
             packet = self._pending
             if seconds is not None and float(packet.pts * packet.time_base) > seconds:
                 return
-            packet.stream = self._audio_out
+            packet.stream = self._out
             self.container.mux(packet)
             self._pending = None
+
+    def close(self) -> None:
+        if self._in is not None:
+            self._in.close()
+
+
+class VideoWriter:
+    """H.264 (yuv420p) encoder that also copies the audio packets of ``audio_from`` (interleaved by time).
+
+    Sides are cropped to even numbers, as yuv420p requires. Use as a context manager; ``write`` RGB uint8
+    frames in order.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: Fraction, width: int, height: int,
+                 audio_from: str | os.PathLike | None = None, crf: int = 18) -> None:
+        self.container = _container(path)
+        self.stream = self.container.add_stream("libx264", rate=fps)
+        self.stream.width, self.stream.height = width - width % 2, height - height % 2
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+        self.fps = fps
+        self.count = 0
+        self._audio = _AudioCopy(self.container, audio_from)
 
     def write(self, frame: np.ndarray) -> None:
         """Encode one (H, W, 3) uint8 RGB frame."""
         import av
 
-        self._mux_audio_until(self.count / self.fps)
+        self._audio.until(self.count / self.fps)
         image = np.ascontiguousarray(frame[:self.stream.height, :self.stream.width])
         video_frame = av.VideoFrame.from_ndarray(image, format="rgb24")
         for packet in self.stream.encode(video_frame):
@@ -217,14 +234,13 @@ class VideoWriter:
         try:
             for packet in self.stream.encode():
                 self.container.mux(packet)
-            self._mux_audio_until(None)
+            self._audio.until(None)
         finally:
             self._release()
 
     def _release(self) -> None:
         self.container.close()
-        if self._audio_in is not None:
-            self._audio_in.close()
+        self._audio.close()
 
     def __enter__(self) -> VideoWriter:
         return self
@@ -234,3 +250,33 @@ class VideoWriter:
             self.close()
         else:  # a failed or interrupted job's file is thrown away: close it without flushing or copying audio
             self._release()
+
+
+def join_segments(parts: Sequence[tuple[str | os.PathLike, int]], path: str | os.PathLike, fps: Fraction,
+                  audio_from: str | os.PathLike | None = None) -> None:
+    """Write video segments (files of (path, frames) that :class:`VideoWriter` made, video only, same size and
+    rate) one after another into ``path``, without encoding again, with the audio of ``audio_from``."""
+    import av
+
+    out = _container(path)
+    try:
+        with av.open(str(parts[0][0])) as first:
+            stream = out.add_stream_from_template(first.streams.video[0])
+        audio = _AudioCopy(out, audio_from)
+        done = 0
+        for part, frames in parts:
+            with av.open(str(part)) as segment:
+                source = segment.streams.video[0]
+                shift = round(Fraction(done) / fps / source.time_base)  # the segment's start, in its time base
+                for packet in segment.demux(source):
+                    if packet.dts is None:
+                        continue
+                    audio.until(float((packet.pts + shift) * packet.time_base))
+                    packet.pts, packet.dts = packet.pts + shift, packet.dts + shift
+                    packet.stream = stream
+                    out.mux(packet)
+            done += frames
+        audio.until(None)
+        audio.close()
+    finally:
+        out.close()

@@ -3,9 +3,10 @@
 Each frame is stylised by the fast models or by Gatys optimisation. With a temporal weight, the previous
 stylised frame is warped to the current one along the optical flow of the source frames, and a
 forward-backward consistency mask keeps occluded pixels out: the fast method blends the warped frame in,
-the transfer method starts from it and adds a temporal loss. Finished frames are kept as PNGs in a work folder
-beside the output, so an interrupted job resumes where it stopped; the folder is removed when the video is
-written, and when the job fails for good (a damaged input). Everything that can be checked (options, output
+the transfer method starts from it and adds a temporal loss. Finished frames are kept in a work folder beside
+the output, encoded in segments (no per-frame image files on the frame's path), so an interrupted job resumes
+from its last whole segment; the segments are joined into the video when all are done, and the folder is
+removed then, and when the job fails for good (a damaged input). Everything that can be checked (options, output
 path, input file, style images, model, device, memory) is checked before the folder is made, and a lock in it
 keeps a second job off the same output.
 """
@@ -39,13 +40,14 @@ from ..optim.callbacks import Callback, ItemProgress
 from ..options import TransferOptions, VideoOptions, keyword_options, make_options, validate
 from ..planning import run_plan
 from .flow import FlowEstimator, consistency_mask, warp
-from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, numbered_frames, probe
+from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, join_segments, numbered_frames, probe
 
 # Working memory of one frame in bytes per output pixel: peak RSS growth measured on the CPU at 512-2048 px
 # (microast 390-460, wct 800-820; DIS flow 270-280, Farneback 90), rounded up.
 FLOW_BYTES_PER_PIXEL = {"dis": 300, "farneback": 100}  # both flows, the consistency mask and the warp
 FRAME_BYTES_PER_PIXEL = 80  # frames held (uint8 RGB: current, previous, stylised, queued) and the flows kept
-MAX_QUEUED = 8  # PNG saves and encodes waiting for the background thread before the next frame waits for them
+MAX_QUEUED = 8  # encodes waiting for the background thread before the next frame waits for them
+SEGMENT_FRAMES = 30  # finished frames are kept as encoded segments of this many (an interrupt loses fewer)
 
 
 def _to_tensor(frame: np.ndarray) -> torch.Tensor:
@@ -62,7 +64,7 @@ class FrameStylizer:
     """Stylises one frame given the previous source and stylised frames (None for the first)."""
 
     def __init__(self, styles: Sequence[ImageLike], opts: VideoOptions) -> None:
-        self.opts, self.flows = opts, FlowEstimator(opts.flow)
+        self.opts, self.flows = opts, FlowEstimator(opts.flow, opts.flow_scale)
         if opts.method == "fast":
             from ..feedforward import FastStylizer
             self.fast = FastStylizer(list(styles), dataclasses.replace(
@@ -158,13 +160,18 @@ def frame_png(frame: np.ndarray) -> bytes:
 
 
 def stylize_span(stylize: FrameStylizer, frames: Iterable[tuple[int, np.ndarray]], hw: tuple[int, int],
-                 start: int = 0, finished: Callable[[int], np.ndarray | None] | None = None) \
-        -> Iterator[tuple[int, np.ndarray]]:
+                 start: int = 0, finished: Callable[[int], np.ndarray | None] | None = None,
+                 carried: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Stylise consecutive numbered frames (:func:`~stylekit.videos.io.numbered_frames`), each linked to the one
-    before; yield (number, frame) from number ``start`` on. The frames before ``start`` only carry the temporal
-    state into it. ``finished`` gives a frame stylised before (a resumed job's), or None to stylise it."""
+    before; yield (number, frame) from number ``start`` on. The frames before ``start`` carry the temporal state
+    into it: stylised again, or, given ``carried`` (frame ``start - 1`` as stylised before), only the source of
+    that one is read. ``finished`` gives a frame stylised before (a resumed job's), or None to stylise it."""
     prev_src = prev_out = None
     for i, raw in frames:
+        if carried is not None and i < start:
+            if i == start - 1:
+                prev_src, prev_out = fit_frame(raw, hw), carried
+            continue
         frame = fit_frame(raw, hw)
         styled = finished(i) if finished is not None else None
         if styled is None:
@@ -203,6 +210,29 @@ def job_key(source: Path, styles: Sequence[ImageLike], opts: VideoOptions) -> di
             **({"model": ident(trained)} if trained is not None else {})}
 
 
+def segments(work: Path) -> list[tuple[Path, int]]:
+    """The finished segments in a job's folder that follow on from frame 0, in order: (file, frames). A segment
+    ``FIRST-COUNT.mp4`` holds frames FIRST to FIRST+COUNT-1, encoded; the last one's final frame is beside it as a
+    PNG, for the temporal link into the next."""
+    found = {}
+    for path in work.glob("[0-9]*-[0-9]*.mp4"):
+        first, count = path.stem.split("-")
+        if first.isdigit() and count.isdigit():
+            found[int(first)] = (path, int(count))
+    parts, next_frame = [], 0
+    while next_frame in found:
+        parts.append(found[next_frame])
+        next_frame += found[next_frame][1]
+    return parts
+
+
+def last_frame(work: Path, start: int) -> np.ndarray | None:
+    """Frame ``start - 1`` as it was stylised (kept beside its segment), None at the start."""
+    if start == 0:
+        return None
+    return np.asarray(Image.open(work / f"{start - 1:06d}.png").convert("RGB"))
+
+
 def same_job(settings: Path, key: dict[str, Any]) -> bool:
     """Whether the job key saved in ``settings`` is ``key`` (an unreadable file is not)."""
     try:
@@ -235,37 +265,55 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
     work = work_dir(out)
     key = job_key(Path(source), style_list, opts)
 
-    def save_frame(path: Path, image: np.ndarray) -> None:
-        write_atomic(path, lambda tmp: tmp.write_bytes(frame_png(image)))
-
-    def finished(i: int) -> np.ndarray | None:
-        done = work / f"{i:06d}.png"
-        return np.asarray(Image.open(done).convert("RGB")) if done.is_file() else None
-
-    def encode(tmp: Path) -> None:
+    def encode(start: int) -> None:
+        """Stylise the frames from ``start`` into segments in ``work`` (:func:`segments`). The encoding runs on a
+        background thread (in order) while the next frame is stylised; a segment is renamed into place, with its
+        last frame beside it, once it is whole."""
         pending: list[Future] = []
-        count = 0
-        # PNG saving and encoding run on one background thread (in order) while the next frame is stylised.
-        with VideoWriter(tmp, info.fps, width, height, source if info.has_audio else None) as writer, \
-                ThreadPoolExecutor(max_workers=1) as io_thread:
+        segment: list[Any] = []  # [first frame, writer, temporary file] of the segment being written
+        carried = last_frame(work, start)
+
+        def close_segment(first: int, writer: VideoWriter, tmp: Path, count: int, last: np.ndarray) -> None:
+            writer.close()
+            write_atomic(work / f"{first + count - 1:06d}.png", lambda path: path.write_bytes(frame_png(last)))
+            os.replace(tmp, work / f"{first:06d}-{count:06d}.mp4")
+            for old in work.glob("[0-9]*.png"):
+                if old.name != f"{first + count - 1:06d}.png":
+                    old.unlink()  # only the newest segment's last frame carries the temporal link
+
+        def flush(last: int, frame: np.ndarray) -> None:
+            first, writer, tmp = segment
+            pending.append(io_thread.submit(close_segment, first, writer, tmp, last - first + 1, frame))
+            segment.clear()
+
+        with ThreadPoolExecutor(max_workers=1) as io_thread:
             frames = numbered_frames(source, stop=opts.max_frames)
-            for i, styled in stylize_span(stylize, frames, (height, width), finished=finished):
-                done = work / f"{i:06d}.png"
-                if not done.is_file():
-                    pending.append(io_thread.submit(save_frame, done, styled))
-                pending.append(io_thread.submit(writer.write, styled))
-                while len(pending) > MAX_QUEUED:  # keep the frames held bounded when writing is the slower side
-                    pending.pop(0).result()
-                for future in [f for f in pending if f.done()]:
-                    future.result()  # surface a failed write at once
-                    pending.remove(future)
-                count = i + 1
-                for cb in callbacks:
-                    cb.on_item(ItemProgress(count, total, f"frame {i}"))
-            for future in pending:
-                future.result()
-        if not count:
-            raise StylekitError(f"{source}: none of its {info.frames} frames could be decoded; the file is damaged")
+            i = styled = None
+            try:
+                for i, styled in stylize_span(stylize, frames, (height, width), start, carried=carried):
+                    if not segment:
+                        tmp = work / f".{i:06d}.tmp.mp4"
+                        segment.extend([i, VideoWriter(tmp, info.fps, width, height), tmp])
+                    pending.append(io_thread.submit(segment[1].write, styled))
+                    if i - segment[0] + 1 == SEGMENT_FRAMES:
+                        flush(i, styled)
+                    while len(pending) > MAX_QUEUED:  # keep the frames held bounded when writing is the slower side
+                        pending.pop(0).result()
+                    for future in [f for f in pending if f.done()]:
+                        future.result()  # surface a failed write at once
+                        pending.remove(future)
+                    for cb in callbacks:
+                        cb.on_item(ItemProgress(i + 1, total, f"frame {i}"))
+                if segment:
+                    flush(i, styled)
+                for future in pending:
+                    future.result()
+            except BaseException:
+                io_thread.shutdown(wait=True)  # what was handed over is written: whole segments are kept
+                if segment:  # the unfinished segment is thrown away
+                    segment[1].__exit__(KeyboardInterrupt)
+                    segment[2].unlink(missing_ok=True)
+                raise
 
     import av
 
@@ -280,7 +328,13 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
                 model = train_on_clip(source, style_list, opts, (height, width), work, callbacks)
                 stylize = FrameStylizer([], dataclasses.replace(opts, fast=dataclasses.replace(
                     opts.fast, model=str(model))))
-            write_atomic(out, encode)
+            done = segments(work)
+            encode(sum(count for _, count in done))
+            parts = segments(work)
+            if not parts:
+                raise StylekitError(f"{source}: none of its {info.frames} frames could be decoded; the file is "
+                                    "damaged")
+            write_atomic(out, lambda tmp: join_segments(parts, tmp, info.fps, source if info.has_audio else None))
         except av.error.FFmpegError as exc:
             raise StylekitError(f"writing {out.name} failed ({exc}); finished frames are kept in {work}: try a "
                                 ".mkv output, which takes any audio codec") from None
@@ -288,7 +342,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
             shutil.rmtree(work, ignore_errors=True)  # the job cannot be finished: its frames are of no use
             raise
         except KeyboardInterrupt:
-            if not any(work.glob("[0-9]*.png")) and not (work / CLIP_MODEL).is_file():
+            if not segments(work) and not (work / CLIP_MODEL).is_file():
                 shutil.rmtree(work, ignore_errors=True)  # nothing to resume from: leave nothing behind
             raise
         shutil.rmtree(work, ignore_errors=True)

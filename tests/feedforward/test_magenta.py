@@ -261,3 +261,33 @@ def test_video_defaults_to_the_magenta_model():
     from stylekit.options import VideoOptions
 
     assert VideoOptions().fast.model == "magenta" and FastOptions().model == "microast"
+
+
+@pytest.mark.parametrize("kernel, s, hw", [(9, 2, (23, 30)), (9, 3, (20, 17)), (5, 2, (12, 12)), (3, 2, (9, 8))])
+def test_polyphase_convolution_equals_the_direct_one_with_its_gradients(kernel, s, hw):
+    from stylekit.feedforward.magenta import polyphase_conv
+
+    gen = torch.Generator().manual_seed(kernel + s)
+    x = torch.randn(2, 3, *hw, generator=gen, requires_grad=True)
+    weight = torch.randn(4, 3, kernel, kernel, generator=gen, requires_grad=True)
+    bias = torch.randn(4, generator=gen, requires_grad=True)
+    direct = torch.nn.functional.conv2d(x, weight, bias)
+    phased = polyphase_conv(x, weight, bias, s)
+    assert phased.shape == direct.shape and torch.allclose(phased, direct, atol=1e-4)
+    grads = torch.autograd.grad((direct * direct.detach()).sum(), (x, weight, bias))
+    for a, b in zip(grads, torch.autograd.grad((phased * direct.detach()).sum(), (x, weight, bias))):
+        assert torch.allclose(a, b, atol=1e-3)
+
+
+def test_one_images_conditional_norm_is_the_instance_norm_then_the_styles_map():
+    from stylekit.feedforward.magenta import NORM_EPS, conditional_instance_norm
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 8, 10, 12, generator=gen).contiguous(memory_format=torch.channels_last)
+    scale, shift = torch.randn(1, 8, 1, 1, generator=gen), torch.randn(1, 8, 1, 1, generator=gen)
+    expected = torch.nn.functional.instance_norm(x, eps=NORM_EPS) * scale + shift
+    assert torch.allclose(conditional_instance_norm(x, scale, shift), expected, atol=1e-5)
+    two = torch.cat([x, 2 * x])  # several images, each with its own map, take the general way
+    scales, shifts = torch.cat([scale, -scale]), torch.cat([shift, shift])
+    assert torch.allclose(conditional_instance_norm(two, scales, shifts)[1:],
+                          torch.nn.functional.instance_norm(2 * x, eps=NORM_EPS) * -scale + shift, atol=1e-5)

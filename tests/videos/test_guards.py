@@ -14,9 +14,10 @@ from stylekit.cli import main
 from stylekit.errors import StylekitError
 from stylekit.io import outputs
 from stylekit.optim import Callback, ItemProgress
-from stylekit.videos import VideoWriter, probe, read_frames, run_video
+from stylekit.videos import probe, read_frames, run_video
 from stylekit.videos.clips import make_clip
-from stylekit.videos.stylize import FrameStylizer, job_lock, work_dir
+from stylekit.videos import stylize
+from stylekit.videos.stylize import FrameStylizer, job_lock, segments, work_dir
 
 
 def _remux(source, target, packet=lambda p: p, **options) -> None:
@@ -172,7 +173,7 @@ def test_a_second_job_on_the_same_output_is_refused_and_the_first_finishes(clip,
         code, err = _run(tmp_path, capsys, clip, style_path)
         assert code == 2 and len(err.splitlines()) == 1
         assert f"another stylekit video is writing {out} (pid " in err and "choose another -o" in err
-        assert len(list(work_dir(out).glob("*.png"))) >= 1  # the first job's frames are untouched
+        assert (work_dir(out) / "job.json").is_file()  # the first job's folder is untouched
     finally:
         hold.release.set()
         first.join()
@@ -261,18 +262,18 @@ def test_an_interrupt_before_the_first_frame_is_done_leaves_nothing(clip, tmp_pa
     assert code == 130 and "nothing written" in err and set(tmp_path.iterdir()) == before
 
 
-def test_an_interrupt_while_encoding_writes_no_video_and_keeps_the_frames(clip, tmp_path, style_path, weights_dir,
-                                                                         monkeypatch, capsys):
-    def interrupted(self):
+def test_an_interrupt_while_joining_writes_no_video_and_keeps_the_frames(clip, tmp_path, style_path, weights_dir,
+                                                                        monkeypatch, capsys):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
     out, before = tmp_path / "out.mp4", set(tmp_path.iterdir())
     with monkeypatch.context() as patch:
-        patch.setattr(VideoWriter, "close", interrupted)  # Ctrl-C during the encoder's final flush
+        patch.setattr(stylize, "join_segments", interrupted)  # Ctrl-C while the segments become the video
         code, err = _run(tmp_path, capsys, clip, style_path)
-    assert code == 130 and "interrupted after 24 frames" in err
+    assert code == 130 and "interrupted after 24 frames; 24 finished frames are kept" in err
     assert set(tmp_path.iterdir()) == before | {work_dir(out)}  # no video, whole or partial, and no temporary file
-    assert len(list(work_dir(out).glob("[0-9]*.png"))) == 24
+    assert sum(count for _, count in segments(work_dir(out))) == 24
     calls = []
     monkeypatch.setattr(FrameStylizer, "__call__", lambda self, *args: calls.append(1))
     code, err = _run(tmp_path, capsys, clip, style_path)

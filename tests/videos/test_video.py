@@ -14,7 +14,8 @@ from stylekit.videos import FlowEstimator, consistency_mask, flicker, probe, rea
 from stylekit.optim import Callback, ItemProgress, StopRun
 from stylekit.options import FastOptions, TransferOptions, VideoOptions
 from stylekit.videos.clips import make_clip
-from stylekit.videos.stylize import FrameStylizer, work_dir
+from stylekit.videos import stylize
+from stylekit.videos.stylize import FrameStylizer, segments, work_dir
 from tests.conftest import pattern
 
 
@@ -97,6 +98,7 @@ def test_fast_video_keeps_rate_and_audio_and_temporal_blend_reduces_flicker(clip
 
 def test_interrupted_job_resumes_without_redoing_frames(clip, tmp_path, weights_dir, style_path, monkeypatch):
     out = tmp_path / "out.mp4"
+    monkeypatch.setattr(stylize, "SEGMENT_FRAMES", 2)
     calls = []
     original = FrameStylizer.__call__
     monkeypatch.setattr(FrameStylizer, "__call__", lambda self, *a: calls.append(1) or original(self, *a))
@@ -112,11 +114,11 @@ def test_interrupted_job_resumes_without_redoing_frames(clip, tmp_path, weights_
 
     with pytest.raises(KeyboardInterrupt):
         run_video(clip, style_path, out, callbacks=[StopAfterThree()])
-    assert not out.exists() and len(list(work_dir(out).glob("*.png"))) == 3
-    assert len(calls) == 3
+    assert not out.exists() and segments(work_dir(out)) == [(work_dir(out) / "000000-000002.mp4", 2)]
+    assert len(calls) == 3 and [p.name for p in work_dir(out).glob("*.png")] == ["000001.png"]
     seen = []
     run_video(clip, style_path, out, callbacks=[Record()])
-    assert len(calls) == 6  # frames 4-6 only
+    assert len(calls) == 7  # frames 3-6 only: the third, in a segment not finished, again
     assert seen[-1] == (6, 6) and out.is_file() and not work_dir(out).exists()
     assert len(list(read_frames(out))) == 6
 
@@ -190,8 +192,9 @@ def test_cli_interrupt_names_the_frames_done_off_a_terminal(clip, tmp_path, weig
         return original(self, *args)
 
     monkeypatch.setattr(FrameStylizer, "__call__", stop_on_third)
+    monkeypatch.setattr(stylize, "SEGMENT_FRAMES", 2)
     assert main(["video", str(clip), str(style_path), "-o", str(tmp_path / "out.mp4")]) == 130
-    assert "interrupted after 2 frames" in capsys.readouterr().err  # stderr is not a terminal here
+    assert "interrupted after 2 frames; 2 finished frames are kept" in capsys.readouterr().err  # not a terminal
 
 
 def test_a_trained_model_paints_a_video_without_a_style_image_and_a_new_model_is_a_new_job(clip, tmp_path,
@@ -241,3 +244,15 @@ def test_train_fits_a_model_to_the_clip_first_and_an_interrupted_training_resume
     assert "training on the clip: step 3 of 3" in capsys.readouterr().err
     code = main(["video", str(clip), "-o", str(tmp_path / "x.mp4"), "--train", "3", "--builtin", "2"])
     assert code == 2 and "--train" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_the_flow_finds_a_shift_at_full_and_at_half_size(scale, sample_images):
+    from PIL import Image
+
+    photo = np.asarray(Image.open(sample_images / "landscape.jpg").convert("RGB").resize((200, 136)))
+    before, after = photo[8:128, 8:192], photo[5:125, 12:196]  # the view moved 4 px right and 3 px up
+    flow = FlowEstimator(scale=scale)(after, before)  # after(x) = before(x + flow)
+    middle = flow[30:90, 30:150]
+    assert np.allclose(np.median(middle.reshape(-1, 2), 0), [4, -3], atol=0.5)
