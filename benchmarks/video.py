@@ -44,7 +44,8 @@ def flicker_of(clip: Path, stylised: Path) -> float:
 
 @contextlib.contextmanager
 def network_before() -> Iterator[None]:
-    """The transformer as it ran before issue 30: 9x9 convolutions direct, instance norm then the style's map."""
+    """The transformer as it ran before issue 30: 9x9 convolutions direct, the upsampled image made and padded
+    before its convolution, instance norm then the style's map."""
     import torch.nn.functional as F
 
     from stylekit.feedforward import magenta
@@ -52,12 +53,16 @@ def network_before() -> Iterator[None]:
     def separate(x, scale, shift):
         return F.instance_norm(x, eps=magenta.NORM_EPS) * scale + shift
 
-    saved = magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm
+    def upsample_then_convolve(x, conv):
+        return magenta.mirror_conv(F.interpolate(x, scale_factor=2, mode="nearest"), conv)
+
+    saved = magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm, magenta.upsampled_conv
     magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm = 10**9, separate
+    magenta.upsampled_conv = upsample_then_convolve
     try:
         yield
     finally:
-        magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm = saved
+        magenta.POLYPHASE_KERNEL, magenta.conditional_instance_norm, magenta.upsampled_conv = saved
 
 
 def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
@@ -65,7 +70,6 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
     import statistics
 
     import numpy as np
-    import torch
     from PIL import Image
 
     from stylekit.feedforward import FastStylizer
@@ -74,6 +78,7 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
 
     frames = list(read_frames(clip))
     stylizer = FastStylizer([style], FastOptions(model=model))
+    bf16 = FastStylizer([style], FastOptions(model=model, precision="bf16"))
     flows, half = FlowEstimator(), FlowEstimator(scale=0.5)
     info = probe(clip)
     stages: dict[str, list[float]] = {}
@@ -92,14 +97,12 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
             with network_before():
                 timed("network fp32, before", lambda: stylizer(_to_tensor(frame)))
             out = timed("network fp32", lambda: stylizer(_to_tensor(frame)))
-            if stylizer.device.type == "cpu":
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    timed("network bf16 (autocast)", lambda: stylizer(_to_tensor(frame)))
+            timed("network bf16", lambda: bf16(_to_tensor(frame)))
             styled = _to_uint8(out)
             if i:
                 back = timed("flow: backward", lambda: flows(frame, frames[i - 1]))
                 fwd = timed("flow: forward", lambda: flows(frames[i - 1], frame))
-                timed("flows at half size", lambda: (half(frame, frames[i - 1]), half(frames[i - 1], frame)))
+                timed("flows + mask at half size", lambda: half.linked(frame, frames[i - 1]))
                 timed("flow: mask + warp", lambda: (consistency_mask(back, fwd),
                                                     warp(styled.astype(np.float32) / 255, back)))
             timed("PNG save (before: every frame)", lambda: write_atomic(folder / "f.png", lambda tmp: Image.fromarray(
@@ -112,15 +115,16 @@ def breakdown(clip: Path, style: Path, model: str, folder: Path) -> None:
 
 def levers(clip: Path, style: Path, model: str, frames: int) -> None:
     """End-to-end fps on the pan clip, one lever added at a time, with the flicker of each."""
-    rows = [("network before, flow 1.0", dict(), True), ("network now", dict(), False),
-            ("+ flow at half size", dict(flow_scale=0.5), False),
-            ("+ bf16", dict(flow_scale=0.5, precision="bf16"), False)]
+    rows = [("network before", dict(), True), ("network now", dict(), False),
+            ("+ flow and mask at half size", dict(flow_scale=0.5), False),
+            ("network now, bf16", dict(precision="bf16"), False),
+            ("+ flow and mask at half size", dict(flow_scale=0.5, precision="bf16"), False)]
     print(f"\nlevers on {clip.name} ({frames} frames), temporal weight default")
     print(f"{'lever':>28}  {'fps':>6}  {'vs first':>8}  {'flicker':>8}")
     base = None
     for name, settings, before in rows:
         precision = settings.pop("precision", "fp32")
-        out = clip.with_name(f"lever_{len(name)}.mp4")
+        out = clip.with_name(f"lever_{len(name)}_{precision}.mp4")
         with network_before() if before else contextlib.nullcontext():
             start = time.perf_counter()
             run_video(clip, style, out, VideoOptions(fast=FastOptions(model=model, precision=precision), **settings))

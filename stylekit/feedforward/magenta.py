@@ -14,8 +14,6 @@ in float32, which is where its small differences from onnxruntime come from).
 """
 from __future__ import annotations
 
-import functools
-import itertools
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -45,40 +43,49 @@ def mirror_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     return polyphase_conv(x, conv.weight, conv.bias) if conv.kernel_size[0] >= POLYPHASE_KERNEL else conv(x)
 
 
-@functools.cache
-def _polyphase_index(kernel: int, s: int) -> torch.Tensor:
-    """Where each tap of a ``kernel``-wide kernel lands in :func:`polyphase_conv`'s kernel: an index into the
-    flattened taps per (output phase a, b; input phase p, q; row; column), ``kernel**2`` for a zero tap."""
-    side = (kernel + s - 2) // s + 1
-    index = torch.full((s, s, s, s, side, side), kernel * kernel, dtype=torch.long)
-    for a, b, u, v in itertools.product(range(s), range(s), range(kernel), range(kernel)):
-        index[a, b, (a + u) % s, (b + v) % s, (a + u) // s, (b + v) // s] = u * kernel + v
-    return index
-
-
 def polyphase_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, s: int = 2) -> torch.Tensor:
-    """``F.conv2d(x, weight, bias)`` (stride 1, no padding), computed on the ``s`` x ``s`` space-to-depth of ``x``
-    with the kernel rearranged to match, then brought back with depth-to-space: the same sums in one convolution
-    with ``s**2`` times the channels and a kernel about ``1/s`` as wide, which the CPU runs 1.3-2.2x faster for
-    the transformer's 9x9 convolutions to and from 3 channels (docs/benchmarks.md). Differentiable."""
+    """``F.conv2d(x, weight, bias)`` (stride 1, no padding) as one stride-``s`` convolution that computes the
+    ``s`` x ``s`` output phases as ``s**2`` times the channels (each phase's kernel is the original shifted by
+    the phase, in a kernel ``s - 1`` wider), interleaved back by depth-to-space: the same sums, which the CPU
+    runs 1.3-2.7x faster for the transformer's 9x9 convolutions to and from 3 channels (docs/benchmarks.md).
+    Differentiable."""
     out_c, in_c, k, _ = weight.shape
-    index = _polyphase_index(k, s).to(weight.device)
-    taps = torch.cat([weight.reshape(out_c, in_c, k * k), weight.new_zeros(out_c, in_c, 1)], 2)
-    side = index.shape[-1]
-    kernel = taps[:, :, index].permute(0, 2, 3, 1, 4, 5, 6, 7).reshape(out_c * s * s, in_c * s * s, side, side)
+    grow = s - 1
+    kernel = torch.stack([F.pad(weight, (b, grow - b, a, grow - a)) for a in range(s) for b in range(s)], 1)
+    kernel = kernel.reshape(out_c * s * s, in_c, k + grow, k + grow)
     h, w = x.shape[-2:]
     x = F.pad(x, (0, (-w) % s, 0, (-h) % s)) if h % s or w % s else x
     if x.is_contiguous(memory_format=torch.channels_last):
         kernel = kernel.contiguous(memory_format=torch.channels_last)
-    y = F.conv2d(F.pixel_unshuffle(x, s), kernel, None if bias is None else bias.repeat_interleave(s * s))
+    y = F.conv2d(x, kernel, None if bias is None else bias.repeat_interleave(s * s), stride=s)
     return F.pixel_shuffle(y, s)[..., : h - k + 1, : w - k + 1]
+
+
+# (phase, offset, tap): which rows of the edge-replicated input a 3-tap kernel reads, per output phase, after a
+# nearest-neighbour x2 upsampling and a reflection padding of 1 (:func:`upsampled_conv`)
+_UPSAMPLED_TAPS = torch.tensor([[[1., 0., 0.], [0., 1., 1.], [0., 0., 0.]],
+                                [[0., 0., 0.], [1., 1., 0.], [0., 0., 1.]]])
+
+
+def upsampled_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A 3x3 ``conv`` on ``x`` upsampled x2 (nearest) and reflection-padded by 1, computed at ``x``'s own size: each
+    of the four output phases reads the edge-replicated ``x`` through its own 3x3 kernel (sums of the original
+    taps), one convolution makes them all and depth-to-space interleaves them. The same numbers as the upsampling
+    then the convolution, without the upsampled image and its padding (docs/benchmarks.md). Differentiable."""
+    out_c, in_c = conv.weight.shape[:2]
+    taps = _UPSAMPLED_TAPS.to(conv.weight)
+    kernel = torch.einsum("aru,bcv,oiuv->oabirc", taps, taps, conv.weight).reshape(out_c * 4, in_c, 3, 3)
+    if x.is_contiguous(memory_format=torch.channels_last):
+        kernel = kernel.contiguous(memory_format=torch.channels_last)
+    y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, conv.bias.repeat_interleave(4))
+    return F.pixel_shuffle(y, 2)
 
 
 def conditional_instance_norm(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Instance normalisation (biased variance + :data:`NORM_EPS`), then the style's per-channel affine map (for
-    one image, as one batch norm over it with the map as its weight and bias: the same numbers in one pass, and
-    no copy of a channels-last tensor)."""
-    if x.shape[0] == 1 and scale.shape[0] == 1:
+    one image of 8 channels or more, as one batch norm over it with the map as its weight and bias: the same
+    numbers in one pass, and no copy of a channels-last tensor)."""
+    if x.shape[0] == 1 and scale.shape[0] == 1 and x.shape[1] >= 8:
         return F.batch_norm(x, None, None, scale.flatten(), shift.flatten(), True, 0.0, NORM_EPS)
     return F.instance_norm(x, eps=NORM_EPS) * scale + shift
 
@@ -119,8 +126,8 @@ class StyleTransformer(nn.Module):
             x = F.relu(norm(y) if self.normalize_contract else y)
         for conv1, conv2 in self.residual:
             x = x + norm(mirror_conv(F.relu(norm(mirror_conv(x, conv1))), conv2))
-        for conv in self.expand[:2]:
-            x = F.relu(norm(mirror_conv(F.interpolate(x, scale_factor=2, mode="nearest"), conv)))
+        for conv in self.expand[:2]:  # x2 nearest upsampling, then the convolution
+            x = F.relu(norm(upsampled_conv(x, conv)))
         return torch.sigmoid(norm(mirror_conv(x, self.expand[2])))
 
 

@@ -26,22 +26,47 @@ class FlowEstimator:
 
     def __call__(self, source: np.ndarray, target: np.ndarray) -> np.ndarray:
         """Flow f with source(x) ≈ target(x + f(x))."""
+        h, w = source.shape[:2]
+        return self._full(self._flow(self._gray(source), self._gray(target)), (h, w))
+
+    def linked(self, frame: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The backward flow (``frame`` to ``previous``) and its :func:`consistency_mask`, both computed at the
+        flow's size and brought to the frame's."""
         import cv2
 
-        a = cv2.cvtColor(source, cv2.COLOR_RGB2GRAY)
-        b = cv2.cvtColor(target, cv2.COLOR_RGB2GRAY)
-        h, w = a.shape
+        h, w = frame.shape[:2]
+        a, b = self._gray(frame), self._gray(previous)
+        backward, forward = self._flow(a, b), self._flow(b, a)
+        mask = consistency_mask(backward, forward)
+        if mask.shape != (h, w):
+            mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_LINEAR)
+        return self._full(backward, (h, w)), mask
+
+    def _gray(self, image: np.ndarray) -> np.ndarray:
+        import cv2
+
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        h, w = gray.shape
         small = (max(8, round(w * self.scale)), max(8, round(h * self.scale)))
-        if small != (w, h):
-            a = cv2.resize(a, small, interpolation=cv2.INTER_AREA)
-            b = cv2.resize(b, small, interpolation=cv2.INTER_AREA)
+        return gray if small == (w, h) else cv2.resize(gray, small, interpolation=cv2.INTER_AREA)
+
+    def _flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import cv2
+
         if self._dis is not None:
-            flow = self._dis.calc(a, b, None)
-        else:
-            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-        if small == (w, h):
+            return self._dis.calc(a, b, None)
+        return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+
+    @staticmethod
+    def _full(flow: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+        """A flow computed at a smaller size, brought to (h, w) (its vectors scaled with it)."""
+        import cv2
+
+        h, w = hw
+        if flow.shape[:2] == (h, w):
             return flow
-        return cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) * np.float32([w / small[0], h / small[1]])
+        grown = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR)
+        return grown * np.float32([w / flow.shape[1], h / flow.shape[0]])
 
 
 def _grid(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -39,7 +39,7 @@ from ..objectives import TemporalLoss
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import TransferOptions, VideoOptions, keyword_options, make_options, validate
 from ..planning import run_plan
-from .flow import FlowEstimator, consistency_mask, warp
+from .flow import FlowEstimator, warp
 from .io import VIDEO_OUTPUTS, VideoInfo, VideoWriter, join_segments, numbered_frames, probe
 
 # Working memory of one frame in bytes per output pixel: peak RSS growth measured on the CPU at 512-2048 px
@@ -120,8 +120,8 @@ class FrameStylizer:
         tw = self.opts.temporal
         warped = mask = None
         if prev_src is not None and tw > 0:
-            backward, forward = self.flows(frame, prev_src), self.flows(prev_src, frame)
-            mask = consistency_mask(backward, forward)[..., None]
+            backward, mask = self.flows.linked(frame, prev_src)
+            mask = mask[..., None]
             warped = warp(prev_out.astype(np.float32) / 255, backward)
         if self.opts.method == "fast":
             out = self.fast(_to_tensor(frame))[0].permute(1, 2, 0).cpu().numpy()

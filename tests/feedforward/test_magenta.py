@@ -291,3 +291,16 @@ def test_one_images_conditional_norm_is_the_instance_norm_then_the_styles_map():
     scales, shifts = torch.cat([scale, -scale]), torch.cat([shift, shift])
     assert torch.allclose(conditional_instance_norm(two, scales, shifts)[1:],
                           torch.nn.functional.instance_norm(2 * x, eps=NORM_EPS) * -scale + shift, atol=1e-5)
+
+
+def test_the_upsampled_convolution_equals_upsampling_padding_then_convolving():
+    from stylekit.feedforward.magenta import mirror_conv, upsampled_conv
+
+    gen = torch.Generator().manual_seed(3)
+    conv = torch.nn.Conv2d(5, 4, 3)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=gen))
+    for hw in ((6, 7), (1, 3), (9, 4)):
+        x = torch.randn(2, 5, *hw, generator=gen)
+        expected = mirror_conv(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"), conv)
+        assert torch.allclose(upsampled_conv(x, conv), expected, atol=1e-5)
