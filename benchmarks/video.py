@@ -118,16 +118,20 @@ def levers(clip: Path, style: Path, model: str, frames: int) -> None:
     rows = [("network before", dict(), True), ("network now", dict(), False),
             ("+ flow and mask at half size", dict(flow_scale=0.5), False),
             ("network now, bf16", dict(precision="bf16"), False),
-            ("+ flow and mask at half size", dict(flow_scale=0.5, precision="bf16"), False)]
+            ("+ flow and mask at half size", dict(flow_scale=0.5, precision="bf16"), False),
+            ("bf16, --stroke-scale 1.5", dict(precision="bf16", stroke_scale=1.5), False),
+            ("bf16, --stroke-scale 2", dict(precision="bf16", stroke_scale=2.0), False)]
     print(f"\nlevers on {clip.name} ({frames} frames), temporal weight default")
     print(f"{'lever':>28}  {'fps':>6}  {'vs first':>8}  {'flicker':>8}")
     base = None
     for name, settings, before in rows:
         precision = settings.pop("precision", "fp32")
-        out = clip.with_name(f"lever_{len(name)}_{precision}.mp4")
+        stroke = settings.pop("stroke_scale", 1.0)
+        out = clip.with_name(f"lever_{len(name)}_{precision}_{stroke}.mp4")
         with network_before() if before else contextlib.nullcontext():
             start = time.perf_counter()
-            run_video(clip, style, out, VideoOptions(fast=FastOptions(model=model, precision=precision), **settings))
+            run_video(clip, style, out, VideoOptions(fast=FastOptions(model=model, precision=precision,
+                                                                      stroke_scale=stroke), **settings))
             fps = frames / (time.perf_counter() - start)
         base = base or fps
         print(f"{name:>28}  {fps:6.2f}  {fps / base:8.2f}  {flicker_of(clip, out):8.4f}")

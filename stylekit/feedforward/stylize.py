@@ -20,6 +20,7 @@ from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, che
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
+from .guided import guided_upsample
 from .model import StyleContext, pad_to
 from .shared import MODELS, model_key, shared_codes, shared_model, styles_key
 from .tiles import TILE
@@ -157,9 +158,28 @@ class FastStylizer:
         mask = None if mask is None else pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
         return self.net.stylize(x, codes, self.opts.alpha, mask, tile)
 
+    def painted_hw(self, hw: tuple[int, int]) -> tuple[int, int]:
+        """The size the network paints an (h, w) content at: smaller by ``stroke_scale`` (at least the model's
+        smallest side)."""
+        scale = self.opts.stroke_scale
+        if scale <= 1:
+            return hw
+        least = max(MIN_SIDE, self.net.min_content)
+        return tuple(max(least, round(side / scale)) for side in hw)  # type: ignore[return-value]
+
     @torch.no_grad()
     def __call__(self, content: torch.Tensor) -> torch.Tensor:
-        """The stylised content, same size as given (content_size is applied by the caller)."""
+        """The stylised content, same size as given (content_size is applied by the caller); with a
+        ``stroke_scale`` above 1, painted smaller and brought back by :func:`.guided.guided_upsample`."""
+        hw = tuple(content.shape[-2:])
+        painted = self.painted_hw(hw)  # type: ignore[arg-type]
+        if painted == hw:
+            return self._paint(content)
+        small = self._paint(resize_to(content, painted))
+        return guided_upsample(small, content.to(small.device)).clamp(0, 1)
+
+    def _paint(self, content: torch.Tensor) -> torch.Tensor:
+        """The network on the content at its own size, with the colour options."""
         tile = self.plan(tuple(content.shape[-2:]))
         x = content.to(self.device)
         codes, original = self._codes, x
@@ -182,7 +202,8 @@ class FastStylizer:
     def stylize_image(self, content: ImageLike) -> Image.Image:
         """Load, resize to ``content_size``, stylise; the content's alpha channel is kept."""
         loaded = load_image(content, "content")
-        self.plan(checked_hw(*loaded.rgb.shape[-2:], self.opts.content_size, "the content image"))  # fail at once
+        self.plan(self.painted_hw(checked_hw(*loaded.rgb.shape[-2:], self.opts.content_size,
+                                             "the content image")))  # fail at once
         return to_pil(self(resize_to(loaded.rgb, self.opts.content_size)), loaded.alpha)
 
 

@@ -106,6 +106,13 @@ class FastOptions(WeightsDirOptions):
                          high=5, group="model", web="model", label="style depth (wct)", slider=(1, 5, 1),
                          tip="For the wct model only: how many layers of the network restyle the picture, from 5 "
                          "(strongest) down to 1 (lightest).")
+    stroke_scale: float = option(1.0, "size of the brush strokes: 2 runs the network at half the size and brings "
+                                 "the result back to full resolution guided by the photo's detail (a guided "
+                                 "filter), so a large picture keeps painterly strokes, and it runs faster; 1: the "
+                                 "network at the output's own size", "float", low=1, high=16, group="model",
+                                 web="model", label="stroke size", slider=(1, 4, 0.25),
+                                 tip="Larger makes bigger brush strokes (and is quicker): the picture is painted "
+                                 "smaller, then brought back to full size with the photo's detail.")
     precision: str = option("fp32", "arithmetic of the network: fp32, bf16 (bfloat16 convolutions: about 1.4x "
                             "faster on CPUs with native bfloat16, pixels off by 1-6 levels on average), or auto "
                             "(bf16 where native)", "choice", choices=PRECISIONS, group="model")

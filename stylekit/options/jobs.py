@@ -52,7 +52,7 @@ class VideoOptions(DeviceOptions):
     fast: FastOptions = option(lambda: FastOptions(model=VIDEO_MODEL, precision="auto"),  # bf16 where native: 1.4x
                                "the fast method's model", "nested",  # the frames, the same flicker (benchmarks.md)
                                expose=("model", "alpha", "style_size", "weights_dir", "models_dir", "precision",
-                                       "builtin"))
+                                       "builtin", "stroke_scale"))
     transfer: TransferOptions = option(lambda: TransferOptions(steps=(40, 20)), "the transfer method's optimisation",
                                     "nested", expose=("steps", "style_weight", "content_weight", "style_loss"))
     frame_steps: int = _frame_steps("transfer method")

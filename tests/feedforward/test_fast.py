@@ -260,3 +260,36 @@ def test_loading_a_model_leaves_torchs_global_rng_alone(weights_dir, style_path,
     state = torch.get_rng_state()
     FastStylizer([style_path], FastOptions(model="wct"))
     assert torch.equal(state, torch.get_rng_state())
+
+
+def test_the_guided_upsampling_keeps_the_guides_edges_and_the_small_results_colours():
+    from stylekit.feedforward.guided import guided_upsample
+
+    y, x = torch.meshgrid(torch.arange(64.), torch.arange(96.), indexing="ij")
+    guide = ((x > 40) & (y > 20)).float().expand(1, 3, 64, 96) * 0.8 + 0.1  # a sharp-edged bright block
+    small = F.interpolate(guide, size=(16, 24), mode="area")  # what a network painted at a quarter of the size
+    up = guided_upsample(small, guide)
+    plain = F.interpolate(small, size=(64, 96), mode="bilinear")
+    assert up.shape == guide.shape and (up - guide).abs().mean() < 0.3 * (plain - guide).abs().mean()  # sharp
+    tinted = guided_upsample(small * torch.tensor([1.0, 0.5, 0.2])[:, None, None], guide)
+    assert torch.allclose(tinted[0, :, 50, 80], torch.tensor([0.9, 0.45, 0.18]), atol=0.03)  # its colours
+
+
+def test_a_larger_stroke_scale_paints_smaller_and_returns_full_size(content_path, style_path, monkeypatch):
+    sizes = []
+    stylizer = FastStylizer([style_path], FastOptions(model="magenta", stroke_scale=2))
+    original = stylizer._paint
+    monkeypatch.setattr(stylizer, "_paint", lambda content: sizes.append(tuple(content.shape[-2:])) or
+                        original(content))
+    photo = load_image(content_path).rgb  # 48x48
+    out = stylizer(F.interpolate(photo, size=(60, 80)))
+    assert out.shape[-2:] == (60, 80) and sizes == [(30, 40)] and 0 <= out.min() and out.max() <= 1
+    image = fast(content_path, style_path, model="magenta", stroke_scale=4, content_size=64)
+    assert image.size == (64, 64)
+
+
+def test_a_stroke_scale_below_one_is_refused_in_one_line(content_path, style_path, tmp_path, capsys):
+    assert main(["fast", str(content_path), str(style_path), "--stroke-scale", "0.5", "-o",
+                 str(tmp_path / "o.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--stroke-scale" in err and not (tmp_path / "o.png").exists()
