@@ -109,6 +109,13 @@ def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[to
         return noise_image(opts.noise, content, generator)
     if opts.init == "style":
         return resize(styles[0], hw)
+    if opts.init == "fast":  # Magenta's painting of the content: the optimisation only refines it
+        from ..feedforward import FastStylizer
+        from ..options import FastOptions
+
+        painter = FastStylizer([s.cpu() for s in styles], FastOptions(
+            model="magenta", style_blend_weights=opts.style_blend_weights, device=str(content.device)))
+        return painter(content).to(content)
     return resize(load_image(opts.init).rgb.to(content), hw)
 
 

@@ -262,3 +262,21 @@ def test_tiles_are_chosen_when_memory_is_short(monkeypatch):
         assert transfer_tiles(net, opts, plan, cpu) == {(1024, 1024): None, size: 1024}
     with pytest.raises(OutOfMemoryEstimate, match="4096x4096 step"):
         transfer_tiles(net, Opts(style_layers=STYLE_LAYERS, content_layers=("relu3_1",), tile=0), plan, cpu)
+
+
+def test_init_fast_starts_from_magentas_painting_of_the_content(content_path, style_path):
+    import numpy as np
+
+    from stylekit.feedforward import fast
+    from stylekit.io import load_image
+    from stylekit.methods.gatys import _initial_image
+
+    opts = TransferOptions(init="fast", backbone="scratch", size=48)
+    content, style = load_image(content_path).rgb, load_image(style_path).rgb
+    start = _initial_image(opts, content, [style], torch.Generator().manual_seed(0))
+    painted = np.asarray(fast(content_path, style_path, model="magenta"), np.float32) / 255
+    assert start.shape == content.shape
+    assert np.abs(start[0].permute(1, 2, 0).numpy() - painted).mean() < 2 / 255  # (8-bit rounding apart)
+    assert (start - content).abs().mean() > 0.05  # a painting, not the photo
+    image = transfer(content_path, style_path, init="fast", backbone="scratch", size=48, steps="3")
+    assert image.size == (48, 48)
