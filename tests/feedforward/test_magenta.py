@@ -304,3 +304,32 @@ def test_the_upsampled_convolution_equals_upsampling_padding_then_convolving():
         x = torch.randn(2, 5, *hw, generator=gen)
         expected = mirror_conv(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"), conv)
         assert torch.allclose(upsampled_conv(x, conv), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("model, part", [("magenta", "predict"), ("magenta", "transform"),
+                                         ("multistyle26", "transform")])
+def test_the_onnx_reader_gives_the_onnx_packages_initializers(model, part):
+    import onnx
+    from onnx import numpy_helper
+
+    from stylekit.feedforward.onnx_weights import _model
+
+    paths = resolve(model)
+    path = paths[part] if part in paths else next(iter(paths.values()))
+    ours, theirs = _model(path), onnx.load(str(path))
+    expected = {t.name: numpy_helper.to_array(t) for t in theirs.graph.initializer}
+    assert ours.initializers.keys() == expected.keys()
+    for name, array in expected.items():
+        assert ours.initializers[name].dtype == array.dtype and np.array_equal(ours.initializers[name], array)
+    assert [(n.op_type, n.input, n.output) for n in ours.nodes] == \
+        [(n.op_type, list(n.input), list(n.output)) for n in theirs.graph.node]
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x0a\xff\xff\xff\xff\x0f", b"not protobuf at all " * 50])
+def test_a_damaged_onnx_file_is_one_line(tmp_path, damage):
+    from stylekit.feedforward.onnx_weights import conv_layers
+
+    path = tmp_path / "broken.onnx"
+    path.write_bytes(damage)
+    with pytest.raises(StylekitError, match=r"is not a readable ONNX file.*delete it and provide it again"):
+        conv_layers(path)
