@@ -58,3 +58,12 @@ def test_every_built_in_method_has_its_job_and_work():
             assert callable(getattr(stylekit, name.rpartition(":")[2])), name
         if method.batch:
             assert callable(method.code("worker_peak")), method.name
+
+
+def test_every_start_an_optimisation_can_take_from_above_is_an_init_choice_and_resolves():
+    from stylekit.options.choices import INITS
+    from stylekit.options.registry import STARTS, start_painter
+
+    for name in STARTS:
+        assert name in INITS and callable(start_painter(name))
+    assert start_painter("content") is None

@@ -207,6 +207,14 @@ class FastStylizer:
         return to_pil(self(resize_to(loaded.rgb, self.opts.content_size)), loaded.alpha)
 
 
+def painted_start(content: torch.Tensor, styles: Sequence[torch.Tensor], options: Any) -> torch.Tensor:
+    """Magenta's one-pass painting of ``content`` with ``styles`` (blended by the options'
+    ``style_blend_weights``): the start image of an optimisation's ``--init fast``."""
+    painter = FastStylizer([s.cpu() for s in styles], FastOptions(
+        model="magenta", style_blend_weights=options.style_blend_weights, device=str(content.device)))
+    return painter(content).to(content)
+
+
 @keyword_options(FastOptions)
 def fast(content: ImageLike, styles: ImageLike | Sequence[ImageLike], **options: Any) -> Image.Image:
     """Stylise ``content`` in one forward pass. Keyword options are the fields of :class:`FastOptions`

@@ -18,6 +18,7 @@ from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
 from ..options import ObjectiveOptions, TransferOptions, keyword_options, make_options, validate
+from ..options.registry import start_painter
 from ..planning import Reference, RunPlan, estimate_peak_bytes, preflight, run_plan
 from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
@@ -109,13 +110,9 @@ def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[to
         return noise_image(opts.noise, content, generator)
     if opts.init == "style":
         return resize(styles[0], hw)
-    if opts.init == "fast":  # Magenta's painting of the content: the optimisation only refines it
-        from ..feedforward import FastStylizer
-        from ..options import FastOptions
-
-        painter = FastStylizer([s.cpu() for s in styles], FastOptions(
-            model="magenta", style_blend_weights=opts.style_blend_weights, device=str(content.device)))
-        return painter(content).to(content)
+    painter = start_painter(opts.init)  # a fast model's painting of the content: the optimisation refines it
+    if painter is not None:
+        return painter(content, styles, opts)
     return resize(load_image(opts.init).rgb.to(content), hw)
 
 

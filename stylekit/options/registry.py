@@ -13,6 +13,7 @@ Nothing here imports torch: the module is imported on first use.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -106,6 +107,19 @@ def unregister(name: str) -> None:
 def batch_methods() -> dict[str, type]:
     """The methods ``stylekit batch`` runs, with their options classes."""
     return {m.name: m.options for m in METHODS.values() if m.batch}
+
+
+# Start images an optimisation can take from a package above it (``--init NAME``): NAME -> "module:function",
+# imported on first use; the function takes the content, the style tensors and the options, and paints the start.
+STARTS = {"fast": "stylekit.feedforward.stylize:painted_start"}
+
+
+def start_painter(name: str) -> Callable[..., Any] | None:
+    """The function that paints the start image ``--init NAME`` (None when NAME is not one of :data:`STARTS`)."""
+    if name not in STARTS:
+        return None
+    module, _, function = STARTS[name].rpartition(":")
+    return getattr(import_module(module), function)
 
 
 def public_functions() -> dict[str, str]:
