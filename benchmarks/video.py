@@ -120,7 +120,8 @@ def levers(clip: Path, style: Path, model: str, frames: int) -> None:
             ("network now, bf16", dict(precision="bf16"), False),
             ("+ flow and mask at half size", dict(flow_scale=0.5, precision="bf16"), False),
             ("bf16, --stroke-scale 1.5", dict(precision="bf16", stroke_scale=1.5), False),
-            ("bf16, --stroke-scale 2", dict(precision="bf16", stroke_scale=2.0), False)]
+            ("bf16, --stroke-scale 2", dict(precision="bf16", stroke_scale=2.0), False),
+            ("+ --stroke-scale 2.5, flow half", dict(precision="bf16", stroke_scale=2.5, flow_scale=0.5), False)]
     print(f"\nlevers on {clip.name} ({frames} frames), temporal weight default")
     print(f"{'lever':>28}  {'fps':>6}  {'vs first':>8}  {'flicker':>8}")
     base = None
