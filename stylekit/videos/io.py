@@ -236,9 +236,11 @@ class VideoWriter:
                 self.container.mux(packet)
             self._audio.until(None)
         finally:
-            self._release()
+            self.discard()
 
-    def _release(self) -> None:
+    def discard(self) -> None:
+        """Close the files without flushing the encoder or copying the rest of the audio (for a file that is
+        thrown away, or once :meth:`close` has flushed)."""
         self.container.close()
         self._audio.close()
 
@@ -248,8 +250,8 @@ class VideoWriter:
     def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         if exc_type is None:
             self.close()
-        else:  # a failed or interrupted job's file is thrown away: close it without flushing or copying audio
-            self._release()
+        else:  # a failed or interrupted job's file is thrown away
+            self.discard()
 
 
 def join_segments(parts: Sequence[tuple[str | os.PathLike, int]], path: str | os.PathLike, fps: Fraction,

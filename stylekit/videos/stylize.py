@@ -19,7 +19,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
@@ -160,12 +160,11 @@ def frame_png(frame: np.ndarray) -> bytes:
 
 
 def stylize_span(stylize: FrameStylizer, frames: Iterable[tuple[int, np.ndarray]], hw: tuple[int, int],
-                 start: int = 0, finished: Callable[[int], np.ndarray | None] | None = None,
-                 carried: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+                 start: int = 0, carried: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
     """Stylise consecutive numbered frames (:func:`~stylekit.videos.io.numbered_frames`), each linked to the one
     before; yield (number, frame) from number ``start`` on. The frames before ``start`` carry the temporal state
     into it: stylised again, or, given ``carried`` (frame ``start - 1`` as stylised before), only the source of
-    that one is read. ``finished`` gives a frame stylised before (a resumed job's), or None to stylise it."""
+    that one is read."""
     prev_src = prev_out = None
     for i, raw in frames:
         if carried is not None and i < start:
@@ -173,9 +172,7 @@ def stylize_span(stylize: FrameStylizer, frames: Iterable[tuple[int, np.ndarray]
                 prev_src, prev_out = fit_frame(raw, hw), carried
             continue
         frame = fit_frame(raw, hw)
-        styled = finished(i) if finished is not None else None
-        if styled is None:
-            styled = stylize(frame, prev_src, prev_out)
+        styled = stylize(frame, prev_src, prev_out)
         prev_src, prev_out = frame, styled
         if i >= start:
             yield i, styled
@@ -311,7 +308,7 @@ def run_video(source: str | os.PathLike, styles: ImageLike | Sequence[ImageLike]
             except BaseException:
                 io_thread.shutdown(wait=True)  # what was handed over is written: whole segments are kept
                 if segment:  # the unfinished segment is thrown away
-                    segment[1].__exit__(KeyboardInterrupt)
+                    segment[1].discard()
                     segment[2].unlink(missing_ok=True)
                 raise
 
