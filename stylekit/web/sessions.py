@@ -180,7 +180,7 @@ class State:
             try:
                 job = Job.from_record(row["id"], row["session"], row["record"], self.store.files)
             except (KeyError, TypeError, ValueError):  # a damaged row
-                self.store.forgot(Job(row["session"], "", "", None, id=row["id"]))
+                self.store.drop_job(row["id"])
                 continue
             job.request = row["request"]
             if job.session not in self.sessions:
@@ -216,7 +216,7 @@ class State:
             if job is not None:
                 self.queue.remove(job)  # its file goes at once (this runs on the store's writer thread)
             else:
-                self.store.forgot(Job("", "", "", None, id=job_id))
+                self.store.drop_job(job_id)
             freed += size
 
     def close(self) -> int:
@@ -225,8 +225,7 @@ class State:
         self.queue.shutdown()
         with self.lock:
             for token, found in self.sessions.items():
-                if found.last_seen != found.saved_seen:
-                    self.store.save_session(token, found.last_seen)
+                self._save_seen(token, found)
         self.decoders.shutdown()
         return self.store.close()
 
@@ -327,9 +326,14 @@ class State:
                 if not found.pages and not busy and token not in holders \
                         and now - max(found.last_seen, finished) > self.keep:
                     self.drop_session(token)
-                elif found.last_seen != found.saved_seen:
-                    self.store.save_session(token, found.last_seen)
-                    found.saved_seen = found.last_seen
+                else:
+                    self._save_seen(token, found)
+
+    def _save_seen(self, token: str, found: Session) -> None:
+        """Tell the store when a session was last seen, if that changed since it was last told."""
+        if found.last_seen != found.saved_seen:
+            self.store.save_session(token, found.last_seen)
+            found.saved_seen = found.last_seen
 
     def new_session(self, resume: Any = None) -> tuple[str, bool]:
         """The session ``resume`` names while it is still kept (True), else a fresh one (False). At
@@ -351,8 +355,7 @@ class State:
                 self.drop_session(min(idle, key=idle.__getitem__))
             token = secrets.token_urlsafe(16)
             found = self.sessions[token] = Session()
-            found.saved_seen = found.last_seen
-            self.store.save_session(token, found.last_seen)
+            self._save_seen(token, found)
         return token, False
 
     def session(self, token: Any) -> Session:

@@ -161,7 +161,6 @@ class Store:
         for row in rows["jobs"]:
             if row["record"].get("file"):
                 self.results[row["id"]] = (row["record"].get("finished") or row["created"], row["record"]["file"])
-        for row in rows["jobs"]:
             try:
                 row["request"] = json.loads(row["request"]) if isinstance(row["request"], str) else None
             except ValueError:
@@ -256,13 +255,17 @@ class Store:
 
     def forgot(self, job: Job) -> None:
         """A job is gone: its row and files."""
-        self._previewed.pop(job.id, None)
+        self.drop_job(job.id)
+
+    def drop_job(self, job_id: str) -> None:
+        """Forget a job's row and files by its id (also one the queue no longer holds, or a damaged row)."""
+        self._previewed.pop(job_id, None)
 
         def drop() -> None:
-            self._sql("DELETE FROM jobs WHERE id = ?", (job.id,))
-            self.results.pop(job.id, None)
+            self._sql("DELETE FROM jobs WHERE id = ?", (job_id,))
+            self.results.pop(job_id, None)
             for suffix in (".result", ".preview"):
-                self._remove(job.id + suffix)
+                self._remove(job_id + suffix)
         self._later(drop)
 
     # ---- closing ---------------------------------------------------------------------------------------------
