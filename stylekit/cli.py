@@ -3,6 +3,7 @@ Renders progress and errors; imports torch only once a command runs, so ``--help
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 from .console import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, ProgressBar, check_outputs,
                       callbacks_for, finish, progress_bar, require_extra, run_single, warning_printer)
+from . import provenance
 from .version import __version__
 from .errors import StylekitError
 from .neural_style import add_arguments as neural_style_arguments
@@ -445,6 +447,133 @@ def describe_preset(name: str) -> str:
     return "\n".join(lines)
 
 
+OUTPUT_FLAGS = {"neural-style": ("-output_image",)}  # how a command names its output, where not -o/--output
+SIDE_OUTPUTS = ("--history", "--save-every", "--intermediates", "--save-name")  # a rerun leaves the first run's be
+
+
+def _output_of(args: argparse.Namespace) -> list[str]:
+    return [str(v) for v in (getattr(args, "output", None), getattr(args, "output_image", None)) if v]
+
+
+def _strip(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
+    """``argv`` without ``flags`` and their values (``--flag V``, ``--flag=V``; ``-oV`` for -o)."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in flags:
+            skip = True
+        elif not any(arg.startswith(f + "=") or (f == "-o" and arg.startswith("-o") and len(arg) > 2)
+                     for f in flags):
+            out.append(arg)
+    return out
+
+
+def _absolute(argv: Sequence[str], cwd: str) -> list[str]:
+    """Every argument that names an existing file or folder relative to ``cwd`` made absolute (a rerun may run
+    elsewhere)."""
+    out = []
+    for arg in argv:
+        flag, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if value and not value.startswith("-") and Path(cwd, value).expanduser().exists():
+            value = str(Path(cwd, value).expanduser().resolve())
+        out.append(f"{flag}{eq}{value}")
+    return out
+
+
+def _info(args: argparse.Namespace) -> int:
+    import json
+
+    from .provenance import read_settings
+
+    settings = read_settings(args.image)
+    if args.json:
+        print(json.dumps(settings, indent=2))
+        return 0
+    print(describe_settings(args.image, settings))
+    return 0
+
+
+def describe_settings(image: str, settings: dict[str, Any]) -> str:
+    """What ``stylekit info`` says about an output's remembered settings."""
+    import shlex
+
+    from .provenance import sha256_of
+
+    lines = [f"{image}: made by stylekit {settings.get('stylekit')} (torch {settings.get('torch')}, Python "
+             f"{settings.get('python')}) on {settings.get('made')}",
+             f"command: stylekit {shlex.join(settings['argv'])}", f"  run in: {settings.get('cwd')}",
+             f"seed: {settings.get('seed') if settings.get('seed') is not None else 'none (no random draws)'}"]
+    inputs = settings.get("inputs") or []
+    if inputs:
+        lines.append("inputs:")
+    for entry in inputs:
+        path = Path(str(entry.get("path")))
+        if entry.get("folder"):
+            lines.append(f"  {entry.get('arg')}: folder {path}")
+            continue
+        now = "missing now" if not path.is_file() else (
+            "unchanged" if sha256_of(path) == entry.get("sha256") else "changed since")
+        lines.append(f"  {entry.get('arg')}: {path} sha256 {str(entry.get('sha256'))[:16]} ({now})")
+    models = settings.get("models") or {}
+    if models:
+        lines.append("networks:")
+    for name, about in models.items():
+        detail = ", ".join(f"{k} {str(v)[:16] if k == 'sha256' else v}" for k, v in about.items())
+        lines.append(f"  {name}: {detail}")
+    for cls, values in (settings.get("options") or {}).items():
+        lines.append(f"options ({cls}, as resolved):")
+        lines += [f"  {name} = {json_value(value)}" for name, value in values.items()]
+    lines.append(f"run it again: stylekit rerun {shlex.quote(image)} [-o NEW.png] [any option to change]")
+    return "\n".join(lines)
+
+
+def json_value(value: Any) -> str:
+    """A remembered option value as it reads best."""
+    return "none" if value is None else ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .provenance import read_settings, sha256_of
+
+    settings = read_settings(args.image)
+    argv, cwd = settings["argv"], str(settings.get("cwd") or ".")
+    command = argv[0]
+    if command not in commands() or command in NOT_RECORDED:
+        raise StylekitError(f"{args.image} remembers the command {command[:40]!r}, which cannot be run again")
+    overrides = list(args.overrides)
+    output = args.output
+    for flag in ("-o", "--output"):  # -o given after the image lands among the overrides
+        for i, arg in enumerate(overrides):
+            if arg == flag and i + 1 < len(overrides):
+                output = overrides[i + 1]
+            elif arg.startswith(flag + "=") or (flag == "-o" and arg.startswith("-o") and len(arg) > 2):
+                output = arg.split("=", 1)[1] if "=" in arg else arg[2:]
+        overrides = _strip(overrides, [flag])
+    if output is None:
+        source = Path(args.image)
+        output = str(source.with_name(f"{source.stem}-rerun{source.suffix}"))
+    out_flags = OUTPUT_FLAGS.get(command, ("-o", "--output"))
+    replay = _absolute(_strip(argv[1:], [*out_flags, *SIDE_OUTPUTS]), cwd)
+    given_seed = any(o.get("seed") is not None for o in (settings.get("options") or {}).values()
+                     if isinstance(o, dict) and "seed" in o)
+    if settings.get("seed") is not None and not given_seed and any(
+            isinstance(o, dict) and "seed" in o for o in (settings.get("options") or {}).values()):
+        replay += ["--seed", str(settings["seed"])]  # the seed the first run drew
+    for entry in settings.get("inputs") or []:
+        path = Path(str(entry.get("path")))
+        if entry.get("sha256") and path.is_file() and sha256_of(path) != entry["sha256"]:
+            print(f"stylekit rerun: note: {path} changed since {args.image} was made: the result will differ",
+                  file=sys.stderr)
+    line = [command, *replay, *overrides, out_flags[0], output]
+    print(f"stylekit rerun: stylekit {shlex.join(line)}", file=sys.stderr)
+    return main(line)
+
+
+NOT_RECORDED = ("info", "rerun", "serve", "presets", "layers")  # commands whose runs write no remembered image
+
 # Commands that are not one method of the registry, and where each goes in the list of commands.
 EXTRA: dict[str, tuple[str, Command]] = {
     "demo": ("transfer", Command(
@@ -488,6 +617,19 @@ EXTRA: dict[str, tuple[str, Command]] = {
         (("name", "NAME", "a preset to show in full", "?"),), (), _presets)),
     "layers": ("presets", Command(
         "list a backbone's layer names", "List the layer names of a backbone.", (), (LayersOptions,), _layers)),
+    "info": ("layers", Command(
+        "how an output was made", "Print the settings an image stylekit wrote remembers: the command as typed, "
+        "every option as resolved, the seed, stylekit's and torch's versions, the input files and networks with "
+        "their checksums. A PNG carries them inside; a JPEG in its .json sidecar (--sidecar).",
+        (("image", "IMAGE", "an image stylekit wrote", None),), (), _info, arguments=lambda p: p.add_argument(
+            "--json", action="store_true", help="print the settings as JSON"))),
+    "rerun": ("info", Command(
+        "run an output's command again", "Run the command that made IMAGE again, with its seed, so the same inputs "
+        "on the same machine give the same pixels; any option given after IMAGE changes that one (e.g. --size "
+        "1024). Writes -o, default IMAGE-rerun.png beside it.",
+        (("image", "IMAGE", "an image stylekit wrote", None),
+         ("overrides", "OPTION", "options to change, as the command takes them", argparse.REMAINDER)), (), _rerun,
+        arguments=lambda p: p.add_argument("-o", "--output", help="where to write (default: IMAGE-rerun.png)"))),
 }
 # The methods whose command does more than run its job and write its image.
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -573,7 +715,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     previous_warning, warnings.showwarning = warnings.showwarning, warning_printer(_flags(args.command))
     try:
-        code = commands()[args.command].run(args)
+        with contextlib.ExitStack() as stack:
+            if args.command not in NOT_RECORDED:  # every image it writes remembers how it was made
+                stack.enter_context(provenance.recording(args.command, line, _output_of(args)))
+            code = commands()[args.command].run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:  # `stylekit layers | head`: the reader has what it wanted; no traceback

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import torch
 
+from .. import provenance
 from ..devices import LoadedCache, resolve_device
 from ..errors import StylekitError
 from ..options import BACKBONES
 from .base import FeatureExtractor
 from .scratch import load_scratch
-from .vgg import CAFFE_MEAN_BGR, CONFIGS, decode_caffe_vgg19, load_vgg, vgg_layers
+from .vgg import CAFFE_MEAN_BGR, CONFIGS, caffe_vgg19_path, decode_caffe_vgg19, load_vgg, vgg_layers
 
 BACKBONES_KEPT = 4  # backbones kept loaded (the least recently used is dropped beyond it); read at each load
 _LOADED: LoadedCache[FeatureExtractor] = LoadedCache()
@@ -57,6 +58,18 @@ def _file_key(weights: str | Path | None) -> tuple | None:
     return (str(path), stat.st_size if stat else None, stat.st_mtime_ns if stat else None)
 
 
+def _remember(name: str, pooling: str, weights: str | Path | None) -> None:
+    """Tell a recorded run (see :mod:`stylekit.provenance`) which network it looks through, and its weights."""
+    if provenance.current() is None:
+        return
+    if weights is not None:
+        provenance.note_model(f"backbone {name}", Path(weights).expanduser(), pooling=pooling)
+    elif name == "vgg19":
+        provenance.note_model("backbone vgg19", caffe_vgg19_path(), pooling=pooling, weights="original Caffe")
+    else:
+        provenance.note_model(f"backbone {name}", pooling=pooling, weights="built in")
+
+
 def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path | None = None,
                  device: str | torch.device = "cpu") -> FeatureExtractor:
     """The process's shared backbone for (name, pooling, weights, device), loaded on first use (VGG19 takes
@@ -64,6 +77,7 @@ def get_backbone(name: str = "vgg19", pooling: str = "max", weights: str | Path 
     recently used. It is frozen: never change it."""
     dev = resolve_device(device)
     key = (name, pooling, _file_key(weights), str(dev))
+    _remember(name, pooling, weights)
     return _LOADED.get_or_load(key, lambda: load_backbone(name, pooling, weights).to(dev), BACKBONES_KEPT)
 
 

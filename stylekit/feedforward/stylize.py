@@ -15,6 +15,7 @@ from PIL import Image
 
 from .. import color
 from ..devices import available_memory, resolve_device, resolve_precision
+from .. import provenance
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
                   checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
@@ -59,7 +60,10 @@ def model_name(options: FastOptions) -> str:
 def model_files(options: FastOptions) -> dict[str, str]:
     """The weight files of the network ``options`` run."""
     trained = options.trained
-    return {"model": str(trained)} if trained is not None else resolve(model_name(options), options.weights_dir)
+    files = {"model": str(trained)} if trained is not None else resolve(model_name(options), options.weights_dir)
+    for key, path in files.items():  # an output remembers the network that made it
+        provenance.note_model(f"{model_name(options)}:{key}", path)
+    return files
 
 
 def image_peak_bytes(options: FastOptions, hw: tuple[int, int]) -> int:

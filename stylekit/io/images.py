@@ -11,9 +11,10 @@ from typing import BinaryIO, Union
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ..errors import StylekitError
+from .. import provenance
 from .outputs import WRITABLE, check_output_path, write_atomic
 
 ImageLike = Union[str, os.PathLike, Image.Image, torch.Tensor, np.ndarray]
@@ -157,25 +158,37 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
 
 def save_image(image: torch.Tensor | Image.Image, path: str | os.PathLike,
                alpha: torch.Tensor | None = None) -> Path:
-    """Write an image atomically (see :func:`write_atomic`). JPEG and BMP cannot hold alpha; it is dropped."""
+    """Write an image atomically (see :func:`write_atomic`). JPEG and BMP cannot hold alpha; it is dropped.
+    A PNG written during a recorded run carries the run's settings; another format gets them in a ``.json``
+    sidecar when the run asked for one (see :mod:`stylekit.provenance`)."""
     out = check_output_path(path)
     pil = image if isinstance(image, Image.Image) else to_pil(image, alpha)
-    return write_atomic(out, lambda tmp: _save(pil, tmp, out.suffix))
+    settings = provenance.image_settings()
+    written = write_atomic(out, lambda tmp: _save(pil, tmp, out.suffix, settings))
+    if settings is not None and WRITABLE[out.suffix.lower()] != "PNG" and provenance.wants_sidecar():
+        write_atomic(provenance.sidecar_path(out), lambda tmp: tmp.write_text(settings, encoding="utf-8"))
+    return written
 
 
-def _save(pil: Image.Image, target: Path | BinaryIO, suffix: str) -> None:
+def _save(pil: Image.Image, target: Path | BinaryIO, suffix: str, settings: str | None = None) -> None:
     """Write ``pil`` in the format of ``suffix`` (one of :data:`WRITABLE`): JPEG and WebP at quality 95, alpha
-    dropped where the format cannot hold it."""
+    dropped where the format cannot hold it; a PNG with ``settings`` carries them in its ``stylekit`` chunk."""
     fmt = WRITABLE[suffix.lower()]
     if fmt in ("JPEG", "BMP") and pil.mode == "RGBA":
         pil = pil.convert("RGB")
-    pil.save(target, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    extra: dict[str, object] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    if fmt == "PNG" and settings is not None:
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt(provenance.KEYWORD, settings, zip=True)
+        extra["pnginfo"] = info
+    pil.save(target, format=fmt, **extra)
 
 
 def image_bytes(image: Image.Image, suffix: str) -> bytes:
-    """``image`` encoded as a file of type ``suffix`` would hold it (as :func:`save_image` writes it)."""
+    """``image`` encoded as a file of type ``suffix`` would hold it (as :func:`save_image` writes it, with the
+    settings of the run being recorded, if any)."""
     buffer = io.BytesIO()
-    _save(image, buffer, suffix)
+    _save(image, buffer, suffix, provenance.image_settings())
     return buffer.getvalue()
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from .. import provenance
 from ..backbones import FeatureExtractor, architecture, get_backbone
 from ..backbones.vgg import CAFFE_MEAN_BGR
 from ..devices import resolve_device
@@ -38,7 +39,9 @@ class RunContext:
 def seeded_generator(seed: int | None) -> torch.Generator:
     """A CPU generator for this run's random draws, seeded with ``seed`` or a fresh random seed; torch's global
     RNG is never touched (web jobs run in threads)."""
-    return torch.Generator().manual_seed(seed if seed is not None else secrets.randbits(63))
+    used = seed if seed is not None else secrets.randbits(63)
+    provenance.note_seed(used)  # an output remembers the seed it was made with, given or drawn
+    return torch.Generator().manual_seed(used)
 
 
 def run_context(opts: NetworkOptions, layers: Sequence[str], backbone: FeatureExtractor | None = None) -> RunContext:

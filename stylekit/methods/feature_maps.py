@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .. import provenance
 from ..io import ImageLike, checked_hw, load_image, write_atomic
 from ..planning import megapixels, preflight
 from ..optim import Callback, Scale
@@ -111,11 +112,16 @@ def feature_figures(maps: dict[str, FeatureMaps], color_scale: str = "shared", p
 
 
 def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
-    """Render a figure to PNG (or the path's format) and write it atomically."""
+    """Render a figure to PNG (or the path's format) and write it atomically; a PNG remembers the recorded run's
+    settings (see :mod:`stylekit.provenance`)."""
     out = Path(path)
     buf = io.BytesIO()
-    fig.savefig(buf, format=out.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    return write_atomic(out, lambda tmp: tmp.write_bytes(buf.getvalue()))
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    fig.savefig(buf, format=fmt, dpi=dpi)
+    data, settings = buf.getvalue(), provenance.image_settings()
+    if fmt == "png" and settings is not None:
+        data = provenance.with_settings(data, settings)
+    return write_atomic(out, lambda tmp: tmp.write_bytes(data))
 
 
 def figure_image(fig: Any, dpi: int = 100) -> Image.Image:

@@ -19,6 +19,8 @@ class OutputOptions:
     output: str | None = option(None, "output image (.png, .jpg, .webp, .tif, .bmp)", "path", group="output",
                                 short="-o", flag="--output", required=True)
     quiet: bool = option(False, "no progress bar or messages", "bool", group="output", short="-q")
+    sidecar: bool = option(False, "also write the settings to OUTPUT.json beside a JPEG, WebP, TIFF or BMP output "
+                           "(a PNG always carries them inside; see 'stylekit info')", "bool", group="output")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..provenance import note_options
 from ..errors import StylekitError
 
 SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed takes at most 64 bits; keep to the signed range
@@ -312,6 +313,22 @@ def cli_flag(field: dataclasses.Field) -> str:
     return (spec.flag if spec and spec.flag else None) or "--" + field.name.replace("_", "-")
 
 
+def changed_flags(options: Any) -> list[str]:
+    """The command-line flags that give ``options`` from the defaults: one per field that differs (nested options
+    by their exposed fields), as a user would type them."""
+    out: list[str] = []
+    for f, spec, default in _fields_for_cli(type(options)()):
+        value = getattr(options, f.name, default)
+        if value == default:
+            continue
+        if spec.kind == "bool":
+            out.append(cli_flag(f) if value else "--no-" + cli_flag(f)[2:])
+        else:
+            typed = as_typed(value, spec.kind)
+            out += [cli_flag(f), "" if typed is None else str(typed)]
+    return out
+
+
 def web_label(field: dataclasses.Field) -> str:
     """The option's label on the page, e.g. ``style weight``."""
     spec = spec_of(field)
@@ -498,7 +515,9 @@ def options_from(args: argparse.Namespace, cls: type, **context: Any) -> Any:
                 values[f.name] = getattr(args, f.name)
         return dataclasses.replace(defaults, **values)
 
-    return validate(build(cls()), "cli", **context)
+    options = validate(build(cls()), "cli", **context)
+    note_options(options)
+    return options
 
 
 # ---- the web form -------------------------------------------------------------------------------------------

@@ -243,8 +243,10 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         source = content.open() if content is not None else None
         scan = method.scans_every_picture
         images = [(style.name, style.open) for style in styles] if scan else [s.open() for s in styles]
+        made = [(image.name, image.read()) for image in ([content] if content is not None else []) +
+                ([] if scan else styles)]  # the download remembers them by name and checksum
         try:
-            output = method.run(source, images, options, ctx, config.preview_every)
+            output = method.run(source, images, options, ctx, config.preview_every, made)
         except WeightsMissing:  # its message is for whoever installed stylekit: paths and URLs
             raise StylekitError("this style model is not installed on this server: choose another model, "
                                 "or ask whoever runs the server to reinstall stylekit") from None

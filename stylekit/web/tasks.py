@@ -10,10 +10,11 @@ from typing import Any
 
 from PIL import Image
 
-from ..io import to_pil
+from .. import provenance
+from ..io import image_bytes, to_pil
 from ..optim import Callback, ItemProgress, Progress, StopRun
 from ..options import ScheduleOptions, form_fields, parse_form, registry, specs
-from ..options.schema import OptionError
+from ..options.schema import OptionError, changed_flags
 from ..planning import run_plan
 from .jobs import JobContext, JobOutput
 
@@ -39,11 +40,17 @@ class Method:
         context = {"n_styles": n_styles} if "builtin" in {f.name for f, _ in specs(self.options)} else {}
         return parse_form(self.options, form, fixed, **context)
 
-    def run(self, content: Any, styles: list[Any], options: Any, ctx: JobContext, preview_every: int) -> JobOutput:
-        """The method's job with progress, previews and cancellation; its image as PNG."""
-        result = self.spec.code(self.spec.job)(content, styles, options, [JobReporter(ctx, preview_every)])
-        return JobOutput(encode_png(result.image), "image/png", result.image.size, result.interrupted,
-                         tuple(result.warnings))
+    def run(self, content: Any, styles: list[Any], options: Any, ctx: JobContext, preview_every: int,
+            images: Sequence[tuple[str, bytes]] = ()) -> JobOutput:
+        """The method's job with progress, previews and cancellation; its image as PNG, remembering how it was
+        made (the equivalent command line, every option, the seed, ``images`` by name and checksum)."""
+        names = [name for name, _ in images]
+        line = [self.name, *names, *changed_flags(options)]
+        with provenance.recording(self.name, line, inputs=images, cwd="(the web page)"):
+            result = self.spec.code(self.spec.job)(content, styles, options, [JobReporter(ctx, preview_every)])
+            provenance.note_options(options)
+            data = image_bytes(result.image, ".png")
+        return JobOutput(data, "image/png", result.image.size, result.interrupted, tuple(result.warnings))
 
 
 def encode_png(image: Image.Image) -> bytes:

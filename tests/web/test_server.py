@@ -193,6 +193,19 @@ def test_an_optimisation_shows_progress_can_be_cancelled_and_keeps_its_best(clie
     assert client.raw("GET", f"/api/jobs/{job['id']}?session=someone-else")[0] == 404
 
 
+def test_a_download_remembers_how_it_was_made(client):
+    content = client.upload(png_bytes(pattern(48)), "harbour.png")["id"]
+    style = client.upload(png_bytes(pattern(48, 1, "style")), "stripes.png")["id"]
+    job = client.submit("transfer", content, [style], {**SCRATCH, "steps": "3", "seed": "7"})
+    assert client.wait(job["id"])["state"] == "done"
+    _, result, _ = client.raw("GET", f"/api/jobs/{job['id']}/result.png?session={client.session}")
+    settings = json.loads(Image.open(io.BytesIO(result)).text["stylekit"])
+    assert settings["argv"][:3] == ["transfer", "harbour.png", "stripes.png"] and settings["seed"] == 7
+    assert "--seed" in settings["argv"] and "--backbone" in settings["argv"]
+    assert [entry["arg"] for entry in settings["inputs"]] == ["harbour.png", "stripes.png"]
+    assert settings["options"]["TransferOptions"]["size"] == 48 and len(settings["inputs"][0]["sha256"]) == 64
+
+
 def test_a_run_that_cannot_move_the_image_says_so_on_its_card(client):
     content = client.upload(png_bytes(pattern(48)))["id"]
     style = client.upload(png_bytes(pattern(48, 1, "style")))["id"]
