@@ -12,9 +12,9 @@ import stylekit
 
 PACKAGE = Path(stylekit.__file__).parent
 # Bottom to top: a module may import its own package and any package below it, never one above.
-LAYERS = ["version", "errors", "provenance", "options", "devices", "color", "io", "optim", "backbones", "objectives", "planning",
-          "methods", "feedforward", "training", "videos", "cluster", "web", "neural_style", "console", "cli",
-          "__init__", "__main__"]
+LAYERS = ["version", "errors", "provenance", "options", "devices", "color", "io", "optim", "backbones", "objectives",
+          "planning", "methods", "feedforward", "training", "videos", "cluster", "web", "neural_style", "console",
+          "cli", "__init__", "__main__"]
 PUBLIC = ["transfer", "fast", "fast_batch", "batch", "video", "texture", "invert", "dream", "features",
           "train"]
 
