@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import StylekitError
-from .model import FastModel, StyleContext
+from .model import FastModel, StyleContext, region_at
 
 STYLE_DIM = 100  # length of Magenta's style vector
 STYLE_SIDE = 256  # the style predictor's input side
@@ -84,10 +84,30 @@ def upsampled_conv(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
 def conditional_instance_norm(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Instance normalisation (biased variance + :data:`NORM_EPS`), then the style's per-channel affine map (for
     one image of 8 channels or more, as one batch norm over it with the map as its weight and bias: the same
-    numbers in one pass, and no copy of a channels-last tensor)."""
-    if x.shape[0] == 1 and scale.shape[0] == 1 and x.shape[1] >= 8:
+    numbers in one pass, and no copy of a channels-last tensor); ``scale`` and ``shift`` may be per-pixel maps
+    (1, C, H, W) at ``x``'s size."""
+    if x.shape[0] == 1 and scale.shape[0] == 1 and x.shape[1] >= 8 and scale.numel() == x.shape[1]:
         return F.batch_norm(x, None, None, scale.flatten(), shift.flatten(), True, 0.0, NORM_EPS)
     return F.instance_norm(x, eps=NORM_EPS) * scale + shift
+
+
+class RegionNorm:
+    """One conditional norm's (scale, shift) mixed per pixel: each style's pair weighted by its region, brought to
+    the layer's resolution when the layer runs (the norms are linear in the style, so this is exact)."""
+
+    def __init__(self, params: Sequence[tuple[torch.Tensor, torch.Tensor]], regions: Sequence[torch.Tensor]) -> None:
+        self.params, self.regions = list(params), list(regions)
+
+    def __call__(self, hw: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        maps = [region_at(r, hw) for r in self.regions]
+        scale = sum(m * s.reshape(1, -1, 1, 1) for m, (s, _) in zip(maps, self.params))
+        shift = sum(m * b.reshape(1, -1, 1, 1) for m, (_, b) in zip(maps, self.params))
+        return scale, shift  # type: ignore[return-value]
+
+
+def region_params(each: Sequence[NormParams], regions: Sequence[torch.Tensor]) -> list[RegionNorm]:
+    """Per layer, the styles' norm parameters (``each``: one :data:`NormParams` per style) mixed by ``regions``."""
+    return [RegionNorm([params[layer] for params in each], regions) for layer in range(len(each[0]))]
 
 
 class StyleTransformer(nn.Module):
@@ -119,7 +139,8 @@ class StyleTransformer(nn.Module):
         norms = iter(params)
 
         def norm(y: torch.Tensor) -> torch.Tensor:
-            return conditional_instance_norm(y, *next(norms))
+            params = next(norms)  # (scale, shift), or a RegionNorm giving them per pixel at y's size
+            return conditional_instance_norm(y, *(params(y.shape[-2:]) if callable(params) else params))
 
         for conv in self.contract:
             y = mirror_conv(x, conv)
@@ -269,6 +290,15 @@ class Magenta(FastModel):
         return self.transformer(content, self.norm_params(vector))
 
     @torch.no_grad()
+    def stylize_regions(self, content: torch.Tensor, codes: Sequence[torch.Tensor], regions: Sequence[torch.Tensor],
+                        alpha: float = 1.0) -> torch.Tensor:
+        """Each style vector of ``codes`` in its region: the norms' scales and shifts mixed per pixel."""
+        if alpha < 1:
+            own = self.style_vector(predictor_input(content))
+            codes = [self.blend([code, own], [alpha, 1 - alpha]) for code in codes]
+        return self.transformer(content, region_params([self.norm_params(code) for code in codes], regions))
+
+    @torch.no_grad()
     def load_files(self, paths: Mapping[str, str | os.PathLike]) -> Magenta:
         """Load ``arbitrary_predict.onnx`` (``predict``) and ``arbitrary_transform.onnx`` (``transform``)."""
         from .onnx_weights import conv_layers
@@ -330,6 +360,13 @@ class RowStyles(FastModel):
         styles; ``alpha`` < 1 mixes the output with the content (the network has no "content style" to mix
         towards). It always runs whole (no ``tile``) and has no ``mask``."""
         out = self.transformer(content, self.norm_params(weights))
+        return out if alpha == 1 else alpha * out + (1 - alpha) * content
+
+    @torch.no_grad()
+    def stylize_regions(self, content: torch.Tensor, codes: Sequence[torch.Tensor], regions: Sequence[torch.Tensor],
+                        alpha: float = 1.0) -> torch.Tensor:
+        """Each mix of rows of ``codes`` in its region: the norms' scales and shifts mixed per pixel."""
+        out = self.transformer(content, region_params([self.norm_params(code) for code in codes], regions))
         return out if alpha == 1 else alpha * out + (1 - alpha) * content
 
 

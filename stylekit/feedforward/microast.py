@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .model import FastModel, StyleContext
+from .model import FastModel, StyleContext, region_at
 from .tiles import layout, map_tiles, reach
 
 
@@ -145,8 +145,8 @@ class StyleCode:
     biases: list[torch.Tensor]
 
     @staticmethod
-    def blend(codes: Sequence[StyleCode], weights: Sequence[float]) -> StyleCode:
-        """The weighted sum of ``codes`` (weights should sum to 1)."""
+    def blend(codes: Sequence[StyleCode], weights: Sequence[float | torch.Tensor]) -> StyleCode:
+        """The weighted sum of ``codes`` (weights should sum to 1; (1, 1, h, w) maps mix them per pixel)."""
         def mix(field: str) -> list[torch.Tensor]:
             return [sum(w * getattr(c, field)[i] for c, w in zip(codes, weights)) for i in range(2)]
         return StyleCode(mix("means"), mix("stds"), mix("weights"), mix("biases"))
@@ -197,6 +197,18 @@ class MicroAST(FastModel):
     def blend(self, codes: Sequence[StyleCode], weights: Sequence[float]) -> StyleCode:
         """The weighted sum of style codes (:meth:`StyleCode.blend`)."""
         return StyleCode.blend(codes, weights)
+
+    @torch.no_grad()
+    def stylize_regions(self, content: torch.Tensor, codes: Sequence[StyleCode], regions: Sequence[torch.Tensor],
+                        alpha: float = 1.0) -> torch.Tensor:
+        """Each style code of ``codes`` in its region: the decoder's statistics and filter modulation (both at
+        1/4 resolution) mixed per pixel."""
+        if alpha < 1:
+            own = self.encode_style(content)
+            codes = [self.blend([code, own], [alpha, 1 - alpha]) for code in codes]
+        feats = self.content_encoder(content)
+        maps = [region_at(r, feats[1].shape[-2:]) for r in regions]
+        return self.decoder(feats, StyleCode.blend(codes, maps)).clamp(0, 1)
 
     @torch.no_grad()
     def stylize(self, content: torch.Tensor, style: StyleCode, alpha: float = 1.0, mask: torch.Tensor | None = None,

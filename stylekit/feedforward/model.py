@@ -27,6 +27,29 @@ def pad_to(image: torch.Tensor, multiple: int, minimum: int = 1) -> torch.Tensor
                  mode="replicate")
 
 
+def region_at(region: torch.Tensor, hw: Sequence[int]) -> torch.Tensor:
+    """A (1, 1, H, W) region map brought to a layer's (h, w): area-averaged down, bilinear up."""
+    if tuple(region.shape[-2:]) == tuple(hw):
+        return region
+    down = region.shape[-2] >= hw[0] and region.shape[-1] >= hw[1]
+    return F.interpolate(region, size=tuple(hw), mode="area" if down else "bilinear",
+                         **({} if down else {"align_corners": False}))
+
+
+def region_weights(masks: Sequence[torch.Tensor], codes: int) -> list[torch.Tensor]:
+    """Per-pixel weights of ``codes`` styles placed by ``masks`` ((1, 1, H, W) in [0, 1], one per style at most;
+    the styles beyond them share what no mask claims), summing to 1 at every pixel (where nothing claims a pixel,
+    every style weighs the same there)."""
+    areas = [m.clamp(0, 1) for m in masks]
+    rest = codes - len(areas)
+    if rest > 0:
+        free = (1 - torch.stack(areas).sum(0)).clamp(0, 1) if areas else torch.ones_like(masks[0])
+        areas += [free / rest] * rest
+    total = torch.stack(areas).sum(0)
+    empty = total < 1e-6
+    return [torch.where(empty, torch.full_like(a, 1 / len(areas)), a / total.clamp_min(1e-6)) for a in areas]
+
+
 @dataclass(frozen=True)
 class StyleContext:
     """What :meth:`FastModel.encode` may use besides the style images: each image's blend weight (summing to 1),
@@ -66,6 +89,13 @@ class FastModel(nn.Module, ABC):
     def blend(self, codes: Sequence[Any], weights: Sequence[float]) -> Any:
         """The weighted sum of ``codes`` (codes linear in what the network does with them, as tensors)."""
         return sum(w * code for code, w in zip(codes, weights))
+
+    def stylize_regions(self, content: torch.Tensor, codes: Sequence[Any], regions: Sequence[torch.Tensor],
+                        alpha: float = 1.0) -> torch.Tensor:
+        """(1, 3, H, W) content rendered with each of ``codes`` in its region (``regions``: (1, 1, H, W) per-pixel
+        weights summing to 1), the models whose codes are linear in what they do mixing them per pixel; whole,
+        never tiled."""
+        raise NotImplementedError(f"{type(self).__name__} cannot place styles by masks")
 
     @abstractmethod
     def stylize(self, content: torch.Tensor, code: Any, alpha: float = 1.0, mask: torch.Tensor | None = None,

@@ -2,6 +2,7 @@
 the 26-style network with its built-in styles, each through the :class:`~.model.FastModel` interface."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -22,7 +23,7 @@ from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, che
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
 from .guided import guided_upsample
-from .model import StyleContext, pad_to
+from .model import FastModel, StyleContext, pad_to, region_weights
 from .shared import MODELS, model_key, shared_codes, shared_model, styles_key
 from .tiles import TILE
 from .weights import resolve
@@ -101,12 +102,19 @@ class FastStylizer:
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
         files = model_files(opts)
         self.net = shared_model(self.model, files, self.device, precision)
-        self.mask = None if opts.mask is None else load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)
+        masks = [load_image(m, f"mask {i + 1}").rgb.mean(1, keepdim=True) for i, m in enumerate(opts.masks or ())]
+        if opts.mask is not None:
+            masks = [load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)]
+        self.mask = masks[0] if masks and self.model == "wct" else None  # wct places its two styles itself
+        self.masks = [] if self.model == "wct" else masks  # the others mix their codes per pixel
+        if self.masks and type(self.net).stylize_regions is FastModel.stylize_regions:
+            raise StylekitError(f"the {self.model} model cannot place styles by `masks`: use magenta, microast or "
+                                "the built-in styles")
         recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)
         self._codes = None
         if not recolored:  # encoded once per process for these styles (the net and the settings they depend on)
             key = (model_key(self.model, files, self.device, precision),
-                   styles_key(self.styles, self.blend, opts.builtin, opts.levels, self.tile))
+                   styles_key(self.styles, self.blend, opts.builtin, opts.levels, self.tile), len(self.masks))
             self._codes = shared_codes(key, lambda: self._encode(self.styles))
 
     def _precision(self) -> torch.autocast:
@@ -151,13 +159,36 @@ class FastStylizer:
 
     def _encode(self, styles: list[torch.Tensor]) -> Any:
         """What the model needs of the styles (its code: a style vector, feature statistics ...), blended, in the
-        run's precision."""
+        run's precision; with masks, one code per region (each masked style's own, then the others' blend)."""
         with self._precision():
-            return self.net.encode(styles, StyleContext(self.blend, self.opts, self.device, self._fit_style))
+            if not self.masks:
+                return self.net.encode(styles, StyleContext(self.blend, self.opts, self.device, self._fit_style))
+            if styles:
+                each = [self.net.encode([style], StyleContext([1.0], self.opts, self.device,
+                                                              lambda s, _, i=i: self._fit_style(s, i)))
+                        for i, style in enumerate(styles)]
+                weights = self.blend
+            else:  # built-in or trained styles: one per --builtin entry
+                entries = self.opts.builtin or [(0, 1.0)]
+                each = [self.net.encode([], StyleContext([1.0], dataclasses.replace(self.opts, builtin=[(index, 1.0)]),
+                                                         self.device, self._fit_style)) for index, _ in entries]
+                weights = [w for _, w in entries]
+            if len(self.masks) > len(each):
+                raise StylekitError(f"{len(self.masks)} `masks` for {len(each)} style{'s' if len(each) > 1 else ''}: "
+                                    "give at most one mask per style, in the same order", "masks")
+            n, rest = len(self.masks), weights[len(self.masks):]
+            codes = each[:n]
+            if rest:
+                codes.append(self.net.blend(each[n:], [w / (sum(rest) or 1) for w in rest]))
+            return codes
 
     def _stylize(self, x: torch.Tensor, codes: Any, tile: int | None, hw: tuple[int, int]) -> torch.Tensor:
         """The model on content ``x`` of size ``hw`` padded, with ``codes`` (from :meth:`_encode`), alpha applied;
-        the mask, if any, resized to the content and padded as it is."""
+        the mask, if any, resized to the content and padded as it is; with masks, each code in its region."""
+        if self.masks:
+            masks = [pad_to(F.interpolate(m, size=hw, mode="bilinear"), self.net.multiple,
+                            self.net.min_content).to(self.device) for m in self.masks]
+            return self.net.stylize_regions(x, codes, region_weights(masks, len(codes)), self.opts.alpha)
         mask = None if self.mask is None else F.interpolate(self.mask, size=hw, mode="bilinear")
         mask = None if mask is None else pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
         return self.net.stylize(x, codes, self.opts.alpha, mask, tile)

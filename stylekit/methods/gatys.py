@@ -20,7 +20,7 @@ from ..optim.space import PixelSpace
 from ..options import ObjectiveOptions, TransferOptions, keyword_options, make_options, validate
 from ..options.registry import start_painter
 from ..planning import Reference, RunPlan, estimate_peak_bytes, preflight, run_plan
-from .common import noise_image, objective_loss, pixel_space, run_context, stall_warning
+from .common import load_masks, noise_image, objective_loss, pixel_space, run_context, stall_warning
 from .result import MethodResult, Output
 
 
@@ -36,13 +36,15 @@ def content_terms(opts: ObjectiveOptions, features: Mapping[str, torch.Tensor],
 
 def objective_style_terms(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
                           opts: ObjectiveOptions, size: int | tuple[int, int], tile: int | None = None,
-                          normalize_gradients: bool = False, generator: torch.Generator | None = None) \
-        -> list[Objective]:
-    """The weighted style terms of ``opts`` with targets from the blended ``styles`` at ``size``."""
+                          normalize_gradients: bool = False, generator: torch.Generator | None = None,
+                          masks: Sequence[torch.Tensor] | None = None) -> list[Objective]:
+    """The weighted style terms of ``opts`` with targets from the blended ``styles`` at ``size``, each style over
+    its region of ``masks`` (at the image's size) when given."""
     weights = [opts.style_weight * w for w in layer_weights(opts.style_layers, opts.style_layer_weights)]
     return style_terms(backbone, styles, blend, opts.style_layers, weights, size, tile, opts.style_loss,
                        normalize=opts.gram_normalize, relative=opts.relative, reduction=opts.style_reduction,
-                       factor=opts.style_factor, normalize_gradients=normalize_gradients, generator=generator)
+                       factor=opts.style_factor, normalize_gradients=normalize_gradients, generator=generator,
+                       masks=masks)
 
 
 class _ObjectiveBuilder:
@@ -51,9 +53,10 @@ class _ObjectiveBuilder:
 
     def __init__(self, backbone: FeatureExtractor, content: torch.Tensor, styles: list[torch.Tensor],
                  opts: TransferOptions, tiles: dict[tuple[int, int], int | None], space: PixelSpace,
-                 extra: Objective | None = None, generator: torch.Generator | None = None) -> None:
+                 extra: Objective | None = None, generator: torch.Generator | None = None,
+                 masks: Sequence[torch.Tensor] = ()) -> None:
         self.backbone, self.content, self.styles, self.opts, self.tiles = backbone, content, styles, opts, tiles
-        self.space, self.extra, self.generator = space, extra, generator
+        self.space, self.extra, self.generator, self.masks = space, extra, generator, list(masks)
         self.dtype = resolve_precision(opts.precision, content.device)
         blend = list(opts.style_blend_weights or [1.0] * len(styles))
         if sum(blend) <= 0:
@@ -72,8 +75,9 @@ class _ObjectiveBuilder:
             parts += content_terms(opts, feats, opts.normalize_gradients)
         if opts.style_layers and opts.style_weight > 0:
             style_size = size if opts.style_resize == "content" else max(MIN_SIDE, round(max(size) * opts.style_scale))
+            masks = [resize(m, size) for m in self.masks]  # each style's region at this scale
             parts += objective_style_terms(bb, self.styles, self.blend, opts, style_size, tile,
-                                           opts.normalize_gradients, self.generator)
+                                           opts.normalize_gradients, self.generator, masks)
         if opts.tv_weight > 0:
             parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space) * opts.tv_weight)
         if self.extra is not None:
@@ -97,8 +101,10 @@ def transfer_objective(content: torch.Tensor, styles: Sequence[torch.Tensor], op
     computed from ``content`` and ``styles`` ((1, 3, H, W) tensors in [0, 1]); call it as
     ``objective(image, backbone(image, sorted(objective.layers)))``."""
     opts = validate(options)
-    builder = _ObjectiveBuilder(backbone, content, list(styles), opts, {}, pixel_space(opts.pixel_space, backbone))
-    return builder.objective(size or tuple(content.shape[-2:]))
+    hw = size or tuple(content.shape[-2:])
+    builder = _ObjectiveBuilder(backbone, content, list(styles), opts, {}, pixel_space(opts.pixel_space, backbone),
+                                masks=load_masks(opts.masks, len(styles), hw, content.device))
+    return builder.objective(hw)
 
 
 def _initial_image(opts: TransferOptions, content: torch.Tensor, styles: list[torch.Tensor],
@@ -147,11 +153,12 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
                             "images: give one weight per style image")
     content_img: LoadedImage = load_image(content, "content")
     style_imgs = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(style_list)]
+    final_hw = checked_hw(*content_img.rgb.shape[-2:], opts.size, "the content image")
+    masks = load_masks(opts.masks, len(style_list), final_hw)
     layers = [*opts.content_layers, *opts.style_layers]
     ctx = run_context(opts, layers, backbone)
     backbone, device = ctx.backbone, ctx.device
-
-    final_hw = checked_hw(*content_img.rgb.shape[-2:], opts.size, "the content image")
+    masks = [m.to(device) for m in masks]
     style_long = max(MIN_SIDE, round(max(final_hw) * opts.style_scale))
     for i, style in enumerate(style_imgs):
         checked_hw(*style.shape[-2:], style_long, f"style image {i + 1}")
@@ -173,7 +180,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     space = pixel_space(opts.pixel_space, backbone)
     init = (_initial_image(opts, content_t, style_ts, ctx.generator) if init_image is None
             else resize(init_image.to(content_t), final_hw))
-    builder = _ObjectiveBuilder(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator)
+    builder = _ObjectiveBuilder(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator, masks)
     stopping = [EarlyStopping()] if opts.early_stopping else []
     result = optimize(init, builder.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
                       settings=opts, space=space, clamp=opts.clamp)

@@ -8,41 +8,47 @@ from typing import Any
 import torch
 
 from ..devices import resolve_precision
-from ..io import ImageLike, checked_hw, load_image
+from ..io import ImageLike, checked_hw, load_image, resize
 from ..objectives import Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.tiled import tiled_loss
 from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..options import TextureOptions, keyword_options, make_options, validate
 from ..planning import Reference, preflight, run_plan
-from .common import objective_loss, run_context
+from .common import load_masks, objective_loss, run_context
 from .result import MethodResult, Output
 
 
-def run_texture(source: ImageLike, options: TextureOptions | None = None,
+def run_texture(source: ImageLike | Sequence[ImageLike], options: TextureOptions | None = None,
                 callbacks: Sequence[Callback] = ()) -> MethodResult:
-    """Synthesise a texture with the style statistics of ``source`` (``options.style_loss``), at ``options.size``."""
+    """Synthesise a texture with the style statistics of ``source`` (``options.style_loss``), at ``options.size``;
+    several sources are blended, or placed by ``options.masks`` (each over its own region)."""
     opts = validate(options or TextureOptions())
     plan = run_plan(opts)  # size N: a square
     size = plan.output
-    src = load_image(source, "source")
+    sources = list(source) if isinstance(source, (list, tuple)) else [source]
     ctx = run_context(opts, opts.style_layers)
     net = ctx.backbone
-    src_rgb = src.rgb.to(ctx.device)
-    src_long = opts.source_size or min(max(src_rgb.shape[-2:]), 512)
-    checked_hw(*src_rgb.shape[-2:], src_long, "the texture source")
+    src_rgbs = [load_image(s, f"source {i + 1}" if len(sources) > 1 else "source").rgb.to(ctx.device)
+                for i, s in enumerate(sources)]
+    masks = [m.to(ctx.device) for m in load_masks(opts.masks, len(sources), size)]
+    src_long = opts.source_size or min(max(max(s.shape[-2:]) for s in src_rgbs), 512)
+    for src_rgb in src_rgbs:
+        checked_hw(*src_rgb.shape[-2:], src_long, "the texture source")
     weights = layer_weights(opts.style_layers, opts.style_layer_weights)
     dtype = resolve_precision(opts.precision, ctx.device)
     final_long = max(size)
-    source_ref = Reference(tuple(src_rgb.shape[-2:]), src_long, "source_size", relative=False)
+    source_refs = [Reference(tuple(s.shape[-2:]), src_long, "source_size", relative=False) for s in src_rgbs]
     tiles = preflight(net, ctx.device, opts.style_layers, plan.scales, optimizer=opts.optimizer, min_size=opts.min_size,
-                      steps=opts.per_scale(), references=[source_ref], tile=None, exact=True)
+                      steps=opts.per_scale(), references=source_refs, tile=None, exact=True)
+    blend = [1.0 / len(src_rgbs)] * len(src_rgbs)
 
     def build(size: tuple[int, int]) -> LossFn:
         # At coarse scales the source shrinks with the output, so each scale sees the same texture scale.
-        parts: list[Objective] = style_terms(net, [src_rgb], [1.0], opts.style_layers, weights,
+        parts: list[Objective] = style_terms(net, src_rgbs, blend, opts.style_layers, weights,
                                              max(16, round(src_long * max(size) / final_long)), tiles[size],
-                                             opts.style_loss, generator=ctx.generator)
+                                             opts.style_loss, generator=ctx.generator,
+                                             masks=[resize(m, size) for m in masks])
         if opts.tv_weight > 0:
             parts.append(TotalVariation() * opts.tv_weight)
         if tiles[size]:
@@ -56,9 +62,9 @@ def run_texture(source: ImageLike, options: TextureOptions | None = None,
 
 
 @keyword_options(TextureOptions)
-def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
+def texture(source: ImageLike | Sequence[ImageLike], *, callbacks: Sequence[Callback] = (),
             return_history: bool = False, **options: Any) -> Output:
-    """Synthesise a texture with the style statistics of ``source``.
+    """Synthesise a texture with the style statistics of ``source`` (several: blended, or placed by ``masks``).
 
     Keyword options are the fields of :class:`TextureOptions`; returns a PIL image, or ``(image, history)`` with
     ``return_history=True``.
@@ -77,8 +83,8 @@ def texture(source: ImageLike, *, callbacks: Sequence[Callback] = (),
 
 def job(content: ImageLike | None, styles: Sequence[ImageLike], options: TextureOptions,
         callbacks: Sequence[Callback] = ()) -> MethodResult:
-    """One texture from the first of ``styles``, as every face runs it."""
-    return run_texture(styles[0], options, callbacks)
+    """One texture from ``styles`` (blended, or placed by masks), as every face runs it."""
+    return run_texture(list(styles), options, callbacks)
 
 
 def work(options: TextureOptions, content_hw: tuple[int, int] | None = None, images: int = 1) -> float:

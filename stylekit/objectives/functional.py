@@ -119,12 +119,18 @@ W2_EPS = 1e-4  # added to covariances' diagonals, relative to the target's mean 
 SQRTM_ITERATIONS = 20  # Newton-Schulz iterations, forward and backward (enough for eigenvalues 1e-6 of the norm)
 
 
-def moment_sums(features: torch.Tensor) -> torch.Tensor:
+def moment_sums(features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Sums over positions of (C, H, W) or (1, C, H, W) features, packed (C, C + 1): ``[Σ f·fᵀ | Σ f]`` (they add
-    up over tiles; divided by the H·W positions they are :func:`moments`)."""
+    up over tiles; divided by the H·W positions they are :func:`moments`). With ``weights`` (H, W broadcastable,
+    e.g. a mask) each position counts that much: ``[Σ w·f·fᵀ | Σ w·f]``, divided by Σw the region's moments."""
     channels = features.shape[-3]
-    second = gram_matrix(features, "none").reshape(channels, channels)
-    return torch.cat([second, features.reshape(channels, -1).sum(-1, keepdim=True)], dim=-1)
+    if weights is None:
+        second = gram_matrix(features, "none").reshape(channels, channels)
+        return torch.cat([second, features.reshape(channels, -1).sum(-1, keepdim=True)], dim=-1)
+    w = weights.reshape(1, -1).to(features.dtype)
+    flat = features.reshape(channels, -1)
+    second = gram_matrix(features * weights.sqrt().to(features.dtype), "none").reshape(channels, channels)
+    return torch.cat([second, (flat * w).sum(-1, keepdim=True)], dim=-1)
 
 
 def moments(features: torch.Tensor) -> torch.Tensor:
@@ -275,6 +281,28 @@ def sliced_distance(projected: torch.Tensor, target_projected: torch.Tensor,
     if relative:
         loss = loss / theirs.pow(2).mean().clamp_min(1e-12)
     return loss
+
+
+def weighted_sliced_distance(projected: torch.Tensor, weights: torch.Tensor, target_projected: torch.Tensor,
+                             relative: bool = RELATIVE) -> torch.Tensor:
+    """:func:`sliced_distance` where each of the N positions of ``projected`` (P, N) counts ``weights`` (N,) (a
+    region's soft mask): every projection sorted, the target's quantile taken at each value's place in the
+    weighted order, the squared differences averaged with the weights. All weights 1 is :func:`sliced_distance`."""
+    mine, order = projected.sort(dim=-1)
+    w = weights.reshape(-1).to(mine.dtype)[order]  # (P, N): each value's weight, in its projection's order
+    total = w.sum(-1, keepdim=True).clamp_min(1e-12)
+    place = (w.cumsum(-1) - w / 2) / total  # where each value sits in its weighted distribution, in (0, 1)
+    theirs_sorted = target_projected.sort(dim=-1).values
+    n = theirs_sorted.shape[-1]
+    pos = (place * n - 0.5).clamp(0, n - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=n - 1)
+    frac = pos - lo
+    theirs = theirs_sorted.gather(-1, lo) * (1 - frac) + theirs_sorted.gather(-1, hi) * frac
+    loss = ((mine - theirs).pow(2) * w).sum(-1, keepdim=True) / total
+    if relative:
+        return loss.mean() / (theirs.pow(2) * w / total).sum(-1).mean().clamp_min(1e-12)
+    return loss.mean()
 
 
 def sliced_loss(features: torch.Tensor, target_features: torch.Tensor, directions: torch.Tensor,

@@ -116,19 +116,40 @@ class StyleLoss(Objective):
 
     combine = "sum"  # how tiles' statistics join: "sum" (over positions) or "cat" (positions side by side)
 
-    def __init__(self, layer: str, relative: bool = F.RELATIVE, grad_scale: float | None = None) -> None:
+    def __init__(self, layer: str, relative: bool = F.RELATIVE, grad_scale: float | None = None,
+                 mask: torch.Tensor | None = None) -> None:
         self.layer, self.relative, self.grad_scale = layer, relative, grad_scale
         self.name, self.layers = f"style:{layer}", frozenset([layer])
+        self.mask = None if mask is None else mask.detach().reshape(1, 1, *mask.shape[-2:])
+        self._grids: dict[tuple[int, int], torch.Tensor] = {}
 
     def prepare(self) -> None:
         """Called once per loss evaluation, before any :meth:`statistic` (sliced draws its directions here)."""
 
-    def statistic(self, features: torch.Tensor) -> torch.Tensor:
-        """The raw statistic of (1, C, H, W) features (e.g. F·Fᵀ), before dividing by the positions."""
+    def region(self, grid: tuple[int, int]) -> torch.Tensor | None:
+        """The mask (guided style, Gatys et al. 2017) brought down to a layer's (h, w) grid by area averaging,
+        (1, 1, h, w); None without a mask. Tiles take their part of the whole grid's."""
+        if self.mask is None:
+            return None
+        if grid not in self._grids:
+            mask = self.mask.float()
+            if mask.shape[-2] < grid[0] or mask.shape[-1] < grid[1]:
+                mask = torch.nn.functional.interpolate(mask, size=grid, mode="bilinear", align_corners=False)
+            self._grids[grid] = torch.nn.functional.interpolate(mask, size=grid, mode="area")
+        return self._grids[grid]
+
+    def positions(self, grid: tuple[int, int]) -> torch.Tensor | int:
+        """How many positions of a layer's (h, w) grid the term covers: h·w, or the mask's sum there."""
+        region = self.region(grid)
+        return grid[0] * grid[1] if region is None else region.sum().clamp_min(1e-6)
+
+    def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """The raw statistic of (1, C, H, W) features (e.g. F·Fᵀ), before dividing by the positions; with
+        ``weights`` (1, 1, H, W: the mask there) each position counts that much."""
         raise NotImplementedError
 
-    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
-        """This term's loss given the image's raw statistic over ``positions`` H·W."""
+    def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
+        """This term's loss given the image's raw statistic over ``positions`` H·W (a mask's sum)."""
         raise NotImplementedError
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
@@ -136,7 +157,8 @@ class StyleLoss(Objective):
         feats = features[self.layer]
         if self.grad_scale is not None:
             feats = F.normalize_gradient(feats, self.grad_scale)
-        return {self.name: self.distance(self.statistic(feats), feats.shape[-2] * feats.shape[-1])}
+        grid = (feats.shape[-2], feats.shape[-1])
+        return {self.name: self.distance(self.statistic(feats, self.region(grid)), self.positions(grid))}
 
 
 class GramLoss(StyleLoss):
@@ -145,14 +167,16 @@ class GramLoss(StyleLoss):
 
     def __init__(self, layer: str, target_gram: torch.Tensor, normalize: str = F.GRAM_NORMALIZE,
                  relative: bool = F.RELATIVE, reduction: str = "mean", factor: str = "none",
-                 grad_scale: float | None = None) -> None:
-        super().__init__(layer, relative, grad_scale)
+                 grad_scale: float | None = None, mask: torch.Tensor | None = None) -> None:
+        super().__init__(layer, relative, grad_scale, mask)
         self.target, self.normalize, self.reduction, self.factor = target_gram.detach(), normalize, reduction, factor
 
-    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+    def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        if weights is not None:  # the guided Gram: Σ w·f·fᵀ over the region
+            features = features * weights.sqrt().to(features.dtype)
         return F.gram_matrix(features, "none")
 
-    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+    def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
         channels = statistic.shape[-1]
         gram = statistic / F.gram_divisor(channels, positions, self.normalize)
         factor = F.style_factor(self.factor, channels, positions)
@@ -164,12 +188,12 @@ class _MomentLoss(StyleLoss):
     blended over several styles by a weighted average)."""
 
     def __init__(self, layer: str, target_moments: torch.Tensor, relative: bool = F.RELATIVE,
-                 grad_scale: float | None = None) -> None:
-        super().__init__(layer, relative, grad_scale)
+                 grad_scale: float | None = None, mask: torch.Tensor | None = None) -> None:
+        super().__init__(layer, relative, grad_scale, mask)
         self.target = target_moments.detach()
 
-    def statistic(self, features: torch.Tensor) -> torch.Tensor:
-        return F.moment_sums(features)
+    def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        return F.moment_sums(features, weights)
 
 
 class W2Loss(_MomentLoss):
@@ -177,24 +201,25 @@ class W2Loss(_MomentLoss):
     :func:`functional.w2_distance`); the target's covariance root is computed once."""
 
     def __init__(self, layer: str, target_moments: torch.Tensor, relative: bool = F.RELATIVE,
-                 grad_scale: float | None = None, eps: float = F.W2_EPS) -> None:
-        super().__init__(layer, target_moments, relative, grad_scale)
+                 grad_scale: float | None = None, eps: float = F.W2_EPS, mask: torch.Tensor | None = None) -> None:
+        super().__init__(layer, target_moments, relative, grad_scale, mask)
         self.eps = F.w2_eps(self.target, eps)
         self.target_root = F.sqrtm(F.covariance(self.target, self.eps))
 
-    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+    def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
         return F.w2_distance(statistic / positions, self.target, self.target_root, self.eps, self.relative)
 
 
 class MeanStdLoss(_MomentLoss):
     """Per-channel means and standard deviations matched to the target's (see :func:`functional.meanstd_distance`)."""
 
-    def statistic(self, features: torch.Tensor) -> torch.Tensor:
+    def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         flat = features.reshape(features.shape[-3], -1)
+        w = 1 if weights is None else weights.reshape(1, -1).to(flat.dtype)
         # only the diagonal of E[f·fᵀ] is needed: pack it as a diagonal matrix for meanstd_distance
-        return torch.cat([torch.diag_embed(flat.pow(2).sum(-1)), flat.sum(-1, keepdim=True)], dim=-1)
+        return torch.cat([torch.diag_embed((flat.pow(2) * w).sum(-1)), (flat * w).sum(-1, keepdim=True)], dim=-1)
 
-    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+    def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
         return F.meanstd_distance(statistic / positions, self.target, self.relative)
 
 
@@ -206,8 +231,9 @@ class SlicedLoss(StyleLoss):
     combine = "cat"
 
     def __init__(self, layer: str, target_features: torch.Tensor, relative: bool = F.RELATIVE,
-                 grad_scale: float | None = None, generator: torch.Generator | None = None) -> None:
-        super().__init__(layer, relative, grad_scale)
+                 grad_scale: float | None = None, generator: torch.Generator | None = None,
+                 mask: torch.Tensor | None = None) -> None:
+        super().__init__(layer, relative, grad_scale, mask)
         channels = target_features.shape[0 if target_features.dim() == 2 else -3]
         self.target = target_features.detach().reshape(channels, -1)
         self.generator = generator or torch.Generator().manual_seed(0)
@@ -218,10 +244,15 @@ class SlicedLoss(StyleLoss):
         self.directions = F.random_directions(self.target.shape[0], generator=self.generator).to(self.target)
         self.target_projected = F.project(self.target, self.directions)
 
-    def statistic(self, features: torch.Tensor) -> torch.Tensor:
-        return F.project(features, self.directions)
+    def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        projected = F.project(features, self.directions)
+        if weights is None:
+            return projected
+        return torch.cat([projected, weights.reshape(1, -1).to(projected.dtype)])  # each position's weight, last
 
-    def distance(self, statistic: torch.Tensor, positions: int) -> torch.Tensor:
+    def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
+        if self.mask is not None:
+            return F.weighted_sliced_distance(statistic[:-1], statistic[-1], self.target_projected, self.relative)
         return F.sliced_distance(statistic, self.target_projected, self.relative)
 
 

@@ -9,7 +9,7 @@ import torch
 from ..backbones import FeatureExtractor
 from ..io.geometry import fit_long_side, resize
 from .functional import GRAM_NORMALIZE, RELATIVE, gram_matrix, moments
-from .modules import GramLoss, MeanStdLoss, Objective, SlicedLoss, W2Loss
+from .modules import GramLoss, MeanStdLoss, Objective, SlicedLoss, W2Loss, Weighted
 from .tiled import tiled_features, tiled_grams, tiled_moments
 
 
@@ -94,14 +94,45 @@ def blended_samples(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], 
     return out
 
 
+def regions(masks: Sequence[torch.Tensor], n_styles: int) -> list[torch.Tensor]:
+    """Each style's region, (1, 1, H, W) in [0, 1]: the given masks in order, then, for the styles beyond them, what
+    no mask claims (one minus the masks' sum, at least 0)."""
+    out = [m.clamp(0, 1) for m in masks]
+    if n_styles > len(out):
+        out.append((1 - torch.stack(out).sum(0)).clamp(0, 1))
+    return out
+
+
 def style_terms(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], blend: Sequence[float],
                 layers: Sequence[str], weights: Sequence[float], size: int | tuple[int, int], tile: int | None = None,
                 loss: str = "gram", *, normalize: str = GRAM_NORMALIZE, relative: bool = RELATIVE,
                 reduction: str = "mean", factor: str = "none", normalize_gradients: bool = False,
-                generator: torch.Generator | None = None) -> list[Objective]:
+                generator: torch.Generator | None = None,
+                masks: Sequence[torch.Tensor] | None = None) -> list[Objective]:
     """One weighted style term per layer, of the style ``loss`` (``gram``, ``w2``, ``sliced`` or ``meanstd``), with
     targets from the blended ``styles`` at ``size`` (see :func:`blended_grams`); ``normalize``, ``reduction`` and
-    ``factor`` are the Gram loss's conventions; ``generator`` draws the sliced loss's directions."""
+    ``factor`` are the Gram loss's conventions; ``generator`` draws the sliced loss's directions.
+
+    ``masks`` (one (1, 1, H, W) image-sized map in [0, 1] per style, or fewer) place the styles (guided style,
+    Gatys et al. 2017): each masked style's statistics are matched over its own region of the output only, the
+    styles beyond the masks (blended) over what no mask claims; each region's terms weigh its share of the image,
+    so one all-white mask is the plain loss."""
+    if masks:
+        areas = regions(masks, len(styles))
+        groups = [([styles[i]], [1.0], areas[i]) for i in range(len(masks))]
+        if len(styles) > len(masks):
+            rest = list(blend[len(masks):])
+            groups.append((list(styles[len(masks):]), [b / (sum(rest) or 1) for b in rest], areas[-1]))
+        terms: list[Objective] = []
+        for g, (group, shares, mask) in enumerate(groups):
+            share = float(mask.mean())
+            for term in style_terms(backbone, group, shares, layers, [w * share for w in weights], size, tile, loss,
+                                    normalize=normalize, relative=relative, reduction=reduction, factor=factor,
+                                    normalize_gradients=normalize_gradients, generator=generator):
+                inner = term.inner if isinstance(term, Weighted) else term
+                inner.mask, inner.name = mask.detach().reshape(1, 1, *mask.shape[-2:]), f"style{g + 1}:{inner.layer}"
+                terms.append(term)
+        return terms
     if loss == "gram":
         targets = blended_grams(backbone, styles, blend, layers, size, tile, normalize)
     elif loss in ("w2", "meanstd"):

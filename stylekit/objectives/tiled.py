@@ -175,13 +175,13 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int,
             style_layers = sorted({leaf.layer for _, leaf in styles})
             parts: list[list[torch.Tensor]] = [[] for _ in styles]
             with torch.no_grad():
-                for _, cores in _cores(backbone, x, style_layers, layout, dtype):
+                for t, cores in _cores(backbone, x, style_layers, layout, dtype):
                     for i, (_, leaf) in enumerate(styles):
-                        parts[i].append(leaf.statistic(cores[leaf.layer]))
+                        parts[i].append(leaf.statistic(cores[leaf.layer], _weights(leaf, t, x, strides)))
             for (w, leaf), pieces in zip(styles, parts):
                 joined = (torch.cat(pieces, dim=-1) if leaf.combine == "cat"
                           else torch.stack(pieces).sum(0)).requires_grad_(True)
-                value = w * leaf.distance(joined, _positions(x, strides[leaf.layer]))
+                value = w * leaf.distance(joined, leaf.positions(_grid(x, strides[leaf.layer])))
                 (grad,) = torch.autograd.grad(value, joined)
                 grads.append(list(grad.split([p.shape[-1] for p in pieces], dim=-1)) if leaf.combine == "cat"
                              else [grad] * len(pieces))
@@ -195,7 +195,7 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int,
             surrogate = torch.zeros((), device=x.device)
             for (_, leaf), grad in zip(styles, grads):
                 core = t.core(feats[leaf.layer], strides[leaf.layer])
-                surrogate = surrogate + (grad[index] * leaf.statistic(core)).sum()
+                surrogate = surrogate + (grad[index] * leaf.statistic(core, _weights(leaf, t, x, strides))).sum()
             for _, leaf in contents:
                 stride = strides[leaf.layer]
                 f, target = t.core(feats[leaf.layer], stride), t.region(leaf.target, stride)
@@ -213,12 +213,20 @@ def tiled_loss(backbone: FeatureExtractor, objective: Objective, tile: int,
         if styles or contents:
             first = (styles or contents)[0][1].name
             link = (image * grad_x).sum()
-            terms[first] = terms[first] + link - link.detach()
+            terms[first] = terms[first] + (link - link.detach())  # exactly 0 in value, whatever its size
         return terms
 
     return loss_fn
 
 
-def _positions(image: torch.Tensor, stride: int) -> int:
+def _grid(image: torch.Tensor, stride: int) -> tuple[int, int]:
+    """A layer's whole-image grid at ``stride``."""
     h, w = image.shape[-2:]
-    return -(-h // stride) * -(-w // stride)
+    return -(-h // stride), -(-w // stride)
+
+
+def _weights(leaf: StyleLoss, t: Tile, image: torch.Tensor, strides: dict[str, int]) -> torch.Tensor | None:
+    """A guided style term's mask over one tile's core (its part of the whole grid's), or None."""
+    stride = strides[leaf.layer]
+    region = leaf.region(_grid(image, stride))
+    return None if region is None else t.region(region, stride)

@@ -169,6 +169,12 @@ def _blend_weights() -> Any:
                   "for mostly the first); leave empty to mix them equally.")
 
 
+def _masks(what: str = "style") -> Any:
+    return option(None, f"one grayscale image per {what} image, comma-separated, placing it: white is that {what}'s "
+                  f"region, grey blends; {what}s beyond the masks fill what no mask claims (guided statistics, "
+                  "Gatys et al. 2017)", "images", optional=True, group="losses")
+
+
 def _preserve_color() -> Any:
     return option("none", "keep the content's colours: luminance-only transfer, or match the output's colour "
                   "statistics to the content's", "choice", choices=PRESERVE_COLOR, group="losses", web="style",

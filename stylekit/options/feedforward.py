@@ -117,7 +117,12 @@ class FastOptions(WeightsDirOptions):
                             "faster on CPUs with native bfloat16, pixels off by 1-6 levels on average), or auto "
                             "(bf16 where native)", "choice", choices=PRECISIONS, group="model")
     mask: Any = option(None, "wct, two styles: an image whose bright part gets the first style, dark part the "
-                       "second", "image", optional=True, group="model")
+                       "second (the same as --masks with one mask)", "image", optional=True, group="model")
+    masks: Sequence[Any] | None = option(None, "one grayscale image per style image (or per --builtin style), "
+                                         "comma-separated, placing it: white is that style's region, grey blends; "
+                                         "styles beyond the masks fill what no mask claims (magenta, microast, the "
+                                         "built-in and trained models mix their style codes per pixel; wct: two "
+                                         "styles, one mask)", "images", optional=True, group="model")
 
     @property
     def trained(self) -> Path | None:
@@ -172,3 +177,12 @@ class FastOptions(WeightsDirOptions):
         if self.mask is not None and (self.model != "wct" or n_styles != 2):
             raise OptionError(f"{name('mask')} needs the wct model and exactly two style images (bright: first, "
                               "dark: second)")
+        if self.masks and self.mask is not None:
+            raise OptionError(f"give {name('mask')} or {name('masks')}, not both")
+        if self.masks and self.model == "wct" and (n_styles != 2 or len(self.masks) != 1):
+            raise OptionError(f"the wct model places two style images by one mask: give two styles and one "
+                              f"{name('masks')} image")
+        placed = n_styles or len(self.builtin or [(0, 1.0)])
+        if self.masks and len(self.masks) > placed:
+            raise OptionError(f"{len(self.masks)} {name('masks')} for {placed} style{'s' if placed > 1 else ''}: "
+                              "give at most one mask per style, in the same order")

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from .choices import (CONTENT_LAYERS, DREAM_LAYER, GRAM_NORMALIZATIONS, INITS, INVERT_LAYER, NOISES, PIXEL_SPACES,
                       REDUCTIONS, STEPS_MAX, STYLE_FACTORS, STYLE_RESIZES, TV_KINDS, WEIGHT_MAX)
 from .common import (OptimizerSettings, RunOptions, ScheduleOptions, _blend_weights, _check_pair, _check_steps, _layer,
-                     _layer_weights, _lr, _optimizer, _precision, _preserve_color, _size, _steps, _style_layers,
+                     _layer_weights, _lr, _masks, _optimizer, _precision, _preserve_color, _size, _steps, _style_layers,
                      _style_loss, _tv_weight)
 from .presets import PRESETS
 from .schema import MAX_SIDE, FieldNamer, OptionError, option
@@ -90,6 +90,7 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
                                 group="preset")
     size: int | tuple[int, int] = _size(512)
     style_blend_weights: Sequence[float] | None = _blend_weights()
+    masks: Sequence[Any] | None = _masks()
     preserve_color: str = _preserve_color()
     optimizer: str = _optimizer()
     lr: float | None = _lr()
@@ -152,6 +153,7 @@ class TextureOptions(ScheduleOptions, RunOptions):
     style_layers: Sequence[str] = _style_layers("layers whose statistics are matched, comma-separated")
     style_layer_weights: Sequence[float] | None = _layer_weights("style")
     style_loss: str = _style_loss()
+    masks: Sequence[Any] | None = _masks("source")
     tv_weight: float = _tv_weight(0.0, (0, 20, 0.5), log=False)
     optimizer: str = _optimizer()
     lr: float | None = _lr()

@@ -142,8 +142,10 @@ register(Method(
     "Style transfer", OPTIMISE, 2.9, 2.0, batch=True, repaints=True))
 register(Method(
     "texture", "texture synthesis from a style image",
-    "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from noise, at any size.",
-    TextureOptions, RecordOptions, (Input("style", "source", "STYLE", "texture or painting to synthesise from"),),
+    "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from noise, at any size; "
+    "several STYLEs are blended, or each placed in its region with --masks.",
+    TextureOptions, RecordOptions, (Input("styles", "source", "STYLE", "texture(s) or painting(s) to synthesise "
+                                          "from; several are blended, or placed by --masks", "+"),),
     "stylekit.methods.texture_synthesis", ("texture",), "Texture synthesis", OPTIMISE, 2.6, 1.5))
 register(Method(
     "invert", "reconstruct an image from one layer's features",

@@ -206,7 +206,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "mix": _mix, "int": _whole, "float": _number, "bool": _bool, "choice": str.strip, "text": str.strip,
     "path": str.strip, "image": str.strip, "ints": lambda t: [_whole(p) for p in _split(t)],
     "indices": _indices,
-    "floats": lambda t: [_number(p) for p in _split(t)], "names": _split, "size": _size,
+    "floats": lambda t: [_number(p) for p in _split(t)], "names": _split, "size": _size, "images": _split,
 }
 KINDS = tuple(PARSERS)
 
@@ -253,7 +253,7 @@ def check_value(value: Any, spec: Spec) -> Any:
     """``value`` (a string is parsed first) checked against ``spec``; the normalised value, or :class:`ValueProblem`."""
     if isinstance(value, str) and spec.kind not in ("text", "path", "choice", "image"):
         value = PARSERS[spec.kind](value)
-        if spec.kind in ("ints", "indices", "floats", "names") and not value and not spec.optional:
+        if spec.kind in ("ints", "indices", "floats", "names", "images") and not value and not spec.optional:
             raise ValueProblem("must not be empty")
         value = None if spec.kind == "mix" and not value else value
     if value is None:
@@ -275,6 +275,11 @@ def check_value(value: Any, spec: Spec) -> Any:
         if not isinstance(value, (str, os.PathLike)) or not str(value).strip():
             raise ValueProblem(f"must be a non-empty text, got {value!r}")
         return value
+    if kind == "images":  # files by name, or images themselves (PIL, arrays, tensors) from Python
+        items = list(value) if isinstance(value, (list, tuple)) else [value]
+        if not items or any(isinstance(v, (str, os.PathLike)) and not str(v).strip() for v in items):
+            raise ValueProblem(f"must be image files, comma-separated, got {value!r}")
+        return tuple(v.strip() if isinstance(v, str) else v for v in items)
     if kind in ("ints", "indices", "floats", "names"):
         items = list(value) if isinstance(value, (list, tuple, range)) else [value]
         if kind == "names":
@@ -439,7 +444,7 @@ def as_typed(value: Any, kind: str) -> Any:
         return None
     if kind == "size" and isinstance(value, tuple):
         return f"{value[1]}x{value[0]}"
-    if kind in ("ints", "indices", "floats", "names") and isinstance(value, (list, tuple)):
+    if kind in ("ints", "indices", "floats", "names", "images") and isinstance(value, (list, tuple)):
         return ",".join(map(str, value))
     if kind == "mix" and isinstance(value, (list, tuple)):
         return ",".join(str(i) if w == 1 else f"{i}:{w:g}" for i, w in value)

@@ -21,7 +21,7 @@ CLASSES = [c for module in MODULES for c in vars(module).values()  # each option
            if isinstance(c, type) and c.__module__ == module.__name__ and dataclasses.is_dataclass(c)
            and any(True for _ in specs(c))]
 BAD = {"int": "many", "float": "lots", "choice": "bogus", "ints": "1,x", "floats": "1,x", "size": "big",
-       "bool": "maybe", "text": " ", "path": " ", "names": " , ", "mix": "3:x", "indices": "2-x"}
+       "bool": "maybe", "text": " ", "path": " ", "names": " , ", "mix": "3:x", "indices": "2-x", "images": [" "]}
 
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
