@@ -61,3 +61,17 @@ def match_color(source: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     flat = source.double().reshape(3, -1)
     out = transform @ (flat - mu_s) + mu_r
     return out.reshape(source.shape).to(source.dtype)
+
+
+def recolor(result: torch.Tensor, content: torch.Tensor, preserve: str = "none",
+            palette: torch.Tensor | None = None) -> torch.Tensor:
+    """A result's colours as the options ask: ``preserve`` ``luminance`` keeps the content's chrominance (the
+    result's luminance on the photo's colours), ``histogram`` matches the result's colour statistics to the
+    content's; a ``palette`` image (``--color-image``) then takes the photo's place as the colour source: the
+    result's RGB mean and covariance are matched to the palette's (after the luminance-only transfer, or instead
+    of the histogram match to the photo)."""
+    if preserve == "luminance":
+        result = combine_luminance(result, content)
+    elif preserve == "histogram":
+        return match_color(result, content if palette is None else palette).clamp(0, 1)
+    return result if palette is None else match_color(result, palette).clamp(0, 1)

@@ -110,6 +110,7 @@ class FastStylizer:
         if self.masks and type(self.net).stylize_regions is FastModel.stylize_regions:
             raise StylekitError(f"the {self.model} model cannot place styles by `masks`: use magenta, microast or "
                                 "the built-in styles")
+        self.palette = None if opts.color_image is None else load_image(opts.color_image, "colour image").rgb
         recolored = opts.preserve_color != "none" and bool(self.styles)  # (built-in styles have no images)
         self._codes = None
         if not recolored:  # encoded once per process for these styles (the net and the settings they depend on)
@@ -222,17 +223,15 @@ class FastStylizer:
             x = color.match_luminance(x, x)
             if codes is None:
                 codes = self._encode([color.match_luminance(s, original) for s in self.styles])
-        elif self.opts.preserve_color == "histogram" and codes is None:
-            codes = self._encode([color.match_color(s, x).clamp(0, 1) for s in self.styles])
+        palette = None if self.palette is None else self.palette.to(x.device)
+        if self.opts.preserve_color == "histogram" and codes is None:
+            source = x if palette is None else palette
+            codes = self._encode([color.match_color(s, source).clamp(0, 1) for s in self.styles])
         h, w = x.shape[-2:]
         padded = pad_to(x, self.net.multiple, self.net.min_content).contiguous(memory_format=torch.channels_last)
         with self._precision():
             out = self._stylize(padded, codes, tile, (h, w))[..., :h, :w].float().contiguous()
-        if self.opts.preserve_color == "luminance":
-            out = color.combine_luminance(out, original)
-        elif self.opts.preserve_color == "histogram":
-            out = color.match_color(out, original).clamp(0, 1)
-        return out
+        return color.recolor(out, original, self.opts.preserve_color, palette)
 
     def stylize_image(self, content: ImageLike) -> Image.Image:
         """Load, resize to ``content_size``, stylise; the content's alpha channel is kept."""

@@ -171,11 +171,12 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     full_content = content_img.rgb.to(device)
     content_t = resize(full_content, final_hw)
     style_ts = [s.to(device) for s in style_imgs]
+    palette = None if opts.color_image is None else load_image(opts.color_image, "colour image").rgb.to(device)
     if opts.preserve_color == "luminance":
         style_ts = [color.match_luminance(s, content_t) for s in style_ts]
         content_t = color.match_luminance(content_t, content_t)
     elif opts.preserve_color == "histogram":
-        style_ts = [color.match_color(s, content_t).clamp(0, 1) for s in style_ts]
+        style_ts = [color.match_color(s, content_t if palette is None else palette).clamp(0, 1) for s in style_ts]
 
     space = pixel_space(opts.pixel_space, backbone)
     init = (_initial_image(opts, content_t, style_ts, ctx.generator) if init_image is None
@@ -188,11 +189,7 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     if stalled:
         warnings.warn(stalled, StylekitWarning, stacklevel=2)
 
-    out = resize(result.image, final_hw)
-    if opts.preserve_color == "luminance":
-        out = color.combine_luminance(out, resize(full_content, final_hw))
-    elif opts.preserve_color == "histogram":
-        out = color.match_color(out, resize(full_content, final_hw)).clamp(0, 1)
+    out = color.recolor(resize(result.image, final_hw), resize(full_content, final_hw), opts.preserve_color, palette)
     return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted,
                         [stalled] if stalled else [])
 

@@ -175,6 +175,13 @@ def _masks(what: str = "style") -> Any:
                   "Gatys et al. 2017)", "images", optional=True, group="losses")
 
 
+def _color_image() -> Any:
+    return option(None, "take the result's colours from this image: its colour statistics (RGB mean and "
+                  "covariance) are given to the result; with --preserve-color it replaces the photo as the colour "
+                  "source (luminance: luminance-only transfer, then these colours; histogram: the same as this "
+                  "alone)", "image", optional=True, group="losses")
+
+
 def _preserve_color() -> Any:
     return option("none", "keep the content's colours: luminance-only transfer, or match the output's colour "
                   "statistics to the content's", "choice", choices=PRESERVE_COLOR, group="losses", web="style",

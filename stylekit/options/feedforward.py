@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .choices import FAST_MODELS, MAGENTA_STYLE_SIZE, MODEL_SUFFIX, MODELS_ENV, N_BUILTIN, PRECISIONS, STYLE_SIZE
-from .common import WeightsDirOptions, _blend_weights, _preserve_color, user_data_folder
+from .common import WeightsDirOptions, _blend_weights, _color_image, _preserve_color, user_data_folder
 from .schema import FieldNamer, LiveChoices, OptionError, option
 
 
@@ -88,6 +88,7 @@ class FastOptions(WeightsDirOptions):
                           tip="How much of the style to apply: 1 is the full style, 0 leaves the photo as it is.")
     style_blend_weights: Sequence[float] | None = _blend_weights()
     preserve_color: str = _preserve_color()
+    color_image: Any = _color_image()
     content_size: int | tuple[int, int] | None = option(None, "long side of the content in pixels (default: as "
                                                         "given)", "size", low=16, high=16384, optional=True,
                                                         group="model", web="size", label="photo size",

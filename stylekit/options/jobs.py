@@ -7,7 +7,7 @@ from typing import Any
 
 from .choices import (BATCH_CHUNK_OVERLAP, DEFAULT_TEMPORAL, FLOW_METHODS, STEPS_MAX, VIDEO_METHODS, VIDEO_MODEL,
                       WEIGHT_MAX)
-from .common import DeviceOptions, _masks, _preserve_color
+from .common import DeviceOptions, _color_image, _masks, _preserve_color
 from .feedforward import FastOptions
 from .optimising import TransferOptions
 from .schema import SEED_MAX, FieldNamer, LiveChoices, OptionError, option
@@ -50,6 +50,7 @@ class VideoOptions(DeviceOptions):
     max_frames: int | None = option(None, "stop after this many frames", "int", low=1, high=10_000_000, optional=True,
                                     group="method")
     preserve_color: str = _preserve_color()
+    color_image: Any = _color_image()
     masks: Sequence[Any] | None = _masks()
     fast: FastOptions = option(lambda: FastOptions(model=VIDEO_MODEL, precision="auto"),  # bf16 where native: 1.4x
                                "the fast method's model", "nested",  # the frames, the same flicker (benchmarks.md)

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 from .choices import (CONTENT_LAYERS, DREAM_LAYER, GRAM_NORMALIZATIONS, INITS, INVERT_LAYER, NOISES, PIXEL_SPACES,
                       REDUCTIONS, STEPS_MAX, STYLE_FACTORS, STYLE_RESIZES, TV_KINDS, WEIGHT_MAX)
-from .common import (OptimizerSettings, RunOptions, ScheduleOptions, _blend_weights, _check_pair, _check_steps, _layer,
-                     _layer_weights, _lr, _masks, _optimizer, _precision, _preserve_color, _size, _steps, _style_layers,
-                     _style_loss, _tv_weight)
+from .common import (OptimizerSettings, RunOptions, ScheduleOptions, _blend_weights, _check_pair, _check_steps,
+                     _color_image, _layer, _layer_weights, _lr, _masks, _optimizer, _precision, _preserve_color, _size,
+                     _steps, _style_layers, _style_loss, _tv_weight)
 from .presets import PRESETS
 from .schema import MAX_SIDE, FieldNamer, OptionError, option
 
@@ -92,6 +92,7 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
     style_blend_weights: Sequence[float] | None = _blend_weights()
     masks: Sequence[Any] | None = _masks()
     preserve_color: str = _preserve_color()
+    color_image: Any = _color_image()
     optimizer: str = _optimizer()
     lr: float | None = _lr()
     precision: str = _precision()

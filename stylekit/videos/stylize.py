@@ -68,7 +68,8 @@ class FrameStylizer:
         if opts.method == "fast":
             from ..feedforward import FastStylizer
             self.fast = FastStylizer(list(styles), dataclasses.replace(
-                opts.fast, preserve_color=opts.preserve_color, device=opts.device, masks=opts.masks))
+                opts.fast, preserve_color=opts.preserve_color, device=opts.device, masks=opts.masks,
+                color_image=opts.color_image))
             self.device = self.fast.device
         else:
             self.styles = [load_image(s, f"style {i + 1}").rgb for i, s in enumerate(styles)]
@@ -114,7 +115,7 @@ class FrameStylizer:
         o = self.opts
         later = {} if first else {"steps": o.frame_steps, "min_size": None}
         return dataclasses.replace(o.transfer, size=max(frame_hw), preserve_color=o.preserve_color, seed=o.seed,
-                                   device=o.device, masks=o.masks, **later)
+                                   device=o.device, masks=o.masks, color_image=o.color_image, **later)
 
     def __call__(self, frame: np.ndarray, prev_src: np.ndarray | None, prev_out: np.ndarray | None) -> np.ndarray:
         tw = self.opts.temporal
