@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import StylekitError
@@ -148,10 +149,11 @@ class FeatureExtractor(nn.Module):
         return (image * self.value_range - self.mean) / self.std
 
     def forward(self, image: torch.Tensor, layers: Iterable[str],
-                dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+                dtype: torch.dtype = torch.float32, wrap: bool = False) -> dict[str, torch.Tensor]:
         """Features at ``layers`` (a dict keyed by the names as given, ours or Keras's); the pass stops at the
         deepest one. With ``dtype`` bfloat16 the layers run under autocast (bfloat16 convolutions, forward and
-        backward) and the features come back as float32.
+        backward) and the features come back as float32. With ``wrap`` the convolutions pad circularly, so the
+        image is seen as a torus (a tileable texture has no edge); the modules themselves are not changed.
 
         Convolutions run in channels-last layout (weights converted once): on CPU
         this is about 15% faster for VGG19 at 512 px (benchmarks/step_time.py).
@@ -167,10 +169,19 @@ class FeatureExtractor(nn.Module):
         found = 0
         with torch.autocast(x.device.type, dtype=dtype, enabled=dtype != torch.float32):
             for name, module in self.layers.items():
-                x = module(x)
+                x = _wrapped(module, x) if wrap and isinstance(module, nn.Conv2d) else module(x)
                 if name in wanted:
                     out.update(dict.fromkeys(wanted[name], x.float()))
                     found += 1
                     if found == len(wanted):
                         break
         return out
+
+
+def _wrapped(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv`` on ``x`` with circular instead of zero padding."""
+    ph, pw = conv.padding if isinstance(conv.padding, tuple) else (conv.padding, conv.padding)
+    if not ph and not pw:
+        return conv(x)
+    return F.conv2d(F.pad(x, (pw, pw, ph, ph), mode="circular"), conv.weight, conv.bias, conv.stride, 0,
+                    conv.dilation, conv.groups)

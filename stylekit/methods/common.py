@@ -109,14 +109,15 @@ def run_items(names: Sequence[str], run_one: Callable[[int, list[R]], R], callba
 
 def objective_loss(backbone: FeatureExtractor, objective: Objective,
                    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                   dtype: torch.dtype = torch.float32) -> LossFn:
+                   dtype: torch.dtype = torch.float32, wrap: bool = False) -> LossFn:
     """A loop loss function: features of the (optionally transformed) image, computed in ``dtype`` (see
-    :meth:`FeatureExtractor.forward`), then the objective's terms."""
+    :meth:`FeatureExtractor.forward`; ``wrap``: circular padding, for tileable results), then the objective's
+    terms."""
     layers = sorted(objective.layers)
 
     def loss_fn(image: torch.Tensor) -> dict[str, torch.Tensor]:
         seen = transform(image) if transform is not None else image
-        return objective.terms(seen, backbone(seen, layers, dtype) if layers else {})
+        return objective.terms(seen, backbone(seen, layers, dtype, wrap) if layers else {})
 
     return loss_fn
 

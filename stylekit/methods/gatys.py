@@ -71,7 +71,7 @@ class _ObjectiveBuilder:
         if opts.content_layers and opts.content_weight > 0:
             content = resize(self.content, size)
             feats = ({layer: tiled_features(bb, content, layer, tile) for layer in opts.content_layers} if tile
-                     else bb(content, opts.content_layers))
+                     else bb(content, opts.content_layers, wrap=opts.tileable))
             parts += content_terms(opts, feats, opts.normalize_gradients)
         if opts.style_layers and opts.style_weight > 0:
             style_size = size if opts.style_resize == "content" else max(MIN_SIDE, round(max(size) * opts.style_scale))
@@ -79,7 +79,8 @@ class _ObjectiveBuilder:
             parts += objective_style_terms(bb, self.styles, self.blend, opts, style_size, tile,
                                            opts.normalize_gradients, self.generator, masks)
         if opts.tv_weight > 0:
-            parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space) * opts.tv_weight)
+            parts.append(TotalVariation(opts.tv_beta, opts.tv_kind, opts.tv_reduction, self.space, opts.tileable)
+                         * opts.tv_weight)
         if self.extra is not None:
             parts.append(self.extra)
         if not parts:
@@ -92,7 +93,7 @@ class _ObjectiveBuilder:
         objective = self.objective(size)
         if tile:
             return tiled_loss(self.backbone, objective, tile, self.dtype)
-        return objective_loss(self.backbone, objective, dtype=self.dtype)
+        return objective_loss(self.backbone, objective, dtype=self.dtype, wrap=self.opts.tileable)
 
 
 def transfer_objective(content: torch.Tensor, styles: Sequence[torch.Tensor], options: TransferOptions,
@@ -127,7 +128,7 @@ def transfer_tiles(backbone: FeatureExtractor, opts: TransferOptions, plan: RunP
     """The memory pre-flight of a transfer's ``plan``: for each scale, None (whole) or its tile size. ``opts.tile``
     N forces N-px tiles, 0 forbids tiling, None tiles the scales that do not fit whole (never with normalised
     gradients or an rms content distance, which need the whole image)."""
-    untileable = opts.normalize_gradients or opts.content_reduction == "rms"
+    untileable = opts.normalize_gradients or opts.content_reduction == "rms" or opts.tileable
     return preflight(backbone, device, [*opts.content_layers, *opts.style_layers], plan.scales,
                      optimizer=opts.optimizer, min_size=opts.min_size, steps=opts.per_scale(),
                      content_layers=opts.content_layers, references=references,

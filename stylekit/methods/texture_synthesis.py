@@ -40,7 +40,8 @@ def run_texture(source: ImageLike | Sequence[ImageLike], options: TextureOptions
     final_long = max(size)
     source_refs = [Reference(tuple(s.shape[-2:]), src_long, "source_size", relative=False) for s in src_rgbs]
     tiles = preflight(net, ctx.device, opts.style_layers, plan.scales, optimizer=opts.optimizer, min_size=opts.min_size,
-                      steps=opts.per_scale(), references=source_refs, tile=None, exact=True)
+                      steps=opts.per_scale(), references=source_refs, tile=0 if opts.tileable else None,
+                      exact=True)
     blend = [1.0 / len(src_rgbs)] * len(src_rgbs)
 
     def build(size: tuple[int, int]) -> LossFn:
@@ -50,10 +51,10 @@ def run_texture(source: ImageLike | Sequence[ImageLike], options: TextureOptions
                                              opts.style_loss, generator=ctx.generator,
                                              masks=[resize(m, size) for m in masks])
         if opts.tv_weight > 0:
-            parts.append(TotalVariation() * opts.tv_weight)
+            parts.append(TotalVariation(wrap=opts.tileable) * opts.tv_weight)
         if tiles[size]:
             return tiled_loss(net, total(parts), tiles[size], dtype)
-        return objective_loss(net, total(parts), dtype=dtype)
+        return objective_loss(net, total(parts), dtype=dtype, wrap=opts.tileable)
 
     init = torch.rand(1, 3, *plan.scales[0].size, generator=ctx.generator).to(ctx.device)
     extra = [EarlyStopping()] if opts.early_stopping else []

@@ -311,26 +311,36 @@ def sliced_loss(features: torch.Tensor, target_features: torch.Tensor, direction
     return sliced_distance(project(features, directions), project(target_features, directions), relative)
 
 
+def _neighbours(image: torch.Tensor, wrap: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right and down neighbour differences: where both exist, or (``wrap``) around the edges too, every pixel."""
+    if wrap:
+        return image.roll(-1, -1) - image, image.roll(-1, -2) - image
+    return image[..., :-1, 1:] - image[..., :-1, :-1], image[..., 1:, :-1] - image[..., :-1, :-1]
+
+
 def total_variation(image: torch.Tensor, beta: float = 2.0, eps: float = 1e-8,
-                    reduction: str = "mean") -> torch.Tensor:
+                    reduction: str = "mean", wrap: bool = False) -> torch.Tensor:
     """Total variation of Mahendran & Vedaldi (2015, eq. 5): ((x[i,j+1]−x[i,j])² + (x[i+1,j]−x[i,j])²)^(β/2)
     over the pixels that have both neighbours and every channel, reduced (mean by default).
 
     β = 2 is the sum-of-squares smoothness of neural-style and of the Keras tutorial (reduction ``sum``); β = 1
-    is isotropic TV. ``eps`` keeps the gradient finite at flat regions when β < 2.
+    is isotropic TV. ``eps`` keeps the gradient finite at flat regions when β < 2. With ``wrap`` the last row and
+    column neighbour the first (a tileable image's seam counts like any other edge).
     """
-    dx = image[..., :-1, 1:] - image[..., :-1, :-1]
-    dy = image[..., 1:, :-1] - image[..., :-1, :-1]
+    dx, dy = _neighbours(image, wrap)
     sq = dx.pow(2) + dy.pow(2)
     return reduce(sq if beta == 2.0 else (sq + eps).pow(beta / 2), reduction)
 
 
-def abs_variation(image: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
+def abs_variation(image: torch.Tensor, reduction: str = "sum", wrap: bool = False) -> torch.Tensor:
     """Anisotropic total variation, Σ|x[i+1,j]−x[i,j]| + Σ|x[i,j+1]−x[i,j]| over all neighbour pairs and channels:
     ``tf.image.total_variation`` with ``sum`` (per image, summed over the batch); ``mean`` divides by the number
     of values of the image."""
-    dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
-    dx = (image[..., :, 1:] - image[..., :, :-1]).abs()
+    if wrap:
+        dy, dx = (image.roll(-1, -2) - image).abs(), (image.roll(-1, -1) - image).abs()
+    else:
+        dy = (image[..., 1:, :] - image[..., :-1, :]).abs()
+        dx = (image[..., :, 1:] - image[..., :, :-1]).abs()
     if reduction == "mean":
         return (dy.sum() + dx.sum()) / image.numel()
     if reduction in ("sum", "half-sum"):
@@ -341,7 +351,7 @@ def abs_variation(image: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
 _SOBEL = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
-def sobel_variation(image: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def sobel_variation(image: torch.Tensor, reduction: str = "mean", wrap: bool = False) -> torch.Tensor:
     """Edge energy |S_x ∗ x| + |S_y ∗ x| of the 3×3 Sobel filters on every channel (edge pixels replicated), reduced:
     the variation loss seed 004's text describes (run a Sobel filter over the styled image and penalise the
     edges it finds)."""
@@ -349,22 +359,24 @@ def sobel_variation(image: torch.Tensor, reduction: str = "mean") -> torch.Tenso
     kx = _SOBEL.to(image)
     weight = torch.stack([kx, kx.t()]).unsqueeze(1).repeat(c, 1, 1, 1)  # (2C, 1, 3, 3)
     flat = image.reshape(-1, c, *image.shape[-2:])
-    padded = torch.nn.functional.pad(flat, (1, 1, 1, 1), mode="replicate")
+    padded = torch.nn.functional.pad(flat, (1, 1, 1, 1), mode="circular" if wrap else "replicate")
     edges = torch.nn.functional.conv2d(padded, weight, groups=c).abs()
     return reduce(edges.reshape(flat.shape[0], c, 2, *flat.shape[-2:]).sum(2), reduction)
 
 
-def variation(image: torch.Tensor, kind: str = "squared", reduction: str = "mean", beta: float = 2.0) -> torch.Tensor:
+def variation(image: torch.Tensor, kind: str = "squared", reduction: str = "mean", beta: float = 2.0,
+              wrap: bool = False) -> torch.Tensor:
     """The variation (smoothness) loss of one kind: ``squared`` (β = 2), ``beta`` (the β-norm of
-    :func:`total_variation`), ``abs`` (:func:`abs_variation`) or ``sobel`` (:func:`sobel_variation`)."""
+    :func:`total_variation`), ``abs`` (:func:`abs_variation`) or ``sobel`` (:func:`sobel_variation`); ``wrap``:
+    around the edges too (tileable images)."""
     if kind == "squared":
-        return total_variation(image, 2.0, reduction=reduction)
+        return total_variation(image, 2.0, reduction=reduction, wrap=wrap)
     if kind == "beta":
-        return total_variation(image, beta, reduction=reduction)
+        return total_variation(image, beta, reduction=reduction, wrap=wrap)
     if kind == "abs":
-        return abs_variation(image, reduction)
+        return abs_variation(image, reduction, wrap)
     if kind == "sobel":
-        return sobel_variation(image, reduction)
+        return sobel_variation(image, reduction, wrap)
     raise ValueError(f"unknown variation kind {kind!r}: use one of {', '.join(TV_KINDS)}")
 
 

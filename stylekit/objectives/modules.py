@@ -259,18 +259,18 @@ class SlicedLoss(StyleLoss):
 class TotalVariation(Objective):
     """Smoothness of the image itself (see :func:`functional.variation`), measured in pixel ``space`` (e.g. 0-255
     or the network's preprocessed values, so a tutorial's weight means what it meant there); RGB [0, 1] by
-    default."""
+    default; ``wrap``: around the edges too (tileable images)."""
 
     def __init__(self, beta: float = 2.0, kind: str | None = None, reduction: str = "mean",
-                 space: PixelSpace = UNIT) -> None:
-        self.beta, self.reduction, self.space = beta, reduction, space
+                 space: PixelSpace = UNIT, wrap: bool = False) -> None:
+        self.beta, self.reduction, self.space, self.wrap = beta, reduction, space, wrap
         self.kind = kind or ("squared" if beta == 2.0 else "beta")
         self.name = "tv"
 
     def value(self, image: torch.Tensor) -> torch.Tensor:
         """The loss of ``image`` (RGB in [0, 1])."""
         seen = image if self.space is UNIT else self.space.to_space(image)
-        return F.variation(seen, self.kind, self.reduction, self.beta)
+        return F.variation(seen, self.kind, self.reduction, self.beta, self.wrap)
 
     def terms(self, image: torch.Tensor, features: Features) -> dict[str, torch.Tensor]:
         return {self.name: self.value(image)}

@@ -175,6 +175,14 @@ def _masks(what: str = "style") -> Any:
                   "Gatys et al. 2017)", "images", optional=True, group="losses")
 
 
+def _tileable(what: str, note: str = "") -> Any:
+    return option(False, f"make the {what} tile seamlessly: the network sees it as wrapping around (circular "
+                  "padding) and the smoothness loss crosses the edges, so copies side by side show no seam (never "
+                  f"computed in tiles){note}", "bool", group="size and schedule", web="size", label="seamless tiles",
+                  tip=f"Make the {what} repeat without a visible seam when copies are placed side by side, for "
+                  "wallpapers, game textures and prints.")
+
+
 def _color_image() -> Any:
     return option(None, "take the result's colours from this image: its colour statistics (RGB mean and "
                   "covariance) are given to the result; with --preserve-color it replaces the photo as the colour "

@@ -11,7 +11,7 @@ from .choices import (CONTENT_LAYERS, DREAM_LAYER, GRAM_NORMALIZATIONS, INITS, I
                       REDUCTIONS, STEPS_MAX, STYLE_FACTORS, STYLE_RESIZES, TV_KINDS, WEIGHT_MAX)
 from .common import (OptimizerSettings, RunOptions, ScheduleOptions, _blend_weights, _check_pair, _check_steps,
                      _color_image, _layer, _layer_weights, _lr, _masks, _optimizer, _precision, _preserve_color, _size,
-                     _steps, _style_layers, _style_loss, _tv_weight)
+                     _steps, _style_layers, _style_loss, _tileable, _tv_weight)
 from .presets import PRESETS
 from .schema import MAX_SIDE, FieldNamer, OptionError, option
 
@@ -89,6 +89,8 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
                                 "option still overrides", "choice", choices=tuple(PRESETS), optional=True,
                                 group="preset")
     size: int | tuple[int, int] = _size(512)
+    tileable: bool = _tileable("result", "; a photo's own edges stay as far as the content weight holds them: "
+                               "start from --init noise for a seamless tile")
     style_blend_weights: Sequence[float] | None = _blend_weights()
     masks: Sequence[Any] | None = _masks()
     preserve_color: str = _preserve_color()
@@ -125,6 +127,8 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
         self.check_objective(name)
         if self.tile is not None and 0 < self.tile < 64:
             raise OptionError(f"{name('tile')} must be 0 (never tile) or at least 64 pixels, got {self.tile}")
+        if self.tileable and self.tile:
+            raise OptionError(f"{name('tileable')} is never computed in tiles: leave out {name('tile')}")
         if self.init not in INITS and not Path(self.init).expanduser().is_file():
             raise OptionError(f"{name('init')} must be one of {', '.join(INITS)} or an image file; "
                               f"{self.init!r} is neither")
@@ -137,6 +141,7 @@ class TextureOptions(ScheduleOptions, RunOptions):
     size: int | tuple[int, int] = _size((512, 512), "output size, WIDTHxHEIGHT or N for a square; may exceed "
                                         "the source", "Size of the texture to make: one number for a square, or "
                                         "width x height such as 640x480; it may be larger than the sample.")
+    tileable: bool = _tileable("texture")
     source_size: int | None = option(None, "long side the source is analysed at (default: its own, at most 512)",
                                      "int", low=16, high=MAX_SIDE, optional=True, group="size and schedule")
     QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
