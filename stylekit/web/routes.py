@@ -257,7 +257,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
 
     inputs = {"title": method.title, "content": content.describe() if content else None,
               "styles": [] if method.scans_every_picture else [style.describe() for style in styles],
-              "settings": settings_shown(options)}
+              "settings": settings_shown(options),
+              "preview": body.get("preview") is True}  # the live mix's redraws: not a card of the results
     network = str(getattr(options, "model", None) or getattr(options, "backbone", ""))
     seconds = state.estimator.seconds(method.name, work, network)
     limit = config.max_job_seconds

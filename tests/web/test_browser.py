@@ -411,3 +411,19 @@ def test_a_trained_model_from_the_gallery_needs_no_painting(browser, images, tmp
         assert page.get_attribute(button, "aria-pressed") == "false"
         assert page.input_value("#opt-model") != "starry"
         page.close()
+
+
+def test_a_mix_slider_between_two_paintings_redraws_the_quick_result(browser, server):
+    page = new_page(browser, server)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting The Starry Night").click()
+    assert page.locator("#mix").is_hidden()  # one painting with the default model: nothing to mix
+    page.get_by_role("button", name="use the painting The Scream").click()
+    assert page.locator("#mix").is_visible()
+    assert page.locator("#mix-left").inner_text() == "The Starry Night"
+    page.eval_on_selector("#mix-slider", "el => { el.value = 80; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function("document.querySelector('#mix-preview').naturalWidth > 0", timeout=60_000)
+    assert page.evaluate("JSON.parse(localStorage.getItem('stylekit-page') || '{}').values?.style_blend_weights?.v") \
+        in ("0.20,0.80", None)
+    assert page.locator("#jobs .job").count() == 0  # redrawing is not a job of the list
+    page.close()

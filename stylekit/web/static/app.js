@@ -165,7 +165,58 @@ function renderStyles() {
     : ownModel() ? `Your model ${ownModel()}${builtin() ? `, style ${builtin()}` : ""}`
     : builtin() ? `Built-in style ${builtin()}` : "Pick a painting below or upload your own.";
   markPicked();
+  renderMix();
   changed();
+}
+
+// ---- the live mix: a slider between the two chosen paintings (or, with one painting and Magenta, between the
+// photo's own style and the painting) that redraws a small Quick result as it moves ----------------------------
+const MIX_SIDE = 384;  // the redrawn preview's long side: a quick look
+let mixTimer = null, mixSeq = 0, mixShown = null;
+function mixKind() {
+  if (state.quality !== "quick" || noPaintingNeeded()) return null;
+  if (state.styles.length === 2) return "blend";
+  if (state.styles.length === 1 && String(value(modelField())) === "magenta") return "strength";
+  return null;
+}
+function renderMix() {
+  const kind = mixKind(), box = $("#mix");
+  box.hidden = !kind;
+  if (!kind) return;
+  $("#mix-left").textContent = kind === "blend" ? state.styles[0].name : "your photo";
+  $("#mix-right").textContent = kind === "blend" ? state.styles[1].name : state.styles[0].name;
+  $("#mix-help").textContent = kind === "blend" ? "Slide towards the painting you want more of."
+    : "Slide left to keep more of your photo's own look.";
+  const weights = String(value(method("fast").fields.find((f) => f.name === "style_blend_weights")) || "");
+  const parts = weights.split(",").map(Number);
+  const t = kind === "blend" ? (parts.length === 2 && parts[0] + parts[1] > 0 ? parts[1] / (parts[0] + parts[1]) : 0.5)
+    : Number(value(method("fast").fields.find((f) => f.name === "alpha")));
+  $("#mix-slider").value = String(Math.round(t * 100));
+}
+function mixMoved() {
+  const t = Number($("#mix-slider").value) / 100;
+  if (mixKind() === "blend") setValue("style_blend_weights", `${(1 - t).toFixed(2)},${t.toFixed(2)}`, "floats");
+  else setValue("alpha", t.toFixed(2), "float");
+  changed();
+  clearTimeout(mixTimer);
+  mixTimer = setTimeout(redrawMix, 250);
+}
+async function redrawMix() {
+  if (!state.content || !mixKind()) return;
+  const seq = ++mixSeq, body = jobBody("quick");
+  body.options.content_size = String(MIX_SIDE);
+  let job;
+  try { job = await post("/api/jobs", { ...body, preview: true }); } catch (error) { return; }
+  for (let i = 0; i < 400 && !["done", "failed", "cancelled"].includes(job.state); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    try { job = await api(q(`/api/jobs/${job.id}`)); } catch (error) { return; }
+  }
+  const drop = (id) => api(q(`/api/jobs/${id}/remove`), { method: "POST" }).catch(() => {});
+  if (seq !== mixSeq || job.state !== "done") { drop(job.id); return; }  // a later move supersedes it
+  const img = $("#mix-preview");
+  img.src = q(`/api/jobs/${job.id}/result.png`); img.hidden = false;
+  if (mixShown) drop(mixShown);
+  mixShown = job.id;
 }
 
 function markPicked() {
@@ -484,6 +535,7 @@ function renderOptions() {
     box.setAttribute("aria-disabled", String(!active));
   }
   syncQuality();
+  renderMix();
   changed();
 }
 
@@ -585,6 +637,7 @@ async function start() {
     setMethod($("#method").value);
     if (state.method !== "fast" && noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderStyles(); }
   };
+  $("#mix-slider").oninput = mixMoved;
   $("#reset").onclick = () => {  // the method's defaults, at the size and quality chosen above
     const quality = state.quality;
     state.values = {};

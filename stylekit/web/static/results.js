@@ -229,7 +229,7 @@ function listen() {
     const message = JSON.parse(event.data);
     const live = new Set(message.jobs.map((job) => job.id));
     const version = Math.max(0, ...message.jobs.map((job) => job.version));
-    for (const job of message.jobs) if (!state.removed.has(job.id)) showJob(job);
+    for (const job of message.jobs) if (!state.removed.has(job.id) && !job.inputs?.preview) showJob(job);
     for (const [id, known] of state.jobs) {  // gone from the server (expired), unless newer than this message
       if (!live.has(id) && known.job.version < version) { known.li.remove(); state.jobs.delete(id); }
     }
