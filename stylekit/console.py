@@ -32,7 +32,8 @@ def callbacks_for(out: OutputOptions, output: Path, bar: ProgressBar, items: Seq
         tag = "_{item}" if items else ""
         pattern = folder / (out.save_name.replace("{stem}", output.stem.replace("{", "{{").replace("}", "}}") + tag)
                             + suffix)
-        callbacks.append(SaveEvery(out.save_every, str(pattern), lambda img, path: save_image(img, path), items))
+        callbacks.append(SaveEvery(out.save_every, str(pattern), lambda img, path: save_image(img, path), items,
+                                   out.save_final))
     return callbacks
 
 

@@ -54,7 +54,8 @@ FLAGS: tuple[tuple[str, Any, Callable[[str], Any] | None, str], ...] = (
     ("-learning_rate", 10.0, _number(float), "adam's learning rate (L-BFGS steps by 1, as neural-style's does)"),
     ("-lbfgs_num_correction", 0, _number(int), "L-BFGS history; 0 is optim.lbfgs's default, 100"),
     ("-print_iter", 50, _number(int), "print the losses every N iterations; 0: never"),
-    ("-save_iter", 100, _number(int), "write OUTPUT_N.png every N iterations; 0: never"),
+    ("-save_iter", 100, _number(int), "write OUTPUT_N.png every N iterations but the last, whose image is OUTPUT "
+     "(as neural_style.lua); 0: never"),
     ("-output_image", "out.png", str, "output image"),
     ("-style_scale", 1.0, _number(float), "style image size relative to -image_size"),
     ("-original_colors", 0, _number(int), "1: keep the content's colours (luminance-only transfer)"),
@@ -162,7 +163,7 @@ def translate(args: argparse.Namespace, cuda_available: bool) -> Translation:
         raise StylekitError("-print_iter and -save_iter must be 0 (never) or a positive number of iterations")
     options = make_options(TransferOptions, values, flag)
     output = make_options(RecordOptions, {"output": args.output_image, "save_every": args.save_iter,
-                                          "save_name": "{stem}_{step}", "quiet": True},
+                                          "save_name": "{stem}_{step}", "save_final": False, "quiet": True},
                           flag)
     styles = _names(args.style_image) if args.style_image is not None else None
     if styles == []:

@@ -107,16 +107,18 @@ class EarlyStopping(Callback):
 
 class SaveEvery(Callback):
     """Write the current image every ``every`` steps to ``pattern``: ``{step}`` is replaced by the step and, in a
-    loop over items, ``{item}`` by the name in ``items`` of the item being worked on."""
+    loop over items, ``{item}`` by the name in ``items`` of the item being worked on; with ``final`` False, not at
+    the run's last step."""
 
     def __init__(self, every: int, pattern: str | Path, save: Callable[[torch.Tensor, Path], None],
-                 items: Sequence[str] = ()) -> None:
+                 items: Sequence[str] = (), final: bool = True) -> None:
         self.every, self.pattern, self.save, self.items = every, str(pattern), save, list(items)
+        self.final = final  # the last step too (neural-style writes that one only as the output)
         self.written: list[Path] = []
         self.item = 0
 
     def on_step(self, progress: Progress) -> None:
-        if progress.step % self.every == 0:
+        if progress.step % self.every == 0 and (self.final or progress.step < progress.total_steps):
             name = self.items[min(self.item, len(self.items) - 1)] if self.items else ""
             path = Path(self.pattern.format(step=progress.step, item=name))
             self.save(progress.image.detach(), path)

@@ -35,6 +35,9 @@ class RecordOptions(OutputOptions):
                             "{stem} is the output's name, {step} the step", "text", group="output")
     history: str | None = option(None, "write the per-step loss history to this JSON file", "path", optional=True,
                                  group="output")
+    save_final: bool = option(True, "with --save-every, also write the last step under the intermediates' name "
+                              "(neural-style's -save_iter does not: its last iteration is the output only)", "bool",
+                              group="output")
 
     def check(self, name: FieldNamer) -> None:
         """The intermediates' name must say where the step goes."""
