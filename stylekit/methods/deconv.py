@@ -197,6 +197,7 @@ class Hit:
 
     value: float
     order: int  # minus the image's place in the scan: ties go to the image read first
+    rank: int  # minus its rank among the image's regions for the channel: ties go to the stronger
     name: str = field(compare=False)
     source: Any = field(compare=False, repr=False)
     y: int = field(compare=False)
@@ -221,15 +222,33 @@ def _analysed(source: Source, size: int | tuple[int, int], device: torch.device)
     return resize(src, checked_hw(*src.shape[-2:], size, name))
 
 
+def separated_peaks(activation: torch.Tensor, count: int, apart: int) -> list[tuple[int, int, float]]:
+    """Up to ``count`` of a (h, w) map's strongest positions (y, x, value), strongest first, each at least
+    ``apart`` cells from every stronger one in y or in x (non-maximum suppression: their receptive fields
+    overlap by at most half)."""
+    width = activation.shape[-1]
+    flat = activation.flatten()
+    candidates = flat.topk(min(flat.numel(), max(count * 32, 64)))
+    kept: list[tuple[int, int, float]] = []
+    for value, position in zip(candidates.values.tolist(), candidates.indices.tolist()):
+        y, x = divmod(position, width)
+        if all(abs(y - ky) >= apart or abs(x - kx) >= apart for ky, kx, _ in kept):
+            kept.append((y, x, value))
+            if len(kept) == count:
+                break
+    return kept
+
+
 def scan_images(net: FeatureExtractor, sources: Sequence[Source], layer: str, channels: Sequence[int], k: int,
-                size: int, device: torch.device, callbacks: Sequence[Callback] = ()) \
+                size: int, device: torch.device, callbacks: Sequence[Callback] = (), per_image: int = 1) \
         -> Iterator[tuple[dict[int, list[Hit]], str | None]]:
     """Stream ``sources``: each image is read, resized to ``size`` on its long side and run to ``layer`` once;
-    each channel keeps its k strongest activations (one per image) in a min-heap, so only k small records per
-    channel are held, never the images. Yields the heaps after each image, and a note when it was unreadable and
-    skipped."""
+    each channel keeps its k strongest regions in a min-heap, up to ``per_image`` from one image, kept apart by
+    their receptive fields (:func:`separated_peaks`), so only k small records per channel are held, never the
+    images. Yields the heaps after each image, and a note when it was unreadable and skipped."""
     heaps: dict[int, list[Hit]] = {c: [] for c in channels}
     index = torch.tensor(list(channels), device=device)
+    apart = max(1, -(-net.receptive_field(layer) // (2 * net.stride(layer))))
     for order, (name, image) in enumerate(sources):
         note = None
         try:
@@ -239,15 +258,16 @@ def scan_images(net: FeatureExtractor, sources: Sequence[Source], layer: str, ch
         if note is None:
             with torch.no_grad():
                 features = net(x, [layer])[layer][0, index]
-            values, where = features.flatten(1).max(1)
-            width = features.shape[-1]
-            for c, value, position in zip(channels, values.tolist(), where.tolist()):
-                hit = Hit(value, -order, name, image, position // width, position % width)
+            for c, activation in zip(channels, features):
                 heap = heaps[c]
-                if len(heap) < k:
-                    heapq.heappush(heap, hit)
-                elif hit > heap[0]:
-                    heapq.heapreplace(heap, hit)
+                for rank, (y, xx, value) in enumerate(separated_peaks(activation, per_image, apart)):
+                    hit = Hit(value, -order, -rank, name, image, y, xx)
+                    if len(heap) < k:
+                        heapq.heappush(heap, hit)
+                    elif hit > heap[0]:
+                        heapq.heapreplace(heap, hit)
+                    else:
+                        break  # the image's weaker regions cannot get in either
         for cb in callbacks:
             cb.on_item(ItemProgress(order + 1, len(sources), name, None))
         yield heaps, note
@@ -276,7 +296,8 @@ def run_top_images(folder: str | Path | Sequence[Source], options: TopImagesOpti
     skipped: list[str] = []
     scanned, interrupted = 0, False
     try:
-        for heaps, note in scan_images(net, sources, layer, opts.channels, opts.k, opts.size, ctx.device, callbacks):
+        for heaps, note in scan_images(net, sources, layer, opts.channels, opts.k, opts.size, ctx.device, callbacks,
+                                       opts.per_image or opts.k):
             scanned += 1
             if note:
                 skipped.append(note)

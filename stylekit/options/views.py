@@ -80,9 +80,13 @@ class TopImagesOptions(NetworkOptions):
     channels: Sequence[int] = option(tuple(range(16)), "channels to examine, e.g. 0-15 or 3,17,40", "indices",
                                      low=0, group="top images", web="top images", label="channels",
                                      tip="Which of the layer's filters to find pictures for, such as 0-15 or 3,17,40.")
-    k: int = option(9, "image regions kept per channel (the strongest, each from a different image)", "int", low=1,
+    k: int = option(9, "image regions kept per channel (the strongest over the folder)", "int", low=1,
                     high=64, group="top images", web="top images", label="pictures per channel", slider=(1, 16, 1),
                     tip="How many of the most exciting picture regions to show for each filter.")
+    per_image: int | None = option(None, "regions one image may give a channel, kept apart by their receptive "
+                                   "fields (non-maximum suppression: overlapping by at most half); default: enough "
+                                   "to fill --k from one image", "int", low=1, high=64, optional=True,
+                                   group="top images")
     size: int | tuple[int, int] = option(256, "long side each image is analysed at", "size", low=32, high=MAX_SIDE,
                                          group="top images", web="size", label="analysis size",
                        tip="Each picture is shrunk to this longest side before the network looks at it.")

@@ -121,6 +121,24 @@ def test_top_images_finds_the_image_built_to_excite_a_channel(tmp_path, scratch,
     assert Image.open(tmp_path / "sheet.png").width > 0
 
 
+def test_top_images_takes_several_separate_regions_per_image(tmp_path, scratch):
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)).save(tmp_path / f"noise{i}.png")
+    result = top_images(tmp_path, layer="relu2_1", channels="0,7", k=9, size=96, backbone="scratch")
+    apart = -(-scratch.receptive_field("relu2_1") // (2 * scratch.stride("relu2_1")))
+    for channel in (0, 7):
+        hits = result.hits[channel]
+        assert len(hits) == 9 and len({h.name for h in hits}) <= 4  # 9 regions from 4 images
+        assert [h.value for h in hits] == sorted((h.value for h in hits), reverse=True)
+        for a in hits:  # two regions of one image overlap by at most half their receptive fields
+            for b in hits:
+                if a is not b and a.name == b.name:
+                    assert abs(a.y - b.y) >= apart or abs(a.x - b.x) >= apart
+    one_each = top_images(tmp_path, layer="relu2_1", channels="0", k=9, size=96, backbone="scratch", per_image=1)
+    assert len(one_each.hits[0]) == 4
+
+
 def test_the_commands_write_their_sheets_and_refuse_bad_input(tmp_path, content_path, capsys):
     out = tmp_path / "deconv.png"
     assert cli.main(["deconv", str(content_path), "--layer", "relu2_1", "--channels", "0-3", "--size", "48",
