@@ -55,6 +55,11 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
             "formulas, the weights and plain SGD, and divides each gradient by its mean magnitude with lr 2 "
             "(--sgd-normalize --lr 2: pixels move about 2 levels per step, at any size).",
             "'--backbone scratch' stands for the seed's from-scratch extractor (random weights).",
+            "The seed reads both photos at their own size (skimage.io.imread, no resize): the preset makes the "
+            "output 512 px on its long side (--size) and the style the same long side at its own aspect "
+            "(--style-resize long-side); give --size WxH of your photo to keep its size.",
+            "The seed never clamps its pixels (a tf.Variable of floats): the preset keeps them in 0-255 after every "
+            "step (--no-clamp: clamped only when saved, as the seed's image would be shown).",
         )),
     Preset(
         "tf-eager", "seed 001, 'Neural Artistic Style Transfer using Tensorflow' (TF eager-execution notebook)",
@@ -124,8 +129,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
             "gram_matrix reshapes to f x mn and then multiplies the unreshaped tensor: the Gram is the text's "
             "F*F^T of the (channels x positions) matrix.",
             "The training loop never calls train_step: each of the 4 epochs runs its 50 steps of train_step.",
-            "The layer lists are cut off after their first entry; the style list is the five block{i}_conv1 of "
-            "style_weights; the content layer is block5_conv2, the TensorFlow tutorial the article follows.",
+            "The layer lists are cut off after their first entry: the printed content list starts with "
+            "block1_conv2, but the preset's content layer is block5_conv2, the TensorFlow tutorial's that the "
+            "article follows; the style list is the five block{i}_conv1 of style_weights.",
             "The text's Sobel variation loss is --tv-kind sobel; the code (tf.image.total_variation) is the default.",
         )),
     Preset(

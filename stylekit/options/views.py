@@ -12,7 +12,13 @@ from .schema import MAX_SIDE, FieldNamer, OptionError, option
 
 @dataclass
 class FeaturesOptions(NetworkOptions):
-    """Settings of a feature-map grid."""
+    """Settings of a feature-map grid; ``figure`` starts from a seed document's figure (see :data:`FIGURES`)."""
+
+    figure: str | None = option(None, "draw a seed document's figure: seed004 is its feature maps of VGG19's "
+                                "model.layers[i+1] for ixs = 2, 5, 10, 15, 20 (pool1-pool5), the first 64 channels "
+                                "of each on an 8x8 grid in gray, each map scaled on its own, 224x224, one figure "
+                                "per layer; options that differ from the defaults still override it", "choice",
+                                choices=("seed004",), optional=True, group="feature maps")
 
     layers: Sequence[str] = option(FEATURE_LAYERS, "comma-separated layers", "names", group="feature maps",
                                    web="feature maps", label="network layers", layers=True,
@@ -39,10 +45,23 @@ class FeaturesOptions(NetworkOptions):
                                         "size)", "The photo is resized to this longest side in pixels (or width x "
                                         "height) first: bigger shows finer maps but takes longer.")
 
+    def __post_init__(self) -> None:
+        """A ``figure`` fills in its settings where the fields keep their defaults."""
+        for key, value in FIGURES.get(self.figure or "", {}).items():
+            if getattr(self, key) == getattr(type(self), key, None):
+                setattr(self, key, value)
+
     def check(self, name: FieldNamer) -> None:
         """Cross-field checks."""
         if not self.layers:
             raise OptionError(f"give at least one layer in {name('layers')}")
+
+
+# The seed documents' figures of the network views: ``stylekit features --figure NAME``.
+FIGURES: dict[str, dict[str, object]] = {
+    "seed004": {"layers": ("pool1", "pool2", "pool3", "pool4", "pool5"), "channels": 64, "cmap": "gray",
+                "size": (224, 224), "per_layer": True, "color_scale": "per-map", "order": "index"},
+}
 
 
 @dataclass

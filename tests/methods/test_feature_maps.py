@@ -48,3 +48,16 @@ def test_feature_grids_take_a_colour_map_and_an_exact_square_size(tmp_path, cont
     assert (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all()  # no colour
     assert main(["features", str(content_path), "--backbone", "scratch", "--cmap", "rainbowish", "-o",
                  str(tmp_path / "x.png"), "-q"]) == 2
+
+
+def test_the_seed004_figure_is_one_flag(tmp_path, content_path, capsys):
+    from stylekit import cli
+
+    out = tmp_path / "maps.png"
+    assert cli.main(["features", str(content_path), "--figure", "seed004", "--backbone", "scratch", "-o",
+                     str(out)]) == 0
+    written = sorted(p.name for p in tmp_path.glob("maps_*.png"))
+    assert written == [f"maps_pool{i}.png" for i in range(1, 6)]  # model.layers[i+1], ixs 2, 5, 10, 15, 20
+    assert cli.main(["features", str(content_path), "--figure", "seed004", "--layers", "pool2", "--channels", "4",
+                     "--backbone", "scratch", "-o", str(tmp_path / "few.png")]) == 0  # a flag that differs from the default overrides it
+    assert [p.name for p in tmp_path.glob("few_*.png")] == ["few_pool2.png"]
