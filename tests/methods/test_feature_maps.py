@@ -58,6 +58,7 @@ def test_the_seed004_figure_is_one_flag(tmp_path, content_path, capsys):
                      str(out)]) == 0
     written = sorted(p.name for p in tmp_path.glob("maps_*.png"))
     assert written == [f"maps_pool{i}.png" for i in range(1, 6)]  # model.layers[i+1], ixs 2, 5, 10, 15, 20
+    # a flag that differs from the default overrides the figure's setting
     assert cli.main(["features", str(content_path), "--figure", "seed004", "--layers", "pool2", "--channels", "4",
-                     "--backbone", "scratch", "-o", str(tmp_path / "few.png")]) == 0  # a flag that differs from the default overrides it
+                     "--backbone", "scratch", "-o", str(tmp_path / "few.png")]) == 0
     assert [p.name for p in tmp_path.glob("few_*.png")] == ["few_pool2.png"]
