@@ -18,6 +18,7 @@ from ..optim import Callback, EarlyStopping, optimize
 from ..optim.loop import LossFn
 from ..optim.space import PixelSpace
 from ..options import ObjectiveOptions, TransferOptions, keyword_options, make_options, validate
+from ..options.presets import recipe_note
 from ..options.registry import start_painter
 from ..planning import Reference, RunPlan, estimate_peak_bytes, preflight, run_plan
 from .common import load_masks, noise_image, objective_loss, pixel_space, run_context, stall_warning
@@ -184,15 +185,24 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
             else resize(init_image.to(content_t), final_hw))
     builder = _ObjectiveBuilder(backbone, content_t, style_ts, opts, tiles, space, extra, ctx.generator, masks)
     stopping = [EarlyStopping()] if opts.early_stopping else []
+    recipe = recipe_note(opts, TransferOptions())  # a tutorial's numbers without its formulas: said at once
+    if recipe:
+        warnings.warn(recipe, StylekitWarning, stacklevel=2)
     result = optimize(init, builder.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
                       settings=opts, space=space, clamp=opts.clamp)
+    if not recipe and result.history and opts.init != "content":  # or seen in the first step's terms (from the
+        # content, its term starts at 0 and says nothing)
+        recipe = recipe_note(opts, TransferOptions(), {k: float(v) for k, v in result.history[0].items()
+                                                       if isinstance(v, (int, float))})
+        if recipe:
+            warnings.warn(recipe, StylekitWarning, stacklevel=2)
     stalled = stall_warning(resize(init, tuple(result.image.shape[-2:])), result, opts.optimizer, opts.lr, space)
     if stalled:
         warnings.warn(stalled, StylekitWarning, stacklevel=2)
 
     out = color.recolor(resize(result.image, final_hw), resize(full_content, final_hw), opts.preserve_color, palette)
     return MethodResult(to_pil(out, content_img.alpha), result.history, result.interrupted,
-                        [stalled] if stalled else [])
+                        [w for w in (recipe, stalled) if w])
 
 
 @keyword_options(TransferOptions)

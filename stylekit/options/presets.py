@@ -5,6 +5,7 @@ done instead and why (docs/recipes.md has the same list with results).
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -176,3 +177,73 @@ def preset_values(name: str, fields: set[str] | None = None) -> dict[str, Any]:
         raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
     values = dict(PRESETS[name].values)
     return {k: v for k, v in values.items() if fields is None or k in fields}
+
+
+# What a recipe's numbers are, and the loss formulas they assume: a run that types the first without the second
+# is told which preset it is copying (see :func:`recipe_note`).
+RECIPE_NUMBERS = ("content_weight", "style_weight", "tv_weight", "lr", "adam_beta1", "adam_eps",
+                  "style_layer_weights", "content_layers")
+RECIPE_FORMULAS = ("relative", "gram_normalize", "content_reduction", "style_reduction", "style_factor", "tv_kind",
+                   "tv_reduction", "pixel_space")
+SCALE_FREE_WEIGHTS = (1e-3, 1e4)  # content and style weights the scale-free losses are used with
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Two option values alike: numbers within rounding, weight lists in proportion, names exactly."""
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-30)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if all(isinstance(v, (int, float)) for v in (*a, *b)) and len(a) == len(b) and sum(a) and sum(b):
+            return all(_same(x / sum(a), y / sum(b)) for x, y in zip(a, b))
+        return tuple(a) == tuple(b)
+    return a == b
+
+
+def recipe_match(options: Any, defaults: Any) -> tuple[Preset, int] | None:
+    """The preset whose distinctive numbers (those that differ from ``defaults``) ``options`` repeats most, with
+    how many it repeats; None when no preset shares two."""
+    best: tuple[Preset, int] | None = None
+    for preset in PRESETS.values():
+        shared = sum(1 for field in RECIPE_NUMBERS if field in preset.values
+                     and not _same(preset.values[field], getattr(defaults, field))
+                     and _same(getattr(options, field), preset.values[field]))
+        if shared >= 2 and (best is None or shared > best[1]):
+            best = (preset, shared)
+    return best
+
+
+def recipe_note(options: Any, defaults: Any, first_terms: Mapping[str, float] | None = None) -> str | None:
+    """One line when a run's numbers belong to other loss formulas than its own: a preset's numbers typed without
+    the preset (named, with the flag that fixes it), weights far outside the range of the scale-free losses, or
+    (from the first step's ``first_terms``) content and style terms orders of magnitude apart. None otherwise, or
+    when ``options`` names a preset."""
+    if getattr(options, "preset", None):
+        return None
+    found = recipe_match(options, defaults)
+    if found is not None:
+        preset = found[0]
+        if all(_same(getattr(options, f), preset.values[f]) for f in RECIPE_FORMULAS if f in preset.values):
+            return None  # its formulas typed too: the recipe itself
+        source = preset.source.split(",")[0]
+        whose = f"{source}'s {preset.name}" if source.startswith("seed") else preset.name + "'s"
+        return (f"these look like {whose} numbers, which assume its loss formulas: add `preset` {preset.name} "
+                f"(see 'stylekit presets {preset.name}')")
+    if not getattr(options, "relative", True):
+        return None  # raw formulas chosen on purpose: their numbers are the user's to pick
+    low, high = SCALE_FREE_WEIGHTS
+    outside = [f"`{f}` {getattr(options, f):g}" for f in ("content_weight", "style_weight")
+               if getattr(options, f) and not low <= getattr(options, f) <= high]
+    if outside:
+        one = len(outside) == 1
+        return (f"{' and '.join(outside)} {'is' if one else 'are'} far outside the range the scale-free losses use "
+                f"({low:g}-{high:g}): {'it looks' if one else 'they look'} like a tutorial's numbers for its own "
+                "loss formulas; use its `preset` ('stylekit presets' lists them)")
+    if first_terms:
+        content = sum(v for k, v in first_terms.items() if k.startswith("content"))
+        style = sum(v for k, v in first_terms.items() if k.startswith("style"))
+        if content > 0 and style > 0 and not 1e-4 <= content / style <= 1e4:
+            apart = abs(math.log10(content / style))
+            return (f"the content and style terms are {apart:.0f} orders of magnitude apart at the first step, so "
+                    f"only the {'content' if content > style else 'style'} counts: bring `content_weight` and "
+                    "`style_weight` closer, or use the `preset` of the recipe these numbers come from")
+    return None

@@ -178,9 +178,47 @@ def test_literal_recipes_in_stylekits_conventions_warn_instead_of_failing_silent
                            style_weight=1e-4, tv_weight=0, early_stopping=False, seed=0)
     with pytest.warns(UserWarning, match="start image unchanged"):
         result = run_transfer(content_path, style_path, tiny, backbone=scratch)
-    assert result.warnings and "unchanged" in result.warnings[0]
+    assert any("unchanged" in w for w in result.warnings) and "sgd-simple" in result.warnings[0]
     # seed 001's Adam lr 10 on [0, 1] pixels: every step overshoots
     wild = dataclasses.replace(tiny, content_weight=1e3, style_weight=1e-2, optimizer="adam", lr=10.0,
                                init="noise")
     with pytest.warns(UserWarning, match="never went below its first value.*too large"):
         run_transfer(content_path, style_path, wild, backbone=scratch)
+
+
+LITERAL = {  # the seeds' numbers as a reader types them from the documents, without --preset
+    "tf-adam": {"content_weight": 5e5, "style_weight": 2e-5, "tv_weight": 10, "optimizer": "adam", "lr": 0.02,
+                "adam_beta1": 0.99, "adam_eps": 0.1},
+    "keras-lbfgs": {"content_weight": 500, "style_weight": 1, "style_layer_weights": (10, 10, 50, 10, 10),
+                    "tv_weight": 200, "init": "noise", "content_layers": ("block4_conv2",)},
+    "sgd-simple": {"content_weight": 2e-5, "style_weight": 1e-4, "optimizer": "sgd", "lr": 1e-4},
+}
+
+
+@pytest.mark.parametrize("preset", list(LITERAL))
+def test_a_tutorial_s_numbers_without_its_preset_get_a_warning_naming_it(preset, content_path, style_path):
+    import stylekit
+    from stylekit.errors import StylekitWarning
+
+    with pytest.warns(StylekitWarning) as caught:
+        stylekit.transfer(content_path, style_path, size=32, steps=2, backbone="scratch", seed=0, **LITERAL[preset])
+    said = [str(w.message) for w in caught if "look like" in str(w.message)]
+    assert said and f"`preset` {preset}" in said[0] and said[0].startswith("these look like seed 00")
+
+
+def test_the_preset_itself_or_default_numbers_get_no_recipe_warning(content_path, style_path, recwarn):
+    import stylekit
+
+    stylekit.transfer(content_path, style_path, size=32, steps=2, backbone="scratch", seed=0)
+    stylekit.transfer(content_path, style_path, size=32, steps=2, backbone="scratch", seed=0, preset="tf-adam")
+    assert not [w for w in recwarn if "look like" in str(w.message) or "orders of magnitude" in str(w.message)]
+
+
+def test_weights_far_from_the_scale_free_range_or_terms_far_apart_are_said():
+    from stylekit.options import TransferOptions
+    from stylekit.options.presets import recipe_note
+
+    assert "far outside" in recipe_note(TransferOptions(content_weight=3e6), TransferOptions())
+    note = recipe_note(TransferOptions(), TransferOptions(), {"content:relu4_2": 1e-7, "style:relu1_1": 5.0})
+    assert "8 orders of magnitude" in note and "only the style counts" in note
+    assert recipe_note(TransferOptions(), TransferOptions(), {"content:relu4_2": 0.8, "style:relu1_1": 5.0}) is None
