@@ -45,6 +45,25 @@ def resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
                            antialias=shrinking).clamp(0, 1)
 
 
+def resize_wrapped(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a (B, C, H, W) image seen as a torus: the samples near one edge read the opposite edge,
+    so a tileable image stays tileable (no antialiasing: for enlarging between scales)."""
+    out = image
+    for axis, new in ((-2, size[0]), (-1, size[1])):
+        old = out.shape[axis]
+        if old == new:
+            continue
+        where = (torch.arange(new, dtype=torch.float64, device=image.device) + 0.5) * old / new - 0.5
+        low = where.floor()
+        frac = (where - low).to(image.dtype)
+        i0, i1 = low.long() % old, (low.long() + 1) % old
+        shape = [1] * out.dim()
+        shape[axis] = new
+        frac = frac.view(shape)
+        out = out.index_select(axis, i0) * (1 - frac) + out.index_select(axis, i1) * frac
+    return out.clamp(0, 1)
+
+
 def resize_to(image: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
     """Bilinear, antialiased resize of a (B, C, H, W) image to ``size`` (see :func:`target_hw`), clamped to
     [0, 1]; the feed-forward models' input resize."""

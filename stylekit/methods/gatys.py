@@ -12,6 +12,7 @@ from ..backbones import FeatureExtractor
 from ..devices import resolve_precision
 from ..errors import StylekitError, StylekitWarning
 from ..io import MIN_SIDE, ImageLike, LoadedImage, checked_hw, fit_long_side, load_image, resize, to_pil
+from ..io.geometry import resize_wrapped
 from ..objectives import ContentLoss, Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.tiled import tiled_features, tiled_loss
 from ..optim import Callback, EarlyStopping, optimize
@@ -189,7 +190,8 @@ def run_transfer(content: ImageLike, styles: ImageLike | Sequence[ImageLike],
     if recipe:
         warnings.warn(recipe, StylekitWarning, stacklevel=2)
     result = optimize(init, builder.build_loss, plan.scales, opts.optimizer, opts.lr, [*stopping, *callbacks],
-                      settings=opts, space=space, clamp=opts.clamp)
+                      carry=resize_wrapped if opts.tileable else resize, settings=opts, space=space,
+                      clamp=opts.clamp)
     if not recipe and result.history and opts.init != "content":  # or seen in the first step's terms (from the
         # content, its term starts at 0 and says nothing)
         recipe = recipe_note(opts, TransferOptions(), {k: float(v) for k, v in result.history[0].items()

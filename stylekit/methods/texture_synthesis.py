@@ -9,6 +9,7 @@ import torch
 
 from ..devices import resolve_precision
 from ..io import ImageLike, checked_hw, load_image, resize
+from ..io.geometry import resize_wrapped
 from ..objectives import Objective, TotalVariation, layer_weights, style_terms, total
 from ..objectives.tiled import tiled_loss
 from ..optim import Callback, EarlyStopping, optimize
@@ -58,7 +59,8 @@ def run_texture(source: ImageLike | Sequence[ImageLike], options: TextureOptions
 
     init = torch.rand(1, 3, *plan.scales[0].size, generator=ctx.generator).to(ctx.device)
     extra = [EarlyStopping()] if opts.early_stopping else []
-    result = optimize(init, build, plan.scales, opts.optimizer, opts.lr, [*extra, *callbacks])
+    result = optimize(init, build, plan.scales, opts.optimizer, opts.lr, [*extra, *callbacks],
+                      carry=resize_wrapped if opts.tileable else resize)
     return MethodResult.from_optim(result, size)
 
 

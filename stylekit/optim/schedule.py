@@ -35,3 +35,13 @@ def schedule(content_hw: tuple[int, int], size: int, min_size: int | None,
                                            for i in range(count)]
     counts = [per_scale[min(i, len(per_scale) - 1)] for i in range(len(longs))]
     return [Scale(fit_long_side(*content_hw, s), n) for s, n in zip(longs, counts)]
+
+
+def tileable_scales(scales: Sequence[Scale], multiple: int) -> list[Scale]:
+    """A schedule for a tileable image: every scale but the last (the size asked for) brought to the nearest
+    multiple of ``multiple`` (the network's largest stride), so its poolings tile a torus exactly."""
+    def rounded(side: int) -> int:
+        return max(multiple, round(side / multiple) * multiple)
+
+    return [scale if i == len(scales) - 1 else Scale((rounded(scale.size[0]), rounded(scale.size[1])), scale.steps)
+            for i, scale in enumerate(scales)]

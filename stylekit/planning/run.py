@@ -8,6 +8,9 @@ from typing import Any
 
 from ..io.geometry import target_hw
 from ..optim import Scale, schedule
+from ..optim.schedule import tileable_scales
+
+TILE_STRIDE = 16  # the backbones' largest stride (VGG's and scratch's relu5_1): tileable scales are multiples
 
 
 @dataclass(frozen=True)
@@ -57,4 +60,7 @@ def run_plan(options: Any, content_hw: tuple[int, int] | None = None) -> RunPlan
     """The plan of a run with schedule ``options`` (``size``, ``min_size``, ``quality``/``steps``) on a content of
     ``content_hw`` (None: a run without one, such as a texture)."""
     output = output_size(options.size, content_hw)
-    return RunPlan(output, tuple(scales_for(output, options.min_size, options.per_scale())))
+    scales = scales_for(output, options.min_size, options.per_scale())
+    if getattr(options, "tileable", False):  # coarse scales the poolings tile exactly
+        scales = tileable_scales(scales, TILE_STRIDE)
+    return RunPlan(output, tuple(scales))

@@ -55,3 +55,24 @@ def test_a_tileable_transfer_from_noise_has_no_seam(sample_images):
     seam, inside = run(True)
     plain_seam, plain_inside = run(False)
     assert seam < 1.5 * inside and seam / inside < plain_seam / plain_inside
+
+
+def test_a_wrapped_resize_keeps_an_image_periodic():
+    from stylekit.io.geometry import resize_wrapped
+
+    y, x = torch.meshgrid(torch.arange(24.0), torch.arange(32.0), indexing="ij")
+    periodic = (0.5 + 0.4 * torch.sin(2 * torch.pi * x / 32) * torch.cos(2 * torch.pi * y / 24))[None, None]
+    big = resize_wrapped(periodic, (48, 80))
+    truth_y, truth_x = torch.meshgrid((torch.arange(48.0) + 0.5) / 2 - 0.5, (torch.arange(80.0) + 0.5) * 32 / 80 - 0.5,
+                                      indexing="ij")
+    truth = 0.5 + 0.4 * torch.sin(2 * torch.pi * truth_x / 32) * torch.cos(2 * torch.pi * truth_y / 24)
+    assert (big[0, 0] - truth).abs().max() < 0.02  # the wave continues across the edges
+
+
+def test_a_tileable_plan_s_coarse_scales_tile_the_network_s_poolings():
+    from stylekit.options import TextureOptions
+    from stylekit.planning import run_plan
+
+    plan = run_plan(TextureOptions(size=250, tileable=True))
+    assert all(s.size[0] % 16 == 0 and s.size[1] % 16 == 0 for s in plan.scales[:-1])
+    assert plan.scales[-1].size == (250, 250)
