@@ -166,3 +166,16 @@ def test_without_h5py_the_error_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "h5py", None)
     with pytest.raises(StylekitError, match=r"needs h5py: run 'pip install h5py'"):
         keras_vgg_state("vgg16", tmp_path / "vgg16.h5")
+
+
+def test_the_keras_recipe_runs_on_a_users_vgg16_file(tmp_path, content_path, style_path):
+    """Seed 003's own convnet: 'stylekit transfer --preset keras-lbfgs --backbone vgg16 --weights FILE.h5'."""
+    from stylekit import cli
+
+    path = write_keras2(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", "vgg16",
+                        random_weights("vgg16", seed=3))
+    out = tmp_path / "wave_chicago.png"
+    assert cli.main(["transfer", str(content_path), str(style_path), "--preset", "keras-lbfgs", "--backbone", "vgg16",
+                     "--weights", str(path), "--size", "32", "--steps", "1", "--save-every", "0", "-q",
+                     "-o", str(out)]) == 0
+    assert out.is_file()
