@@ -256,3 +256,21 @@ def test_the_flow_finds_a_shift_at_full_and_at_half_size(scale, sample_images):
     flow = FlowEstimator(scale=scale)(after, before)  # after(x) = before(x + flow)
     middle = flow[30:90, 30:150]
     assert np.allclose(np.median(middle.reshape(-1, 2), 0), [4, -3], atol=0.5)
+
+
+def test_a_video_places_two_styles_by_a_mask_and_takes_a_colour_image(clip, tmp_path, sample_images):
+    from PIL import Image
+
+    mask = np.zeros((64, 96), np.uint8)
+    mask[:, :48] = 255
+    Image.fromarray(mask).save(tmp_path / "half.png")
+    red = np.zeros((48, 48, 3), np.uint8)
+    red[..., 0] = 220
+    Image.fromarray(red).save(tmp_path / "red.png")
+    out = tmp_path / "o.mp4"
+    assert main(["video", str(clip), str(sample_images / "starry_night.jpg"), str(sample_images / "the_scream.jpg"),
+                 "--masks", str(tmp_path / "half.png"), "--color-image", str(tmp_path / "red.png"),
+                 "--model", "magenta", "--max-frames", "2", "-q", "-o", str(out)]) == 0
+    frames = list(read_frames(out))
+    assert len(frames) == 2 and frames[0].shape == (64, 96, 3)
+    assert frames[0][..., 0].mean() > frames[0][..., 2].mean() + 40  # the colour image's red
