@@ -448,25 +448,40 @@ def describe_preset(name: str) -> str:
 
 
 OUTPUT_FLAGS = {"neural-style": ("-output_image",)}  # how a command names its output, where not -o/--output
-SIDE_OUTPUTS = ("--history", "--save-every", "--intermediates", "--save-name")  # a rerun leaves the first run's be
+# What a rerun never replays: files the first run wrote besides its image (the first run's stay as they were).
+SIDE_OUTPUTS = ("--history", "--save-every", "--intermediates", "--save-name")
+RERUNNABLE = ("transfer", "demo", "neural-style", "texture", "invert", "dream", "features", "deconv", "top-images",
+              "visualize", "fast", "styles")  # the commands whose images remember them
 
 
 def _output_of(args: argparse.Namespace) -> list[str]:
     return [str(v) for v in (getattr(args, "output", None), getattr(args, "output_image", None)) if v]
 
 
-def _strip(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
-    """``argv`` without ``flags`` and their values (``--flag V``, ``--flag=V``; ``-oV`` for -o)."""
-    out, skip = [], False
+def _names_flag(arg: str, flag: str) -> bool:
+    """Whether ``arg`` sets ``flag``: ``--flag``, ``--flag=V``, or an abbreviation argparse would take for it."""
+    name = arg.split("=", 1)[0]
+    if name == flag:
+        return True
+    return flag.startswith("--") and name.startswith("--") and len(name) > 3 and flag.startswith(name)
+
+
+def _strip(argv: Sequence[str], flags: Sequence[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``flags`` and their values (``--flag V``, ``--flag=V``, abbreviated or not), and the last
+    value they had."""
+    out: list[str] = []
+    value, skip = None, False
     for arg in argv:
         if skip:
-            skip = False
-        elif arg in flags:
-            skip = True
-        elif not any(arg.startswith(f + "=") or (f == "-o" and arg.startswith("-o") and len(arg) > 2)
-                     for f in flags):
+            value, skip = arg, False
+        elif any(_names_flag(arg, flag) for flag in flags):
+            if "=" in arg:
+                value = arg.split("=", 1)[1]
+            else:
+                skip = True
+        else:
             out.append(arg)
-    return out
+    return out, value
 
 
 def _absolute(argv: Sequence[str], cwd: str) -> list[str]:
@@ -508,12 +523,18 @@ def describe_settings(image: str, settings: dict[str, Any]) -> str:
     if inputs:
         lines.append("inputs:")
     for entry in inputs:
-        path = Path(str(entry.get("path")))
+        if not entry.get("path"):  # an upload to the web page: known by its name and checksum
+            lines.append(f"  {entry.get('arg')}: uploaded, sha256 {str(entry.get('sha256'))[:16]}")
+            continue
+        path = Path(str(entry["path"]))
         if entry.get("folder"):
             lines.append(f"  {entry.get('arg')}: folder {path}")
             continue
-        now = "missing now" if not path.is_file() else (
-            "unchanged" if sha256_of(path) == entry.get("sha256") else "changed since")
+        try:
+            now = "missing now" if not path.is_file() else (
+                "unchanged" if sha256_of(path) == entry.get("sha256") else "changed since")
+        except OSError:
+            now = "unreadable now"
         lines.append(f"  {entry.get('arg')}: {path} sha256 {str(entry.get('sha256'))[:16]} ({now})")
     models = settings.get("models") or {}
     if models:
@@ -541,30 +562,29 @@ def _rerun(args: argparse.Namespace) -> int:
     settings = read_settings(args.image)
     argv, cwd = settings["argv"], str(settings.get("cwd") or ".")
     command = argv[0]
-    if command not in commands() or command in NOT_RECORDED:
-        raise StylekitError(f"{args.image} remembers the command {command[:40]!r}, which cannot be run again")
-    overrides = list(args.overrides)
-    output = args.output
-    for flag in ("-o", "--output"):  # -o given after the image lands among the overrides
-        for i, arg in enumerate(overrides):
-            if arg == flag and i + 1 < len(overrides):
-                output = overrides[i + 1]
-            elif arg.startswith(flag + "=") or (flag == "-o" and arg.startswith("-o") and len(arg) > 2):
-                output = arg.split("=", 1)[1] if "=" in arg else arg[2:]
-        overrides = _strip(overrides, [flag])
+    if command not in RERUNNABLE:
+        raise StylekitError(f"{args.image} remembers the command {command[:40]!r}, which 'stylekit rerun' does not "
+                            f"run again (it runs {', '.join(RERUNNABLE)})")
+    out_flags = OUTPUT_FLAGS.get(command, ("-o", "--output"))
+    overrides, given = _strip(args.overrides, out_flags)  # -o given after the image lands among the overrides
+    output = given or args.output
     if output is None:
         source = Path(args.image)
         output = str(source.with_name(f"{source.stem}-rerun{source.suffix}"))
-    out_flags = OUTPUT_FLAGS.get(command, ("-o", "--output"))
-    replay = _absolute(_strip(argv[1:], [*out_flags, *SIDE_OUTPUTS]), cwd)
-    given_seed = any(o.get("seed") is not None for o in (settings.get("options") or {}).values()
-                     if isinstance(o, dict) and "seed" in o)
-    if settings.get("seed") is not None and not given_seed and any(
-            isinstance(o, dict) and "seed" in o for o in (settings.get("options") or {}).values()):
+    replay, _ = _strip(argv[1:], [*out_flags, *SIDE_OUTPUTS])
+    replay = _absolute(replay, cwd)
+    options = [o for o in settings["options"].values() if isinstance(o, dict)]
+    if settings.get("seed") is not None and command == "neural-style":
+        replay += ["-seed", str(settings["seed"])]  # the seed it ran with (its -seed -1 draws one)
+    elif settings.get("seed") is not None and any("seed" in o and o["seed"] is None for o in options):
         replay += ["--seed", str(settings["seed"])]  # the seed the first run drew
-    for entry in settings.get("inputs") or []:
-        path = Path(str(entry.get("path")))
-        if entry.get("sha256") and path.is_file() and sha256_of(path) != entry["sha256"]:
+    for entry in settings["inputs"]:
+        path = Path(str(entry.get("path", "")))
+        try:
+            changed = bool(entry.get("sha256")) and path.is_file() and sha256_of(path) != entry["sha256"]
+        except OSError:
+            changed = False
+        if changed:
             print(f"stylekit rerun: note: {path} changed since {args.image} was made: the result will differ",
                   file=sys.stderr)
     line = [command, *replay, *overrides, out_flags[0], output]

@@ -28,6 +28,10 @@ from .errors import StylekitError
 from .version import __version__
 
 KEYWORD = "stylekit"  # the PNG text chunk's keyword
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT = 16 << 20  # a settings chunk larger than this is not ours
+HASH_AT_MOST = 256 << 20  # inputs larger than this (videos) are recorded by size, not checksum
+WRITTEN_FLAGS = ("-o", "--output", "--history", "--intermediates", "-output_image")  # what they name is written
 SIDECAR = ".json"  # appended to an output's name: out.jpg -> out.jpg.json
 _HASHED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> sha256 of large files, once per process
 REMEMBER_ABOVE = 4 << 20  # bytes
@@ -76,6 +80,7 @@ class RunRecord:
     argv: list[str]
     cwd: str
     sidecar: bool = False
+    public: bool = False  # for someone else (a web download): networks by checksum, not by where they live
     options: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     seed: int | None = None
     models: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
@@ -97,7 +102,11 @@ def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str
     ``skip`` left out)."""
     found = []
     outputs = {str(Path(cwd, s).expanduser().resolve()) for s in skip}
+    written = False  # the previous argument names a file the run writes (--history FILE)
     for arg in argv:
+        if written or arg.split("=", 1)[0] in WRITTEN_FLAGS:
+            written = arg in WRITTEN_FLAGS
+            continue
         candidates = [arg] + ([arg.split("=", 1)[1]] if arg.startswith("--") and "=" in arg else [])
         for text in candidates:
             path = Path(cwd, text).expanduser()
@@ -105,7 +114,9 @@ def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str
                 continue
             entry: dict[str, Any] = {"arg": text, "path": str(path.resolve())}
             try:
-                if path.is_file():
+                if path.is_file() and path.stat().st_size > HASH_AT_MOST:  # a long video: named, not read
+                    entry["bytes"] = path.stat().st_size
+                elif path.is_file():
                     entry["sha256"], entry["bytes"] = sha256_of(path), path.stat().st_size
                 else:
                     entry["folder"] = True
@@ -117,14 +128,14 @@ def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str
 
 @contextlib.contextmanager
 def recording(command: str, argv: Sequence[str], outputs: Sequence[str] = (), cwd: str | None = None,
-              inputs: Sequence[tuple[str, bytes]] | None = None) -> Iterator[RunRecord]:
+              inputs: Sequence[tuple[str, bytes]] | None = None, public: bool = False) -> Iterator[RunRecord]:
     """Record the run of ``command`` typed as ``argv`` (every argument after ``stylekit``, the command first) while
     in the block; ``outputs``: the files it writes (not inputs, even when they exist already). ``inputs``: the
     images by name and bytes, where they are not files named on a command line (the web page's)."""
     where = cwd or os.getcwd()
     found = (_inputs(argv[1:], where, outputs) if inputs is None else
              [{"arg": name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)} for name, data in inputs])
-    record = RunRecord(command, list(argv), where, inputs=found)
+    record = RunRecord(command, list(argv), where, inputs=found, public=public)
     token = _CURRENT.set(record)
     try:
         yield record
@@ -161,7 +172,8 @@ def note_model(name: str, path: str | os.PathLike | None = None, sha256: str | N
         return
     entry: dict[str, Any] = dict(about)
     if path is not None:
-        entry["file"] = str(path)
+        if not record.public:
+            entry["file"] = str(path)
         try:
             entry["sha256"] = sha256 or sha256_of(path)
         except OSError:  # missing or unreadable: loading it says so, in its own words
@@ -194,7 +206,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def with_settings(png: bytes, text: str) -> bytes:
     """PNG bytes with a compressed iTXt chunk ``stylekit`` holding ``text``, put right after the header (any
     earlier ``stylekit`` chunk is replaced): no re-encoding of the pixels."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n":
+    if png[:8] != PNG_SIGNATURE:
         raise ValueError("not PNG data")
     chunks, pos = [], 8
     while pos < len(png):
@@ -208,32 +220,73 @@ def with_settings(png: bytes, text: str) -> bytes:
     return png[:8] + chunks[0] + itxt + b"".join(chunks[1:])
 
 
+def _png_text(path: Path) -> str | None:
+    """The ``stylekit`` text chunk of a PNG file, read chunk by chunk up to the pixels (never decoded)."""
+    with path.open("rb") as f:
+        if f.read(8) != PNG_SIGNATURE:
+            return None
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return None
+            length, kind = struct.unpack(">I", head[:4])[0], head[4:]
+            if kind in (b"IDAT", b"IEND"):
+                return None
+            if kind not in (b"iTXt", b"tEXt", b"zTXt") or length > MAX_TEXT:
+                f.seek(length + 4, os.SEEK_CUR)
+                continue
+            body = f.read(length)
+            f.seek(4, os.SEEK_CUR)  # the CRC
+            keyword, _, rest = body.partition(b"\0")
+            if keyword != KEYWORD.encode():
+                continue
+            if kind == b"tEXt":
+                return rest.decode("latin-1")
+            if kind == b"zTXt":
+                return zlib.decompress(rest[1:]).decode("latin-1")
+            compressed, rest = rest[0], rest[2:]  # flag, method; then language and translated keyword
+            text = rest.split(b"\0", 2)[2]
+            return (zlib.decompress(text) if compressed else text).decode("utf-8")
+
+
+def _valid(settings: Any) -> bool:
+    """Whether remembered settings have the shape ``info`` and ``rerun`` read."""
+    return (isinstance(settings, dict) and isinstance(settings.get("argv"), list) and bool(settings["argv"])
+            and all(isinstance(a, str) for a in settings["argv"])
+            and isinstance(settings.get("options", {}), dict)
+            and all(isinstance(v, dict) for v in settings.get("options", {}).values())
+            and isinstance(settings.get("inputs", []), list)
+            and all(isinstance(e, dict) for e in settings.get("inputs", []))
+            and isinstance(settings.get("models", {}), dict)
+            and all(isinstance(v, dict) for v in settings.get("models", {}).values())
+            and (settings.get("seed") is None or isinstance(settings["seed"], int)))
+
+
 def read_settings(path: str | os.PathLike) -> dict[str, Any]:
-    """The settings an output remembers: its PNG chunk, else its ``.json`` sidecar."""
+    """The settings an output remembers: its PNG chunk, else its ``.json`` sidecar (checked for shape)."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise StylekitError(f"{path} does not exist: give an image stylekit wrote")
-    text = None
-    if p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n":
-        from PIL import Image
-        try:
-            with Image.open(p) as img:
-                img.load()
-                text = img.text.get(KEYWORD)
-        except (OSError, ValueError) as exc:
-            raise StylekitError(f"{path} cannot be read as a PNG ({exc}): give an image stylekit wrote") from None
     side = sidecar_path(p)
-    if text is None and side.is_file():
-        text = side.read_text(encoding="utf-8", errors="replace")
+    try:
+        text = _png_text(p)
+        if text is None and side.is_file():
+            text = side.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise StylekitError(f"cannot read {path} ({exc.strerror or exc}): check its permissions") from None
+    except (zlib.error, UnicodeDecodeError, IndexError, struct.error):
+        raise StylekitError(f"{path}'s stylekit settings are damaged: they cannot be read back") from None
     if text is None:
         raise StylekitError(f"{path} carries no stylekit settings (it was not written by stylekit, or was written "
                             f"by another program since; a JPEG keeps them only in {side.name}, written with "
                             "--sidecar)")
     try:
         settings = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         settings = None
-    if not isinstance(settings, dict) or not isinstance(settings.get("argv"), list) or not all(
-            isinstance(a, str) for a in settings["argv"]) or not settings["argv"]:
+    if not _valid(settings):
         raise StylekitError(f"{path}'s stylekit settings are damaged: they cannot be read back")
+    settings.setdefault("options", {})
+    settings.setdefault("inputs", [])
+    settings.setdefault("models", {})
     return settings

@@ -113,3 +113,26 @@ def test_settings_go_into_existing_png_bytes_without_touching_the_pixels():
     assert np.array_equal(np.asarray(img), pattern(20))
     with pytest.raises(ValueError):
         provenance.with_settings(b"GIF89a", "{}")
+
+
+def _crafted(folder, settings) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(pattern(16)).save(buf, "PNG")
+    path = folder / "crafted.png"
+    path.write_bytes(provenance.with_settings(buf.getvalue(), json.dumps(settings)))
+    return str(path)
+
+
+def test_a_crafted_image_cannot_make_rerun_write_elsewhere_or_run_other_commands(pictures, capsys):
+    victim = pictures / "precious.txt"
+    victim.write_text("keep me")
+    argv = ["transfer", "photo.png", "paint.png", "--hist", str(victim), "--history=" + str(victim), *TINY]
+    assert main(["rerun", _crafted(pictures, {"argv": argv, "cwd": str(pictures)}), "-o", "again.png"]) == 0
+    assert victim.read_text() == "keep me" and (pictures / "again.png").is_file()
+    for command in (["batch", "photo.png", "-o", "out"], ["serve"], ["rerun", "x.png"]):
+        assert main(["rerun", _crafted(pictures, {"argv": command}), "-o", "x.png"]) == 2
+    for damaged in ({"argv": ["transfer"], "inputs": "nope"}, {"argv": ["transfer"], "options": [1]},
+                    {"argv": ["transfer"], "seed": "7"}):
+        assert main(["info", _crafted(pictures, damaged)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert sum(line.startswith("stylekit: error:") for line in lines) == 6 and "Traceback" not in "".join(lines)

@@ -3,6 +3,7 @@ metadata, see :func:`stylekit.options.form_fields`) and the glue that runs a sub
 API as a queued job. No method logic lives here."""
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from ..options import ScheduleOptions, form_fields, parse_form, registry, specs
 from ..options.schema import OptionError, changed_flags
 from ..planning import run_plan
 from .jobs import JobContext, JobOutput
+
+SERVER_PATHS = ("weights_dir", "models_dir")  # server settings a download does not tell
+
 
 @dataclass(frozen=True)
 class Method:
@@ -45,10 +49,11 @@ class Method:
         """The method's job with progress, previews and cancellation; its image as PNG, remembering how it was
         made (the equivalent command line, every option, the seed, ``images`` by name and checksum)."""
         names = [name for name, _ in images]
-        line = [self.name, *names, *changed_flags(options)]
-        with provenance.recording(self.name, line, inputs=images, cwd="(the web page)"):
+        shown = dataclasses.replace(options, **{f: None for f in SERVER_PATHS if hasattr(options, f)})
+        line = [self.name, *names, *changed_flags(shown)]  # the server's own folders are not the user's business
+        with provenance.recording(self.name, line, inputs=images, cwd="(the web page)", public=True):
             result = self.spec.code(self.spec.job)(content, styles, options, [JobReporter(ctx, preview_every)])
-            provenance.note_options(options)
+            provenance.note_options(shown)
             data = image_bytes(result.image, ".png")
         return JobOutput(data, "image/png", result.image.size, result.interrupted, tuple(result.warnings))
 
