@@ -92,7 +92,11 @@ def _absolute(options: FastOptions | TransferOptions) -> FastOptions | TransferO
         files["weights_dir"] = os.environ[WEIGHTS_ENV]  # the workers may not share this environment
     if isinstance(options, FastOptions) and options.trained is not None:
         files["model"] = options.trained  # a trained model's file, found by its name or path here
-    return dataclasses.replace(options, **{k: str(Path(v).expanduser().resolve()) for k, v in files.items()})
+    absolute = {k: str(Path(v).expanduser().resolve()) for k, v in files.items()}
+    if getattr(options, "masks", None):
+        absolute["masks"] = tuple(str(Path(m).expanduser().resolve()) if isinstance(m, (str, os.PathLike)) else m
+                                  for m in options.masks)
+    return dataclasses.replace(options, **absolute)
 
 
 def _checked_options(method: str, options: FastOptions | TransferOptions | None, n_styles: int,
@@ -259,7 +263,8 @@ def _video_options(method: str, options: FastOptions | TransferOptions, batch: B
     """The ``stylekit video`` settings a batch job's method options and video options amount to: frame size,
     colour, device (and seed) from the method's options."""
     common = {"temporal_weight": batch.temporal_weight, "flow": batch.flow, "flow_scale": batch.flow_scale,
-              "preserve_color": options.preserve_color, "device": options.device}
+              "preserve_color": options.preserve_color, "device": options.device, "masks": options.masks,
+              "color_image": options.color_image}
     if method == "fast":
         return validate(VideoOptions(method="fast", fast=dataclasses.replace(options, content_size=None),
                                      size=options.content_size, **common))

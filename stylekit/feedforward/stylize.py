@@ -19,7 +19,7 @@ from ..devices import available_memory, resolve_device, resolve_precision
 from .. import provenance
 from ..errors import OutOfMemoryEstimate, StylekitError
 from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, check_distinct, check_writable_folder,
-                  checked_hw, content_files, load_image, resize_to, save_image, target_hw, to_pil)
+                  checked_hw, content_files, load_image, load_mask, resize_to, save_image, target_hw, to_pil)
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
 from .guided import guided_upsample
@@ -102,9 +102,9 @@ class FastStylizer:
                        for i, s in enumerate(styles)]  # the user's images first, then the model's files
         files = model_files(opts)
         self.net = shared_model(self.model, files, self.device, precision)
-        masks = [load_image(m, f"mask {i + 1}").rgb.mean(1, keepdim=True) for i, m in enumerate(opts.masks or ())]
+        masks = [load_mask(m, f"mask {i + 1}") for i, m in enumerate(opts.masks or ())]
         if opts.mask is not None:
-            masks = [load_image(opts.mask, "mask").rgb.mean(1, keepdim=True)]
+            masks = [load_mask(opts.mask)]
         self.mask = masks[0] if masks and self.model == "wct" else None  # wct places its two styles itself
         self.masks = [] if self.model == "wct" else masks  # the others mix their codes per pixel
         if self.masks and type(self.net).stylize_regions is FastModel.stylize_regions:
@@ -142,7 +142,7 @@ class FastStylizer:
         h, w = (-(-side // self.net.multiple) * self.net.multiple for side in size)
         free = available_memory(self.device)
         fits_whole = PEAK_FIXED + self.net.peak_bytes_per_pixel[0] * h * w <= free
-        tile, fixed, per_pixel = _layout(self.model, (h, w), self.tile, fits_whole)
+        tile, fixed, per_pixel = _layout(self.model, (h, w), 0 if self.masks else self.tile, fits_whole)
         need = fixed + per_pixel * h * w
         if need <= free:
             return tile
@@ -189,7 +189,11 @@ class FastStylizer:
         if self.masks:
             masks = [pad_to(F.interpolate(m, size=hw, mode="bilinear"), self.net.multiple,
                             self.net.min_content).to(self.device) for m in self.masks]
-            return self.net.stylize_regions(x, codes, region_weights(masks, len(codes)), self.opts.alpha)
+            out = self.net.stylize_regions(x, codes, region_weights(masks, len(codes)), self.opts.alpha)
+            if len(codes) > len(masks):
+                return out
+            unclaimed = (1 - torch.stack(masks).sum(0)).clamp(0, 1)  # every style masked: the rest stays the photo
+            return out * (1 - unclaimed) + x.to(out.dtype) * unclaimed
         mask = None if self.mask is None else F.interpolate(self.mask, size=hw, mode="bilinear")
         mask = None if mask is None else pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
         return self.net.stylize(x, codes, self.opts.alpha, mask, tile)

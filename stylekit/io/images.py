@@ -143,6 +143,15 @@ def load_image(source: ImageLike, name: str | None = None) -> LoadedImage:
     return result
 
 
+def load_mask(source: ImageLike, name: str = "mask") -> torch.Tensor:
+    """A grayscale map (1, 1, H, W) in [0, 1] from any image: its luminance (Rec. 601), times its alpha where it
+    has one (transparent: not claimed)."""
+    loaded = load_image(source, name)
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=loaded.rgb.dtype).view(1, 3, 1, 1)
+    gray = (loaded.rgb * weights).sum(1, keepdim=True)
+    return (gray if loaded.alpha is None else gray * loaded.alpha).clamp(0, 1)
+
+
 def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
     """(1, 3, H, W) or (3, H, W) in [0, 1] (plus optional alpha) to an 8-bit PIL image."""
     rgb = rgb.detach().float().cpu().reshape(-1, *rgb.shape[-3:])[0]

@@ -187,7 +187,7 @@ def load_masks(masks: Sequence[Any] | None, n_styles: int, hw: tuple[int, int],
                device: torch.device | str = "cpu") -> list[torch.Tensor]:
     """The ``masks`` option's images as (1, 1, H, W) maps in [0, 1] at ``hw`` (their luminance, resized), one per
     style image at most; checked: a mask per style at most, and room left for the styles beyond them."""
-    from ..io import load_image, resize
+    from ..io import load_mask, resize
 
     if not masks:
         return []
@@ -196,9 +196,7 @@ def load_masks(masks: Sequence[Any] | None, n_styles: int, hw: tuple[int, int],
                           "most one mask per style image, in the same order", "masks")
     out = []
     for i, mask in enumerate(masks):
-        rgb = load_image(mask, f"mask {i + 1}").rgb.to(device)
-        gray = (rgb * torch.tensor([0.299, 0.587, 0.114], device=device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        out.append(resize(gray, hw).clamp(0, 1))
+        out.append(resize(load_mask(mask, f"mask {i + 1}").to(device), hw).clamp(0, 1))
     if n_styles > len(out) and float((1 - torch.stack(out).sum(0)).clamp(0, 1).max()) < 1e-3:
         raise OptionError(f"the `masks` cover the whole image, so style image {len(out) + 1} has no room left: give "
                           "it a mask too, or leave it out", "masks")

@@ -122,6 +122,7 @@ class StyleLoss(Objective):
         self.name, self.layers = f"style:{layer}", frozenset([layer])
         self.mask = None if mask is None else mask.detach().reshape(1, 1, *mask.shape[-2:])
         self._grids: dict[tuple[int, int], torch.Tensor] = {}
+        self.area = 0  # positions of the layer's whole grid, set by positions()
 
     def prepare(self) -> None:
         """Called once per loss evaluation, before any :meth:`statistic` (sliced draws its directions here)."""
@@ -141,7 +142,8 @@ class StyleLoss(Objective):
     def positions(self, grid: tuple[int, int]) -> torch.Tensor | int:
         """How many positions of a layer's (h, w) grid the term covers: h·w, or the mask's sum there."""
         region = self.region(grid)
-        return grid[0] * grid[1] if region is None else region.sum().clamp_min(1e-6)
+        self.area = grid[0] * grid[1]  # the whole layer's, for statistics that sum rather than average
+        return self.area if region is None else region.sum().clamp_min(1e-6)
 
     def statistic(self, features: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         """The raw statistic of (1, C, H, W) features (e.g. F·Fᵀ), before dividing by the positions; with
@@ -178,6 +180,8 @@ class GramLoss(StyleLoss):
 
     def distance(self, statistic: torch.Tensor, positions: torch.Tensor | int) -> torch.Tensor:
         channels = statistic.shape[-1]
+        if self.mask is not None:  # a region's Gram as if it covered the layer: sums compare with the target's
+            statistic, positions = statistic * (self.area / positions), self.area
         gram = statistic / F.gram_divisor(channels, positions, self.normalize)
         factor = F.style_factor(self.factor, channels, positions)
         return F.gram_loss(gram, self.target, self.relative, self.reduction) * factor

@@ -180,6 +180,9 @@ class FastOptions(WeightsDirOptions):
                               "dark: second)")
         if self.masks and self.mask is not None:
             raise OptionError(f"give {name('mask')} or {name('masks')}, not both")
+        if self.masks and self.style_blend_weights is not None:
+            raise OptionError(f"give {name('masks')} or {name('style_blend_weights')}, not both: with masks each "
+                              "style has its own region, and the styles beyond the masks share the rest equally")
         if self.masks and self.model == "wct" and (n_styles != 2 or len(self.masks) != 1):
             raise OptionError(f"the wct model places two style images by one mask: give two styles and one "
                               f"{name('masks')} image")

@@ -129,6 +129,9 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
             raise OptionError(f"{name('tile')} must be 0 (never tile) or at least 64 pixels, got {self.tile}")
         if self.tileable and self.tile:
             raise OptionError(f"{name('tileable')} is never computed in tiles: leave out {name('tile')}")
+        if self.masks and self.style_blend_weights is not None:
+            raise OptionError(f"give {name('masks')} or {name('style_blend_weights')}, not both: with masks each "
+                              "style has its own region, and the styles beyond the masks share the rest equally")
         if self.init not in INITS and not Path(self.init).expanduser().is_file():
             raise OptionError(f"{name('init')} must be one of {', '.join(INITS)} or an image file; "
                               f"{self.init!r} is neither")

@@ -84,3 +84,14 @@ def test_mask_mistakes_for_fast_are_one_line(sample_images, tmp_path, capsys):
     assert len(lines) == 3 and all(line.startswith("stylekit: error:") for line in lines)
     assert "--masks" in lines[0] and "two styles and one" in lines[1] and "not both" in lines[2]
     assert not (tmp_path / "o.png").exists()
+
+
+def test_one_style_with_one_mask_leaves_the_rest_of_the_photo_as_it_was(sample_images):
+    photo = sample_images / "landscape.jpg"
+    out = _px(stylekit.fast(photo, [sample_images / "the_scream.jpg"], model="magenta", content_size=128,
+                            masks=[_half((96, 128))]))
+    original = _px(Image.open(photo).convert("RGB").resize((out.shape[1], out.shape[0]), Image.LANCZOS))
+    w = out.shape[1] // 2
+    right = np.abs(out[:, w + 8:] - original[:, w + 8:]).mean()
+    left = np.abs(out[:, : w - 8] - original[:, : w - 8]).mean()
+    assert right < 12 < left  # the unmasked half is the photo, the masked half is painted

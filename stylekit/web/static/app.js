@@ -172,7 +172,7 @@ function renderStyles() {
 // ---- the live mix: a slider between the two chosen paintings (or, with one painting and Magenta, between the
 // photo's own style and the painting) that redraws a small Quick result as it moves ----------------------------
 const MIX_SIDE = 384;  // the redrawn preview's long side: a quick look
-let mixTimer = null, mixSeq = 0, mixShown = null;
+let mixTimer = null, mixSeq = 0, mixShown = null, mixPending = null;
 function mixKind() {
   if (state.quality !== "quick" || noPaintingNeeded()) return null;
   if (state.styles.length === 2) return "blend";
@@ -205,13 +205,16 @@ async function redrawMix() {
   if (!state.content || !mixKind()) return;
   const seq = ++mixSeq, body = jobBody("quick");
   body.options.content_size = String(MIX_SIDE);
+  const drop = (id) => api(q(`/api/jobs/${id}/remove`), { method: "POST" }).catch(() => {});
+  if (mixPending) drop(mixPending);  // a redraw still waiting or running is not wanted any more
   let job;
   try { job = await post("/api/jobs", { ...body, preview: true }); } catch (error) { return; }
-  for (let i = 0; i < 400 && !["done", "failed", "cancelled"].includes(job.state); i++) {
+  mixPending = job.id;
+  for (let i = 0; i < 400 && seq === mixSeq && !["done", "failed", "cancelled"].includes(job.state); i++) {
     await new Promise((resolve) => setTimeout(resolve, 150));
     try { job = await api(q(`/api/jobs/${job.id}`)); } catch (error) { return; }
   }
-  const drop = (id) => api(q(`/api/jobs/${id}/remove`), { method: "POST" }).catch(() => {});
+  if (mixPending === job.id) mixPending = null;
   if (seq !== mixSeq || job.state !== "done") { drop(job.id); return; }  // a later move supersedes it
   const img = $("#mix-preview");
   img.src = q(`/api/jobs/${job.id}/result.png`); img.hidden = false;
