@@ -329,15 +329,25 @@ def test_a_dropped_connection_reconnects_by_itself(browser, server):
     page.close()
 
 
-def test_leaving_a_page_with_a_running_job_asks_first(browser, server, images):
+def test_leaving_a_page_with_a_running_job_does_not_ask_since_nothing_is_lost(browser, server, images):
     page = open_page(browser, server, images)
     short_transfer(page, 3000)
     card(page).locator(".state:has-text('optimising')").wait_for(timeout=60_000)
     leaving = "window.dispatchEvent(new Event('beforeunload', { cancelable: true })) === false"  # prevented: asks
-    assert page.evaluate(leaving)  # (headless Chromium shows no dialog, so the page's answer is checked)
+    assert not page.evaluate(leaving)  # the server keeps the job and its result: a reload shows them again
     card(page).locator("button.cancel").click()
     card(page).locator(".state:has-text('best so far kept')").wait_for(timeout=30_000)
-    assert not page.evaluate(leaving)  # nothing running: leaves without asking
+    page.close()
+
+
+def test_picking_a_second_painting_replaces_the_first_unless_mixing_is_asked(browser, server):
+    page = new_page(browser, server)
+    page.get_by_role("button", name="use the painting The Starry Night").click()
+    page.get_by_role("button", name="use the painting The Scream").click()
+    assert page.locator("#style-hint").inner_text() == "The Scream"  # a change of mind, not a muddy mix
+    page.get_by_role("button", name="Mix with another painting…").click()
+    page.get_by_role("button", name="use the painting The Starry Night").click()
+    assert page.locator("#style-hint").inner_text() == "The Scream + The Starry Night"
     page.close()
 
 
@@ -418,6 +428,7 @@ def test_a_mix_slider_between_two_paintings_redraws_the_quick_result(browser, se
     page.get_by_role("button", name="use the photo Grace Hopper").click()
     page.get_by_role("button", name="use the painting The Starry Night").click()
     assert page.locator("#mix").is_hidden()  # one painting with the default model: nothing to mix
+    page.get_by_role("button", name="Mix with another painting…").click()
     page.get_by_role("button", name="use the painting The Scream").click()
     assert page.locator("#mix").is_visible()
     assert page.locator("#mix-left").inner_text() == "The Starry Night"

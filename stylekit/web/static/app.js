@@ -180,6 +180,10 @@ function mixKind() {
   return null;
 }
 function renderMix() {
+  const mixWith = $("#mix-with");
+  mixWith.hidden = state.styles.length === 0 || noPaintingNeeded();
+  mixWith.setAttribute("aria-pressed", String(Boolean(state.mixing)));
+  mixWith.textContent = state.mixing ? "Now pick the painting to mix in" : "Mix with another painting…";
   const kind = mixKind(), box = $("#mix");
   box.hidden = !kind;
   if (!kind) return;
@@ -270,7 +274,8 @@ function galleryButton(image, role) {
     clearErrors();
     if (role === "content") setContent(image);
     else if (state.styles.some((s) => s.id === image.id)) { state.styles = state.styles.filter((s) => s.id !== image.id); renderStyles(); }
-    else addStyle(image);
+    else if (state.mixing) { state.mixing = false; addStyle(image); }  // "Mix with another painting…" asked for it
+    else { state.styles = []; addStyle(image); }  // a new pick replaces the painting: changing one's mind
   };
   li.append(button);
   return li;
@@ -641,6 +646,7 @@ async function start() {
     if (state.method !== "fast" && noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderStyles(); }
   };
   $("#mix-slider").oninput = mixMoved;
+  $("#mix-with").onclick = () => { state.mixing = !state.mixing; renderMix(); };
   $("#reset").onclick = () => {  // the method's defaults, at the size and quality chosen above
     const quality = state.quality;
     state.values = {};
@@ -662,11 +668,6 @@ async function start() {
   $("#clear").onclick = () => { for (const id of [...state.jobs.keys()]) removeJob(id); };
   $("#viewer-close").onclick = () => $("#viewer").close();
   $("#viewer").onclick = (e) => { if (e.target === $("#viewer")) $("#viewer").close(); };
-  window.addEventListener("beforeunload", (e) => {
-    if ([...state.jobs.values()].some(({ job }) => job.state === "queued" || job.state === "running")) {
-      e.preventDefault(); e.returnValue = "";
-    }
-  });
   wireFiles();
   renderGallery();
   if (!("size" in state.values)) setValue("size", "512", "size");
