@@ -438,3 +438,29 @@ def test_a_mix_slider_between_two_paintings_redraws_the_quick_result(browser, se
         in ("0.20,0.80", None)
     assert page.locator("#jobs .job").count() == 0  # redrawing is not a job of the list
     page.close()
+
+
+def test_remove_can_be_undone_and_remove_all_asks_while_a_picture_is_being_made(browser, server, images):
+    page = open_page(browser, server, images)
+    page.click("#go")
+    card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+    session = page.evaluate("state.session")
+    card(page).locator("button.remove-job").click()
+    assert card(page).is_hidden()
+    page.get_by_role("button", name="Undo").click()
+    assert card(page).is_visible() and len(server.state.queue.session_jobs(session)) == 1
+    short_transfer(page, 3000)  # a second card, still running
+    card(page).locator(".state:has-text('optimising')").wait_for(timeout=60_000)
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#clear")
+    assert asked and "still being made" in asked[0]
+    assert page.locator("#jobs .job:visible").count() == 2  # answered no: nothing removed
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#clear")
+    assert page.locator("#jobs .job:visible").count() == 0
+    deadline = time.time() + 20
+    while server.state.queue.session_jobs(session) and time.time() < deadline:
+        time.sleep(0.3)
+    assert server.state.queue.session_jobs(session) == []  # forgotten once the Undo time passed
+    page.close()

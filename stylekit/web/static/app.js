@@ -36,18 +36,27 @@ function post(path, body) {
 function imageUrl(image, side) { return q(`/api/images/${image.id}.jpg${side ? `?side=${side}` : ""}`); }
 
 // ---- messages: next to their cause and as a toast, always in view, always announced ---------------------------
-function toast(text, kind = "error") {
+// A message at the bottom of the window; ``action`` adds a button (Undo) that also closes it.
+function toast(text, kind = "error", action = null) {
   const box = document.createElement("div");
   box.className = `toast ${kind}`;
   box.setAttribute("role", kind === "error" ? "alert" : "status");
   const words = document.createElement("span");
   words.textContent = text;
+  box.append(words);
+  if (action) {
+    const act = document.createElement("button");
+    act.type = "button"; act.className = "toast-action"; act.textContent = action.label;
+    act.onclick = () => { action.act(); box.remove(); };
+    box.append(act);
+  }
   const close = document.createElement("button");
   close.type = "button"; close.textContent = "×"; close.setAttribute("aria-label", "dismiss message");
   close.onclick = () => box.remove();
-  box.append(words, close);
+  box.append(close);
   $("#toasts").append(box);
-  setTimeout(() => box.remove(), kind === "error" ? 12000 : 6000);
+  const seconds = action ? action.seconds : kind === "error" ? 12 : 6;
+  setTimeout(() => box.remove(), seconds * 1000);
 }
 
 function announce(text) { $("#announce").textContent = text; }
@@ -665,7 +674,7 @@ async function start() {
     changed();
   };
   $("#go").onclick = go;
-  $("#clear").onclick = () => { for (const id of [...state.jobs.keys()]) removeJob(id); };
+  $("#clear").onclick = removeAll;
   $("#viewer-close").onclick = () => $("#viewer").close();
   $("#viewer").onclick = (e) => { if (e.target === $("#viewer")) $("#viewer").close(); };
   wireFiles();

@@ -65,12 +65,44 @@ function jobCard(job) {
   return li;
 }
 
-async function removeJob(id) {
+const UNDO_SECONDS = 6;  // a removed card can be brought back this long before the server forgets it
+
+async function forgetJob(id) {
   state.removed.add(id);
   const known = state.jobs.get(id);
   if (known) { known.li.remove(); state.jobs.delete(id); }
   updateResultsHead();
   try { await api(q(`/api/jobs/${id}/remove`), { method: "POST" }); } catch (error) { /* already gone */ }
+}
+
+// Remove hides the card at once and offers Undo for a few seconds; only then is the job forgotten.
+function removeJob(id, undoable = true) {
+  const known = state.jobs.get(id);
+  if (!known || !undoable) { forgetJob(id); return; }
+  known.li.hidden = true;
+  state.removed.add(id);
+  let undone = false;
+  const timer = setTimeout(() => { if (!undone) forgetJob(id); }, UNDO_SECONDS * 1000);
+  toast(`Removed “${known.job.inputs.title}”.`, "info", {
+    label: "Undo", seconds: UNDO_SECONDS,
+    act: () => { undone = true; clearTimeout(timer); known.li.hidden = false; state.removed.delete(id); },
+  });
+}
+
+// Remove all: every card, with one Undo; a picture still being made is only removed after a confirmation.
+function removeAll() {
+  const ids = [...state.jobs.keys()].filter((id) => !state.jobs.get(id).li.hidden);
+  const busy = ids.some((id) => ["queued", "running"].includes(state.jobs.get(id).job.state));
+  if (busy && !window.confirm("A picture is still being made. Remove it too, with all the others?")) return;
+  const cards = ids.map((id) => state.jobs.get(id));
+  for (const { li } of cards) li.hidden = true;
+  for (const id of ids) state.removed.add(id);
+  let undone = false;
+  const timer = setTimeout(() => { if (!undone) ids.forEach(forgetJob); }, UNDO_SECONDS * 1000);
+  toast(`Removed ${ids.length} picture${ids.length === 1 ? "" : "s"}.`, "info", {
+    label: "Undo", seconds: UNDO_SECONDS,
+    act: () => { undone = true; clearTimeout(timer); for (const id of ids) state.removed.delete(id); for (const { li } of cards) li.hidden = false; },
+  });
 }
 
 function showJob(job) {
