@@ -136,6 +136,10 @@ def test_three_clicks_from_the_gallery_give_a_result_with_a_before_after_slider(
         "progress of Fast style transfer: Grace Hopper in the style of The Starry Night"
     result.get_by_role("button", name="View full size").click()
     page.wait_for_function("document.querySelector('#viewer-image').naturalWidth > 0", timeout=30_000)
+    shown = "(() => { const i = document.querySelector('#viewer-image'); return [i.width, i.naturalWidth]; })()"
+    fitted = page.evaluate(shown)
+    page.get_by_role("button", name="show at 100%, pixel for pixel").click()
+    assert page.evaluate(shown)[0] == fitted[1] != fitted[0]  # pixel for pixel, not the fitted size
     page.click("#viewer-close")
     page.close()
 

@@ -675,6 +675,7 @@ async function start() {
   };
   $("#go").onclick = go;
   $("#clear").onclick = removeAll;
+  wireViewer();
   $("#viewer-close").onclick = () => $("#viewer").close();
   $("#viewer").onclick = (e) => { if (e.target === $("#viewer")) $("#viewer").close(); };
   wireFiles();

@@ -116,6 +116,8 @@ function showJob(job) {
   li.querySelector(".state").textContent = describeState(job);
   if (seen && seen.state !== job.state && ["done", "failed", "cancelled"].includes(job.state)) {
     announce(`${describeJob(job)}: ${describeState(job)}${job.error ? ". " + job.error : ""}`);
+    const box = li.getBoundingClientRect();  // a finished picture below the fold (a phone) is brought into view
+    if (box.top > window.innerHeight || box.bottom < 0) li.scrollIntoView({ behavior: "smooth", block: "start" });
   }
   drawProgress(li, job, 0);
   li.querySelector(".error").textContent = job.error || "";
@@ -194,11 +196,28 @@ function shortDate(seconds) {
                                                               minute: "2-digit" });
 }
 
+// Full size: the picture fitted to the window, or at 100% (pixel for pixel), dragged to pan.
 function openViewer(id, title) {
-  $("#viewer-image").src = q(`/api/jobs/${id}/result.png`);
-  $("#viewer-image").alt = `full size: ${title}`;
+  const image = $("#viewer-image");
+  image.src = q(`/api/jobs/${id}/result.png`);
+  image.alt = `full size: ${title}`;
   $("#viewer-title").textContent = title;
+  setZoom(true);
   $("#viewer").showModal();
+}
+function setZoom(fit) {
+  $("#viewer-image").classList.toggle("fit", fit);
+  $("#viewer-zoom").textContent = fit ? "100%" : "Fit to window";
+  $("#viewer-zoom").setAttribute("aria-label", fit ? "show at 100%, pixel for pixel" : "fit the picture to the window");
+}
+function wireViewer() {
+  const body = $(".viewer-body"), image = $("#viewer-image");
+  $("#viewer-zoom").onclick = () => setZoom(!image.classList.contains("fit"));
+  image.ondblclick = () => setZoom(!image.classList.contains("fit"));
+  let drag = null;
+  body.onpointerdown = (e) => { drag = { x: e.clientX, y: e.clientY, left: body.scrollLeft, top: body.scrollTop }; body.setPointerCapture(e.pointerId); };
+  body.onpointermove = (e) => { if (drag) { body.scrollLeft = drag.left - (e.clientX - drag.x); body.scrollTop = drag.top - (e.clientY - drag.y); } };
+  body.onpointerup = body.onpointercancel = () => { drag = null; };
 }
 
 function showQueue(queue) {
