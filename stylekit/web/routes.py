@@ -10,7 +10,7 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -45,6 +45,39 @@ GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title
 def in_page_words(message: str, options: type) -> str:
     """A message from the engine in the page's words: each option it names (by field) by its label."""
     return render(message, namer(options, "web"))
+
+
+QUALITY_NAMES = {"fast": "Quick", "draft": "Good", "high": "Best"}  # the page's choices, by what they run
+
+
+def card_title(method: Any, options: Any, content: Any, styles: Sequence[Any]) -> str:
+    """A result card's plain title: what the person chose, the style and the size, e.g. "Quick — The Starry
+    Night — 512 px" (an Advanced schedule is "Custom")."""
+    if method.name == "fast":
+        kind = "Quick"
+    elif method.name == "transfer":
+        kind = "Custom" if options.steps is not None else QUALITY_NAMES.get(options.quality, "Custom")
+    else:
+        kind = method.title
+    if method.scans_every_picture:
+        style = ""
+    elif styles:
+        style = " + ".join(s.name for s in styles)
+    elif getattr(options, "builtin", None):
+        names = [str(i) for i, _ in options.builtin]
+        style = f"built-in style {' + '.join(names)}"
+    else:
+        style = ""
+    size = getattr(options, "size", None) or getattr(options, "content_size", None)
+    if isinstance(size, tuple):
+        side = f"{size[1]}×{size[0]} px"
+    elif isinstance(size, int):
+        side = f"{size} px"
+    elif content is not None:
+        side = f"{max(content.width, content.height)} px"
+    else:
+        side = ""
+    return " — ".join(part for part in (kind, style, side) if part)
 
 
 def settings_shown(options: Any) -> list[list[str]]:
@@ -255,7 +288,8 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
         output.warnings = tuple(in_page_words(warning, method.options) for warning in output.warnings)
         return output
 
-    inputs = {"title": method.title, "content": content.describe() if content else None,
+    inputs = {"title": method.title, "card": card_title(method, options, content, styles),
+              "content": content.describe() if content else None,
               "styles": [] if method.scans_every_picture else [style.describe() for style in styles],
               "settings": settings_shown(options),
               "preview": body.get("preview") is True}  # the live mix's redraws: not a card of the results

@@ -506,3 +506,21 @@ def test_the_network_checks_come_before_an_estimate_or_a_job(client, method, opt
         refused = client.call("POST", path, body, expect=400)
         assert said in refused["error"] and refused.get("field") == field, refused
         assert "`" not in refused["error"] and "--" not in refused["error"]
+
+
+def test_result_cards_are_titled_in_plain_words():
+    from types import SimpleNamespace
+
+    from stylekit.options import FastOptions
+    from stylekit.web.routes import card_title
+    from stylekit.web.tasks import methods_by_name
+
+    methods = methods_by_name()
+    photo, starry = SimpleNamespace(width=640, height=480), SimpleNamespace(name="The Starry Night")
+    assert card_title(methods["fast"], FastOptions(), photo, [starry]) == "Quick — The Starry Night — 640 px"
+    assert card_title(methods["fast"], FastOptions(builtin=[(7, 1.0)], content_size=512), photo, []) == \
+        "Quick — built-in style 7 — 512 px"
+    for quality, name in (("draft", "Good"), ("high", "Best"), ("normal", "Custom")):
+        options = TransferOptions(quality=quality, size=512)
+        assert card_title(methods["transfer"], options, photo, [starry]) == f"{name} — The Starry Night — 512 px"
+    assert card_title(methods["transfer"], TransferOptions(steps=(5,)), photo, [starry]).startswith("Custom")

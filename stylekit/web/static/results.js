@@ -35,7 +35,7 @@ function jobCard(job) {
     <button type="button" class="full" hidden>View full size</button>
     <a class="download" hidden>Download</a></div>`;
   const title = describeJob(job);
-  li.querySelector(".title").textContent = job.inputs.title || job.method;
+  li.querySelector(".title").textContent = job.inputs.card || job.inputs.title || job.method;
   li.setAttribute("aria-label", title);
   li.querySelector(".bar").setAttribute("aria-label", `progress of ${title}`);
   const inputs = li.querySelector(".inputs");
