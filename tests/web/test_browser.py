@@ -469,3 +469,18 @@ def test_remove_can_be_undone_and_remove_all_asks_while_a_picture_is_being_made(
         time.sleep(0.3)
     assert server.state.queue.session_jobs(session) == []  # forgotten once the Undo time passed
     page.close()
+
+
+@pytest.mark.parametrize("width", [320, 390])
+def test_a_long_error_never_widens_a_narrow_screen(browser, server, tmp_path, width):
+    page = new_page(browser, server, {"width": width, "height": 700})
+    notes = tmp_path / ("holiday_" + "x" * 150 + ".jpg")
+    notes.write_text("not a picture")
+    page.set_input_files("#content-input", str(notes))
+    page.wait_for_selector("#content-error:has-text('not an image')")
+    page.locator(".toast[role=alert]").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("button", name="Go", exact=True).click()  # a second kind of error
+    page.wait_for_selector("#content-error:has-text('needs a photo')")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.close()
