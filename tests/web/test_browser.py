@@ -484,3 +484,17 @@ def test_a_long_error_never_widens_a_narrow_screen(browser, server, tmp_path, wi
     page.wait_for_selector("#content-error:has-text('needs a photo')")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     page.close()
+
+
+def test_compare_styles_paints_the_photo_in_every_painting(browser, server):
+    page = new_page(browser, server)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    paintings = page.locator("#paintings button").count()
+    page.get_by_role("button", name="Compare styles").click()
+    page.wait_for_function(f"document.querySelectorAll('#jobs .job').length === {paintings}", timeout=30_000)
+    for i in range(paintings):
+        card(page, i).locator(".state:has-text('done')").wait_for(timeout=120_000)
+    titles = {card(page, i).locator(".title").inner_text().split(" — ")[1] for i in range(paintings)}
+    assert len(titles) == paintings  # one card per painting, each downloadable
+    assert all(card(page, i).locator("a.download, a[download]").count() == 1 for i in range(paintings))
+    page.close()

@@ -101,8 +101,10 @@ async function upload(file, role) {
                        "choose a smaller file", 413, role);
   }
   try {
-    return remember(await api(q(`/api/images?name=${encodeURIComponent(name)}`),
-                              { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } }));
+    const image = await api(q(`/api/images?name=${encodeURIComponent(name)}`),
+                            { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } });
+    image.role = role;  // an uploaded painting joins Compare styles
+    return remember(image);
   } catch (error) { error.field = role; throw error; }
 }
 
@@ -632,6 +634,26 @@ async function go() {
   }
 }
 
+// Compare styles: the photo in every painting (the gallery's and the uploaded ones), one Quick job each, their
+// cards side by side in the results.
+async function compareStyles() {
+  clearErrors();
+  if (!state.content) { showError(new ApiError("Compare styles needs a photo: pick an example or upload one.", 0, "content")); return; }
+  const paintings = [...state.images.values()].filter((image) => image.kind === "painting"
+    || (image.kind === "upload" && image.role === "style") || state.styles.some((s) => s.id === image.id));
+  const seen = new Set();
+  for (const painting of paintings) {
+    if (seen.has(painting.id)) continue;
+    seen.add(painting.id);
+    const body = jobBody("quick");
+    body.styles = [painting.id];
+    body.options.builtin = "";
+    body.options.style_blend_weights = "";
+    try { showJob(await post("/api/jobs", body)); } catch (error) { showError(error); return; }
+  }
+  announce(`comparing ${seen.size} styles`);
+}
+
 async function start() {
   let saved = {};
   try { saved = JSON.parse(localStorage.getItem(STORE) || "{}") || {}; } catch (e) { saved = {}; }
@@ -655,6 +677,7 @@ async function start() {
     if (state.method !== "fast" && noPaintingNeeded()) { setValue("builtin", "", "mix"); dropOwnModel(); renderStyles(); }
   };
   $("#mix-slider").oninput = mixMoved;
+  $("#compare").onclick = compareStyles;
   $("#mix-with").onclick = () => { state.mixing = !state.mixing; renderMix(); };
   $("#reset").onclick = () => {  // the method's defaults, at the size and quality chosen above
     const quality = state.quality;
