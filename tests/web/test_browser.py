@@ -483,6 +483,8 @@ def test_a_long_error_never_widens_a_narrow_screen(browser, server, tmp_path, wi
     page.get_by_role("button", name="Go", exact=True).click()  # a second kind of error
     page.wait_for_selector("#content-error:has-text('needs a photo')")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.get_by_role("button", name="use the photo Grace Hopper").click()  # the problem fixed: its message goes
+    assert page.locator(".toast.error").count() == 0
     page.close()
 
 

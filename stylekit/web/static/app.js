@@ -69,6 +69,7 @@ function clearFieldErrors() {
 function clearErrors() {
   for (const slot of ["#content-error", "#style-error", "#go-error"]) $(slot).textContent = "";
   clearFieldErrors();
+  for (const box of document.querySelectorAll(".toast.error")) box.remove();  // their problem is being dealt with
 }
 
 // Mark a field of the advanced form with its message; false when the form has no such field.
