@@ -527,6 +527,22 @@ def options_from(args: argparse.Namespace, cls: type, **context: Any) -> Any:
 
 # ---- the web form -------------------------------------------------------------------------------------------
 
+# The page's words for the technical choices a novice meets in Advanced: what each does, its name after it.
+CHOICE_WORDS: dict[str, dict[str, str]] = {
+    "backbone": {"vgg19": "the usual (VGG19)", "vgg16": "a smaller network (VGG16)",
+                 "scratch": "untrained, for quick tests (scratch)"},
+    "pooling": {"max": "sharper details (max)", "avg": "softer, smoother (average)"},
+    "style_loss": {"gram": "the classic look (Gram)", "w2": "closer colours and textures (W2)",
+                   "sliced": "closest textures (sliced)", "meanstd": "a looser match (mean/std)"},
+    "optimizer": {"lbfgs": "fast and steady (L-BFGS)", "adam": "gradual (Adam)", "sgd": "simple steps (SGD)"},
+    "preserve_color": {"none": "the painting's colours", "luminance": "the photo's colours (luminance)",
+                       "histogram": "the photo's colour balance (histogram)"},
+    "quality": {"draft": "quick preview (draft)", "normal": "good (normal)", "high": "best, slower (high)"},
+    "init": {"content": "the photo", "noise": "random noise", "style": "the painting",
+             "fast": "a quick painting of the photo (fast)"},
+}
+
+
 def form_fields(cls: type) -> list[dict[str, Any]]:
     """The page's form controls for ``cls``: every field with a ``web`` group, with its label, help text,
     kind, default (as typed), choices and bounds."""
@@ -538,6 +554,7 @@ def form_fields(cls: type) -> list[dict[str, Any]]:
         out.append({"name": f.name, "kind": spec.kind, "label": web_label(f), "help": spec.tip or spec.help,
                     "group": spec.web, "default": as_typed(getattr(defaults, f.name), spec.kind),
                     "choices": list(spec.choices), "optional": spec.optional,
+                    "choice_words": {c: CHOICE_WORDS.get(f.name, {}).get(str(c), str(c)) for c in spec.choices},
                     "min": spec.low if spec.low is not None else spec.above, "max": spec.high,
                     "slider": list(spec.slider) if spec.slider else None, "log": spec.log, "layers": spec.layers})
     return out

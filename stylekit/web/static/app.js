@@ -488,7 +488,8 @@ function fieldControl(field) {
   if (choices.length) {
     input = document.createElement("select");
     if (field.optional) input.append(new Option("(none)", "", false, !current));
-    for (const choice of choices) input.append(new Option(choice, choice, false, String(choice) === String(current)));
+    const words = field.choice_words || {};  // plain words, the technical name after them
+    for (const choice of choices) input.append(new Option(words[choice] || choice, choice, false, String(choice) === String(current)));
   } else if (field.kind === "bool") {
     input = document.createElement("input");
     input.type = "checkbox"; input.checked = current === true || current === "true";
