@@ -18,8 +18,8 @@ from stylekit import transfer
 
 PAIRS = (("tubingen", "starry_night"), ("golden_gate", "the_scream"), ("shipwreck", "starry_night"))
 PASTICHE_STEP = 1.58  # pastiche's seconds per step over a bare VGG19 pass (docs/benchmarks.md, 50x pastiche)
-SETTINGS = {"normal (40,20,8)": {}, "60,20,8": {"steps": "60,20,8"}, "--init fast": {"init": "fast"},
-            "--init fast, 60,20,8": {"init": "fast", "steps": "60,20,8"}, "40,20,16": {"steps": "40,20,16"}}
+SETTINGS = {"normal (40,20,16)": {}, "40,20,8 (the old normal)": {"steps": "40,20,8"},
+            "40,20,12": {"steps": "40,20,12"}, "--init fast": {"init": "fast"}}
 
 
 def main() -> None:

@@ -83,9 +83,9 @@ class ScheduleOptions:
     """Steps per scale of a coarse-to-fine schedule (given, or from the quality), and early stopping."""
 
     QUALITY_STEPS: ClassVar[dict[str, tuple[int, ...]]] = {
-        "draft": (12, 5, 3), "normal": (40, 20, 8), "high": (100, 50, 25)}
+        "draft": (12, 5, 3), "normal": (40, 20, 16), "high": (100, 50, 25)}
 
-    quality: str = _quality("0.45x")
+    quality: str = _quality("a third of")
     steps: Sequence[int] | int | None = _steps(QUALITY_STEPS)
     min_size: int | None = option(256, "long side of the coarsest scale; scales grow by about sqrt(2) up to the "
                                   "output size, and start below it when the output is small, so every entry of "
