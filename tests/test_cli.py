@@ -166,4 +166,5 @@ def test_a_literal_recipe_in_stylekits_conventions_warns_in_one_line(tmp_path, c
                        "--single-scale", "--no-early-stopping", "--content-weight", "2e-5", "--style-weight", "1e-4",
                        "--tv-weight", "0")
     warned = [line for line in err.splitlines() if line.startswith("stylekit: warning:")]
-    assert code == 0 and out.is_file() and len(warned) == 1 and "unchanged" in warned[0]
+    assert code == 0 and out.is_file() and len(warned) == 2 and "unchanged" in warned[1]
+    assert "seed 000's sgd-simple numbers" in warned[0] and "--preset sgd-simple" in warned[0]

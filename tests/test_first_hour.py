@@ -68,7 +68,7 @@ def test_help_agrees_with_the_docs():
     fast, transfer = help_of("fast"), help_of("transfer")
     assert "magenta: Magenta's arbitrary stylisation (Ghiasi et al. 2017), the fastest" in fast
     assert "microast: tiny" not in fast
-    assert "draft (a preview in about 0.45x normal's time)" in transfer  # README: about 45%
+    assert "draft (a preview in about a third of normal's time)" in transfer  # README: about a third
     assert "--no-early-stopping run every step; by default: end a scale" in transfer
     assert "--no-clamp clamp only when saving; by default: keep pixels in range" in transfer
 

@@ -11,7 +11,7 @@ def test_a_transfer_plan_follows_the_contents_shape_and_the_quality():
     plan = run_plan(TransferOptions(size=512), (300, 400))
     assert plan.output == (384, 512) and [max(s.size) for s in plan.scales] == [256, 362, 512]
     assert [s.steps for s in plan.scales] == list(TransferOptions.QUALITY_STEPS["normal"])
-    assert plan.steps == 68
+    assert plan.steps == 76
     assert plan.work == pytest.approx(sum(s.steps * s.size[0] * s.size[1] for s in plan.scales) / 1e6)
 
 
@@ -30,4 +30,4 @@ def test_the_web_estimate_and_step_limit_read_the_plan():
 
     options = TransferOptions(size=512)
     assert work("transfer", options, (300, 400)) == run_plan(options, (300, 400)).work
-    assert total_steps(options, (300, 400)) == run_plan(options, (300, 400)).steps == 68
+    assert total_steps(options, (300, 400)) == run_plan(options, (300, 400)).steps == 76
