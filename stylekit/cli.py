@@ -490,8 +490,11 @@ def _absolute(argv: Sequence[str], cwd: str) -> list[str]:
     out = []
     for arg in argv:
         flag, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-        if value and not value.startswith("-") and Path(cwd, value).expanduser().exists():
-            value = str(Path(cwd, value).expanduser().resolve())
+        try:
+            if value and not value.startswith("-") and Path(cwd, value).expanduser().exists():
+                value = str(Path(cwd, value).expanduser().resolve())
+        except OSError:  # a folder this user may not enter: left as typed
+            pass
         out.append(f"{flag}{eq}{value}")
     return out
 

@@ -110,7 +110,10 @@ def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str
         candidates = [arg] + ([arg.split("=", 1)[1]] if arg.startswith("--") and "=" in arg else [])
         for text in candidates:
             path = Path(cwd, text).expanduser()
-            if not text or text.startswith("-") or not path.exists() or str(path.resolve()) in outputs:
+            try:
+                if not text or text.startswith("-") or not path.exists() or str(path.resolve()) in outputs:
+                    continue
+            except OSError:  # a folder on the way this user may not enter: not an input it can read
                 continue
             entry: dict[str, Any] = {"arg": text, "path": str(path.resolve())}
             try:

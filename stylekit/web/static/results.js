@@ -116,8 +116,8 @@ function showJob(job) {
   li.querySelector(".state").textContent = describeState(job);
   if (seen && seen.state !== job.state && ["done", "failed", "cancelled"].includes(job.state)) {
     announce(`${describeJob(job)}: ${describeState(job)}${job.error ? ". " + job.error : ""}`);
-    const box = li.getBoundingClientRect();  // a finished picture below the fold (a phone) is brought into view
-    if (box.top > window.innerHeight || box.bottom < 0) li.scrollIntoView({ behavior: "smooth", block: "start" });
+    const head = li.querySelector(".head").getBoundingClientRect();  // a finished picture out of view (a phone)
+    if (head.top < 0 || head.bottom > window.innerHeight) li.scrollIntoView({ block: "start" });  // is brought in
   }
   drawProgress(li, job, 0);
   li.querySelector(".error").textContent = job.error || "";
