@@ -490,21 +490,15 @@ def _absolute(argv: Sequence[str], cwd: str) -> list[str]:
     out = []
     for arg in argv:
         flag, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
-        try:
-            if value and not value.startswith("-") and Path(cwd, value).expanduser().exists():
-                value = str(Path(cwd, value).expanduser().resolve())
-        except OSError:  # a folder this user may not enter: left as typed
-            pass
-        out.append(f"{flag}{eq}{value}")
+        path = provenance.existing_path(value, cwd)
+        out.append(f"{flag}{eq}{value if path is None else path}")
     return out
 
 
 def _info(args: argparse.Namespace) -> int:
     import json
 
-    from .provenance import read_settings
-
-    settings = read_settings(args.image)
+    settings = provenance.read_settings(args.image)
     if args.json:
         print(json.dumps(settings, indent=2))
         return 0
@@ -515,8 +509,6 @@ def _info(args: argparse.Namespace) -> int:
 def describe_settings(image: str, settings: dict[str, Any]) -> str:
     """What ``stylekit info`` says about an output's remembered settings."""
     import shlex
-
-    from .provenance import sha256_of
 
     lines = [f"{image}: made by stylekit {settings.get('stylekit')} (torch {settings.get('torch')}, Python "
              f"{settings.get('python')}) on {settings.get('made')}",
@@ -529,16 +521,11 @@ def describe_settings(image: str, settings: dict[str, Any]) -> str:
         if not entry.get("path"):  # an upload to the web page: known by its name and checksum
             lines.append(f"  {entry.get('arg')}: uploaded, sha256 {str(entry.get('sha256'))[:16]}")
             continue
-        path = Path(str(entry["path"]))
         if entry.get("folder"):
-            lines.append(f"  {entry.get('arg')}: folder {path}")
+            lines.append(f"  {entry.get('arg')}: folder {entry['path']}")
             continue
-        try:
-            now = "missing now" if not path.is_file() else (
-                "unchanged" if sha256_of(path) == entry.get("sha256") else "changed since")
-        except OSError:
-            now = "unreadable now"
-        lines.append(f"  {entry.get('arg')}: {path} sha256 {str(entry.get('sha256'))[:16]} ({now})")
+        lines.append(f"  {entry.get('arg')}: {entry['path']} sha256 {str(entry.get('sha256'))[:16]} "
+                     f"({provenance.input_state(entry)})")
     models = settings.get("models") or {}
     if models:
         lines.append("networks:")
@@ -560,9 +547,7 @@ def json_value(value: Any) -> str:
 def _rerun(args: argparse.Namespace) -> int:
     import shlex
 
-    from .provenance import read_settings, sha256_of
-
-    settings = read_settings(args.image)
+    settings = provenance.read_settings(args.image)
     argv, cwd = settings["argv"], str(settings.get("cwd") or ".")
     command = argv[0]
     if command not in RERUNNABLE:
@@ -582,14 +567,9 @@ def _rerun(args: argparse.Namespace) -> int:
     elif settings.get("seed") is not None and any("seed" in o and o["seed"] is None for o in options):
         replay += ["--seed", str(settings["seed"])]  # the seed the first run drew
     for entry in settings["inputs"]:
-        path = Path(str(entry.get("path", "")))
-        try:
-            changed = bool(entry.get("sha256")) and path.is_file() and sha256_of(path) != entry["sha256"]
-        except OSError:
-            changed = False
-        if changed:
-            print(f"stylekit rerun: note: {path} changed since {args.image} was made: the result will differ",
-                  file=sys.stderr)
+        if entry.get("sha256") and provenance.input_state(entry) == "changed since":
+            print(f"stylekit rerun: note: {entry['path']} changed since {args.image} was made: the result will "
+                  "differ", file=sys.stderr)
     line = [command, *replay, *overrides, out_flags[0], output]
     print(f"stylekit rerun: stylekit {shlex.join(line)}", file=sys.stderr)
     return main(line)

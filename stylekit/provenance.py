@@ -97,6 +97,30 @@ class RunRecord:
 _CURRENT: contextvars.ContextVar[RunRecord | None] = contextvars.ContextVar("stylekit_record", default=None)
 
 
+def existing_path(text: str, cwd: str) -> Path | None:
+    """The absolute path an argument names relative to ``cwd``, when it is a file or folder that exists (None for
+    a flag, an empty value, or a place this user may not enter)."""
+    if not text or text.startswith("-"):
+        return None
+    path = Path(cwd, text).expanduser()
+    try:
+        return path.resolve() if path.exists() else None
+    except OSError:  # a folder on the way this user may not enter
+        return None
+
+
+def input_state(entry: dict[str, Any]) -> str:
+    """How a remembered input file stands now: ``unchanged``, ``changed since``, ``missing now`` or
+    ``unreadable now``."""
+    path = Path(str(entry.get("path", "")))
+    try:
+        if not path.is_file():
+            return "missing now"
+        return "unchanged" if sha256_of(path) == entry.get("sha256") else "changed since"
+    except OSError:
+        return "unreadable now"
+
+
 def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str, Any]]:
     """Every argument that names an existing file (or folder) when the run starts, with its checksum (the outputs
     ``skip`` left out)."""
@@ -109,13 +133,10 @@ def _inputs(argv: Sequence[str], cwd: str, skip: Sequence[str]) -> list[dict[str
             continue
         candidates = [arg] + ([arg.split("=", 1)[1]] if arg.startswith("--") and "=" in arg else [])
         for text in candidates:
-            path = Path(cwd, text).expanduser()
-            try:
-                if not text or text.startswith("-") or not path.exists() or str(path.resolve()) in outputs:
-                    continue
-            except OSError:  # a folder on the way this user may not enter: not an input it can read
+            path = existing_path(text, cwd)
+            if path is None or str(path) in outputs:
                 continue
-            entry: dict[str, Any] = {"arg": text, "path": str(path.resolve())}
+            entry: dict[str, Any] = {"arg": text, "path": str(path)}
             try:
                 if path.is_file() and path.stat().st_size > HASH_AT_MOST:  # a long video: named, not read
                     entry["bytes"] = path.stat().st_size

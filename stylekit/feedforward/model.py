@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..objectives.targets import unclaimed
 from ..options import FastOptions
 
 
@@ -43,7 +44,7 @@ def region_weights(masks: Sequence[torch.Tensor], codes: int) -> list[torch.Tens
     areas = [m.clamp(0, 1) for m in masks]
     rest = codes - len(areas)
     if rest > 0:
-        free = (1 - torch.stack(areas).sum(0)).clamp(0, 1) if areas else torch.ones_like(masks[0])
+        free = unclaimed(areas)
         areas += [free / rest] * rest
     total = torch.stack(areas).sum(0)
     empty = total < 1e-6

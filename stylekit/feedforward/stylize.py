@@ -23,6 +23,7 @@ from ..io import (MIN_SIDE, WRITABLE, ImageLike, LoadedImage, batch_outputs, che
 from ..optim.callbacks import Callback, ItemProgress
 from ..options import FastOptions, keyword_options, make_options, validate
 from .guided import guided_upsample
+from ..objectives.targets import unclaimed
 from .model import FastModel, StyleContext, pad_to, region_weights
 from .shared import MODELS, model_key, shared_codes, shared_model, styles_key
 from .tiles import TILE
@@ -192,8 +193,8 @@ class FastStylizer:
             out = self.net.stylize_regions(x, codes, region_weights(masks, len(codes)), self.opts.alpha)
             if len(codes) > len(masks):
                 return out
-            unclaimed = (1 - torch.stack(masks).sum(0)).clamp(0, 1)  # every style masked: the rest stays the photo
-            return out * (1 - unclaimed) + x.to(out.dtype) * unclaimed
+            rest = unclaimed(masks)  # every style masked: the rest stays the photo
+            return out * (1 - rest) + x.to(out.dtype) * rest
         mask = None if self.mask is None else F.interpolate(self.mask, size=hw, mode="bilinear")
         mask = None if mask is None else pad_to(mask, self.net.multiple, self.net.min_content).to(self.device)
         return self.net.stylize(x, codes, self.opts.alpha, mask, tile)

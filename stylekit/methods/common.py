@@ -15,6 +15,7 @@ from ..backbones.vgg import CAFFE_MEAN_BGR
 from ..devices import resolve_device
 from ..errors import StylekitError
 from ..objectives import Objective
+from ..objectives.targets import unclaimed
 from ..optim import Callback, ItemProgress, OptimResult
 from ..optim.loop import LossFn
 from ..optim.space import RANGE_255, UNIT, PixelSpace
@@ -197,7 +198,7 @@ def load_masks(masks: Sequence[Any] | None, n_styles: int, hw: tuple[int, int],
     out = []
     for i, mask in enumerate(masks):
         out.append(resize(load_mask(mask, f"mask {i + 1}").to(device), hw).clamp(0, 1))
-    if n_styles > len(out) and float((1 - torch.stack(out).sum(0)).clamp(0, 1).max()) < 1e-3:
+    if n_styles > len(out) and float(unclaimed(out).max()) < 1e-3:
         raise OptionError(f"the `masks` cover the whole image, so style image {len(out) + 1} has no room left: give "
                           "it a mask too, or leave it out", "masks")
     return out

@@ -94,12 +94,17 @@ def blended_samples(backbone: FeatureExtractor, styles: Sequence[torch.Tensor], 
     return out
 
 
+def unclaimed(masks: Sequence[torch.Tensor]) -> torch.Tensor:
+    """What no mask claims: one minus the masks' sum, at least 0 (the region of the styles beyond the masks)."""
+    return (1 - torch.stack(list(masks)).sum(0)).clamp(0, 1)
+
+
 def regions(masks: Sequence[torch.Tensor], n_styles: int) -> list[torch.Tensor]:
     """Each style's region, (1, 1, H, W) in [0, 1]: the given masks in order, then, for the styles beyond them, what
     no mask claims (one minus the masks' sum, at least 0)."""
     out = [m.clamp(0, 1) for m in masks]
     if n_styles > len(out):
-        out.append((1 - torch.stack(out).sum(0)).clamp(0, 1))
+        out.append(unclaimed(out))
     return out
 
 
