@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .words import plain
+
 MB = 1024 * 1024
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 
@@ -47,8 +49,8 @@ def host_name(value: str) -> str:
 
 
 def json_error(message: str, status: int = 400) -> JSONResponse:
-    """The one-line JSON answer to a request the server will not do: ``{"error": message}``."""
-    return JSONResponse({"error": message}, status_code=status)
+    """The one-line JSON answer to a request the server will not do: ``{"error": message}``, in plain words."""
+    return JSONResponse({"error": plain(message)}, status_code=status)
 
 
 class HostCheck:
@@ -102,7 +104,9 @@ class HostCheck:
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": problem[:120]})
         else:
-            await json_error(problem, status)(scope, receive, send)
+            # not the page's words: the page never loads under a host it is refused for, and whoever started
+            # the server is told the flag that lets it answer
+            await JSONResponse({"error": problem}, status_code=status)(scope, receive, send)
 
 
 class ByteBudget:

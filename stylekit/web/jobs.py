@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ..errors import StylekitError
 from .store import OnDisk
+from .words import plain
 
 log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
@@ -110,13 +111,15 @@ class Job:
         queue's version when it was taken, so a reader can drop a snapshot older than one it has)."""
         end = self.finished or time.time()
         return {"id": self.id, "method": self.method, "lane": self.lane, "state": self.state, "version": version,
-                "inputs": self.inputs, "estimate": self.estimate,
-                "position": position, "progress": dict(self.progress), "preview_version": self.preview_version,
+                "inputs": self.inputs, "estimate": self.estimate, "position": position,
+                "progress": {k: plain(v) if k == "stage" and v else v for k, v in self.progress.items()},
+                "preview_version": self.preview_version,
                 "has_result": self.output is not None, "created": self.created, "finished": self.finished,
                 "size": list(self.output.size) if self.output else None,
                 "interrupted": bool(self.output and self.output.interrupted),
-                "warnings": list(self.output.warnings) if self.output else [],
-                "error": self.error, "elapsed": round(end - self.started, 2) if self.started else 0.0}
+                "warnings": [plain(w) for w in self.output.warnings] if self.output else [],
+                "error": plain(self.error) if self.error else None,
+                "elapsed": round(end - self.started, 2) if self.started else 0.0}
 
 
 class JobContext:
@@ -360,10 +363,10 @@ class JobQueue:
                 output, error = job.run(JobContext(self, job)), None  # type: ignore[misc]
             except StylekitError as exc:
                 output, error = None, str(exc)
-            except Exception as exc:  # a failing job must not take the server down
+            except Exception:  # a failing job must not take the server down
                 log.exception("job %s (%s) failed", job.id, job.method)
-                output, error = None, f"something went wrong on the server ({type(exc).__name__}; its log has " \
-                                      "the details)"
+                output, error = None, "something went wrong on the server while making this picture (its log " \
+                                      "has the details): try again, or a smaller size"
             with self.lock:
                 job.run = None  # its inputs can go
                 finished = time.time()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import secrets
 import time
@@ -30,6 +31,7 @@ from .guards import MB, Refused, json_error, read_body
 from .jobs import FAILED, Job, QueueFull
 from .sessions import VIEW_SIDES, Busy, State, StoredImage, UnknownSession, measure_upload, thumbnail, upload_label
 from .tasks import Method, check_limits, server_settings
+from .words import plain
 
 JOB_LIMIT = 64 * 1024  # bytes of JSON a job may take; the page sends a few hundred
 STATIC = resources.files("stylekit.web") / "static"
@@ -327,7 +329,7 @@ def job_error(exc: StylekitError, status: int = 400) -> Response:
     """The answer to a job the server will not take; an option's problem names its field for the page."""
     response = json_error(str(exc), status)
     if isinstance(exc, OptionError) and exc.field:
-        response = JSONResponse({"error": str(exc), "field": exc.field}, status_code=status)
+        response = JSONResponse({"error": plain(exc), "field": exc.field}, status_code=status)
     return response
 
 
@@ -439,7 +441,7 @@ def result_gone(request: Request) -> Response:
     message = gone_message(state_of(request))
     if "text/html" not in request.headers.get("accept", ""):
         return json_error(message, 410)
-    return HTMLResponse(GONE_PAGE.format(message=message), status_code=410)
+    return HTMLResponse(GONE_PAGE.format(message=html.escape(plain(message))), status_code=410)
 
 
 async def session_socket(ws: WebSocket) -> None:
@@ -465,7 +467,7 @@ async def session_socket(ws: WebSocket) -> None:
             found.pages += 1
             state.sockets[client] = state.sockets.get(client, 0) + 1
     if refused is not None:
-        await ws.close(code=refused[0], reason=refused[1])
+        await ws.close(code=refused[0], reason=plain(refused[1]))
         return
 
     async def pump() -> None:
