@@ -1,9 +1,9 @@
 """Options of every method, declared once (torch-free): the CLI, the web form and validation come from them."""
-from .choices import (BACKBONES, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL, DREAM_LAYER, FAST_MODELS,
-                      FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS, INITS, INVERT_LAYER,
-                      LINE_SEARCHES, N_BUILTIN, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS, PRECISIONS,
-                      PRESERVE_COLOR, QUALITIES, REDUCTIONS, STYLE_FACTORS, STYLE_LAYERS, STYLE_LOSSES, STYLE_RESIZES,
-                      TV_KINDS, VIDEO_METHODS, WEIGHTS_ENV)
+from .choices import (BACKBONES, BUILTIN_NAMES, COLOR_SCALES, CONTENT_LAYERS, DEFAULT_TEMPORAL, DREAM_LAYER,
+                      FAST_MODELS, FEATURE_LAYERS, FEATURE_ORDERS, FLOW_METHODS, GRAM_NORMALIZATIONS, INITS,
+                      INVERT_LAYER, LINE_SEARCHES, N_BUILTIN, NOISES, OPTIMIZER_CHOICES, PIXEL_SPACES, POOLINGS,
+                      PRECISIONS, PRESERVE_COLOR, QUALITIES, REDUCTIONS, STYLE_FACTORS, STYLE_LAYERS, STYLE_LOSSES,
+                      STYLE_RESIZES, TV_KINDS, VIDEO_METHODS, WEIGHTS_ENV)
 from .common import (DeviceOptions, NetworkOptions, OptimizerSettings, RunOptions, ScheduleOptions,
                      WeightsDirOptions)
 from .feedforward import FastOptions, StylesOptions
@@ -20,7 +20,7 @@ from .schema import (MAX_SIDE, SEED_MAX, OptionError, Spec, add_arguments, as_ty
 from .server import ServerConfig
 from .views import DeconvOptions, FeaturesOptions, LayersOptions, TopImagesOptions
 
-__all__ = ["BACKBONES", "COLOR_SCALES", "CONTENT_LAYERS",
+__all__ = ["BACKBONES", "BUILTIN_NAMES", "COLOR_SCALES", "CONTENT_LAYERS",
            "DEFAULT_TEMPORAL", "DREAM_LAYER", "FAST_MODELS", "N_BUILTIN",
            "FEATURE_LAYERS", "FEATURE_ORDERS", "FLOW_METHODS", "GRAM_NORMALIZATIONS", "INITS", "INVERT_LAYER",
            "LINE_SEARCHES", "MAX_SIDE", "NOISES", "OPTIMIZER_CHOICES", "OptimizerSettings", "PIXEL_SPACES", "POOLINGS",

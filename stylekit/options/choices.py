@@ -9,6 +9,16 @@ OPTIMIZER_CHOICES = ("lbfgs", "adam", "sgd")
 INITS = ("content", "noise", "style", "fast")
 FAST_MODELS = ("magenta", "microast", "wct")
 N_BUILTIN = 26  # styles of the 26-style network (--builtin)
+# Their plain names, chosen from what each looks like (palette and stroke) on the landscape photo: the page's sheet
+# of built-in styles (stylekit/web/previews.py) and its result cards name them so.
+BUILTIN_NAMES = (
+    "sunny pastel patches", "yellow stained glass", "charcoal and sky blots", "bright shattered shards",
+    "sunset pastel", "orange and blue collage", "dark blue spots", "primary colour blocks", "pastel pencil sketch",
+    "teal and red leaf print", "rusty brown paint", "sepia pen drawing", "lilac watercolour", "lime and teal dabs",
+    "icy blue wash", "pastel cell mosaic", "blue and orange streaks", "red and orange bricks", "tan woodcut",
+    "starry blue swirls", "red and black flames", "pink pop-art shapes", "blue ink wash", "misty green dusk",
+    "blue wave woodblock", "dark mottled oils",
+)
 VIDEO_MODEL = "magenta"  # the video's default fast model: the only one above 8 fps end to end (docs/examples.md)
 STYLE_SIZE = 512  # default long side of style images for microast and wct
 MAGENTA_STYLE_SIZE = 384  # ... and for magenta, whose predictor reads a 256x256 window of it (docs/examples.md)

@@ -64,6 +64,7 @@ class Method:
     more: tuple[type, ...] = ()  # option classes its command takes besides (loops over runs: dream's zoom)
     job: str = "job"  # the names of its module's functions (two methods can share a module)
     work: str = "work"
+    known_as: str = ""  # its technical name, in small type under the plain ``title`` on the page
 
     def code(self, name: str) -> Any:
         """A function of the method's module (imported on first use)."""
@@ -139,49 +140,54 @@ IMAGE = Input("content", "image", "IMAGE", "image to look at")
 register(Method(
     "transfer", "Gatys et al. style transfer", "Repaint CONTENT in the style of one or more STYLE images.",
     TransferOptions, RecordOptions, (CONTENT, STYLES), "stylekit.methods.gatys", ("transfer",),
-    "Style transfer", OPTIMISE, 2.9, 2.0, batch=True, repaints=True))
+    "Repaint a photo in a style", OPTIMISE, 2.9, 2.0, batch=True, repaints=True,
+    known_as="style transfer by optimisation (Gatys et al.)"))
 register(Method(
     "texture", "texture synthesis from a style image",
     "Synthesise a texture with the Gram statistics of STYLE (Gatys et al. 2015), starting from noise, at any size; "
     "several STYLEs are blended, or each placed in its region with --masks.",
     TextureOptions, RecordOptions, (Input("styles", "source", "STYLE", "texture(s) or painting(s) to synthesise "
                                           "from; several are blended, or placed by --masks", "+"),),
-    "stylekit.methods.texture_synthesis", ("texture",), "Texture synthesis", OPTIMISE, 2.6, 1.5))
+    "stylekit.methods.texture_synthesis", ("texture",), "Grow a texture from a painting", OPTIMISE, 2.6, 1.5,
+    known_as="texture synthesis (Gatys et al. 2015)"))
 register(Method(
     "invert", "reconstruct an image from one layer's features",
     "Feature inversion (Mahendran & Vedaldi 2015): from noise, recover an image whose features at a layer match "
     "IMAGE's.", InvertOptions, RecordOptions,
     (Input("content", "image", "IMAGE", "image whose features are inverted"),),
-    "stylekit.methods.inversion", ("invert", "invert_sweep"), "Feature inversion", OPTIMISE, 3.2, 0.0, repaints=True))
+    "stylekit.methods.inversion", ("invert", "invert_sweep"), "Rebuild a photo from what the network sees",
+    OPTIMISE, 3.2, 0.0, repaints=True, known_as="feature inversion (Mahendran & Vedaldi)"))
 register(Method(
     "dream", "DeepDream", "Amplify what a layer sees in IMAGE (DeepDream), with octaves, jitter, an optional guide "
     "image and zoom loops.", DreamOptions, DreamOutput, (Input("content", "image", "IMAGE", "image to dream on"),),
-    "stylekit.methods.deepdream", ("dream", "dream_zoom"), "DeepDream", OPTIMISE, 2.5, 0.3, repaints=True,
-    more=(ZoomOptions,)))
+    "stylekit.methods.deepdream", ("dream", "dream_zoom"), "Dream patterns into a photo", OPTIMISE, 2.5, 0.3,
+    repaints=True, more=(ZoomOptions,), known_as="DeepDream"))
 register(Method(
     "features", "grids of feature maps", "Draw the activation maps of the chosen channels of each layer.",
-    FeaturesOptions, FigureOutput, (IMAGE,), "stylekit.methods.feature_maps", ("features",), "Feature maps", QUICK,
-    1.0, 1.8))
+    FeaturesOptions, FigureOutput, (IMAGE,), "stylekit.methods.feature_maps", ("features",),
+    "What the network sees, layer by layer", QUICK, 1.0, 1.8, known_as="feature maps"))
 register(Method(
     "deconv", "deconvnet projections of a layer's strongest activations",
     "Zeiler & Fergus's deconvnet: the strongest activation of each chosen channel of a layer in IMAGE (the others "
     "of the layer set to zero) projected back to pixels through the network run in reverse (unpooling with the "
     "max-pooling switches, rectification, transposed filters); each beside the image patch under it.",
-    DeconvOptions, OutputOptions, (IMAGE,), "stylekit.methods.deconv", ("deconv",), "Deconvnet projections", QUICK,
-    1.5, 0.9))
+    DeconvOptions, OutputOptions, (IMAGE,), "stylekit.methods.deconv", ("deconv",),
+    "What the network picks out in a photo", QUICK, 1.5, 0.9, known_as="deconvnet projections (Zeiler & Fergus)"))
 register(Method(
     "top-images", "the image regions that excite each channel most, over a folder",
     "For each channel, the K regions of the images in FOLDER (each one's receptive field) that excite it most, each "
     "beside its deconvnet projection: Zeiler & Fergus's figure. The folder is streamed, so it may hold thousands of "
     "images; unreadable files are skipped with a note.", TopImagesOptions, OutputOptions,
     (Input("folder", "folder", "FOLDER", "folder of images"),), "stylekit.methods.deconv", ("top_images",),
-    "Top activations over my pictures", OPTIMISE, 2.0, 3.0, job="top_images_job"))
+    "What each detector likes best in my pictures", OPTIMISE, 2.0, 3.0, job="top_images_job",
+    known_as="top activations over a folder (Zeiler & Fergus)"))
 register(Method(
     "visualize", "pictures that a channel responds to most (activation maximisation)",
     "Draw, from faint noise, the picture that most excites a channel of a layer, with lucid's priors "
     "(decorrelated-colour Fourier parameterisation, random jitter, scaling and rotation); --channels draws several "
     "on a sheet, --diversity several different pictures of each.", VisualizeOptions, RecordOptions, (),
-    "stylekit.methods.visualize", ("visualize",), "What a channel looks for", OPTIMISE, 2.2, 0.5))
+    "stylekit.methods.visualize", ("visualize",), "The picture a detector likes best", OPTIMISE, 2.2, 0.5,
+    known_as="activation maximisation (lucid)"))
 register(Method(
     "fast", "fast feed-forward arbitrary style transfer",
     "Stylise CONTENT (or every image in a folder) in one forward pass of a pretrained network: an arbitrary-style "
@@ -190,8 +196,9 @@ register(Method(
     (Input("content", "content", "CONTENT", "content image, or a folder of images (batch mode)"),
      Input("styles", "styles", "STYLE", "style image(s); none with --builtin", "*")),
     "stylekit.feedforward.method",
-    ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"), "Fast style transfer", QUICK,
-    0.6, 0.3, batch=True, worker_bytes=320 * 2**20, repaints=True))
+    ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"),
+    "Repaint a photo in a style, in one pass", QUICK,
+    0.6, 0.3, batch=True, worker_bytes=320 * 2**20, repaints=True, known_as="fast style transfer (a trained network)"))
 register(Method(
     "train", "train your own fast model on one or more styles",
     "Train a feed-forward model that paints photos in the style of STYLE (several: one model, one row each, blended "

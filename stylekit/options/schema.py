@@ -538,6 +538,8 @@ CHOICE_WORDS: dict[str, dict[str, str]] = {
     "preserve_color": {"none": "the painting's colours", "luminance": "the photo's colours (luminance)",
                        "histogram": "the photo's colour balance (histogram)"},
     "quality": {"draft": "quick preview (draft)", "normal": "good (normal)", "high": "best, slower (high)"},
+    "model": {"magenta": "painterly (Magenta)", "microast": "keeps detail (MicroAST)",
+              "wct": "bold, strongest style (WCT)"},
     "init": {"content": "the photo", "noise": "random noise", "style": "the painting",
              "fast": "a quick painting of the photo (fast)"},
 }

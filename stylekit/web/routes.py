@@ -23,13 +23,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from ..errors import StylekitError, render
 from ..feedforward.weights import WeightsMissing
 from ..methods.common import check_network
-from ..options import BACKBONES, FAST_MODELS, N_BUILTIN, namer
-from ..options.schema import OptionError, as_typed, specs, web_label
+from ..options import BACKBONES, BUILTIN_NAMES, FAST_MODELS, N_BUILTIN, namer
+from ..options.schema import CHOICE_WORDS, OptionError, as_typed, specs, web_label
 from .estimate import say_seconds
 from .estimate import work as estimate_work
 from .guards import MB, Refused, json_error, read_body
 from .jobs import FAILED, Job, QueueFull
 from .sessions import VIEW_SIDES, Busy, State, StoredImage, UnknownSession, measure_upload, thumbnail, upload_label
+from .previews import catalogue, preview
 from .tasks import Method, check_limits, server_settings
 from .words import plain
 
@@ -66,8 +67,11 @@ def card_title(method: Any, options: Any, content: Any, styles: Sequence[Any]) -
     elif styles:
         style = " + ".join(s.name for s in styles)
     elif getattr(options, "builtin", None):
-        names = [str(i) for i, _ in options.builtin]
-        style = f"built-in style {' + '.join(names)}"
+        model = getattr(options, "model", None)
+        own = model not in FAST_MODELS  # a trained model's styles: its name and row
+        names = [f"{model} {i}" if own else BUILTIN_NAMES[i] for i, _ in options.builtin]
+        style = " + ".join(names)
+        style = style[:1].upper() + style[1:]
     else:
         style = ""
     size = getattr(options, "size", None) or getattr(options, "content_size", None)
@@ -83,17 +87,19 @@ def card_title(method: Any, options: Any, content: Any, styles: Sequence[Any]) -
 
 
 def settings_shown(options: Any) -> list[list[str]]:
-    """The page's settings of a job that differ from their defaults (and its size and quality), as
-    [label, value] pairs for its card."""
+    """The page's settings of a job that differ from their defaults (and its size, model and a quality its title
+    does not name), as [label, value] pairs for its card, choices in the page's words."""
     defaults = type(options)()
     shown = []
     for f, spec in specs(options):
         value = as_typed(getattr(options, f.name), spec.kind)
         if spec.web is None or value is None:
             continue
+        if f.name == "quality" and value in QUALITY_NAMES:
+            continue  # the card's title says it: Good, Best
         if value != as_typed(getattr(defaults, f.name), spec.kind) or f.name in ("quality", "size", "model"):
             text = "yes" if value is True else "no" if value is False else \
-                f"{value:g}" if isinstance(value, float) else str(value)
+                f"{value:g}" if isinstance(value, float) else CHOICE_WORDS.get(f.name, {}).get(str(value), str(value))
             shown.append([web_label(f), text])
     return shown
 
@@ -123,7 +129,7 @@ async def api_config(request: Request) -> Response:
     return JSONResponse({
         "methods": methods,
         "examples": [e.describe() for e in state.examples.values()],
-        "builtin_styles": N_BUILTIN,
+        "builtin_styles": catalogue(),
         "trained": trained,
         "layers": {name: layer_names(name) for name in BACKBONES},
         "keep_minutes": config.keep_minutes, "keep_days": config.keep_days, "keep_results": state.queue.keep_finished,
@@ -198,15 +204,10 @@ async def image_view(request: Request) -> Response:
 
 
 async def builtin_image(request: Request) -> Response:
-    state = state_of(request)
     index = request.path_params["index"]
     if not 0 <= index < N_BUILTIN:
         return json_error(f"built-in styles are numbered 0 to {N_BUILTIN - 1}", 404)
-    try:
-        data = await asyncio.get_running_loop().run_in_executor(state.decoders, state.builtin_thumbnail, index)
-    except StylekitError as exc:
-        return json_error(str(exc), 503)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
+    return Response(preview(index), media_type="image/jpeg", headers={"Cache-Control": "max-age=86400"})
 
 
 async def trained_image(request: Request) -> Response:
@@ -259,10 +260,10 @@ def make_job(state: State, body: dict[str, Any]) -> Job:
     except StylekitError as exc:
         raise OptionError(in_page_words(exc.template, method.options), exc.field) from None
     if method.needs_content and not body.get("content") and not asking:
-        raise OptionError(f"{method.title} needs a photo: pick an example or upload one", "content")
+        raise OptionError("this needs a photo: pick an example or upload one", "content")
     content = state.image(token, body["content"]) if method.needs_content and body.get("content") else None
     if method.styles != "none" and not style_ids and not builtin and not asking:
-        raise OptionError(f"{method.title} needs a style: pick a painting or upload one" +
+        raise OptionError("this needs a style: pick a painting or upload one" +
                           (", or pick a built-in style or one of your models" if method.name == "fast" else ""),
                           "style")
     styles = [state.image(token, i) for i in style_ids]

@@ -33,7 +33,6 @@ from .tasks import encode_png, methods_by_name
 
 VIEW_SIDES = (256, 1024)  # long sides the page may ask an image at (thumbnails, before/after views)
 DECODERS = 2  # threads that decode uploads to check them: a few at a time, and few allocator arenas to keep
-BUILTIN_THUMBNAIL = 112  # long side of the built-in styles' gallery pictures
 
 
 @dataclass
@@ -143,8 +142,6 @@ class State:
         self.held = ByteBudget(int(config.max_uploads_mb * MB))
         self.keep = config.keep_minutes * 60
         self.estimator = Estimator.for_this_machine()
-        self.builtin_thumbnails: list[bytes] = []  # the 26 built-in styles on the example portrait, made once
-        self.builtin_lock = threading.Lock()
         self.sockets: dict[str, int] = {}  # open page connections by client address
         self.orphans: set[str] = set()  # forgotten uploads whose files a job may still read
         self._trained: dict[tuple[str, int, int], dict[str, Any]] = {}  # model files read, by (path, size, time)
@@ -228,19 +225,6 @@ class State:
                 self._save_seen(token, found)
         self.decoders.shutdown()
         return self.store.close()
-
-    def builtin_thumbnail(self, index: int) -> bytes:
-        """A JPEG of the example portrait in built-in style ``index`` (all 26 are drawn on first use)."""
-        from ..feedforward.sheet import builtin_styles
-        from ..io.examples import example_content
-        from ..options import StylesOptions
-
-        with self.builtin_lock:
-            if not self.builtin_thumbnails:
-                options = StylesOptions(size=BUILTIN_THUMBNAIL, device=self.config.device,
-                                        weights_dir=self.config.weights_dir)
-                self.builtin_thumbnails = [thumbnail(img) for img in builtin_styles(example_content(), options)]
-        return self.builtin_thumbnails[index]
 
     def _trained_models(self) -> list[dict[str, Any]]:
         """The usable trained models of the server's models folder: name, styles' names and thumbnails (a file is

@@ -34,7 +34,8 @@ class Method:
 
     def describe(self) -> dict[str, Any]:
         """JSON for the page."""
-        return {"name": self.name, "title": self.title, "lane": self.lane, "needs_content": self.needs_content,
+        return {"name": self.name, "title": self.title, "known_as": self.known_as, "lane": self.lane,
+                "needs_content": self.needs_content,
                 "styles": self.styles, "scans_every_picture": self.scans_every_picture, "repaints": self.repaints,
                 "fields": form_fields(self.options)}
 

@@ -111,6 +111,35 @@ def in_viewport(page, selector: str) -> bool:
         and 0 <= box["y"] and box["y"] + box["height"] <= size["height"]
 
 
+# The controls a message might lie over: each one's visible middle (inside the scrolling page) must be itself.
+COVERED = """() => {
+  const view = document.querySelector('main').getBoundingClientRect(), hits = [];
+  for (const el of document.querySelectorAll('main button, main input, main select, main a, main summary')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const top = Math.max(r.top, view.top), bottom = Math.min(r.bottom, view.bottom);
+    if (bottom - top < 2) continue;  // scrolled out of the page's view
+    const x = r.left + r.width / 2, y = (top + bottom) / 2, at = document.elementFromPoint(x, y);
+    if (at && at.closest('#toasts')) hits.push(el.id || el.getAttribute('aria-label') || el.textContent);
+  }
+  return hits;
+}"""
+
+
+def messages_cover_nothing(page) -> None:
+    """Messages are shown, in the window, and below the page's controls rather than over them."""
+    assert page.locator("#toasts .toast").count() > 0 and in_viewport(page, "#toasts .toast")
+    assert page.evaluate(COVERED) == []
+    below = "document.querySelector('#toasts').getBoundingClientRect().top + 0.5 >= " \
+            "document.querySelector('main').getBoundingClientRect().bottom"
+    assert page.evaluate(below)
+
+
+def page_width(page) -> int:
+    """How wide the page's content is: the document's, or the scrolling page's own, whichever is wider."""
+    return page.evaluate("Math.max(document.documentElement.scrollWidth, document.querySelector('main').scrollWidth)")
+
+
 def set_size(page, pixels: int) -> None:
     page.eval_on_selector("#size-slider", "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
                           pixels)
@@ -134,7 +163,7 @@ def test_three_clicks_from_the_gallery_give_a_result_with_a_before_after_slider(
     split.fill("80")
     assert "80%" in result.locator(".after").evaluate("el => el.style.clipPath")
     assert result.locator("progress").get_attribute("aria-label") == \
-        "progress of Fast style transfer: Grace Hopper in the style of The Starry Night"
+        "progress of Repaint a photo in a style, in one pass: Grace Hopper in the style of The Starry Night"
     result.get_by_role("button", name="View full size").click()
     page.wait_for_function("document.querySelector('#viewer-image').naturalWidth > 0", timeout=30_000)
     shown = "(() => { const i = document.querySelector('#viewer-image'); return [i.width, i.naturalWidth]; })()"
@@ -158,7 +187,8 @@ def test_good_quality_runs_a_draft_optimisation_with_an_estimate(browser, server
     page.click("#go")
     result = card(page)
     result.locator(".state:has-text('done')").wait_for(timeout=120_000)
-    assert "quality draft" in result.locator(".settings").inner_text()
+    assert result.locator(".title").inner_text().startswith("Good — The Scream — ")
+    assert "quality" not in result.locator(".settings").inner_text()  # the title says it
     assert "×160" in result.locator(".info").inner_text()  # 137x160: the portrait at the chosen size
     assert "kept until" in result.locator(".info").inner_text()  # its history: made when, kept until when
     assert "kept on this server for 7 days" in page.text_content("#results-note")
@@ -212,7 +242,7 @@ def test_fast_then_optimise_with_progress_cancel_and_download(browser, server, i
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_errors_show_inside_the_viewport_next_to_their_cause(browser, server, tmp_path, viewport):
     page = new_page(browser, server, viewport)
-    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")  # wherever the user is on the page
+    page.evaluate("document.querySelector('main').scrollTo(0, 1e9)")  # wherever the user is on the page
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a picture")
     page.set_input_files("#content-input", str(notes))
@@ -221,10 +251,15 @@ def test_errors_show_inside_the_viewport_next_to_their_cause(browser, server, tm
     toast.wait_for()
     assert in_viewport(page, ".toast[role=alert]")
     assert "invalid literal" not in toast.inner_text() and "--" not in toast.inner_text()
+    messages_cover_nothing(page)
     toast.get_by_role("button", name="dismiss message").click()
     page.get_by_role("button", name="Go", exact=True).click()  # nothing chosen: the page says what is missing
     page.wait_for_selector("#content-error:has-text('needs a photo')")
     assert in_viewport(page, ".toast[role=alert]:has-text('needs a photo')")
+    for _ in range(3):  # several at once, wherever the page is scrolled
+        page.get_by_role("button", name="Compare styles").click()
+    page.evaluate("document.querySelector('main').scrollTo(0, 0)")
+    messages_cover_nothing(page)
     page.close()
 
 
@@ -307,16 +342,31 @@ def test_a_reload_during_a_running_job_keeps_it_and_its_result(browser, server, 
     context.close()
 
 
-def test_a_builtin_style_from_the_gallery_needs_no_style_image(browser, server, images):
-    page = new_page(browser, server)
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_builtin_styles_are_a_named_sheet_found_by_colour_and_need_no_painting(browser, server, images, viewport):
+    page = new_page(browser, server, viewport)
     page.set_input_files("#content-input", str(images[0]))
     page.wait_for_selector("#content-name:has-text('320×240')")
-    page.wait_for_function("document.querySelector('#builtin button img').naturalWidth > 0", timeout=60_000)
-    page.click("#builtin button[aria-label='use built-in style 7']")
+    page.wait_for_function("[...document.querySelectorAll('#builtin img')].every(i => i.complete && i.naturalWidth)",
+                           timeout=5_000)  # shipped pictures: all there at once, no model run
+    names = page.locator("#builtin button span").all_inner_texts()
+    assert len(names) == 26 and "primary colour blocks" in names and not any(n.isdigit() for n in names)
+    page.fill("#builtin-search", "red")
+    shown = page.locator("#builtin li:visible span").all_inner_texts()
+    assert 0 < len(shown) < 26 and "red and orange bricks" in shown and "icy blue wash" not in shown
+    page.fill("#builtin-search", "warm flames")
+    assert page.locator("#builtin li:visible span").all_inner_texts() == ["red and black flames"]
+    page.fill("#builtin-search", "zebra")
+    assert page.locator("#builtin li:visible").count() == 0 and page.locator("#builtin-none").is_visible()
+    page.fill("#builtin-search", "")
+    page.click("#builtin button[aria-label='use the built-in style primary colour blocks']")
     assert page.input_value("#method") == "fast" and page.input_value("#opt-builtin") == "7"
-    assert page.get_attribute("#builtin button[aria-label='use built-in style 7']", "aria-pressed") == "true"
+    assert page.get_attribute("#builtin button[data-index='7']", "aria-pressed") == "true"
+    assert "primary colour blocks" in page.inner_text("#style-hint")
+    assert page_width(page) <= viewport["width"]
     page.click("#go")
     card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+    assert card(page).locator(".title").inner_text().startswith("Quick — Primary colour blocks — ")
     assert "×" in card(page).locator(".info").inner_text()
     page.close()
 
@@ -391,13 +441,13 @@ def test_the_network_views_run_from_the_page(browser, server):
     page.get_by_role("button", name="use the photo Grace Hopper").click()
     advanced(page, "deconv", size="128", channels="0-3")
     page.select_option("#opt-layer", "relu3_1")
-    go_and_wait(1, "Deconvnet projections")
+    go_and_wait(1, "What the network picks out in a photo")
     advanced(page, "visualize", size="64", steps="16", channel="5", channels="")  # deconv's channels carry over
     assert page.locator("#content-box").evaluate("el => el.inert")  # no picture needed
-    go_and_wait(2, "What a channel looks for")
+    go_and_wait(2, "The picture a detector likes best")
     advanced(page, "top-images", size="64", channels="0-1", k="2")
     assert not page.locator("#content-box").evaluate("el => el.inert")  # uploads join the pictures searched
-    go_and_wait(3, "Top activations over my pictures")
+    go_and_wait(3, "What each detector likes best in my pictures")
     page.close()
 
 
@@ -479,10 +529,11 @@ def test_a_long_error_never_widens_a_narrow_screen(browser, server, tmp_path, wi
     page.set_input_files("#content-input", str(notes))
     page.wait_for_selector("#content-error:has-text('not an image')")
     page.locator(".toast[role=alert]").first.wait_for()
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page_width(page) <= width
     page.get_by_role("button", name="Go", exact=True).click()  # a second kind of error
     page.wait_for_selector("#content-error:has-text('needs a photo')")
-    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert page_width(page) <= width
+    messages_cover_nothing(page)
     page.get_by_role("button", name="use the photo Grace Hopper").click()  # the problem fixed: its message goes
     assert page.locator(".toast.error").count() == 0
     page.close()

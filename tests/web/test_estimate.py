@@ -50,5 +50,5 @@ def test_messages_for_the_page_name_its_labels_not_cli_flags():
     assert render(template, cli_flags(FastOptions)).endswith("lower --content-size")  # the command line's words
     assert render(template) == "the content image would be 9000x9000 px at content_size 9000: lower content_size"
     shown = dict(settings_shown(TransferOptions(style_weight=20.0, seed=3)))
-    assert shown["style weight"] == "20" and shown["random seed"] == "3" and shown["quality"] == "normal"
+    assert shown["style weight"] == "20" and shown["random seed"] == "3" and shown["quality"] == "good (normal)"
     assert "content weight" not in shown  # defaults are left out

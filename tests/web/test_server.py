@@ -295,7 +295,7 @@ def test_estimates_check_a_job_without_queueing_it(server, client):
 def test_each_job_carries_what_made_it_and_can_be_removed(client):
     content = client.upload(png_bytes(pattern(48)), name="photo.png")["id"]
     job = client.submit("transfer", content, ["ex-swirls"], {**SCRATCH, "steps": "5", "style_weight": "20"})
-    assert job["inputs"]["title"] == "Style transfer"
+    assert job["inputs"]["title"] == "Repaint a photo in a style"
     assert job["inputs"]["content"]["name"] == "photo.png" and job["inputs"]["styles"][0]["name"] == "Swirls"
     settings = dict(job["inputs"]["settings"])
     assert settings["style weight"] == "20" and settings["size"] == "48" and "seed" not in settings
@@ -405,10 +405,12 @@ def test_serve_command_bad_settings_get_one_line_errors(tmp_path):
 
 
 def test_a_builtin_style_needs_no_style_image_and_the_gallery_serves_all_26(client):
-    assert client.call("GET", "/api/config")["builtin_styles"] == 26
+    styles = client.call("GET", "/api/config")["builtin_styles"]
+    assert [s["index"] for s in styles] == list(range(26)) and styles[19]["name"] == "starry blue swirls"
     content = client.upload(png_bytes(pattern(64, 2)))["id"]
     job = client.wait(client.submit("fast", content, [], {"builtin": "7"})["id"])
     assert job["state"] == "done" and tuple(job["size"]) == (64, 64)
+    assert job["inputs"]["card"] == "Quick — Primary colour blocks — 64 px"
     refused = client.submit("fast", content, [], {"builtin": ""}, expect=400)
     assert "upload one, or pick a built-in style" in refused["error"]
     for index in (0, 25):
@@ -520,7 +522,9 @@ def test_result_cards_are_titled_in_plain_words():
     photo, starry = SimpleNamespace(width=640, height=480), SimpleNamespace(name="The Starry Night")
     assert card_title(methods["fast"], FastOptions(), photo, [starry]) == "Quick — The Starry Night — 640 px"
     assert card_title(methods["fast"], FastOptions(builtin=[(7, 1.0)], content_size=512), photo, []) == \
-        "Quick — built-in style 7 — 512 px"
+        "Quick — Primary colour blocks — 512 px"
+    assert card_title(methods["fast"], FastOptions(builtin=[(19, .5), (24, .5)], content_size=512), photo, []) == \
+        "Quick — Starry blue swirls + blue wave woodblock — 512 px"
     for quality, name in (("draft", "Good"), ("high", "Best"), ("normal", "Custom")):
         options = TransferOptions(quality=quality, size=512)
         assert card_title(methods["transfer"], options, photo, [starry]) == f"{name} — The Starry Night — 512 px"

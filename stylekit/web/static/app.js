@@ -59,6 +59,12 @@ function toast(text, kind = "error", action = null) {
   setTimeout(() => box.remove(), seconds * 1000);
 }
 
+// Whether ``el`` lies outside the scrolling page's view (``wholly``: all of it, else any of it).
+function outOfView(el, wholly = false) {
+  const r = el.getBoundingClientRect(), view = $("main").getBoundingClientRect();
+  return wholly ? r.top > view.bottom || r.bottom < view.top : r.top < view.top || r.bottom > view.bottom;
+}
+
 function announce(text) { $("#announce").textContent = text; }
 
 function clearFieldErrors() {
@@ -175,7 +181,7 @@ function renderStyles() {
   $("#style-hint").textContent = state.styles.length
     ? state.styles.map((s) => s.name).join(" + ")
     : ownModel() ? `Your model ${ownModel()}${builtin() ? `, style ${builtin()}` : ""}`
-    : builtin() ? `Built-in style ${builtin()}` : "Pick a painting below or upload your own.";
+    : builtin() ? `Built-in style: ${builtinNames(builtin())}` : "Pick a painting below or upload your own.";
   markPicked();
   renderMix();
   changed();
@@ -299,20 +305,24 @@ function renderGallery() {
     (image.kind === "painting" ? $("#paintings") : $("#photos")).append(galleryButton(image, image.kind === "painting" ? "style" : "content"));
   }
   const list = $("#builtin");
-  for (let i = 0; i < state.config.builtin_styles; i++) {
+  for (const style of state.config.builtin_styles) {
+    const i = style.index;
     const li = document.createElement("li");
+    li.dataset.words = [style.name, ...style.colours].join(" ");
     const button = document.createElement("button");
     button.type = "button"; button.dataset.index = i; button.setAttribute("aria-pressed", "false");
-    button.setAttribute("aria-label", `use built-in style ${i}`); button.title = `built-in style ${i}`;
+    button.setAttribute("aria-label", `use the built-in style ${style.name}`);
+    button.title = `${style.name} (colours: ${style.colours.join(", ")})`;
     const img = document.createElement("img");
-    img.src = `/api/builtin/${i}.jpg`; img.alt = ""; img.loading = "lazy";
-    const number = document.createElement("span");
-    number.textContent = i;
-    button.append(img, number);
+    img.src = `/api/builtin/${i}.jpg`; img.alt = ""; img.width = 192; img.height = 144;  // shipped: at once
+    const name = document.createElement("span");
+    name.textContent = style.name;
+    button.append(img, name);
     button.onclick = () => { clearErrors(); pickBuiltin(builtinIndex() === i && !ownModel() ? null : i); };
     li.append(button);
     list.append(li);
   }
+  $("#builtin-search").oninput = searchBuiltin;
   const own = $("#trained");
   for (const model of state.config.trained || []) {
     model.styles.forEach((style, i) => {
@@ -333,6 +343,33 @@ function renderGallery() {
     });
   }
   $("#trained-box").hidden = !(state.config.trained || []).length;
+}
+
+// Built-in styles by colour or look: every word typed must match a word of the style's name or colours (or a
+// word those stand for: "warm" is red, orange, yellow or brown).
+const ALSO = { warm: ["red", "orange", "yellow", "brown", "sunset", "flames"], cool: ["blue", "teal", "green", "icy"],
+  dark: ["black", "dark", "charcoal", "dusk"], light: ["white", "pale", "pastel"], pale: ["white", "pastel"],
+  gold: ["yellow", "golden", "sunny"], golden: ["yellow", "sunny"], purple: ["lilac"], violet: ["purple", "lilac"],
+  grey: ["charcoal"], gray: ["grey", "charcoal"], colourful: ["bright", "primary", "pop-art"],
+  ink: ["ink", "pen", "charcoal"], drawing: ["sketch", "pen", "pencil"], sketch: ["pencil", "pen", "drawing"] };
+function searchBuiltin() {
+  const skip = new Set(["a", "an", "the", "and", "or", "with", "in", "of", "colour", "color", "colours", "colors",
+                        "style", "styles", "looking", "like"]);
+  const words = $("#builtin-search").value.toLowerCase().split(/[^a-z-]+/).filter((w) => w && !skip.has(w));
+  let shown = 0;
+  for (const li of document.querySelectorAll("#builtin li")) {
+    const has = li.dataset.words.split(/[\s]+/);
+    const match = words.every((w) => has.some((h) => h.startsWith(w)) || (ALSO[w] || []).some((a) => has.includes(a)));
+    li.hidden = !match;
+    if (match) shown++;
+  }
+  $("#builtin-none").hidden = shown > 0;
+}
+function builtinNames(spec) {
+  return String(spec).split(",").map((part) => {
+    const style = state.config.builtin_styles[Number(part.split(":")[0])];
+    return style ? style.name : part;
+  }).join(" + ");
 }
 
 // Files dropped anywhere go to the photo box (onto the style box: to the styles); pasted images too.
@@ -421,7 +458,7 @@ function syncQuality() {
   for (const radio of document.querySelectorAll("#quality input")) {
     radio.checked = radio.value === quality;
   }
-  $("#quality-note").textContent = !hasQuality ? `${m.title} has its own settings under Advanced.`
+  $("#quality-note").textContent = !hasQuality ? `“${m.title}” has its own settings under Advanced.`
     : quality === null ? "Custom settings (see Advanced)." : ownModel() ? "Your models run on Quick."
     : builtin() ? "Built-in styles run on Quick." : "";
   const field = sizeField(m);
@@ -550,6 +587,7 @@ function renderOptions() {
   if (m.styles === "one") needs.push("one style (the texture to grow)");
   $("#method-note").textContent = m.scans_every_picture ? "Looks through every picture: the gallery's and the ones you upload."
     : needs.length ? `Uses ${needs.join(" and ")}.` : "Needs no pictures.";
+  $("#method-known").textContent = m.known_as ? `Known to experts as ${m.known_as}.` : "";
   for (const [box, active] of [[$("#content-box"), m.needs_content || m.scans_every_picture], [$("#style-box"), m.styles !== "none"]]) {
     box.inert = !active;
     box.classList.toggle("inactive", !active);
@@ -614,7 +652,7 @@ async function go() {
   if (state.submitting) return;
   clearErrors();
   const m = method();
-  if (m.needs_content && !state.content) { showError(new ApiError(`${m.title} needs a photo: pick an example or upload one.`, 0, "content")); return; }
+  if (m.needs_content && !state.content) { showError(new ApiError("This needs a photo: pick an example or upload one.", 0, "content")); return; }
   const body = jobBody();
   if (m.styles !== "none" && !body.styles.length && !(body.options.builtin) && !isTrained(body.options.model)) {
     showError(new ApiError("Pick a style first: a painting, your own upload, a built-in style or one of your models.", 0, "style")); return;
@@ -624,9 +662,7 @@ async function go() {
   try {
     const job = await post("/api/jobs", body);
     const card = showJob(job);
-    if (card.getBoundingClientRect().top > window.innerHeight || card.getBoundingClientRect().bottom < 0) {
-      card.scrollIntoView({ behavior: "smooth", block: "start" });
-    }
+    if (outOfView(card, true)) card.scrollIntoView({ behavior: "smooth", block: "start" });
     announce(`${job.inputs.title} queued`);
   } catch (error) {
     if (error.status === 403) await renew(); else showError(error);

@@ -116,8 +116,8 @@ function showJob(job) {
   li.querySelector(".state").textContent = describeState(job);
   if (seen && seen.state !== job.state && ["done", "failed", "cancelled"].includes(job.state)) {
     announce(`${describeJob(job)}: ${describeState(job)}${job.error ? ". " + job.error : ""}`);
-    const head = li.querySelector(".head").getBoundingClientRect();  // a finished picture out of view (a phone)
-    if (head.top < 0 || head.bottom > window.innerHeight) li.scrollIntoView({ block: "start" });  // is brought in
+    // a finished picture out of view (a phone) is brought in
+    if (outOfView(li.querySelector(".head"))) li.scrollIntoView({ block: "start" });
   }
   drawProgress(li, job, 0);
   li.querySelector(".error").textContent = job.error || "";
@@ -158,7 +158,7 @@ function drawProgress(li, job, extra) {
   const info = [];
   if (p.total && job.state === "done" && p.step < p.total) info.push(`finished early at step ${p.step} of ${p.total}`);
   else if (p.total) info.push(`step ${p.step} of ${p.total}`);
-  if (p.scales > 1) info.push(`scale ${p.scale} of ${p.scales} (${p.size})`);
+  if (p.scales > 1) info.push(`pass ${p.scale} of ${p.scales}, at ${String(p.size).replace("x", "×")} px`);
   if (running || job.elapsed) info.push(`${elapsed.toFixed(running ? 0 : 1)} s`);
   if (running && job.estimate) info.push(`expected ${Math.round(job.estimate)} s`);
   if (job.state === "queued" && job.estimate) info.push(`will take about ${Math.round(job.estimate)} s`);
