@@ -551,3 +551,34 @@ def test_compare_styles_paints_the_photo_in_every_painting(browser, server):
     assert len(titles) == paintings  # one card per painting, each downloadable
     assert all(card(page, i).locator("a.download, a[download]").count() == 1 for i in range(paintings))
     page.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_finished_result_is_on_the_page_after_a_server_restart(browser, tmp_path, viewport):
+    """The page's history: the same browser comes back to a restarted server (same address, same store) and
+    finds its result's card, with its picture and download."""
+    from urllib.parse import urlsplit
+
+    first = BackgroundServer(ServerConfig(port=0, data_dir=str(tmp_path / "store")))
+    port = urlsplit(first.url).port
+    context = browser.new_context(viewport=viewport, accept_downloads=True)
+    with first:
+        page = new_page(browser, first, context=context)
+        page.get_by_role("button", name="use the photo Grace Hopper").click()
+        page.get_by_role("button", name="use the painting The Scream").click()
+        page.get_by_role("button", name="Go", exact=True).click()
+        card(page).locator(".state:has-text('done')").wait_for(timeout=60_000)
+        title = card(page).locator(".title").inner_text()
+        page.close()
+    with BackgroundServer(ServerConfig(port=port, data_dir=str(tmp_path / "store"))) as second:
+        page = new_page(browser, second, context=context)
+        again = card(page)
+        again.locator(".state:has-text('done')").wait_for(timeout=30_000)
+        assert page.locator("#jobs .job").count() == 1 and again.locator(".title").inner_text() == title
+        page.wait_for_function("document.querySelector('#jobs .job img.view').naturalWidth > 0", timeout=30_000)
+        with page.expect_download() as download_info:
+            again.locator("a.download").click()
+        path = tmp_path / "again.png"
+        download_info.value.save_as(path)
+        assert Image.open(path).size[0] > 0 and "kept until" in again.locator(".info").inner_text()
+    context.close()
