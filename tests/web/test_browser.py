@@ -582,3 +582,27 @@ def test_a_finished_result_is_on_the_page_after_a_server_restart(browser, tmp_pa
         download_info.value.save_as(path)
         assert Image.open(path).size[0] > 0 and "kept until" in again.locator(".info").inner_text()
     context.close()
+
+
+def test_a_quick_picture_that_fails_offers_good_instead(browser, server, monkeypatch):
+    from stylekit.feedforward import method as fast_method
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the model could not run")
+
+    monkeypatch.setattr(fast_method, "job", broken)
+    page = new_page(browser, server, PHONE)
+    page.get_by_role("button", name="use the photo Grace Hopper").click()
+    page.get_by_role("button", name="use the painting The Scream").click()
+    set_size(page, 128)
+    page.get_by_role("button", name="Go", exact=True).click()
+    failed = card(page)
+    failed.locator(".state:has-text('failed')").wait_for(timeout=60_000)
+    assert "something went wrong" in failed.locator(".error").inner_text()
+    failed.get_by_role("button", name="Try Good instead").click()
+    page.wait_for_function("document.querySelectorAll('#jobs .job').length === 2")
+    good = card(page)
+    good.locator(".state:has-text('done')").wait_for(timeout=120_000)
+    assert good.locator(".title").inner_text() == "Good — The Scream — 128 px"
+    assert good.locator("a.download").is_visible()
+    page.close()

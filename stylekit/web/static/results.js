@@ -32,6 +32,7 @@ function jobCard(job) {
       <input type="range" class="split" min="0" max="100" value="50" hidden></div>
     <div class="error" role="alert"></div><div class="warning"></div>
     <div class="buttons"><button type="button" class="cancel">Cancel</button>
+    <button type="button" class="instead" hidden>Try Good instead</button>
     <button type="button" class="full" hidden>View full size</button>
     <a class="download" hidden>Download</a></div>`;
   const title = describeJob(job);
@@ -61,8 +62,18 @@ function jobCard(job) {
   li.querySelector(".remove-job").setAttribute("aria-label", `remove ${title}`);
   li.querySelector(".remove-job").onclick = () => removeJob(job.id);
   li.querySelector(".full").onclick = () => openViewer(job.id, title);
+  li.querySelector(".instead").onclick = () => tryGood(job);
   $("#jobs").prepend(li);
   return li;
+}
+
+// A Quick job that failed: the same photo and paintings as a Good one (an optimisation needs no trained model).
+async function tryGood(job) {
+  clearErrors();
+  const body = { session: state.session, method: "transfer", content: job.inputs.content.id,
+                 styles: job.inputs.styles.map((s) => s.id),
+                 options: { quality: QUALITY.good, size: $("#size-slider").value } };
+  try { showJob(await post("/api/jobs", body)); } catch (error) { showError(error); }
 }
 
 const UNDO_SECONDS = 6;  // a removed card can be brought back this long before the server forgets it
@@ -142,6 +153,8 @@ function showJob(job) {
   if (before.hidden) li.querySelector(".after").style.clipPath = "";
   else li.querySelector(".after").style.clipPath = `inset(0 0 0 ${split.value}%)`;
   li.querySelector(".cancel").hidden = !(job.state === "queued" || job.state === "running");
+  li.querySelector(".instead").hidden = !(job.state === "failed" && job.method === "fast" && job.inputs.content
+                                          && (job.inputs.styles || []).length);
   updateResultsHead();
   return li;
 }
