@@ -239,9 +239,13 @@ def job(content: ImageLike, styles: Sequence[ImageLike], options: TransferOption
     return run_transfer(content, styles, options, callbacks)
 
 
+SETUP_STEPS, GROWTH = 1.0, 0.5  # fitted to Good and Best at 256-1024 px (benchmarks/page_estimates.py)
+
+
 def work(options: TransferOptions, content_hw: tuple[int, int] | None, images: int = 1) -> float:
-    """Megapixel-steps of a transfer on a content of ``content_hw`` (None: a square of the output size)."""
-    return run_plan(options, content_hw).work
+    """Megapixel-steps of a transfer on a content of ``content_hw`` (None: a square of the output size), weighted
+    as its time grows (:meth:`~stylekit.planning.RunPlan.effort`)."""
+    return run_plan(options, content_hw).effort(SETUP_STEPS, GROWTH)
 
 
 def worker_peak(options: TransferOptions, hw: tuple[int, int], styles: Sequence[tuple[int, int]]) -> int:

@@ -198,7 +198,7 @@ register(Method(
     "stylekit.feedforward.method",
     ("stylekit.feedforward.stylize:fast", "stylekit.feedforward.stylize:fast_batch"),
     "Repaint a photo in a style, in one pass", QUICK,
-    0.6, 0.3, batch=True, worker_bytes=320 * 2**20, repaints=True, known_as="fast style transfer (a trained network)"))
+    0.6, 0.1, batch=True, worker_bytes=320 * 2**20, repaints=True, known_as="fast style transfer (a trained network)"))
 register(Method(
     "train", "train your own fast model on one or more styles",
     "Train a feed-forward model that paints photos in the style of STYLE (several: one model, one row each, blended "

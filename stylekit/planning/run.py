@@ -30,6 +30,16 @@ class RunPlan:
         """Megapixel-steps: each scale's steps times its size in megapixels (what a run's time grows with)."""
         return sum(s.steps * s.size[0] * s.size[1] for s in self.scales) / 1e6
 
+    def effort(self, setup: float = 0.0, growth: float = 0.0) -> float:
+        """:attr:`work` as time grows with it: each scale also pays ``setup`` steps (its targets and its first
+        evaluation), and a step's cost per megapixel grows by ``growth`` per megapixel of its scale (a large scale
+        no longer fits the caches)."""
+        total = 0.0
+        for s in self.scales:
+            mp = s.size[0] * s.size[1] / 1e6
+            total += (s.steps + setup) * mp * (1 + growth * mp)
+        return total
+
 
 def scales_for(output: tuple[int, int], min_size: int | None, steps: Sequence[int] | int) -> list[Scale]:
     """The coarse-to-fine scales ending at ``output`` (h, w): see :func:`stylekit.optim.schedule`."""

@@ -29,5 +29,15 @@ def test_the_web_estimate_and_step_limit_read_the_plan():
     from stylekit.web.tasks import total_steps
 
     options = TransferOptions(size=512)
-    assert work("transfer", options, (300, 400)) == run_plan(options, (300, 400)).work
+    from stylekit.methods.gatys import GROWTH, SETUP_STEPS
+
+    assert work("transfer", options, (300, 400)) == run_plan(options, (300, 400)).effort(SETUP_STEPS, GROWTH)
     assert total_steps(options, (300, 400)) == run_plan(options, (300, 400)).steps == 76
+
+
+def test_effort_weighs_each_scale_by_its_setup_and_its_size():
+    plan = run_plan(TransferOptions(size=512, steps=(4, 2), min_size=256), (512, 512))
+    assert plan.effort() == pytest.approx(plan.work)
+    sizes = [s.size[0] * s.size[1] / 1e6 for s in plan.scales]
+    assert plan.effort(setup=1) == pytest.approx(plan.work + sum(sizes))
+    assert plan.effort(growth=1) == pytest.approx(sum(s.steps * m * (1 + m) for s, m in zip(plan.scales, sizes)))
