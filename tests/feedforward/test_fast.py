@@ -60,6 +60,23 @@ def test_a_users_folder_overrides_the_shipped_files_and_falls_back_to_them(tmp_p
     assert paths["decoder"] == weights_dir / "microast" / "decoder_iter_160000.pth.tar"
 
 
+def test_a_folder_this_process_cannot_enter_is_passed_over_not_a_traceback(tmp_path, weights_dir, monkeypatch):
+    shutil.copytree(weights_dir / "microast", tmp_path / "microast")
+    real = Path.is_file
+
+    def guarded(path):  # the user's folder as an ordinary user sees a root-only one
+        if tmp_path in path.parents:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "is_file", guarded)
+    paths = resolve("microast", tmp_path, allow_download=False)  # the shipped files instead
+    assert all(tmp_path not in p.parents for p in paths.values())
+    monkeypatch.setattr(W, "PACKAGED", tmp_path / "stripped")
+    with pytest.raises(StylekitError, match="is not installed"):  # nowhere readable: one line, no traceback
+        resolve("microast", tmp_path, allow_download=False)
+
+
 def test_missing_weights_say_where_and_how(tmp_path, monkeypatch):
     monkeypatch.setattr(W, "PACKAGED", tmp_path / "stripped")
     with pytest.raises(StylekitError) as err:

@@ -136,8 +136,10 @@ def _refusals_as_an_ordinary_user(folder: str, drop: bool) -> list[tuple[int, st
     def run(content: Path, out: Path) -> tuple[int, str]:
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
+            # --init content: the run needs no packaged model file, which an ordinary user cannot read when the
+            # checkout sits in a root-only folder (as CI's copy does)
             code = main(["transfer", str(content), str(style), "-o", str(out), "--backbone", "scratch", "--size",
-                         "32", "--steps", "2", "-q"])
+                         "32", "--steps", "2", "--init", "content", "-q"])
         return code, err.getvalue()
 
     if drop:
