@@ -1,8 +1,10 @@
 """Helpers shared by the benchmark scripts (not part of the package)."""
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 
 import torch
@@ -61,3 +63,24 @@ def pairs(folder: Path, count: int | None = None) -> list[tuple[Path, Path]]:
     if count is not None:
         return [(images[i % len(images)], images[(i + 1) % len(images)]) for i in range(count)]
     return [(a, b) for a in images for b in images if a != b]
+
+
+def call(url: str, path: str, data: bytes | None = None, method: str = "GET") -> dict:
+    """One request to a stylekit server (``url``) and its JSON answer."""
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read())
+
+
+def post(url: str, path: str, body: object) -> dict:
+    """``body`` sent as JSON, and the JSON answer."""
+    return call(url, path, json.dumps(body).encode(), "POST")
+
+
+def finished(url: str, job: dict, session: str) -> dict:
+    """``job`` once it has ended, polled as often as the page hears from its socket."""
+    while job["state"] not in ("done", "failed", "cancelled"):
+        time.sleep(0.1)
+        job = call(url, f"/api/jobs/{job['id']}?session={session}")
+    return job

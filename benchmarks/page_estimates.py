@@ -7,25 +7,14 @@ take; then each job runs on that server, one at a time, and its own running time
 from __future__ import annotations
 
 import argparse
-import json
-import time
-import urllib.request
 
-from common import IMAGES
+from common import IMAGES, call, finished, post
 
 from stylekit.options import ServerConfig
 from stylekit.web import BackgroundServer
 
 PAIRS = (("tubingen", "starry_night"), ("golden_gate", "the_scream"), ("shipwreck", "starry_night"))
 CHOICES = {"Quick": ("fast", {}), "Good": ("transfer", {"quality": "draft"}), "Best": ("transfer", {"quality": "high"})}
-
-
-def call(url: str, path: str, body: object = None, data: bytes | None = None) -> dict:
-    raw = data if data is not None else None if body is None else json.dumps(body).encode()
-    headers = {"Content-Type": "application/octet-stream" if data is not None else "application/json"}
-    request = urllib.request.Request(url + path, data=raw, headers=headers, method="GET" if raw is None else "POST")
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())
 
 
 def main() -> None:
@@ -37,11 +26,11 @@ def main() -> None:
     pairs = [p for p in PAIRS if not args.pairs or f"{p[0]}_{p[1]}" in args.pairs]
     with BackgroundServer(ServerConfig(port=0, max_side=2048, max_upload_mb=40, max_pixels=40_000_000)) as server:
         url = server.url
-        session = call(url, "/api/session", {})["session"]
+        session = post(url, "/api/session", {})["session"]
         ids = {}
         for name in {n for pair in pairs for n in pair}:
             ids[name] = call(url, f"/api/images?session={session}&name={name}.jpg",
-                             data=(IMAGES / f"{name}.jpg").read_bytes())["id"]
+                             (IMAGES / f"{name}.jpg").read_bytes(), "POST")["id"]
         jobs = []
         for content, style in pairs:
             for size in sizes:
@@ -49,16 +38,13 @@ def main() -> None:
                     key = "content_size" if method == "fast" else "size"
                     body = {"session": session, "method": method, "content": ids[content], "styles": [ids[style]],
                             "options": {**form, key: str(size)}}
-                    guess = call(url, "/api/estimate", {**body, "estimate": True})
+                    guess = post(url, "/api/estimate", {**body, "estimate": True})
                     jobs.append((f"{content} x {style}", size, choice, body, guess))
         print(f"speed probe: this machine is {server.state.estimator.speed:.2f}x the reference's time")
         print(f"{'pair':>26} {'size':>5} {'choice':>6} {'estimate':>9} {'page says':>16} {'took':>7} {'took/est':>8}")
         ratios: dict[str, list[float]] = {}
         for pair, size, choice, body, guess in jobs:
-            job = call(url, "/api/jobs", body)
-            while job["state"] not in ("done", "failed", "cancelled"):
-                time.sleep(0.05)
-                job = call(url, f"/api/jobs/{job['id']}?session={session}")
+            job = finished(url, post(url, "/api/jobs", body), session)
             took = job["elapsed"]
             ratio = took / guess["seconds"]
             ratios.setdefault(choice, []).append(ratio)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import statistics
 import time
 import urllib.request
@@ -19,15 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image
 
+from common import call, finished, post
+
 from stylekit.options import ServerConfig
 from stylekit.web import BackgroundServer
-
-
-def call(url: str, path: str, data: bytes | None = None, method: str = "GET") -> dict:
-    request = urllib.request.Request(url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=600) as response:
-        return json.loads(response.read())
 
 
 def one_request(url: str, image: bytes) -> float:
@@ -35,11 +29,8 @@ def one_request(url: str, image: bytes) -> float:
     start = time.perf_counter()
     session = call(url, "/api/session", method="POST")["session"]
     content = call(url, f"/api/images?session={session}&name=c.png", image, "POST")["id"]
-    job = call(url, "/api/jobs", json.dumps({"session": session, "method": "fast", "content": content,
-                                              "styles": ["ex-swirls"], "options": {}}).encode(), "POST")
-    while job["state"] not in ("done", "failed", "cancelled"):
-        time.sleep(0.1)  # as often as the page hears from its socket
-        job = call(url, f"/api/jobs/{job['id']}?session={session}")
+    job = finished(url, post(url, "/api/jobs", {"session": session, "method": "fast", "content": content,
+                                                "styles": ["ex-swirls"], "options": {}}), session)
     if job["state"] != "done":
         raise SystemExit(f"job ended {job['state']}: {job['error']}")
     with urllib.request.urlopen(f"{url}/api/jobs/{job['id']}/result.png?session={session}") as response:
