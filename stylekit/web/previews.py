@@ -23,6 +23,7 @@ SHARE = 0.12  # a colour covering at least this share of a picture is one of its
 
 
 def preview_name(index: int) -> str:
+    """The file name of built-in style ``index``'s picture."""
     return f"{index:02d}.jpg"
 
 
@@ -33,12 +34,12 @@ def preview(index: int) -> bytes:
 
 def colour_word(rgb: tuple[int, int, int]) -> str:
     """A basic colour name for ``rgb``, as a person would search for it."""
-    hue, light, sat = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
+    hue, light, _ = colorsys.rgb_to_hls(*(c / 255 for c in rgb))
     chroma = (max(rgb) - min(rgb)) / 255
     value = max(rgb) / 255
     if value < 0.2:
         return "black"
-    if max(rgb) - min(rgb) < 24:  # too little colour to name
+    if chroma < 24 / 255:  # too little colour to name
         return "white" if light > 0.8 else "grey"
     degrees = hue * 360
     if degrees < 15 or degrees >= 340:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 
+_FLAG = re.compile(r"(?<![\w-])--(?P<name>[a-z][a-z0-9-]*)|(?<![\w-])-[a-zA-Z](?![\w-])")
 DENY: dict[str, re.Pattern[str]] = {  # what a page message must never contain, by kind
     "web address": re.compile(r"\b[a-z][a-z0-9+.-]*://|\bwww\.[a-z0-9-]+\.", re.I),
     "file path": re.compile(r"(?:^|[\s'\"(=:\[])(?:~|\.{1,2})?/[\w.@+-]+(?:/|\b)|\b[A-Z]:\\|\\\\[\w.-]+\\"),
     "error number": re.compile(r"(?i:\b(?:errno|winerror)\b)|\bE(?:NO[A-Z]+|ACCES|PERM|EXIST|IO|AGAIN|CONNREFUSED|"
                                r"CONNRESET|TIMEDOUT|ISDIR|ROFS|MFILE)\b"),
-    "flag": re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*|(?<![\w-])-[a-zA-Z](?![\w-])"),
+    "flag": _FLAG,
     "code name": re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Warning|Interrupt|Exit|Missing|Full)\b"
                             r"|\b[a-z_]\w*(?:\.[a-z_]\w*){2,}\b|\b[a-z_]\w*\(\)|<[a-z]+ '|\bobject at 0x|`"),
     "traceback": re.compile(r"Traceback \(most recent call last\)|\bFile \"|\n"),
@@ -26,7 +27,6 @@ _PATH = re.compile(r"(?P<lead>^|[\s'\"(=:\[])(?:(?:~|\.{1,2})?/[^\s'\"),;\]<>]*[
                    r"|[A-Z]:\\[^\s'\"),;<>]*[^\s'\"),;<>:.]|\\\\[^\s'\"),;<>]*[^\s'\"),;<>:.])")
 _ERRNO = re.compile(r"\s*[\[(]?\b(?:Errno|WinError)\b\s*-?\d*[\])]?:?\s*|\s*\(?\berrno\s*=?\s*-?\d*\)?", re.I)
 _ECODE = DENY["error number"]
-_FLAG = re.compile(r"(?<![\w-])--(?P<name>[a-z][a-z0-9-]*)|(?<![\w-])-[a-zA-Z](?![\w-])")
 _CLASS = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception|Warning|Interrupt|Exit|Missing|Full)\b:?\s*"
                     r"|<(?:class|function|module) '[^']*'>|\s*object at 0x[0-9a-f]+")
 _DOTTED = re.compile(r"\b[a-z_]\w*(?:\.[a-z_]\w*){2,}\b|\b(?P<call>[a-z_]\w*)\(\)")

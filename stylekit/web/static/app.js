@@ -352,10 +352,10 @@ const ALSO = { warm: ["red", "orange", "yellow", "brown", "sunset", "flames"], c
   gold: ["yellow", "golden", "sunny"], golden: ["yellow", "sunny"], purple: ["lilac"], violet: ["purple", "lilac"],
   grey: ["charcoal"], gray: ["grey", "charcoal"], colourful: ["bright", "primary", "pop-art"],
   ink: ["ink", "pen", "charcoal"], drawing: ["sketch", "pen", "pencil"], sketch: ["pencil", "pen", "drawing"] };
+const SKIP = new Set(["a", "an", "the", "and", "or", "with", "in", "of", "colour", "color", "colours", "colors",
+                      "style", "styles", "looking", "like"]);  // words that say nothing of a style's look
 function searchBuiltin() {
-  const skip = new Set(["a", "an", "the", "and", "or", "with", "in", "of", "colour", "color", "colours", "colors",
-                        "style", "styles", "looking", "like"]);
-  const words = $("#builtin-search").value.toLowerCase().split(/[^a-z-]+/).filter((w) => w && !skip.has(w));
+  const words = $("#builtin-search").value.toLowerCase().split(/[^a-z-]+/).filter((w) => w && !SKIP.has(w));
   let shown = 0;
   for (const li of document.querySelectorAll("#builtin li")) {
     const has = li.dataset.words.split(/[\s]+/);
